@@ -1,0 +1,1 @@
+"""The `.wf` grammar, shipped inside the wheel as ``wfdsl.grammar``."""

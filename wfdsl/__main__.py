@@ -1,0 +1,3 @@
+from wfdsl.cli import main
+
+main()

@@ -1,0 +1,56 @@
+"""The ``wfdsl`` command line. Only this package imports click.
+
+Commands live one per module and are imported when invoked, so that
+``wfdsl lint`` never pays for jinja2, graphviz or a database driver.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+from typing import Any
+
+import click
+
+#: command name -> "module:attribute"
+COMMANDS: dict[str, str] = {
+    "lint": "wfdsl.cli.lint:lint",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="wfdsl", prog_name="wfdsl")
+def cli() -> None:
+    """Workflows as state machines: lint, format, compile, render and run `.wf` files."""
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Console entry point. Exit codes: 0 ok, 1 findings, 2 usage/file/internal error."""
+    try:
+        return cli.main(args=argv, prog_name="wfdsl", standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        click.echo("wfdsl: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # a bug, not a user mistake: say so, traceback on request
+        if os.environ.get("WFDSL_DEBUG"):
+            traceback.print_exc()
+        click.echo(f"wfdsl: internal error: {type(exc).__name__}: {exc}", err=True)
+        click.echo("  (set WFDSL_DEBUG=1 for the traceback, and please report it)", err=True)
+        sys.exit(2)

@@ -1,0 +1,73 @@
+"""Diagnostics: what the front end and the linter report, and how it is shown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from wfdsl.ir import Span
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One finding at one place in one file.
+
+    Lines and columns are 1-based; ``end_column`` is exclusive (the column
+    after the last character), as in SARIF.
+    """
+
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    hint: str | None = None
+
+    @property
+    def span(self) -> Span:
+        return Span(self.line, self.column, self.end_line, self.end_column)
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.line, self.column, self.code)
+
+    def headline(self) -> str:
+        """``path:line:col: CODE message``."""
+        return f"{self.path}:{self.line}:{self.column}: {self.code} {self.message}"
+
+    def render(self, source: str | None) -> str:
+        """The headline, then the source line with a caret under the span, then the hint."""
+        out = [self.headline()]
+        line_text = source_line(source, self.line) if source is not None else None
+        if line_text is not None:
+            shown = line_text.expandtabs(4)
+            # Columns count characters; re-measure the prefix after tab expansion.
+            start = len(line_text[: self.column - 1].expandtabs(4))
+            if self.end_line == self.line and self.end_column > self.column:
+                width = len(line_text[: self.end_column - 1].expandtabs(4)) - start
+            else:
+                width = 1
+            gutter = f"{self.line:>4} | "
+            out.append(gutter + shown)
+            out.append(" " * (len(gutter) + start) + "^" * max(width, 1))
+        if self.hint:
+            out.append(f"     = help: {self.hint}")
+        return "\n".join(out)
+
+
+def source_line(source: str, line: int) -> str | None:
+    """Line ``line`` (1-based) of ``source`` without its newline, or None past the end."""
+    if line < 1:
+        return None
+    lines = source.splitlines()
+    if line > len(lines):
+        return None
+    return lines[line - 1]

@@ -1,0 +1,106 @@
+"""Every exception wfdsl raises. All are :class:`WorkflowError`s and carry data,
+not only text: callers branch on the type and its fields, never on messages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from wfdsl.diagnostics import Diagnostic
+
+
+class WorkflowError(Exception):
+    """Base class of every wfdsl error."""
+
+
+class SpecError(WorkflowError):
+    """A ``.wf`` source is invalid. ``diagnostics`` holds every problem found."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic]) -> None:
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
+        first = self.diagnostics[0] if self.diagnostics else None
+        summary = first.headline() if first else "invalid workflow spec"
+        more = len(self.diagnostics) - 1
+        if more > 0:
+            summary += f" (and {more} more)"
+        super().__init__(summary)
+
+
+class UnknownInstance(WorkflowError, LookupError):
+    """No instance with this id exists in this workflow."""
+
+    def __init__(self, workflow: str, instance_id: str) -> None:
+        self.workflow = workflow
+        self.instance_id = instance_id
+        super().__init__(f"{workflow}: unknown instance {instance_id!r}")
+
+
+class AlreadyStarted(WorkflowError):
+    """``start`` was called for an instance id that already exists."""
+
+    def __init__(self, workflow: str, instance_id: str) -> None:
+        self.workflow = workflow
+        self.instance_id = instance_id
+        super().__init__(f"{workflow}: instance {instance_id!r} already started")
+
+
+class IllegalTransition(WorkflowError):
+    """The event is not accepted in the instance's current state."""
+
+    def __init__(self, workflow: str, instance_id: str, state: str, event: str, detail: str = "") -> None:
+        self.workflow = workflow
+        self.instance_id = instance_id
+        self.state = state
+        self.event = event
+        msg = f"{workflow}: instance {instance_id!r} in state {state!r} does not accept {event!r}"
+        super().__init__(msg + (f": {detail}" if detail else ""))
+
+
+class GuardRejected(IllegalTransition):
+    """Transitions matched the state and event, but every guard was false."""
+
+    def __init__(self, workflow: str, instance_id: str, state: str, event: str, guards: Sequence[str]) -> None:
+        self.guards = tuple(guards)
+        super().__init__(workflow, instance_id, state, event, "every guard was false (" + "; ".join(self.guards) + ")")
+
+
+class IdempotencyConflict(WorkflowError):
+    """An idempotency key was reused with a different event or data."""
+
+    def __init__(self, workflow: str, instance_id: str, key: str) -> None:
+        self.workflow = workflow
+        self.instance_id = instance_id
+        self.key = key
+        super().__init__(
+            f"{workflow}: key {key!r} of instance {instance_id!r} was used before with another event or data"
+        )
+
+
+class HookFailed(WorkflowError):
+    """A hook or compensator raised; its work stays pending and is retried."""
+
+    def __init__(self, workflow: str, instance_id: str, seq: int, hook: str, attempt: int, error: str) -> None:
+        self.workflow = workflow
+        self.instance_id = instance_id
+        self.seq = seq
+        self.hook = hook
+        self.attempt = attempt
+        self.error = error
+        super().__init__(
+            f"{workflow}: hook {hook!r} failed for instance {instance_id!r} "
+            f"(transition {seq}, attempt {attempt}): {error}"
+        )
+
+
+class BindError(WorkflowError):
+    """Hooks given to a Manager lack guards or hooks the spec names."""
+
+    def __init__(self, workflow: str, missing: Sequence[str]) -> None:
+        self.workflow = workflow
+        self.missing = tuple(missing)
+        super().__init__(f"{workflow}: hooks object lacks " + ", ".join(self.missing))
+
+
+class StoreError(WorkflowError):
+    """The store failed in a way the runtime cannot safely retry."""

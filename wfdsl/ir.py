@@ -1,0 +1,374 @@
+"""The Spec IR: a validated workflow as frozen dataclasses with source spans.
+
+Every stage after validation (lint, formatter checks, code generation,
+diagrams, the runtime) reads these objects and nothing else. This module
+imports nothing from the rest of the package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A source range; lines and columns are 1-based, ``end_column`` is exclusive."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @staticmethod
+    def cover(first: Span, last: Span) -> Span:
+        """The range from the start of ``first`` to the end of ``last``."""
+        return Span(first.line, first.column, last.end_line, last.end_column)
+
+
+#: Used for specs built in code rather than parsed from a file.
+NO_SPAN = Span(0, 0, 0, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """A name as written at one place in the source."""
+
+    value: str
+    span: Span = NO_SPAN
+
+
+class HookKind(StrEnum):
+    """What a state item's names are run for."""
+
+    ENTER = "enter"
+    EXIT = "exit"
+    COMPENSATE = "compensate"
+
+
+@dataclass(frozen=True, slots=True)
+class StateItem:
+    """``enter a, b`` / ``exit a`` / ``compensate a`` inside a state's braces."""
+
+    kind: HookKind
+    names: tuple[Name, ...]
+    span: Span = NO_SPAN
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """A declared state."""
+
+    #: The state's name, as written.
+    name: str
+    #: Span of the name in the declaration.
+    span: Span = NO_SPAN
+    description: str | None = None
+    initial: bool = False
+    final: bool = False
+    items: tuple[StateItem, ...] = ()
+    #: Span of the whole declaration, modifiers to closing brace.
+    decl_span: Span = NO_SPAN
+
+    def names_of(self, kind: HookKind) -> tuple[str, ...]:
+        """The hook names of one kind, in the order written."""
+        for item in self.items:
+            if item.kind is kind:
+                return tuple(n.value for n in item.names)
+        return ()
+
+    @property
+    def enter(self) -> tuple[str, ...]:
+        return self.names_of(HookKind.ENTER)
+
+    @property
+    def exit(self) -> tuple[str, ...]:
+        return self.names_of(HookKind.EXIT)
+
+    @property
+    def compensate(self) -> tuple[str, ...]:
+        return self.names_of(HookKind.COMPENSATE)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A declared event."""
+
+    name: str
+    span: Span = NO_SPAN
+    description: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GuardRef:
+    """A guard function, by name."""
+
+    name: str
+    span: Span = NO_SPAN
+
+
+@dataclass(frozen=True, slots=True)
+class GuardNot:
+    operand: Guard
+
+
+@dataclass(frozen=True, slots=True)
+class GuardAnd:
+    left: Guard
+    right: Guard
+
+
+@dataclass(frozen=True, slots=True)
+class GuardOr:
+    left: Guard
+    right: Guard
+
+
+Guard = GuardRef | GuardNot | GuardAnd | GuardOr
+
+
+def guard_refs(guard: Guard | None) -> Iterator[GuardRef]:
+    """Every guard reference in ``guard``, left to right."""
+    stack: list[Guard] = [] if guard is None else [guard]
+    while stack:
+        g = stack.pop()
+        if isinstance(g, GuardRef):
+            yield g
+        elif isinstance(g, GuardNot):
+            stack.append(g.operand)
+        else:
+            stack.append(g.right)
+            stack.append(g.left)
+
+
+def evaluate_guard(guard: Guard, call: Callable[[str], bool]) -> bool:
+    """Evaluate ``guard`` left to right with short-circuiting, ``call``-ing each name."""
+    if isinstance(guard, GuardRef):
+        return bool(call(guard.name))
+    if isinstance(guard, GuardNot):
+        return not evaluate_guard(guard.operand, call)
+    if isinstance(guard, GuardAnd):
+        return evaluate_guard(guard.left, call) and evaluate_guard(guard.right, call)
+    return evaluate_guard(guard.left, call) or evaluate_guard(guard.right, call)
+
+
+_PRECEDENCE = {GuardOr: 1, GuardAnd: 2, GuardNot: 3, GuardRef: 4}
+
+
+def format_guard(guard: Guard) -> str:
+    """The guard in source syntax, with only the parentheses precedence needs."""
+
+    def fmt(g: Guard, outer: int) -> str:
+        prec = _PRECEDENCE[type(g)]
+        if isinstance(g, GuardRef):
+            text = g.name
+        elif isinstance(g, GuardNot):
+            text = "not " + fmt(g.operand, prec)
+        elif isinstance(g, GuardAnd):
+            # Left-associative: a right operand of equal precedence keeps its parentheses.
+            text = f"{fmt(g.left, prec)} and {fmt(g.right, prec + 1)}"
+        else:
+            text = f"{fmt(g.left, prec)} or {fmt(g.right, prec + 1)}"
+        return f"({text})" if prec < outer else text
+
+    return fmt(guard, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """One transition rule: ``SOURCES -> target on event [if guard] ["description"]``."""
+
+    #: Explicit sources in the order written; empty when ``wildcard``.
+    sources: tuple[Name, ...]
+    target: Name
+    event: Name
+    guard: Guard | None = None
+    description: str | None = None
+    #: ``*``: every non-final state.
+    wildcard: bool = False
+    span: Span = NO_SPAN
+    #: Position among the workflow's transitions, in source order.
+    index: int = 0
+
+    @property
+    def source_names(self) -> tuple[str, ...]:
+        return tuple(n.value for n in self.sources)
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """A validated workflow.
+
+    Build one with :func:`wfdsl.load` / :func:`wfdsl.loads`; a ``Spec`` built by
+    hand is not validated.
+    """
+
+    name: str
+    states: tuple[State, ...]
+    events: tuple[Event, ...]
+    edges: tuple[Edge, ...]
+    description: str | None = None
+    #: Where the spec came from, as given to ``load``/``loads``.
+    path: str = "<string>"
+    span: Span = NO_SPAN
+
+    _state_index: dict[str, State] = field(init=False, repr=False, compare=False)
+    _event_index: dict[str, Event] = field(init=False, repr=False, compare=False)
+    _explicit: dict[tuple[str, str], tuple[Edge, ...]] = field(
+        init=False, repr=False, compare=False
+    )
+    _wildcard: dict[str, tuple[Edge, ...]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        explicit: dict[tuple[str, str], list[Edge]] = {}
+        wildcard: dict[str, list[Edge]] = {}
+        for edge in self.edges:
+            if edge.wildcard:
+                wildcard.setdefault(edge.event.value, []).append(edge)
+            else:
+                for src in edge.sources:
+                    explicit.setdefault((src.value, edge.event.value), []).append(edge)
+        object.__setattr__(self, "_state_index", {s.name: s for s in self.states})
+        object.__setattr__(self, "_event_index", {e.name: e for e in self.events})
+        object.__setattr__(self, "_explicit", {k: tuple(v) for k, v in explicit.items()})
+        object.__setattr__(self, "_wildcard", {k: tuple(v) for k, v in wildcard.items()})
+
+    # -- lookups -------------------------------------------------------------
+
+    def state(self, name: str) -> State:
+        """The state called ``name``; ``KeyError`` if there is none."""
+        return self._state_index[name]
+
+    def has_state(self, name: str) -> bool:
+        return name in self._state_index
+
+    def event(self, name: str) -> Event:
+        """The event called ``name``; ``KeyError`` if there is none."""
+        return self._event_index[name]
+
+    def has_event(self, name: str) -> bool:
+        return name in self._event_index
+
+    @property
+    def initial(self) -> State:
+        """The initial state (a validated spec has exactly one)."""
+        for s in self.states:
+            if s.initial:
+                return s
+        raise ValueError(f"workflow {self.name!r} has no initial state")
+
+    @property
+    def finals(self) -> tuple[State, ...]:
+        return tuple(s for s in self.states if s.final)
+
+    def candidates(self, state: str, event: str) -> tuple[Edge, ...]:
+        """The transitions to try, in order, for ``event`` arriving in ``state``.
+
+        Explicit transitions in source order, then ``*`` transitions; nothing
+        leaves a final state.
+        """
+        explicit = self._explicit.get((state, event), ())
+        st = self._state_index.get(state)
+        if st is None or st.final:
+            return explicit
+        wild = self._wildcard.get(event, ())
+        return explicit + wild if wild else explicit
+
+    def sources_of(self, edge: Edge) -> tuple[str, ...]:
+        """The states an edge can fire from (``*`` expanded to every non-final state)."""
+        if edge.wildcard:
+            return tuple(s.name for s in self.states if not s.final)
+        return edge.source_names
+
+    def outgoing(self) -> dict[str, list[Edge]]:
+        """Edges by source state, ``*`` expanded; every state has an entry."""
+        out: dict[str, list[Edge]] = {s.name: [] for s in self.states}
+        wildcards = [e for e in self.edges if e.wildcard]
+        for edge in self.edges:
+            if not edge.wildcard:
+                for src in edge.sources:
+                    out[src.value].append(edge)
+        if wildcards:
+            for s in self.states:
+                if not s.final:
+                    out[s.name].extend(wildcards)
+        return out
+
+    # -- names the runtime must bind -----------------------------------------
+
+    @property
+    def guard_names(self) -> tuple[str, ...]:
+        """Every guard function name, in order of first use."""
+        seen: dict[str, None] = {}
+        for edge in self.edges:
+            for ref in guard_refs(edge.guard):
+                seen.setdefault(ref.name, None)
+        return tuple(seen)
+
+    def hook_names(self, *kinds: HookKind) -> tuple[str, ...]:
+        """Hook names of the given kinds (all kinds if none given), in order of first use."""
+        wanted = kinds or tuple(HookKind)
+        seen: dict[str, None] = {}
+        for s in self.states:
+            for item in s.items:
+                if item.kind in wanted:
+                    for n in item.names:
+                        seen.setdefault(n.value, None)
+        return tuple(seen)
+
+    # -- identity --------------------------------------------------------------
+
+    def to_data(self, *, descriptions: bool = True) -> dict[str, Any]:
+        """The spec as plain JSON-able data (no positions, no comments)."""
+
+        def desc(text: str | None) -> str | None:
+            return text if descriptions else None
+
+        def guard_data(g: Guard | None) -> Any:
+            if g is None:
+                return None
+            if isinstance(g, GuardRef):
+                return g.name
+            if isinstance(g, GuardNot):
+                return ["not", guard_data(g.operand)]
+            op = "and" if isinstance(g, GuardAnd) else "or"
+            return [op, guard_data(g.left), guard_data(g.right)]
+
+        return {
+            "name": self.name,
+            "description": desc(self.description),
+            "states": [
+                {
+                    "name": s.name,
+                    "description": desc(s.description),
+                    "initial": s.initial,
+                    "final": s.final,
+                    "enter": list(s.enter),
+                    "exit": list(s.exit),
+                    "compensate": list(s.compensate),
+                }
+                for s in self.states
+            ],
+            "events": [{"name": e.name, "description": desc(e.description)} for e in self.events],
+            "transitions": [
+                {
+                    "sources": "*" if e.wildcard else list(e.source_names),
+                    "target": e.target.value,
+                    "event": e.event.value,
+                    "guard": guard_data(e.guard),
+                    "description": desc(e.description),
+                }
+                for e in self.edges
+            ],
+        }
+
+    def fingerprint(self) -> str:
+        """A hash of the spec's behaviour: equal for specs that behave alike,
+        whatever their layout, comments, descriptions or file. Stores record it
+        per instance so that ``resume()`` can tell when the spec changed under it."""
+        blob = json.dumps(self.to_data(descriptions=False), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()

@@ -1,0 +1,1 @@
+"""Rules (errors WF1xx, lint rules WF2xx/WF3xx) and the lint driver."""

@@ -1,0 +1,248 @@
+"""Source text to AST with Lark's LALR(1) parser, and syntax errors (WF100)
+that say what was found and what was expected in words a user knows."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from lark import Lark, Token, Transformer
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+
+from wfdsl.diagnostics import Diagnostic
+from wfdsl.errors import SpecError
+from wfdsl.lint.rules.errors import SyntaxError_
+from wfdsl.syntax import (
+    AndNode,
+    EventNode,
+    EventsNode,
+    GuardNode,
+    NotNode,
+    OrNode,
+    RefNode,
+    StateItemNode,
+    StateNode,
+    TransitionNode,
+    WorkflowNode,
+)
+
+KEYWORDS = frozenset(
+    "workflow state initial final event enter exit compensate on if not and or after".split()
+)
+
+
+class _AstBuilder(Transformer[Token, Any]):
+    """Runs inside the LALR parser (no parse tree is built); purely structural."""
+
+    def start(self, c: list[Any]) -> WorkflowNode:
+        node: WorkflowNode = c[0]
+        return node
+
+    def workflow(self, c: list[Any]) -> WorkflowNode:
+        return WorkflowNode(c[0], c[1], c[2], c[4:-1], c[-1])
+
+    def state(self, c: list[Any]) -> StateNode:
+        body = c[5]
+        items, close = body if body is not None else ([], None)
+        return StateNode(c[0], c[1], c[2], c[3], c[4], items, close)
+
+    def state_body(self, c: list[Any]) -> tuple[list[StateItemNode], Token]:
+        return c[1:-1], c[-1]
+
+    def state_item(self, c: list[Any]) -> StateItemNode:
+        return StateItemNode(c[0], c[1:])
+
+    def events(self, c: list[Any]) -> EventsNode:
+        return EventsNode(c[0], c[1:])
+
+    def event_item(self, c: list[Any]) -> EventNode:
+        return EventNode(c[0], c[1])
+
+    def transition(self, c: list[Any]) -> TransitionNode:
+        return TransitionNode(c[0], c[1], c[2], c[4], c[6], c[7])
+
+    def sources(self, c: list[Token]) -> list[Token]:
+        return c
+
+    def ref(self, c: list[Token]) -> RefNode:
+        return RefNode(c[0])
+
+    def not_(self, c: list[GuardNode]) -> NotNode:
+        return NotNode(c[0])
+
+    def and_(self, c: list[GuardNode]) -> AndNode:
+        return AndNode(c[0], c[1])
+
+    def or_(self, c: list[GuardNode]) -> OrNode:
+        return OrNode(c[0], c[1])
+
+
+# Comments are %ignore'd by the grammar but the linter needs them (noqa) and
+# so does the formatter; the lexer hands them to this per-thread sink.
+_sink = threading.local()
+
+
+def _collect_comment(tok: Token) -> Token:
+    sink: list[Token] | None = getattr(_sink, "comments", None)
+    if sink is not None:
+        sink.append(tok)
+    return tok
+
+
+@cache
+def grammar_text() -> str:
+    """The ``.wf`` grammar as shipped in the package."""
+    return resources.files("wfdsl.grammar").joinpath("wf.lark").read_text(encoding="utf-8")
+
+
+@cache
+def _lark() -> Lark:
+    return Lark(
+        grammar_text(),
+        parser="lalr",
+        lexer="basic",  # keywords are never names, whatever the parser state
+        propagate_positions=True,
+        maybe_placeholders=True,
+        transformer=_AstBuilder(),
+        lexer_callbacks={"COMMENT": _collect_comment},
+        cache=True,
+    )
+
+
+def parse(text: str, path: str = "<string>") -> tuple[WorkflowNode, list[Token]]:
+    """Parse ``text`` into an AST and its comment tokens.
+
+    :raises SpecError: with one WF100 diagnostic on a syntax error.
+    """
+    parser = _lark()
+    comments: list[Token] = []
+    _sink.comments = comments
+    try:
+        tree: WorkflowNode = parser.parse(text)
+    except UnexpectedInput as exc:
+        raise SpecError([_syntax_diagnostic(exc, text, path)]) from None
+    finally:
+        _sink.comments = None
+    return tree, comments
+
+
+# -- syntax error messages --------------------------------------------------------
+
+_NAME_KIND = {
+    "WORKFLOW": "a workflow name",
+    "STATE": "a state name",
+    "ARROW": "a state name",
+    "EVENT": "an event name",
+    "ON": "an event name",
+    "IF": "a guard name",
+    "NOT": "a guard name",
+    "AND": "a guard name",
+    "OR": "a guard name",
+    "LPAR": "a guard name",
+    "ENTER": "a hook name",
+    "EXIT": "a hook name",
+    "COMPENSATE": "a hook name",
+}
+_MEMBER_START = {"INITIAL", "FINAL", "STATE", "EVENT", "NAME", "STAR"}
+
+
+@cache
+def _terminal_words() -> dict[str, str]:
+    """Terminal name -> how a person would say it (``'->'``, ``a description string``)."""
+    words = {"NAME": "a name", "STRING": "a description string", "$END": "the end of the file"}
+    for term in _lark().terminals:
+        if term.name not in words and term.pattern.type == "str":
+            words[term.name] = f"'{term.pattern.value}'"
+    return words
+
+
+def _name_kind(value_stack: Sequence[Any]) -> str:
+    """What kind of name the parser wants, from the tokens just before the error."""
+    for item in reversed(value_stack):
+        if not isinstance(item, Token):
+            break
+        if item.type in _NAME_KIND:
+            return _NAME_KIND[item.type]
+        if item.type not in ("NAME", "COMMA", "STRING"):
+            break
+    # A name list with no keyword before it is a transition's sources.
+    return "a state name"
+
+
+def _join(words: Iterable[str]) -> str:
+    items = list(dict.fromkeys(words))
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _describe(tok: Token) -> str:
+    if tok.type == "$END":
+        return "the end of the file"
+    if tok.type == "NAME":
+        return f"name '{tok.value}'"
+    if tok.type == "STRING":
+        return "a description string"
+    if tok.value in KEYWORDS:
+        return f"keyword '{tok.value}'"
+    return f"'{tok.value}'"
+
+
+def _expected_phrase(expected: set[str], value_stack: Sequence[Any]) -> str:
+    words = _terminal_words()
+    if _MEMBER_START <= expected:
+        rest = sorted(expected - _MEMBER_START)
+        return _join(
+            ["a declaration ('state', 'event' or a transition)", *(words.get(t, t) for t in rest)]
+        )
+    order = sorted(expected, key=lambda t: (t != "NAME", t == "$END", words.get(t, t)))
+    return _join(
+        _name_kind(value_stack) if t == "NAME" else words.get(t, t.lower()) for t in order
+    )
+
+
+def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
+    line, column = exc.line, exc.column
+    hint: str | None = None
+    if isinstance(exc, UnexpectedCharacters):
+        char = text[exc.pos_in_stream]
+        line_end = text.find("\n", exc.pos_in_stream)
+        line_end = len(text) if line_end < 0 else line_end
+        if char == '"':
+            message = "unterminated string: a description must close with '\"' on the same line"
+            end_column = column + (line_end - exc.pos_in_stream)
+        else:
+            shown = char if char.isprintable() else repr(char)[1:-1]
+            message = f"unexpected character '{shown}'"
+            end_column = column + 1
+            if char == "_" or char.isdigit():
+                hint = "names start with an ASCII letter"
+            elif char.isalpha():
+                hint = "names use ASCII letters, digits and '_'"
+            elif char == "'":
+                hint = "descriptions use double quotes"
+        return SyntaxError_.diagnostic(path, line, column, line, end_column, message, hint)
+    assert isinstance(exc, UnexpectedToken)
+    tok = exc.token
+    stack: Sequence[Any] = ()
+    ip = getattr(exc, "interactive_parser", None)
+    if ip is not None:
+        stack = ip.parser_state.value_stack
+    expected = _expected_phrase(set(exc.expected), stack)
+    found = _describe(tok)
+    if tok.type == "$END":
+        # Point just past the last character rather than at a line that does not exist.
+        lines = text.splitlines() or [""]
+        line, column = len(lines), len(lines[-1]) + 1
+        end_line, end_column = line, column + 1
+    else:
+        end_line = tok.end_line if tok.end_line is not None else line
+        end_column = tok.end_column if tok.end_column is not None else column + 1
+        if tok.value in KEYWORDS and "NAME" in exc.expected:
+            hint = f"'{tok.value}' is a keyword and cannot be used as a name"
+    return SyntaxError_.diagnostic(
+        path, line, column, end_line, end_column, f"expected {expected}, found {found}", hint
+    )

@@ -1,0 +1,81 @@
+"""Reading ``.wf`` sources: bytes to text, text to a validated Spec."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from lark import Token
+
+from wfdsl.errors import SpecError
+from wfdsl.ir import Spec
+from wfdsl.lint.rules.errors import SyntaxError_
+from wfdsl.parser import parse
+from wfdsl.validate import build_spec
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A parsed and validated file, with what the linter needs beside the IR."""
+
+    spec: Spec
+    text: str
+    #: Comment tokens, in source order (for ``noqa``).
+    comments: tuple[Token, ...]
+
+
+def decode(data: bytes, path: str) -> str:
+    """UTF-8 (a BOM is allowed) to text.
+
+    :raises SpecError: WF100 at the first byte that is not UTF-8.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = data[: exc.start]
+        line = before.count(b"\n") + 1
+        column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
+        raise SpecError(
+            [
+                SyntaxError_.diagnostic(
+                    path,
+                    line,
+                    column,
+                    line,
+                    column + 1,
+                    f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+                    "save the file as UTF-8",
+                )
+            ]
+        ) from None
+    return text
+
+
+def analyze(text: str, path: str = "<string>") -> Source:
+    """Parse and validate ``text``. :raises SpecError: on any error."""
+    tree, comments = parse(text, path)
+    return Source(build_spec(tree, path), text, tuple(comments))
+
+
+def read(path: str | os.PathLike[str]) -> str:
+    """Read and decode a ``.wf`` file. :raises OSError: / :raises SpecError:."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    return decode(data, os.fspath(path))
+
+
+def loads(text: str, path: str = "<string>") -> Spec:
+    """Parse and validate a workflow from text.
+
+    :raises SpecError: carrying every diagnostic found.
+    """
+    return analyze(text, path).spec
+
+
+def load(path: str | os.PathLike[str]) -> Spec:
+    """Parse and validate the workflow in the file at ``path``.
+
+    :raises OSError: if the file cannot be read.
+    :raises SpecError: carrying every diagnostic found.
+    """
+    return loads(read(path), os.fspath(path))

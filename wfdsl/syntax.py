@@ -1,0 +1,91 @@
+"""The AST: the parse of one ``.wf`` file, close to what was written.
+
+Built by :mod:`wfdsl.parser` while Lark parses, read by :mod:`wfdsl.validate`
+to build the Spec IR. Names and strings stay Lark tokens (``str`` subclasses
+that carry ``line``/``column``/``end_line``/``end_column``) so building the
+AST costs no copies; nothing after validation sees these classes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lark import Token
+
+
+@dataclass(slots=True)
+class StateItemNode:
+    kind: Token
+    names: list[Token]
+
+
+@dataclass(slots=True)
+class StateNode:
+    initial: Token | None
+    final: Token | None
+    keyword: Token
+    name: Token
+    description: Token | None
+    items: list[StateItemNode]
+    #: Closing brace of the body, if any: the end of the declaration.
+    close: Token | None
+
+
+@dataclass(slots=True)
+class EventNode:
+    name: Token
+    description: Token | None
+
+
+@dataclass(slots=True)
+class EventsNode:
+    keyword: Token
+    items: list[EventNode]
+
+
+@dataclass(slots=True)
+class RefNode:
+    name: Token
+
+
+@dataclass(slots=True)
+class NotNode:
+    operand: GuardNode
+
+
+@dataclass(slots=True)
+class AndNode:
+    left: GuardNode
+    right: GuardNode
+
+
+@dataclass(slots=True)
+class OrNode:
+    left: GuardNode
+    right: GuardNode
+
+
+GuardNode = RefNode | NotNode | AndNode | OrNode
+
+
+@dataclass(slots=True)
+class TransitionNode:
+    #: Source names, or a single ``*`` token.
+    sources: list[Token]
+    arrow: Token
+    target: Token
+    event: Token
+    guard: GuardNode | None
+    description: Token | None
+
+
+MemberNode = StateNode | EventsNode | TransitionNode
+
+
+@dataclass(slots=True)
+class WorkflowNode:
+    keyword: Token
+    name: Token
+    description: Token | None
+    members: list[MemberNode]
+    close: Token

@@ -1,0 +1,344 @@
+"""AST to Spec IR, reporting every error (WF100–WF113) before raising once."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+from lark import Token
+
+from wfdsl.diagnostics import Diagnostic
+from wfdsl.errors import SpecError
+from wfdsl.ir import (
+    Edge,
+    Event,
+    Guard,
+    GuardAnd,
+    GuardNot,
+    GuardOr,
+    GuardRef,
+    HookKind,
+    Name,
+    Span,
+    Spec,
+    State,
+    StateItem,
+    format_guard,
+    guard_refs,
+)
+from wfdsl.lint.rules import errors as E
+from wfdsl.naming import is_python_keyword, upper_snake
+from wfdsl.syntax import (
+    AndNode,
+    EventsNode,
+    GuardNode,
+    NotNode,
+    RefNode,
+    StateNode,
+    TransitionNode,
+    WorkflowNode,
+)
+
+_ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+_RESERVED = {"after": "'after' is reserved for timed transitions"}
+
+
+def span_of(tok: Token) -> Span:
+    return Span(tok.line or 0, tok.column or 0, tok.end_line or 0, tok.end_column or 0)
+
+
+class _Builder:
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.diags: list[Diagnostic] = []
+
+    def report(self, rule: type[E.ErrorRule], tok_or_span: Token | Span, msg: str, hint: str | None = None) -> None:
+        span = tok_or_span if isinstance(tok_or_span, Span) else span_of(tok_or_span)
+        self.diags.append(rule.at(self.path, span, msg, hint))
+
+    # -- tokens ------------------------------------------------------------
+
+    def name(self, tok: Token) -> Name:
+        if tok.value in _RESERVED:
+            self.report(E.SyntaxError_, tok, _RESERVED[tok.value], "choose another name")
+        return Name(tok.value, span_of(tok))
+
+    def string(self, tok: Token | None) -> str | None:
+        if tok is None:
+            return None
+        inner = tok.value[1:-1]
+        if "\\" not in inner:
+            return inner
+        out: list[str] = []
+        i = 0
+        while i < len(inner):
+            ch = inner[i]
+            if ch == "\\":
+                nxt = inner[i + 1]  # the grammar guarantees a character follows
+                if nxt in _ESCAPES:
+                    out.append(_ESCAPES[nxt])
+                else:
+                    col = (tok.column or 0) + 1 + i
+                    self.report(
+                        E.SyntaxError_,
+                        Span(tok.line or 0, col, tok.line or 0, col + 2),
+                        f"unknown escape '\\{nxt}' in a description",
+                        'the escapes are \\" \\\\ \\n and \\t',
+                    )
+                    out.append(nxt)
+                i += 2
+            else:
+                out.append(ch)
+                i += 1
+        return "".join(out)
+
+    def guard(self, node: GuardNode) -> Guard:
+        if isinstance(node, RefNode):
+            self.name(node.name)
+            return GuardRef(node.name.value, span_of(node.name))
+        if isinstance(node, NotNode):
+            return GuardNot(self.guard(node.operand))
+        if isinstance(node, AndNode):
+            return GuardAnd(self.guard(node.left), self.guard(node.right))
+        return GuardOr(self.guard(node.left), self.guard(node.right))
+
+    # -- members ---------------------------------------------------------------
+
+    def state(self, node: StateNode) -> State:
+        items: list[StateItem] = []
+        seen: dict[str, Token] = {}
+        for item in node.items:
+            kind = HookKind(item.kind.value)
+            if kind.value in seen:
+                first = seen[kind.value]
+                self.report(
+                    E.DuplicateStateItem,
+                    item.kind,
+                    f"'{kind.value}' given twice in state '{node.name.value}'",
+                    f"list every name on the first '{kind.value}' (line {first.line}), in the order they run",
+                )
+                continue
+            seen[kind.value] = item.kind
+            names = tuple(self.name(t) for t in item.names)
+            items.append(StateItem(kind, names, Span.cover(span_of(item.kind), names[-1].span)))
+        first_tok = node.initial or node.final or node.keyword
+        last_tok = node.close or node.description or node.name
+        return State(
+            name=node.name.value,
+            span=self.name(node.name).span,
+            description=self.string(node.description),
+            initial=node.initial is not None,
+            final=node.final is not None,
+            items=tuple(items),
+            decl_span=Span.cover(span_of(first_tok), span_of(last_tok)),
+        )
+
+    def edge(self, node: TransitionNode, index: int) -> Edge:
+        wildcard = len(node.sources) == 1 and node.sources[0].type == "STAR"
+        sources = () if wildcard else tuple(self.name(t) for t in node.sources)
+        guard = self.guard(node.guard) if node.guard is not None else None
+        last = node.description
+        if last is None and guard is not None:
+            last = list(_refs(node.guard))[-1]
+        span = Span.cover(span_of(node.sources[0]), span_of(last or node.event))
+        return Edge(
+            sources=sources,
+            target=self.name(node.target),
+            event=self.name(node.event),
+            guard=guard,
+            description=self.string(node.description),
+            wildcard=wildcard,
+            span=span,
+            index=index,
+        )
+
+
+def _refs(node: GuardNode | None) -> Iterable[Token]:
+    if node is None:
+        return
+    if isinstance(node, RefNode):
+        yield node.name
+    elif isinstance(node, NotNode):
+        yield from _refs(node.operand)
+    else:
+        yield from _refs(node.left)
+        yield from _refs(node.right)
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str | None:
+    match = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return f"did you mean '{match[0]}'?" if match else None
+
+
+def build_spec(tree: WorkflowNode, path: str = "<string>") -> Spec:
+    """Validate the AST and build the Spec IR.
+
+    :raises SpecError: carrying every error found, in source order.
+    """
+    b = _Builder(path)
+    states: dict[str, State] = {}
+    events: dict[str, Event] = {}
+    edges: list[Edge] = []
+    for member in tree.members:
+        if isinstance(member, StateNode):
+            st = b.state(member)
+            if st.name in states:
+                b.report(
+                    E.DuplicateState,
+                    member.name,
+                    f"state '{st.name}' is declared twice",
+                    f"first declared on line {states[st.name].span.line}",
+                )
+            else:
+                states[st.name] = st
+        elif isinstance(member, EventsNode):
+            for item in member.items:
+                ev = Event(b.name(item.name).value, span_of(item.name), b.string(item.description))
+                if ev.name in events:
+                    b.report(
+                        E.DuplicateEvent,
+                        item.name,
+                        f"event '{ev.name}' is declared twice",
+                        f"first declared on line {events[ev.name].span.line}",
+                    )
+                else:
+                    events[ev.name] = ev
+        else:
+            edges.append(b.edge(member, len(edges)))
+
+    _check_states(b, tree, states)
+    _check_edges(b, states, events, edges)
+    _check_names(b, states, events, edges)
+
+    if b.diags:
+        b.diags.sort(key=Diagnostic.sort_key)
+        raise SpecError(b.diags)
+    return Spec(
+        name=tree.name.value,
+        states=tuple(states.values()),
+        events=tuple(events.values()),
+        edges=tuple(edges),
+        description=b.string(tree.description),
+        path=path,
+        span=span_of(tree.name),
+    )
+
+
+def _check_states(b: _Builder, tree: WorkflowNode, states: dict[str, State]) -> None:
+    initials = [s for s in states.values() if s.initial]
+    if not initials:
+        b.report(
+            E.MissingInitial,
+            tree.name,
+            f"workflow '{tree.name.value}' has no initial state",
+            "mark the state instances start in: 'initial state NAME'",
+        )
+    for extra in initials[1:]:
+        b.report(
+            E.MultipleInitial,
+            extra.span,
+            f"state '{extra.name}' is a second initial state",
+            f"'{initials[0].name}' (line {initials[0].span.line}) is already initial",
+        )
+    for s in states.values():
+        if s.initial and s.final:
+            b.report(
+                E.InitialIsFinal,
+                s.span,
+                f"state '{s.name}' is both initial and final",
+                "an instance would end as soon as it starts",
+            )
+
+
+def _check_edges(
+    b: _Builder, states: dict[str, State], events: dict[str, Event], edges: list[Edge]
+) -> None:
+    seen: dict[tuple[object, ...], Edge] = {}
+    for edge in edges:
+        for ref in (*edge.sources, edge.target):
+            if ref.value not in states:
+                b.report(
+                    E.UndefinedState,
+                    ref.span,
+                    f"state '{ref.value}' is not declared",
+                    _did_you_mean(ref.value, states),
+                )
+            elif ref is not edge.target and states[ref.value].final:
+                b.report(
+                    E.TransitionFromFinal,
+                    ref.span,
+                    f"transition leaves final state '{ref.value}'",
+                    "nothing may leave a final state; remove 'final' or the transition",
+                )
+        if edge.event.value not in events:
+            b.report(
+                E.UndefinedEvent,
+                edge.event.span,
+                f"event '{edge.event.value}' is not declared",
+                _did_you_mean(edge.event.value, events) or f"declare it: 'event {edge.event.value}'",
+            )
+        key = (
+            "*" if edge.wildcard else edge.source_names,
+            edge.event.value,
+            format_guard(edge.guard) if edge.guard else None,
+            edge.target.value,
+        )
+        if key in seen:
+            b.report(
+                E.DuplicateTransition,
+                edge.span,
+                "this transition repeats the one on line " + str(seen[key].span.line),
+                "remove one of them",
+            )
+        else:
+            seen[key] = edge
+
+
+def _check_names(
+    b: _Builder, states: dict[str, State], events: dict[str, Event], edges: list[Edge]
+) -> None:
+    for kind, decls in (("state", states.values()), ("event", events.values())):
+        members: dict[str, State | Event] = {}
+        for d in decls:
+            member = upper_snake(d.name)
+            other = members.get(member)
+            if other is not None:
+                b.report(
+                    E.GeneratedNameCollision,
+                    d.span,
+                    f"{kind} '{d.name}' and {kind} '{other.name}' both become '{member}' in generated code",
+                    f"rename one of them ('{other.name}' is on line {other.span.line})",
+                )
+            else:
+                members[member] = d
+
+    guard_spans: dict[str, Span] = {}
+    for edge in edges:
+        if edge.guard is None:
+            continue
+        for ref in guard_refs(edge.guard):
+            guard_spans.setdefault(ref.name, ref.span)
+            if is_python_keyword(ref.name):
+                b.report(
+                    E.InvalidPythonName,
+                    ref.span,
+                    f"guard '{ref.name}' is a Python keyword and cannot be a method name",
+                    f"rename it, e.g. '{ref.name}_ok'",
+                )
+    for st in states.values():
+        for item in st.items:
+            for n in item.names:
+                if is_python_keyword(n.value):
+                    b.report(
+                        E.InvalidPythonName,
+                        n.span,
+                        f"hook '{n.value}' is a Python keyword and cannot be a method name",
+                        f"rename it, e.g. '{n.value}_{st.name}'",
+                    )
+                if n.value in guard_spans:
+                    b.report(
+                        E.GuardHookClash,
+                        n.span,
+                        f"'{n.value}' is used both as a {item.kind.value} hook and as a guard",
+                        f"it is a guard on line {guard_spans[n.value].line}; give the hook another name",
+                    )
