@@ -104,3 +104,54 @@ class BindError(WorkflowError):
 
 class StoreError(WorkflowError):
     """The store failed in a way the runtime cannot safely retry."""
+
+
+class InvalidInput(WorkflowError, ValueError):
+    """Input the runtime refuses before writing anything: an empty instance id,
+    an event the workflow does not declare, data that is not JSON."""
+
+    def __init__(self, workflow: str, what: str) -> None:
+        self.workflow = workflow
+        self.what = what
+        super().__init__(f"{workflow}: {what}")
+
+
+class CompensationInProgress(WorkflowError):
+    """The instance is being compensated; ``send`` waits until the walk is finished,
+    and ``compensate`` to another state waits too."""
+
+    def __init__(self, workflow: str, instance_id: str, target: str) -> None:
+        self.workflow = workflow
+        self.instance_id = instance_id
+        self.target = target
+        super().__init__(
+            f"{workflow}: instance {instance_id!r} is being compensated back to {target!r}; "
+            "call compensate again to finish"
+        )
+
+
+class WorkDead(WorkflowError):
+    """The instance has hook work that failed too many times; ``Manager.retry`` re-drives it."""
+
+    def __init__(self, workflow: str, instance_id: str, hooks: Sequence[str]) -> None:
+        self.workflow = workflow
+        self.instance_id = instance_id
+        self.hooks = tuple(hooks)
+        super().__init__(
+            f"{workflow}: instance {instance_id!r} has dead hook work ("
+            + ", ".join(self.hooks)
+            + "); fix the cause, then retry it"
+        )
+
+
+class VersionConflict(StoreError):
+    """An optimistic write lost a race: the instance changed since it was read.
+    The manager retries from the read; users see it only under extreme contention."""
+
+    def __init__(self, workflow: str, instance_id: str, expected: int) -> None:
+        self.workflow = workflow
+        self.instance_id = instance_id
+        self.expected = expected
+        super().__init__(
+            f"{workflow}: instance {instance_id!r} moved past version {expected} while being updated"
+        )

@@ -162,6 +162,8 @@ def _terminal_words() -> dict[str, str]:
 def _name_kind(value_stack: Sequence[Any]) -> str:
     """What kind of name the parser wants, from the tokens just before the error."""
     for item in reversed(value_stack):
+        if isinstance(item, EventNode):  # `event a "..", ` reduces each item
+            return "an event name"
         if not isinstance(item, Token):
             break
         if item.type in _NAME_KIND:

@@ -41,6 +41,8 @@ from wfdsl.syntax import (
 
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 _RESERVED = {"after": "'after' is reserved for timed transitions"}
+#: Deeper guards would exhaust the recursion of every stage that walks them.
+MAX_GUARD_DEPTH = 64
 
 
 def span_of(tok: Token) -> Span:
@@ -136,7 +138,17 @@ class _Builder:
     def edge(self, node: TransitionNode, index: int) -> Edge:
         wildcard = len(node.sources) == 1 and node.sources[0].type == "STAR"
         sources = () if wildcard else tuple(self.name(t) for t in node.sources)
-        guard = self.guard(node.guard) if node.guard is not None else None
+        guard = None
+        if node.guard is not None and _depth(node.guard) > MAX_GUARD_DEPTH:
+            refs = list(_refs(node.guard))
+            self.report(
+                E.SyntaxError_,
+                Span.cover(span_of(refs[0]), span_of(refs[-1])),
+                f"guard is nested more than {MAX_GUARD_DEPTH} levels deep",
+                "move part of the condition into a guard function",
+            )
+        elif node.guard is not None:
+            guard = self.guard(node.guard)
         last = node.description
         if last is None and guard is not None:
             last = list(_refs(node.guard))[-1]
@@ -154,15 +166,30 @@ class _Builder:
 
 
 def _refs(node: GuardNode | None) -> Iterable[Token]:
-    if node is None:
-        return
-    if isinstance(node, RefNode):
-        yield node.name
-    elif isinstance(node, NotNode):
-        yield from _refs(node.operand)
-    else:
-        yield from _refs(node.left)
-        yield from _refs(node.right)
+    """Guard names left to right (iterative: guards may be arbitrarily deep here)."""
+    stack = [] if node is None else [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, RefNode):
+            yield n.name
+        elif isinstance(n, NotNode):
+            stack.append(n.operand)
+        else:
+            stack += (n.right, n.left)
+
+
+def _depth(node: GuardNode) -> int:
+    """Height of the guard tree, computed without recursion."""
+    deepest = 0
+    stack: list[tuple[GuardNode, int]] = [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        deepest = max(deepest, d)
+        if isinstance(n, NotNode):
+            stack.append((n.operand, d + 1))
+        elif not isinstance(n, RefNode):
+            stack += ((n.left, d + 1), (n.right, d + 1))
+    return deepest
 
 
 def _did_you_mean(name: str, known: Iterable[str]) -> str | None:
@@ -176,6 +203,7 @@ def build_spec(tree: WorkflowNode, path: str = "<string>") -> Spec:
     :raises SpecError: carrying every error found, in source order.
     """
     b = _Builder(path)
+    b.name(tree.name)  # reserved words are no workflow names either
     states: dict[str, State] = {}
     events: dict[str, Event] = {}
     edges: list[Edge] = []
@@ -339,6 +367,6 @@ def _check_names(
                     b.report(
                         E.GuardHookClash,
                         n.span,
-                        f"'{n.value}' is used both as a {item.kind.value} hook and as a guard",
+                        f"'{n.value}' is used both as a hook ('{item.kind.value}') and as a guard",
                         f"it is a guard on line {guard_spans[n.value].line}; give the hook another name",
                     )

@@ -1,0 +1,127 @@
+"""``wfdsl lint``: check files and directories, report in four formats."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Sequence
+
+import click
+
+from wfdsl.cli.common import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UserError, write_output
+from wfdsl.diagnostics import Diagnostic
+from wfdsl.lint.config import ConfigError, ConfigFinder, Selection
+from wfdsl.lint.engine import lint_bytes
+from wfdsl.lint.report import FORMATS, Sources, render
+
+_SKIP_DIRS = {"node_modules", "__pycache__", "venv"}
+
+
+def _split_codes(values: Sequence[str]) -> list[str]:
+    return [part.strip() for v in values for part in v.split(",") if part.strip()]
+
+
+def iter_wf_files(paths: Sequence[str]) -> Iterator[tuple[str, str | None]]:
+    """(path, error) for every file to lint: given files as they are, directories
+    searched for ``*.wf`` (hidden directories and virtualenvs skipped), sorted."""
+    for path in paths:
+        if os.path.isdir(path):
+            found = []
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
+                found.extend(os.path.join(root, f) for f in files if f.endswith(".wf"))
+            yield from ((f, None) for f in sorted(found))
+        elif os.path.exists(path):
+            yield path, None
+        else:
+            yield path, "no such file or directory"
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--select", multiple=True, metavar="CODES", help="Rules to run instead of the defaults."
+)
+@click.option("--extend-select", multiple=True, metavar="CODES", help="Rules to run in addition.")
+@click.option("--ignore", multiple=True, metavar="CODES", help="Rules not to run.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the report to FILE instead of standard output.",
+)
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--no-config", is_flag=True, help="Ignore [tool.wfdsl.lint] in pyproject.toml.")
+def lint(
+    paths: tuple[str, ...],
+    fmt: str,
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    output: str | None,
+    exit_zero: bool,
+    no_config: bool,
+) -> None:
+    """Lint `.wf` files; directories are searched for `*.wf`.
+
+    CODES are comma-separated rule codes (WF201), prefixes (WF2), names
+    (unreachable-state) or ALL. Flags override `[tool.wfdsl.lint]` in the
+    nearest pyproject.toml. Exit status: 0 clean, 1 findings, 2 error.
+    """
+    from wfdsl import __version__
+
+    flags = (
+        _split_codes(select) if select else None,
+        _split_codes(extend_select) if extend_select else None,
+        _split_codes(ignore) if ignore else None,
+    )
+    try:
+        Selection(source="command line").override(*flags).validate()
+    except ConfigError as exc:
+        raise click.UsageError(str(exc).removeprefix("command line: ")) from None
+
+    finder = ConfigFinder()
+    diags: list[Diagnostic] = []
+    sources: Sources = {}
+    problems = 0
+    files = 0
+    for path, error in iter_wf_files(paths):
+        if error is not None:
+            click.echo(f"wfdsl: error: {path}: {error}", err=True)
+            problems += 1
+            continue
+        try:
+            base = Selection() if no_config else finder.for_file(path)
+            selection = base.override(*flags)
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except ConfigError as exc:
+            raise UserError(str(exc)) from None
+        except OSError as exc:
+            click.echo(f"wfdsl: error: {path}: {exc.strerror or exc}", err=True)
+            problems += 1
+            continue
+        files += 1
+        result = lint_bytes(data, path, selection)
+        sources[path] = result.text
+        diags.extend(result.diagnostics)
+
+    color = fmt == "text" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    report = render(fmt, diags, sources, files, color, __version__)
+    if fmt == "text" and files == 0:
+        report = ""  # nothing was linted; the errors above say why
+    if output is not None:
+        write_output(output, report)
+    else:
+        click.echo(report, nl=False)
+    if problems:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FINDINGS if diags and not exit_zero else EXIT_OK)

@@ -1,0 +1,175 @@
+"""Which rules run for a file: defaults, ``[tool.wfdsl.lint]`` and flags.
+
+Follows ruff's conventions: ``select`` replaces the default set,
+``extend-select`` adds to it, ``ignore`` removes from it, and
+``per-file-ignores`` maps glob patterns (relative to the ``pyproject.toml``)
+to codes. Entries are codes, code prefixes (``WF2``), ``ALL``, or rule names.
+Errors (WF1xx) always run: they cannot be deselected.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from wfdsl.diagnostics import Severity
+from wfdsl.lint.base import REGISTRY, resolve
+
+
+class ConfigError(Exception):
+    """A configuration value names no rule or has the wrong type."""
+
+    def __init__(self, source: str, message: str) -> None:
+        self.source = source
+        super().__init__(f"{source}: {message}")
+
+
+def _expand(entries: Iterable[str], source: str) -> set[str]:
+    codes: set[str] = set()
+    for entry in entries:
+        resolved = resolve(entry)
+        if resolved is None:
+            raise ConfigError(source, f"unknown rule '{entry}'")
+        if resolved == "ALL":
+            codes.update(REGISTRY)
+        else:
+            codes.update(c for c in REGISTRY if c.startswith(resolved))
+    return codes
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Rule selection; ``None`` means "not set here" so that layers can override."""
+
+    select: tuple[str, ...] | None = None
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] | None = None
+    per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Directory that ``per_file_ignores`` patterns are relative to.
+    root: str = "."
+    #: Where the settings came from, for error messages.
+    source: str = "defaults"
+
+    def override(
+        self,
+        select: Sequence[str] | None,
+        extend_select: Sequence[str] | None,
+        ignore: Sequence[str] | None,
+    ) -> Selection:
+        """Command-line flags win over the file: each flag given replaces that setting."""
+        return replace(
+            self,
+            select=tuple(select) if select is not None else self.select,
+            extend_select=tuple(extend_select) if extend_select is not None else self.extend_select,
+            ignore=tuple(ignore) if ignore is not None else self.ignore,
+        )
+
+    def validate(self) -> None:
+        """:raises ConfigError: if any entry names no rule."""
+        _expand(self.select or (), self.source)
+        _expand(self.extend_select, self.source)
+        _expand(self.ignore or (), self.source)
+        for codes in self.per_file_ignores.values():
+            _expand(codes, self.source)
+
+    def enabled(self, path: str) -> frozenset[str]:
+        """The lint-rule codes (WF2xx/WF3xx) that run on ``path``."""
+        if self.select is None:
+            codes = {c for c, r in REGISTRY.items() if r.default_enabled}
+        else:
+            codes = _expand(self.select, self.source)
+        codes |= _expand(self.extend_select, self.source)
+        codes -= _expand(self.ignore or (), self.source)
+        if self.per_file_ignores:
+            rel = _relative(path, self.root)
+            for pattern, ignored in self.per_file_ignores.items():
+                if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(os.path.basename(rel), pattern):
+                    codes -= _expand(ignored, self.source)
+        return frozenset(c for c in codes if REGISTRY[c].severity is not Severity.ERROR)
+
+
+def _relative(path: str, root: str) -> str:
+    try:
+        rel = os.path.relpath(os.path.abspath(path), os.path.abspath(root))
+    except ValueError:  # another drive on Windows
+        rel = path
+    return Path(rel).as_posix()
+
+
+def _str_list(value: Any, key: str, source: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(source, f"'{key}' must be a list of rule codes or names")
+    return tuple(value)
+
+
+def from_table(table: Mapping[str, Any], root: str, source: str) -> Selection:
+    """Build a Selection from a ``[tool.wfdsl.lint]`` table."""
+    known = {"select", "extend-select", "ignore", "per-file-ignores"}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(source, f"unknown setting '{unknown[0]}' in [tool.wfdsl.lint]")
+    pfi_raw = table.get("per-file-ignores", {})
+    if not isinstance(pfi_raw, dict):
+        raise ConfigError(source, "'per-file-ignores' must be a table of pattern = [codes]")
+    sel = Selection(
+        select=_str_list(table["select"], "select", source) if "select" in table else None,
+        extend_select=_str_list(table.get("extend-select", []), "extend-select", source),
+        ignore=_str_list(table["ignore"], "ignore", source) if "ignore" in table else None,
+        per_file_ignores={
+            str(k): _str_list(v, f"per-file-ignores.{k}", source) for k, v in pfi_raw.items()
+        },
+        root=root,
+        source=source,
+    )
+    sel.validate()
+    return sel
+
+
+class ConfigFinder:
+    """Finds the nearest ``pyproject.toml`` with a ``[tool.wfdsl]`` table above a file."""
+
+    def __init__(self) -> None:
+        self._by_dir: dict[str, Selection] = {}
+
+    def for_file(self, path: str) -> Selection:
+        directory = os.path.dirname(os.path.abspath(path))
+        return self._for_dir(directory)
+
+    def _for_dir(self, directory: str) -> Selection:
+        cached = self._by_dir.get(directory)
+        if cached is not None:
+            return cached
+        candidate = os.path.join(directory, "pyproject.toml")
+        found: Selection | None = None
+        if os.path.isfile(candidate):
+            found = _read_pyproject(candidate)
+        if found is None:
+            parent = os.path.dirname(directory)
+            found = Selection() if parent == directory else self._for_dir(parent)
+        self._by_dir[directory] = found
+        return found
+
+
+def _read_pyproject(path: str) -> Selection | None:
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, f"invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(path, exc.strerror or str(exc)) from None
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict) or "wfdsl" not in tool:
+        return None
+    wfdsl_table = tool["wfdsl"]
+    lint_table = wfdsl_table.get("lint", {}) if isinstance(wfdsl_table, dict) else None
+    if not isinstance(lint_table, dict):
+        raise ConfigError(path, "[tool.wfdsl.lint] must be a table")
+    return from_table(lint_table, os.path.dirname(path), path)

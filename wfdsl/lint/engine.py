@@ -1,0 +1,103 @@
+"""The lint driver: parse, validate, run the selected rules, apply ``noqa``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from wfdsl.diagnostics import Diagnostic
+from wfdsl.errors import SpecError
+from wfdsl.ir import Spec
+from wfdsl.lint import rules as _rules  # noqa: F401  (registers every rule)
+from wfdsl.lint.base import REGISTRY, LintRule, resolve
+from wfdsl.lint.config import Selection
+from wfdsl.lint.noqa import Directive, parse_directives
+from wfdsl.source import analyze, decode
+
+_RULE_INSTANCES: dict[str, LintRule] = {}
+#: WF303 unused-noqa: reported by this driver rather than by a rule's check.
+UNUSED_NOQA = "WF303"
+
+
+def _rule(code: str) -> LintRule:
+    rule = _RULE_INSTANCES.get(code)
+    if rule is None:
+        cls = REGISTRY[code]
+        assert issubclass(cls, LintRule), code
+        rule = _RULE_INSTANCES[code] = cls()
+    return rule
+
+
+def check_spec(spec: Spec, codes: frozenset[str]) -> Iterator[Diagnostic]:
+    """Findings of the given lint rules on a valid spec, before ``noqa``."""
+    for code in sorted(codes):
+        if code == UNUSED_NOQA:
+            continue  # produced below, from the directives
+        yield from _rule(code).check(spec)
+
+
+@dataclass(frozen=True, slots=True)
+class FileResult:
+    path: str
+    text: str | None
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def lint_text(text: str, path: str, selection: Selection | None = None) -> list[Diagnostic]:
+    """Every finding for one file's text, sorted by position."""
+    selection = selection or Selection()
+    try:
+        source = analyze(text, path)
+    except SpecError as exc:
+        return sorted(exc.diagnostics, key=Diagnostic.sort_key)  # errors are never suppressed
+    enabled = selection.enabled(path)
+    found = list(check_spec(source.spec, enabled))
+    directives = parse_directives(source.comments, text)
+    if directives:
+        found = _apply_noqa(found, directives)
+        if UNUSED_NOQA in enabled:
+            found.extend(_unused(directives, path))
+    found.sort(key=Diagnostic.sort_key)
+    return found
+
+
+def lint_bytes(data: bytes, path: str, selection: Selection | None = None) -> FileResult:
+    try:
+        text = decode(data, path)
+    except SpecError as exc:
+        return FileResult(path, None, exc.diagnostics)
+    return FileResult(path, text, tuple(lint_text(text, path, selection)))
+
+
+def _apply_noqa(found: list[Diagnostic], directives: list[Directive]) -> list[Diagnostic]:
+    by_line: dict[int, list[Directive]] = {}
+    file_level: list[Directive] = []
+    for d in directives:
+        (file_level if d.file_level else by_line.setdefault(d.span.line, [])).append(d)
+    kept: list[Diagnostic] = []
+    for diag in found:
+        suppressed = False
+        for d in (*file_level, *by_line.get(diag.line, ())):
+            entry = d.matching(diag.code)
+            if entry is not None:
+                d.used.add(entry)
+                suppressed = True
+        if not suppressed:
+            kept.append(diag)
+    return kept
+
+
+def _unused(directives: list[Directive], path: str) -> Iterator[Diagnostic]:
+    rule = REGISTRY[UNUSED_NOQA]
+    for d in directives:
+        if d.codes is None:
+            if not d.used:
+                yield rule.at(path, d.span, "unused blanket 'noqa': nothing to suppress here")
+            continue
+        for written, entry in zip(d.written, d.codes, strict=True):
+            if resolve(written) is None:
+                yield rule.at(path, d.span, f"'noqa' names unknown rule '{written}'")
+            elif entry not in d.used:
+                yield rule.at(
+                    path, d.span, f"unused 'noqa' for {written}: nothing to suppress", "remove it"
+                )

@@ -1,0 +1,68 @@
+"""``# noqa: CODE[,CODE]`` at the end of a line and ``# wfdsl: noqa: CODE`` for a file."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from lark import Token
+
+from wfdsl.ir import Span
+from wfdsl.lint.base import resolve
+
+# A directive inside a comment's text; everything before it is free prose.
+_LINE = re.compile(r"(?<![\w-])noqa(?::\s*(?P<codes>[\w-]+(?:\s*,\s*[\w-]+)*))?", re.IGNORECASE)
+_FILE = re.compile(r"^#\s*wfdsl:\s*noqa:\s*(?P<codes>[\w-]+(?:\s*,\s*[\w-]+)*)\s*$", re.IGNORECASE)
+
+
+@dataclass(slots=True)
+class Directive:
+    """One noqa comment. ``codes`` is None for a bare ``# noqa`` (every code)."""
+
+    span: Span
+    codes: tuple[str, ...] | None
+    #: The entries exactly as written, for messages.
+    written: tuple[str, ...]
+    file_level: bool
+    used: set[str]
+
+    def matching(self, code: str) -> str | None:
+        """The entry of this directive that covers ``code`` (codes, prefixes, ``ALL``)."""
+        if self.codes is None:
+            return "*"
+        for entry in self.codes:
+            if entry == "ALL" or code.startswith(entry):
+                return entry
+        return None
+
+
+def _split(raw: str | None) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",")) if raw else ()
+
+
+def parse_directives(comments: Iterable[Token], text: str) -> list[Directive]:
+    """Directives in the file's comments. File-level ones must stand on their own line."""
+    out: list[Directive] = []
+    for tok in comments:
+        body = str(tok)
+        span = Span(tok.line or 0, tok.column or 0, tok.end_line or 0, tok.end_column or 0)
+        file_match = _FILE.match(body)
+        if file_match:
+            start = tok.start_pos or 0
+            line_start = text.rfind("\n", 0, start) + 1
+            if text[line_start:start].strip() == "":
+                written = _split(file_match["codes"])
+                out.append(Directive(span, _resolve_all(written), written, True, set()))
+                continue
+        m = _LINE.search(body)
+        if m:
+            written = _split(m["codes"])
+            codes = _resolve_all(written) if written else None
+            out.append(Directive(span, codes, written, False, set()))
+    return out
+
+
+def _resolve_all(written: tuple[str, ...]) -> tuple[str, ...]:
+    # Unknown entries are kept verbatim so that WF303 can name them.
+    return tuple(resolve(w) or w for w in written)

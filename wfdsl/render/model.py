@@ -1,0 +1,204 @@
+"""The diagram model: what every renderer draws, extracted once from a Spec.
+
+Renderers (DOT, Mermaid, Markdown, HTML) never read the IR themselves; they
+walk a :class:`Diagram`. Tests can build one by hand. Live data (instance
+counts per state, one instance's path) comes in as plain values through
+:class:`Overlay`, so nothing here knows about stores.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+
+from wfdsl.ir import Spec, format_guard
+
+
+class Detail(IntEnum):
+    """How much of each workflow a diagram shows."""
+
+    #: States and events only.
+    EVENTS = 0
+    #: Also the guards on transitions.
+    GUARDS = 1
+    #: Also enter/exit hooks and compensators inside each state.
+    HOOKS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One transition an instance took: ``source -(event)-> target``.
+
+    ``event`` is ``None`` for steps that no event caused (start, compensation);
+    those highlight states but no edge.
+    """
+
+    source: str | None
+    target: str
+    event: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Overlay:
+    """Live data drawn over a diagram.
+
+    ``counts`` maps a state name to its number of live instances (states
+    missing from the mapping have none). ``path`` is one instance's steps in
+    order; its last target is the current state.
+    """
+
+    counts: Mapping[str, int] | None = None
+    path: Sequence[Step] | None = None
+    #: The instance whose path is drawn, for the caption.
+    instance: str | None = None
+
+    @property
+    def current(self) -> str | None:
+        return self.path[-1].target if self.path else None
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A state box."""
+
+    name: str
+    description: str | None = None
+    initial: bool = False
+    final: bool = False
+    enter: tuple[str, ...] = ()
+    exit: tuple[str, ...] = ()
+    compensate: tuple[str, ...] = ()
+    #: Live instances in this state (``None``: no counts overlay).
+    count: int | None = None
+    #: The overlaid instance is in this state now.
+    current: bool = False
+    #: The overlaid instance passed through this state.
+    visited: bool = False
+
+    @property
+    def hook_lines(self) -> tuple[tuple[str, str], ...]:
+        """``(kind, "a, b")`` for each non-empty hook list, in a fixed order."""
+        lines = (("enter", self.enter), ("exit", self.exit), ("compensate", self.compensate))
+        return tuple((kind, ", ".join(names)) for kind, names in lines if names)
+
+
+@dataclass(frozen=True, slots=True)
+class Arrow:
+    """One drawn edge. A transition with several sources is several arrows."""
+
+    #: The source state, or ``None`` for a ``*`` transition (drawn from "any state").
+    source: str | None
+    target: str
+    event: str
+    #: The guard in source syntax, when shown at this detail.
+    guard: str | None = None
+    description: str | None = None
+    event_description: str | None = None
+    #: Index of the transition in the source, for stable ordering and ids.
+    index: int = 0
+    #: The overlaid instance took this edge.
+    taken: bool = False
+
+    @property
+    def label(self) -> str:
+        """``event [guard]``."""
+        return f"{self.event} [{self.guard}]" if self.guard else self.event
+
+    @property
+    def wildcard(self) -> bool:
+        return self.source is None
+
+
+@dataclass(frozen=True, slots=True)
+class Diagram:
+    """A workflow as boxes and arrows."""
+
+    name: str
+    description: str | None
+    nodes: tuple[Node, ...]
+    arrows: tuple[Arrow, ...]
+    detail: Detail = Detail.HOOKS
+    #: Largest live count, for shading (0 when there is no counts overlay).
+    max_count: int = 0
+    overlay: Overlay = field(default_factory=Overlay)
+
+    @property
+    def initial(self) -> Node | None:
+        return next((n for n in self.nodes if n.initial), None)
+
+    @property
+    def has_wildcard(self) -> bool:
+        return any(a.wildcard for a in self.arrows)
+
+    @property
+    def has_counts(self) -> bool:
+        return self.overlay.counts is not None
+
+
+def extract(spec: Spec, detail: Detail = Detail.HOOKS, overlay: Overlay | None = None) -> Diagram:
+    """The diagram of ``spec`` at ``detail``, with ``overlay`` applied if given.
+
+    Overlay entries naming states or edges the spec does not have (an instance
+    started under an older version of the file) are ignored.
+    """
+    overlay = overlay or Overlay()
+    counts = overlay.counts
+    path = overlay.path or ()
+    current = overlay.current
+    visited = {s.target for s in path} | {s.source for s in path if s.source}
+    taken = {(s.source, s.target, s.event) for s in path if s.event is not None}
+    hooks = detail >= Detail.HOOKS
+
+    nodes = tuple(
+        Node(
+            name=s.name,
+            description=s.description,
+            initial=s.initial,
+            final=s.final,
+            enter=s.enter if hooks else (),
+            exit=s.exit if hooks else (),
+            compensate=s.compensate if hooks else (),
+            count=None if counts is None else int(counts.get(s.name, 0)),
+            current=s.name == current,
+            visited=s.name in visited,
+        )
+        for s in spec.states
+    )
+
+    arrows: list[Arrow] = []
+    for edge in spec.edges:
+        event = edge.event.value
+        guard = format_guard(edge.guard) if edge.guard and detail >= Detail.GUARDS else None
+        ev_desc = spec.event(event).description if spec.has_event(event) else None
+        sources: tuple[str | None, ...] = (None,) if edge.wildcard else edge.source_names
+        for src in sources:
+            if src is None:
+                was_taken = any(
+                    (s, edge.target.value, event) in taken for s in spec.sources_of(edge)
+                )
+            else:
+                was_taken = (src, edge.target.value, event) in taken
+            arrows.append(
+                Arrow(
+                    source=src,
+                    target=edge.target.value,
+                    event=event,
+                    guard=guard,
+                    description=edge.description,
+                    event_description=ev_desc,
+                    index=edge.index,
+                    taken=was_taken,
+                )
+            )
+
+    max_count = max((n.count or 0 for n in nodes), default=0)
+    return Diagram(
+        name=spec.name,
+        description=spec.description,
+        nodes=nodes,
+        arrows=tuple(arrows),
+        detail=detail,
+        max_count=max_count,
+        overlay=overlay,
+    )
