@@ -155,3 +155,35 @@ class VersionConflict(StoreError):
         super().__init__(
             f"{workflow}: instance {instance_id!r} moved past version {expected} while being updated"
         )
+
+
+class RenderError(WorkflowError):
+    """The Graphviz ``dot`` program could not turn a diagram into ``format``."""
+
+    def __init__(self, format: str, message: str) -> None:
+        self.format = format
+        self.message = message
+        super().__init__(message)
+
+
+class GraphvizNotFound(RenderError):
+    """Rendering SVG/PNG/PDF needs the Graphviz ``dot`` program, which is not installed."""
+
+    def __init__(self, format: str, program: str = "dot") -> None:
+        self.program = program
+        super().__init__(
+            format,
+            f"rendering {format} needs the Graphviz '{program}' program, which was not found; "
+            "install Graphviz (apt-get install graphviz, brew install graphviz, "
+            "https://graphviz.org/download/) or use --format dot or mermaid",
+        )
+
+
+class FormatError(WorkflowError):
+    """The formatter's output would not mean the same as its input (a formatter
+    bug). The file is left untouched."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"{path}: not formatted: {reason} (please report this)")

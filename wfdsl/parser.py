@@ -104,7 +104,9 @@ def _lark() -> Lark:
         grammar_text(),
         parser="lalr",
         lexer="basic",  # keywords are never names, whatever the parser state
-        propagate_positions=True,
+        # Every AST node keeps its Lark tokens, which carry line/column/end
+        # positions; Lark's propagate_positions would only add per-rule cost.
+        propagate_positions=False,
         maybe_placeholders=True,
         transformer=_AstBuilder(),
         lexer_callbacks={"COMMENT": _collect_comment},

@@ -49,6 +49,11 @@ def span_of(tok: Token) -> Span:
     return Span(tok.line or 0, tok.column or 0, tok.end_line or 0, tok.end_column or 0)
 
 
+def span_between(first: Token, last: Token) -> Span:
+    """From the start of ``first`` to the end of ``last``, with no intermediate spans."""
+    return Span(first.line or 0, first.column or 0, last.end_line or 0, last.end_column or 0)
+
+
 class _Builder:
     def __init__(self, path: str) -> None:
         self.path = path
@@ -132,7 +137,7 @@ class _Builder:
             initial=node.initial is not None,
             final=node.final is not None,
             items=tuple(items),
-            decl_span=Span.cover(span_of(first_tok), span_of(last_tok)),
+            decl_span=span_between(first_tok, last_tok),
         )
 
     def edge(self, node: TransitionNode, index: int) -> Edge:
@@ -152,7 +157,7 @@ class _Builder:
         last = node.description
         if last is None and guard is not None:
             last = list(_refs(node.guard))[-1]
-        span = Span.cover(span_of(node.sources[0]), span_of(last or node.event))
+        span = span_between(node.sources[0], last or node.event)
         return Edge(
             sources=sources,
             target=self.name(node.target),

@@ -17,6 +17,11 @@ import click
 #: command name -> "module:attribute"
 COMMANDS: dict[str, str] = {
     "lint": "wfdsl.cli.lint:lint",
+    "render": "wfdsl.cli.render:render_command",
+    "docs": "wfdsl.cli.docs:docs",
+    "preview": "wfdsl.cli.preview:preview",
+    "fmt": "wfdsl.cli.fmt:fmt",
+    "breaking": "wfdsl.cli.breaking:breaking",
 }
 
 

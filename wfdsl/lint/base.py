@@ -34,8 +34,11 @@ class Rule:
 
     @classmethod
     def summary(cls) -> str:
-        """The first line of the docstring's "What it does" section."""
-        return doc_sections(cls).get("What it does", "").strip().split("\n")[0]
+        """The first sentence of the docstring's "What it does" section, on one line."""
+        paragraph = doc_sections(cls).get("What it does", "").strip().split("\n\n")[0]
+        text = " ".join(paragraph.split())
+        end = text.find(". ")
+        return text if end < 0 else text[: end + 1]
 
     @classmethod
     def diagnostic(

@@ -1,4 +1,4 @@
-"""Lint rules WF201–WF209: the shape of the state graph and of its transitions.
+"""Lint rules WF201-WF209: the shape of the state graph and of its transitions.
 
 The graph rules share one :class:`Graph` per spec, built in one pass over the
 transitions. ``*`` transitions are kept as one shared list of targets instead
@@ -385,6 +385,14 @@ class ShadowedTransition(LintRule):
                 continue
             for pos, blocker in blocked:
                 src = edge.sources[pos]
+                if blocker is edge:
+                    yield self.at(
+                        spec.path,
+                        src.span,
+                        f"source '{src.value}' is listed twice in this transition",
+                        f"remove the repeated '{src.value}'",
+                    )
+                    continue
                 yield self.at(
                     spec.path,
                     src.span,
@@ -733,8 +741,13 @@ class NoFallback(LintRule):
                 " the event is rejected when all guards are false",
                 f"add an unguarded transition on '{event}' after the guarded ones",
             )
+        # States with explicit transitions on an event were reported above.
+        non_final = sum(1 for s in spec.states if not s.final)
+        explicit_states: dict[str, int] = {}
+        for _, event in last:
+            explicit_states[event] = explicit_states.get(event, 0) + 1
         for event, edge in wild_last.items():
-            if event not in wild_fallback:
+            if event not in wild_fallback and explicit_states.get(event, 0) < non_final:
                 yield self.at(
                     spec.path,
                     edge.span,

@@ -1,4 +1,4 @@
-"""Lint rules WF301–WF303: names, descriptions and suppression comments."""
+"""Lint rules WF301-WF303: names, descriptions and suppression comments."""
 
 from __future__ import annotations
 

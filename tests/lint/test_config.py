@@ -1,0 +1,79 @@
+"""Rule selection: defaults, [tool.wfdsl.lint] in pyproject.toml, and flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from wfdsl.lint.base import REGISTRY
+from wfdsl.lint.config import ConfigError, ConfigFinder, Selection, from_table
+
+
+def test_defaults_are_the_default_enabled_lint_rules() -> None:
+    enabled = Selection().enabled("x.wf")
+    assert "WF201" in enabled and "WF301" in enabled
+    assert "WF209" not in enabled and "WF302" not in enabled  # off by default
+    assert not any(code < "WF200" for code in enabled)  # errors are not lint rules
+
+
+def test_select_replaces_defaults_and_accepts_prefixes_and_names() -> None:
+    sel = Selection(select=("WF2", "naming"))
+    assert sel.enabled("x.wf") == {c for c in REGISTRY if c.startswith("WF2")} | {"WF301"}
+
+
+def test_extend_select_adds_and_ignore_removes() -> None:
+    sel = Selection(extend_select=("WF209",), ignore=("dead-end",))
+    enabled = sel.enabled("x.wf")
+    assert "WF209" in enabled and "WF202" not in enabled
+
+
+def test_all_selects_every_lint_rule() -> None:
+    enabled = Selection(select=("ALL",)).enabled("x.wf")
+    assert {"WF209", "WF302", "WF303"} <= enabled
+
+
+def test_flags_override_the_file_setting_by_setting() -> None:
+    file_sel = Selection(select=("WF201",), ignore=("WF201",))
+    assert file_sel.enabled("x.wf") == frozenset()
+    assert file_sel.override(None, None, []).enabled("x.wf") == {"WF201"}
+    assert file_sel.override(["WF202"], None, None).enabled("x.wf") == {"WF202"}
+
+
+def test_per_file_ignores_match_paths_relative_to_the_pyproject(tmp_path: Path) -> None:
+    sel = from_table(
+        {"per-file-ignores": {"legacy/*.wf": ["WF301"]}}, str(tmp_path), "pyproject.toml"
+    )
+    assert "WF301" not in sel.enabled(str(tmp_path / "legacy" / "old.wf"))
+    assert "WF301" in sel.enabled(str(tmp_path / "new" / "old.wf"))
+
+
+def test_unknown_rule_in_config_is_an_error_naming_the_file() -> None:
+    with pytest.raises(ConfigError, match=r"pyproject.toml: unknown rule 'WF999'"):
+        from_table({"select": ["WF999"]}, ".", "pyproject.toml")
+
+
+def test_unknown_setting_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="unknown setting 'selekt'"):
+        from_table({"selekt": ["WF201"]}, ".", "pyproject.toml")
+
+
+def test_nearest_pyproject_with_a_wfdsl_table_wins(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.wfdsl.lint]\nignore = ["WF205"]\n')
+    inner = tmp_path / "pkg"
+    inner.mkdir()
+    # A pyproject without [tool.wfdsl] is passed over, as ruff does.
+    (inner / "pyproject.toml").write_text('[project]\nname = "x"\n')
+    deeper = inner / "flows"
+    deeper.mkdir()
+    (deeper / "pyproject.toml").write_text('[tool.wfdsl.lint]\nextend-select = ["WF209"]\n')
+    finder = ConfigFinder()
+    assert "WF205" not in finder.for_file(str(inner / "a.wf")).enabled("a.wf")
+    deep = finder.for_file(str(deeper / "b.wf")).enabled("b.wf")
+    assert "WF209" in deep and "WF205" in deep
+
+
+def test_invalid_toml_is_reported_with_its_path(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.wfdsl.lint\n")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        ConfigFinder().for_file(str(tmp_path / "a.wf"))

@@ -1,0 +1,416 @@
+"""``wfdsl fmt``: the canonical layout, comments kept, meaning unchanged."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from wfdsl import loads
+from wfdsl.cli import cli
+from wfdsl.errors import SpecError
+from wfdsl.fmt import format_source
+from wfdsl.parser import parse
+
+ROOT = Path(__file__).resolve().parent.parent
+CASES = Path(__file__).resolve().parent / "fmt_cases"
+IDENTITY = sorted((CASES / "identity").glob("*.wf"))
+FIXTURES = sorted((CASES / "fixtures").glob("*.in.wf"))
+EXAMPLES = sorted((ROOT / "examples").rglob("*.wf"))
+
+
+def comments_of(text: str) -> Counter[str]:
+    return Counter(c.value.rstrip() for c in parse(text)[1])
+
+
+def assert_formats_safely(text: str) -> str:
+    out = format_source(text)
+    assert loads(out).to_data() == loads(text).to_data()
+    assert format_source(out) == out
+    assert comments_of(out) == comments_of(text)
+    return out
+
+
+# -- golden files --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", IDENTITY, ids=lambda p: p.name)
+def test_canonical_file_comes_out_byte_identical(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert format_source(text, str(path)) == text
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
+def test_messy_file_formats_to_its_fixture(path: Path) -> None:
+    expected = path.with_name(path.name.replace(".in.wf", ".out.wf")).read_text(encoding="utf-8")
+    assert assert_formats_safely(path.read_text(encoding="utf-8")) == expected
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_keeps_its_meaning_and_comments(path: Path) -> None:
+    assert_formats_safely(path.read_text(encoding="utf-8"))
+
+
+# -- layout rules --------------------------------------------------------------------
+
+
+def test_members_are_grouped_states_events_transitions_in_written_order() -> None:
+    text = (
+        "workflow w { a -> b on go  event go  initial state a  b -> a on back"
+        "  event back  state b }"
+    )
+    assert format_source(text) == (
+        "workflow w {\n"
+        "\n"
+        "    initial state a\n"
+        "    state b\n"
+        "\n"
+        "    event go\n"
+        "    event back\n"
+        "\n"
+        "    a -> b on go\n"
+        "    b -> a on back\n"
+        "}\n"
+    )
+
+
+def test_each_event_gets_its_own_line_with_its_description() -> None:
+    out = format_source('workflow w { initial state a event go "Go", stop, back "Back" }')
+    assert '    event go "Go"\n    event stop\n    event back "Back"\n' in out
+
+
+def test_transitions_are_not_aligned() -> None:
+    out = format_source(
+        "workflow w { initial state a state a_long_name event e a -> a_long_name on e "
+        "a_long_name -> a on e }"
+    )
+    assert "    a -> a_long_name on e\n    a_long_name -> a on e\n" in out
+
+
+def test_descriptions_and_escapes_are_copied_as_written() -> None:
+    raw = r'"tab\there \"q\" back\\slash\nnewline # not a comment é"'
+    out = format_source(f"workflow w {raw} {{ initial state a {raw} }}")
+    assert out.count(raw) == 2
+
+
+def test_guard_keeps_its_tree_and_loses_only_redundant_parentheses() -> None:
+    out = format_source(
+        "workflow w { initial state a final state b event e "
+        "a -> b on e if ((x) and (y or z)) or (not (w)) }"
+    )
+    assert "a -> b on e if x and (y or z) or not w\n" in out
+
+
+def test_blank_lines_between_members_are_kept_but_collapsed() -> None:
+    text = "workflow w {\n  initial state a\n\n\n\n  state b\n  final state c\n  event e\n}\n"
+    out = format_source(text)
+    assert "    initial state a\n\n    state b\n    final state c\n" in out
+
+
+def test_empty_state_braces_are_dropped() -> None:
+    out = format_source("workflow w { initial state a { } }")
+    assert "    initial state a\n}" in out
+
+
+def test_output_uses_lf_line_endings() -> None:
+    out = format_source("# c\r\nworkflow w {\r\n  initial state a\r\n}\r\n")
+    assert "\r" not in out
+    assert out.startswith("# c\nworkflow w {\n")
+
+
+# -- comments --------------------------------------------------------------------
+
+
+def test_own_line_comment_moves_with_the_member_below_it() -> None:
+    text = "workflow w {\n  a -> b on e\n  # about b\n  final state b\n  initial state a\n  event e\n}"
+    out = format_source(text)
+    assert "    # about b\n    final state b\n" in out
+
+
+def test_end_of_line_comment_stays_on_its_members_line() -> None:
+    text = "workflow w {\n  event e # the event\n  initial state a # start\n}"
+    out = format_source(text)
+    assert "    initial state a  # start\n" in out
+    assert "    event e  # the event\n" in out
+
+
+def test_comment_inside_state_body_and_before_closing_brace_stays_inside() -> None:
+    text = "workflow w { initial state a {\n # before\n enter h # on enter\n # last\n } }"
+    out = format_source(text)
+    assert (
+        "    initial state a {\n"
+        "        # before\n"
+        "        enter h  # on enter\n"
+        "        # last\n"
+        "    }\n"
+    ) in out
+
+
+def test_comment_in_the_middle_of_a_member_goes_above_it() -> None:
+    text = "workflow w { initial state a final state b event e\n a -> # why\n b on e }"
+    out = format_source(text)
+    assert "    # why\n    a -> b on e\n" in out
+
+
+def test_comments_before_and_after_the_workflow_stay_there() -> None:
+    text = "# top\n\n# more\nworkflow w { initial state a } # end\n# tail\n"
+    assert format_source(text) == (
+        "# top\n\n# more\nworkflow w {\n\n    initial state a\n}  # end\n# tail\n"
+    )
+
+
+def test_hash_inside_a_description_is_not_a_comment() -> None:
+    out = format_source('workflow w { initial state a "issue #12" }')
+    assert '    initial state a "issue #12"\n' in out
+
+
+# -- errors --------------------------------------------------------------------
+
+
+def test_syntax_error_raises_instead_of_formatting() -> None:
+    with pytest.raises(SpecError) as exc:
+        format_source("workflow w { initial state a a b }")
+    assert exc.value.diagnostics[0].code == "WF100"
+
+
+def test_validation_error_raises_instead_of_formatting() -> None:
+    with pytest.raises(SpecError) as exc:
+        format_source("workflow w { state a }")
+    assert exc.value.diagnostics[0].code == "WF105"
+
+
+# -- property: fuzzed valid specs with random layout ----------------------------------
+
+_DESC_PIECES = ["a", "Z", " ", "#", "é", "{", "}", "->", '\\"', "\\\\", "\\n", "\\t"]
+_COMMENT_CHARS = st.text(
+    alphabet=st.sampled_from(list("abc #\"'{}\\-> é\t")), min_size=0, max_size=12
+)
+
+
+@st.composite
+def descriptions(draw: st.DrawFn) -> str | None:
+    if not draw(st.booleans()):
+        return None
+    return '"' + "".join(draw(st.lists(st.sampled_from(_DESC_PIECES), max_size=6))) + '"'
+
+
+@st.composite
+def guards(draw: st.DrawFn, depth: int = 0) -> list[str]:
+    kind = draw(st.sampled_from(["ref", "ref", "not", "and", "or"] if depth < 3 else ["ref"]))
+    if kind == "ref":
+        name = f"g{draw(st.integers(0, 4))}"
+        return ["(", name, ")"] if draw(st.booleans()) else [name]
+    if kind == "not":
+        return ["not", "(", *draw(guards(depth + 1)), ")"]
+    left, right = draw(guards(depth + 1)), draw(guards(depth + 1))
+    return ["(", *left, ")", kind, "(", *right, ")"]
+
+
+@st.composite
+def specs(draw: st.DrawFn) -> str:
+    n_states = draw(st.integers(1, 5))
+    initial = draw(st.integers(0, n_states - 1))
+    finals = {i for i in range(n_states) if i != initial and draw(st.booleans())}
+    states = [f"s{i}" for i in range(n_states)]
+    members: list[list[str]] = []
+    for i, name in enumerate(states):
+        toks = (["initial"] if i == initial else []) + (["final"] if i in finals else [])
+        toks += ["state", name]
+        desc = draw(descriptions())
+        if desc:
+            toks.append(desc)
+        if draw(st.booleans()):
+            toks.append("{")
+            kinds = draw(st.permutations(["enter", "exit", "compensate"]))
+            for kind in kinds[: draw(st.integers(0, 3))]:
+                hooks = [f"h{i}_{kind}{j}" for j in range(draw(st.integers(1, 3)))]
+                toks += [kind, *_commas(hooks)]
+            toks.append("}")
+        members.append(toks)
+    n_events = draw(st.integers(1, 4))
+    events = [f"e{i}" for i in range(n_events)]
+    split = sorted(set(draw(st.lists(st.integers(1, n_events), max_size=3))) | {n_events})
+    start = 0
+    for end in split:
+        items: list[list[str]] = []
+        for ev in events[start:end]:
+            desc = draw(descriptions())
+            items.append([ev, desc] if desc else [ev])
+        toks = ["event"]
+        for k, item in enumerate(items):
+            toks += ([","] if k else []) + item
+        members.append(toks)
+        start = end
+    live = [s for i, s in enumerate(states) if i not in finals]
+    seen: set[str] = set()
+    for _ in range(draw(st.integers(0, 6))):
+        if draw(st.integers(0, 4)) == 0:
+            sources = ["*"]
+        else:
+            sources = _commas(draw(st.lists(st.sampled_from(live), min_size=1, unique=True)))
+        toks = [*sources, "->", draw(st.sampled_from(states)), "on", draw(st.sampled_from(events))]
+        if draw(st.booleans()):
+            toks += ["if", *draw(guards())]
+        key = " ".join(toks)
+        if key in seen:
+            continue
+        seen.add(key)
+        desc = draw(descriptions())
+        if desc:
+            toks.append(desc)
+        members.append(toks)
+    members = draw(st.permutations(members))
+    tokens = ["workflow", "w", *([d] if (d := draw(descriptions())) else []), "{"]
+    tokens += [t for m in members for t in m] + ["}"]
+    return _layout(draw, tokens)
+
+
+def _commas(names: list[str]) -> list[str]:
+    out: list[str] = []
+    for i, n in enumerate(names):
+        out += ([","] if i else []) + [n]
+    return out
+
+
+def _layout(draw: st.DrawFn, tokens: list[str]) -> str:
+    def sep() -> str:
+        kind = draw(st.integers(0, 9))
+        if kind < 4:
+            return draw(st.sampled_from([" ", "  ", "\t", "\n", "\n    ", "\n\n", " \n \n  "]))
+        if kind < 6:
+            return draw(st.sampled_from([" ", "  "])) + "#" + draw(_COMMENT_CHARS) + "\n"
+        if kind < 8:
+            return "\n" + draw(st.sampled_from(["", "\n"])) + "#" + draw(_COMMENT_CHARS) + "\n"
+        return " "
+
+    out = [sep() if draw(st.booleans()) else ""]
+    for tok in tokens:
+        out += [tok, sep()]
+    return "".join(out)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(specs())
+def test_fuzzed_specs_keep_meaning_and_comments_and_format_idempotently(text: str) -> None:
+    assert_formats_safely(text)
+
+
+# -- the command --------------------------------------------------------------------
+
+CANONICAL = "workflow w {\n\n    initial state a\n}\n"
+MESSY = "workflow w { initial state a }"
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_fmt_rewrites_a_file_in_place(runner: CliRunner, tmp_path: Path) -> None:
+    path = write(tmp_path, "w.wf", MESSY)
+    result = runner.invoke(cli, ["fmt", str(path)])
+    assert result.exit_code == 0
+    assert path.read_text(encoding="utf-8") == CANONICAL
+    assert f"reformatted {path}" in result.stderr
+
+
+def test_fmt_keeps_the_files_permission_bits(runner: CliRunner, tmp_path: Path) -> None:
+    path = write(tmp_path, "w.wf", MESSY)
+    os.chmod(path, 0o640)
+    assert runner.invoke(cli, ["fmt", str(path)]).exit_code == 0
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+    assert [p.name for p in tmp_path.iterdir()] == ["w.wf"]  # no temporary file left
+
+
+def test_fmt_leaves_a_canonical_file_untouched(runner: CliRunner, tmp_path: Path) -> None:
+    path = write(tmp_path, "w.wf", CANONICAL)
+    before = os.stat(path).st_mtime_ns
+    result = runner.invoke(cli, ["fmt", str(path)])
+    assert result.exit_code == 0
+    assert os.stat(path).st_mtime_ns == before
+    assert "1 file left unchanged." in result.stderr
+
+
+def test_check_exits_1_listing_files_that_would_change(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    messy = write(tmp_path, "messy.wf", MESSY)
+    clean = write(tmp_path, "clean.wf", CANONICAL)
+    result = runner.invoke(cli, ["fmt", "--check", str(tmp_path)])
+    assert result.exit_code == 1
+    assert result.stdout == f"would reformat {messy}\n"
+    assert messy.read_text(encoding="utf-8") == MESSY
+    assert str(clean) not in result.stdout
+
+
+def test_check_exits_0_when_everything_is_canonical(runner: CliRunner, tmp_path: Path) -> None:
+    write(tmp_path, "clean.wf", CANONICAL)
+    assert runner.invoke(cli, ["fmt", "--check", str(tmp_path)]).exit_code == 0
+
+
+def test_diff_prints_a_unified_diff_and_writes_nothing(runner: CliRunner, tmp_path: Path) -> None:
+    path = write(tmp_path, "w.wf", MESSY + "\n")
+    result = runner.invoke(cli, ["fmt", "--diff", str(path)])
+    assert result.exit_code == 1
+    assert result.stdout.startswith(f"--- a/{path}\n+++ b/{path}\n@@ ")
+    assert "-workflow w { initial state a }\n" in result.stdout
+    assert "+    initial state a\n" in result.stdout
+    assert path.read_text(encoding="utf-8") == MESSY + "\n"
+
+
+def test_file_with_a_syntax_error_is_never_touched(runner: CliRunner, tmp_path: Path) -> None:
+    bad = "workflow w { initial state a a b }"
+    path = write(tmp_path, "bad.wf", bad)
+    result = runner.invoke(cli, ["fmt", str(path)])
+    assert result.exit_code == 2
+    assert f"{path}:1:32: WF100" in result.stderr
+    assert path.read_text(encoding="utf-8") == bad
+
+
+def test_file_with_a_validation_error_is_never_touched(runner: CliRunner, tmp_path: Path) -> None:
+    bad = "workflow w { state a }"
+    path = write(tmp_path, "bad.wf", bad)
+    other = write(tmp_path, "ok.wf", MESSY)
+    result = runner.invoke(cli, ["fmt", str(path), str(other)])
+    assert result.exit_code == 2
+    assert "WF105" in result.stderr
+    assert path.read_text(encoding="utf-8") == bad
+    assert other.read_text(encoding="utf-8") == CANONICAL  # the good file is still done
+
+
+def test_missing_file_exits_2(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(cli, ["fmt", str(tmp_path / "nope.wf")])
+    assert result.exit_code == 2
+    assert "no such file or directory" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_dash_reads_stdin_and_writes_stdout(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["fmt", "-"], input=MESSY)
+    assert result.exit_code == 0
+    assert result.stdout == CANONICAL
+
+
+def test_dash_with_check_reports_without_printing_the_text(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["fmt", "--check", "-"], input=MESSY)
+    assert result.exit_code == 1
+    assert result.stdout == "would reformat -\n"
+
+
+def test_dash_with_an_error_exits_2(runner: CliRunner) -> None:
+    result = runner.invoke(cli, ["fmt", "-"], input="workflow {")
+    assert result.exit_code == 2
+    assert "<stdin>:1:10: WF100" in result.stderr
+    assert result.stdout == ""

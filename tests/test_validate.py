@@ -1,0 +1,316 @@
+"""Validation errors WF101-WF113: a spec that parses but cannot be run.
+
+Each error has a failing example (code, position and hint asserted) and the
+corrected example that loads. A file with several problems reports them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import wfdsl
+from wfdsl.diagnostics import Diagnostic, Severity
+from wfdsl.errors import SpecError
+from wfdsl.ir import Guard, GuardAnd, GuardNot, GuardOr, Spec
+from wfdsl.lint.base import REGISTRY
+from wfdsl.validate import MAX_GUARD_DEPTH
+
+
+def errors(text: str) -> tuple[Diagnostic, ...]:
+    with pytest.raises(SpecError) as info:
+        wfdsl.loads(text, "w.wf")
+    return info.value.diagnostics
+
+
+@dataclass(frozen=True)
+class Case:
+    code: str
+    bad: str
+    line: int
+    column: int
+    hint: str | None
+    good: str
+    message: str
+
+
+CASES = [
+    Case(
+        "WF101",
+        "workflow w {\n  initial state a\n  final state shipped\n  event ship\n  a -> shiped on ship\n}",
+        5, 8, "did you mean 'shipped'?",
+        "workflow w {\n  initial state a\n  final state shipped\n  event ship\n  a -> shipped on ship\n}",
+        "state 'shiped' is not declared",
+    ),
+    Case(
+        "WF102",
+        "workflow w {\n  initial state a\n  final state b\n  event pack\n  a -> b on pakc\n}",
+        5, 13, "did you mean 'pack'?",
+        "workflow w {\n  initial state a\n  final state b\n  event pack\n  a -> b on pack\n}",
+        "event 'pakc' is not declared",
+    ),
+    Case(
+        "WF103",
+        "workflow w {\n  initial state a\n  state b\n  state b\n}",
+        4, 9, "first declared on line 3",
+        "workflow w {\n  initial state a\n  state b\n}",
+        "state 'b' is declared twice",
+    ),
+    Case(
+        "WF104",
+        "workflow w {\n  initial state a\n  event go\n  event stop, go\n}",
+        4, 15, "first declared on line 3",
+        "workflow w {\n  initial state a\n  event go\n  event stop\n}",
+        "event 'go' is declared twice",
+    ),
+    Case(
+        "WF105",
+        "workflow w {\n  state a\n}",
+        1, 10, "mark the state instances start in: 'initial state NAME'",
+        "workflow w {\n  initial state a\n}",
+        "workflow 'w' has no initial state",
+    ),
+    Case(
+        "WF106",
+        "workflow w {\n  initial state a\n  initial state b\n}",
+        3, 17, "'a' (line 2) is already initial",
+        "workflow w {\n  initial state a\n  state b\n}",
+        "state 'b' is a second initial state",
+    ),
+    Case(
+        "WF107",
+        "workflow w {\n  initial state a\n  final state b\n  event e\n  a -> b on e\n  b -> a on e\n}",
+        6, 3, "nothing may leave a final state; remove 'final' or the transition",
+        "workflow w {\n  initial state a\n  state b\n  event e\n  a -> b on e\n  b -> a on e\n}",
+        "transition leaves final state 'b'",
+    ),
+    Case(
+        "WF108",
+        "workflow w {\n  initial final state a\n}",
+        2, 23, "an instance would end as soon as it starts",
+        "workflow w {\n  initial state a\n}",
+        "state 'a' is both initial and final",
+    ),
+    Case(
+        "WF109",
+        "workflow w {\n  initial state paid\n  state Paid\n}",
+        3, 9, "rename one of them ('paid' is on line 2)",
+        "workflow w {\n  initial state paid\n  state paid_twice\n}",
+        "state 'Paid' and state 'paid' both become 'PAID' in generated code",
+    ),
+    Case(
+        "WF110",
+        "workflow w {\n  initial state a\n  event e\n  a -> a on e if import\n}",
+        4, 18, "rename it, e.g. 'import_ok'",
+        "workflow w {\n  initial state a\n  event e\n  a -> a on e if import_ok\n}",
+        "guard 'import' is a Python keyword and cannot be a method name",
+    ),
+    Case(
+        "WF111",
+        "workflow w {\n  initial state a { exit ready }\n  event e\n  a -> a on e if ready\n}",
+        2, 26, "it is a guard on line 4; give the hook another name",
+        "workflow w {\n  initial state a { exit mark_ready }\n  event e\n  a -> a on e if ready\n}",
+        "'ready' is used both as a hook ('exit') and as a guard",
+    ),
+    Case(
+        "WF112",
+        "workflow w {\n  initial state a\n  event e\n  a -> a on e if x\n  a -> a on e if (x)\n}",
+        5, 3, "remove one of them",
+        "workflow w {\n  initial state a\n  event e\n  a -> a on e if x\n  a -> a on e if not x\n}",
+        "this transition repeats the one on line 4",
+    ),
+    Case(
+        "WF113",
+        "workflow w {\n  initial state a {\n    enter x\n    enter y\n  }\n}",
+        4, 5, "list every name on the first 'enter' (line 3), in the order they run",
+        "workflow w {\n  initial state a {\n    enter x, y\n  }\n}",
+        "'enter' given twice in state 'a'",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.code for c in CASES])
+def test_error_is_reported_with_position_and_hint(case: Case) -> None:
+    (diag,) = errors(case.bad)
+    assert (diag.code, diag.line, diag.column) == (case.code, case.line, case.column)
+    assert diag.message == case.message
+    assert diag.hint == case.hint
+    assert diag.severity is Severity.ERROR
+    assert diag.name == REGISTRY[case.code].name
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.code for c in CASES])
+def test_corrected_example_loads(case: Case) -> None:
+    wfdsl.loads(case.good)
+
+
+def test_every_validation_error_has_a_case() -> None:
+    assert {c.code for c in CASES} == {f"WF{n}" for n in range(101, 114)}
+
+
+def test_all_errors_are_reported_at_once_in_source_order() -> None:
+    diags = errors(
+        "workflow w {\n"
+        "  state a\n"  # no initial state: reported at the workflow name
+        "  state a\n"
+        "  event e\n"
+        "  a -> b on e\n"
+        "}"
+    )
+    assert [(d.code, d.line) for d in diags] == [("WF105", 1), ("WF103", 3), ("WF101", 5)]
+
+
+def test_spec_error_message_summarises_the_first_error_and_counts_the_rest() -> None:
+    with pytest.raises(SpecError) as info:
+        wfdsl.loads("workflow w { state a event e a -> b on f }", "w.wf")
+    assert str(info.value) == "w.wf:1:10: WF105 workflow 'w' has no initial state (and 2 more)"
+
+
+def test_syntax_errors_in_names_and_strings_are_reported_with_the_others() -> None:
+    diags = errors('workflow w { initial state a "\\q" event after a -> b on after }')
+    assert [d.code for d in diags] == ["WF100", "WF100", "WF101", "WF100"]
+
+
+def test_undefined_name_with_nothing_close_has_no_guess() -> None:
+    (diag,) = errors("workflow w { initial state a event e a -> zzz on e }")
+    assert diag.code == "WF101"
+    assert diag.hint is None
+
+
+def test_undefined_event_with_nothing_close_suggests_declaring_it() -> None:
+    (diag,) = errors("workflow w { initial state a a -> a on approve }")
+    assert diag.hint == "declare it: 'event approve'"
+
+
+def test_every_undefined_source_is_reported() -> None:
+    diags = errors("workflow w { initial state a event e x, a, y -> a on e }")
+    assert [(d.code, d.column) for d in diags] == [("WF101", 38), ("WF101", 44)]
+
+
+def test_names_may_be_used_before_they_are_declared() -> None:
+    spec = wfdsl.loads("workflow w { a -> b on go  event go  final state b  initial state a }")
+    assert spec.initial.name == "a"
+
+
+def test_star_never_leaves_a_final_state() -> None:
+    spec = wfdsl.loads("workflow w { initial state a final state b event e * -> b on e }")
+    assert spec.candidates("b", "e") == ()
+
+
+def test_soft_keywords_are_usable_python_names() -> None:
+    spec = wfdsl.loads("workflow w { initial state a { enter match } event e a -> a on e if type }")
+    assert spec.hook_names() == ("match",)
+
+
+def test_hook_that_is_a_python_keyword_is_reported() -> None:
+    (diag,) = errors("workflow w { initial state a { compensate class } }")
+    assert diag.code == "WF110"
+    assert diag.message == "hook 'class' is a Python keyword and cannot be a method name"
+
+
+def test_event_names_collide_in_generated_code_too() -> None:
+    (diag,) = errors("workflow w { initial state a event order_paid, orderPaid }")
+    assert diag.code == "WF109"
+    assert diag.message == (
+        "event 'orderPaid' and event 'order_paid' both become 'ORDER_PAID' in generated code"
+    )
+
+
+def test_a_state_and_an_event_may_share_a_name() -> None:
+    spec = wfdsl.loads("workflow w { initial state paid event paid paid -> paid on paid }")
+    assert spec.has_state("paid") and spec.has_event("paid")
+
+
+def test_transitions_differing_only_in_guard_or_target_are_not_duplicates() -> None:
+    wfdsl.loads(
+        "workflow w { initial state a state b event e"
+        " a -> b on e if x  a -> b on e if y  a -> a on e if x  b -> a on e }"
+    )
+
+
+def test_guards_up_to_the_depth_limit_are_accepted() -> None:
+    guard = "not " * (MAX_GUARD_DEPTH - 1) + "x"
+    wfdsl.loads(f"workflow w {{ initial state a event e a -> a on e if {guard} }}")
+
+
+def test_guard_nested_deeper_than_the_limit_is_an_error_not_a_crash() -> None:
+    guard = " and ".join(f"g{i}" for i in range(5000))
+    (diag,) = errors(f"workflow w {{ initial state a event e a -> a on e if {guard} }}")
+    assert diag.code == "WF100"
+    assert diag.message == f"guard is nested more than {MAX_GUARD_DEPTH} levels deep"
+    assert diag.column == 53
+
+
+# -- the examples ------------------------------------------------------------------
+
+
+def test_every_example_is_valid(example_paths: list[Path]) -> None:
+    assert len(example_paths) >= 5
+    for path in example_paths:
+        wfdsl.load(path)
+
+
+def test_every_example_describes_its_workflow_states_and_events(example_paths: list[Path]) -> None:
+    for path in example_paths:
+        spec = wfdsl.load(path)
+        assert spec.description, path
+        undescribed = [s.name for s in spec.states if not s.description]
+        undescribed += [e.name for e in spec.events if not e.description]
+        assert undescribed == [], path
+
+
+def test_examples_are_moderate_in_size(example_paths: list[Path]) -> None:
+    for path in example_paths:
+        assert 6 <= len(wfdsl.load(path).states) <= 12, path
+
+
+def _guard_nodes(spec: Spec) -> list[Guard]:
+    out: list[Guard] = []
+    stack: list[Guard] = [e.guard for e in spec.edges if e.guard is not None]
+    while stack:
+        g = stack.pop()
+        out.append(g)
+        if isinstance(g, GuardNot):
+            stack.append(g.operand)
+        elif isinstance(g, GuardAnd | GuardOr):
+            stack += (g.left, g.right)
+    return out
+
+
+def _needs_parentheses(g: Guard) -> bool:
+    if isinstance(g, GuardNot):
+        return isinstance(g.operand, GuardAnd | GuardOr)
+    return isinstance(g, GuardAnd) and isinstance(g.right, GuardOr)
+
+
+def test_examples_together_use_every_language_feature(example_paths: list[Path]) -> None:
+    specs = [wfdsl.load(p) for p in example_paths]
+    texts = [p.read_text(encoding="utf-8") for p in example_paths]
+    edges = [e for s in specs for e in s.edges]
+    states = [st for s in specs for st in s.states]
+    guards = [g for s in specs for g in _guard_nodes(s)]
+    used = {
+        "enter": any(st.enter for st in states),
+        "exit": any(st.exit for st in states),
+        "compensate": any(st.compensate for st in states),
+        "several hooks in one item": any(len(st.enter) > 1 for st in states),
+        "final state with hooks": any(st.final and st.items for st in states),
+        "multi-source transition": any(len(e.sources) > 1 for e in edges),
+        "* transition": any(e.wildcard for e in edges),
+        "self transition": any(e.source_names == (e.target.value,) for e in edges),
+        "transition description": any(e.description for e in edges),
+        "not": any(isinstance(g, GuardNot) for g in guards),
+        "and": any(isinstance(g, GuardAnd) for g in guards),
+        "or": any(isinstance(g, GuardOr) for g in guards),
+        "parentheses": any(_needs_parentheses(g) for g in guards),
+        "several events in one declaration": any(
+            len(s.events) > len({e.span.line for e in s.events}) or "\",\n" in t
+            for s, t in zip(specs, texts, strict=True)
+        ),
+        "escape in a description": any('\\"' in t for t in texts),
+        "comment on its own line": any("\n    # " in t for t in texts),
+        "comment after code": any("  # " in t for t in texts),
+    }
+    assert [feature for feature, present in used.items() if not present] == []

@@ -1,0 +1,75 @@
+"""``wfdsl docs``: a Markdown review page per workflow, for pull requests."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from wfdsl.cli.common import EXIT_FINDINGS, UserError, write_output
+from wfdsl.cli.render import load_spec
+
+
+def _display(path: str) -> str:
+    """``path`` relative to the working directory when it is below it."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith("..") else rel.replace(os.sep, "/")
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option(
+    "-o",
+    "--output-dir",
+    "out_dir",
+    required=True,
+    metavar="DIR",
+    help="Directory for the pages, one WORKFLOW.md per workflow (created if missing).",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 if a page in DIR is missing or out of date.",
+)
+def docs(files: tuple[str, ...], out_dir: str, check: bool) -> None:
+    """Write a review page per workflow: its description, a Mermaid diagram
+    (GitHub draws it), and tables of states, events, transitions and hooks."""
+    from wfdsl.render.markdown import review_page
+
+    pages: dict[str, tuple[str, str]] = {}
+    for file in files:
+        spec = load_spec(file)
+        target = os.path.join(out_dir, f"{spec.name}.md")
+        if target in pages:
+            raise UserError(
+                f"{file} and {pages[target][0]} both define workflow {spec.name!r}; "
+                "their pages would overwrite each other"
+            )
+        pages[target] = (file, review_page(spec, source=_display(file)))
+
+    if check:
+        stale = []
+        for target, (file, text) in pages.items():
+            try:
+                with open(target, encoding="utf-8") as fh:
+                    same = fh.read() == text
+            except FileNotFoundError:
+                same = False
+            except OSError as exc:
+                raise UserError(f"{target}: cannot read: {exc.strerror or exc}") from None
+            if not same:
+                stale.append(target)
+                click.echo(f"{target}: out of date with {file}", err=True)
+        if stale:
+            click.echo(f"run: wfdsl docs {' '.join(files)} -o {out_dir}", err=True)
+            sys.exit(EXIT_FINDINGS)
+        return
+
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{out_dir}: cannot create: {exc.strerror or exc}") from None
+    for target, (_, text) in pages.items():
+        write_output(target, text)
+        click.echo(f"wrote {target}", err=True)

@@ -1,0 +1,132 @@
+"""``wfdsl fmt``: rewrite `.wf` files in the canonical layout, comments kept."""
+
+from __future__ import annotations
+
+import difflib
+import sys
+
+import click
+
+from wfdsl.cli.common import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
+from wfdsl.cli.lint import iter_wf_files
+from wfdsl.errors import FormatError, SpecError
+from wfdsl.fmt import format_source, write_atomic
+from wfdsl.source import decode
+
+STDIN = "-"
+
+
+def _unified(before: str, after: str, path: str) -> str:
+    lines = difflib.unified_diff(
+        before.splitlines(keepends=True),
+        after.splitlines(keepends=True),
+        fromfile=f"a/{path}",
+        tofile=f"b/{path}",
+    )
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def _format(data: bytes, path: str) -> tuple[str, str] | None:
+    """(original text, formatted text), or None after reporting why not."""
+    text: str | None = None
+    try:
+        text = decode(data, path)
+        return text, format_source(text, path)
+    except SpecError as exc:
+        for d in exc.diagnostics:
+            click.echo(d.render(text), err=True)
+        click.echo(f"wfdsl: error: {path}: not formatted: fix the error above first", err=True)
+    except FormatError as exc:
+        click.echo(f"wfdsl: error: {exc}", err=True)
+    return None
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--check", is_flag=True, help="Write nothing; exit 1 listing files that would change.")
+@click.option(
+    "--diff",
+    "show_diff",
+    is_flag=True,
+    help="Write nothing; print a unified diff of the changes (exit 1 if any).",
+)
+def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
+    """Rewrite `.wf` files in the canonical layout; directories are searched
+    for `*.wf`, and `-` reads standard input and writes standard output.
+
+    A file with any error (syntax or validation) is never touched. Exit
+    status: 0 done (or nothing to change), 1 files would change (with
+    --check or --diff), 2 a file could not be read or has an error.
+    """
+    dry = check or show_diff
+    errors = changed = unchanged = 0
+    for path, problem in _targets(paths):
+        if problem is not None:
+            click.echo(f"wfdsl: error: {path}: {problem}", err=True)
+            errors += 1
+            continue
+        try:
+            if path == STDIN:
+                data = sys.stdin.buffer.read()
+            else:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+        except OSError as exc:
+            click.echo(f"wfdsl: error: {path}: {exc.strerror or exc}", err=True)
+            errors += 1
+            continue
+        result = _format(data, "<stdin>" if path == STDIN else path)
+        if result is None:
+            errors += 1
+            continue
+        before, after = result
+        if path == STDIN and not dry:
+            click.echo(after, nl=False)
+            continue
+        if before == after:
+            unchanged += 1
+            continue
+        changed += 1
+        if show_diff:
+            click.echo(_unified(before, after, path), nl=False)
+        if check:
+            click.echo(f"would reformat {path}", err=show_diff)
+        if not dry:
+            try:
+                write_atomic(path, after)
+            except OSError as exc:
+                click.echo(f"wfdsl: error: {path}: cannot write: {exc.strerror or exc}", err=True)
+                errors += 1
+                changed -= 1
+                continue
+            click.echo(f"reformatted {path}", err=True)
+    if paths != (STDIN,):
+        click.echo(_summary(changed, unchanged, errors, dry), err=True)
+    if errors:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FINDINGS if dry and changed else EXIT_OK)
+
+
+def _targets(paths: tuple[str, ...]) -> list[tuple[str, str | None]]:
+    out: list[tuple[str, str | None]] = []
+    for path in paths:
+        if path == STDIN:
+            out.append((STDIN, None))
+        else:
+            out.extend(iter_wf_files([path]))
+    return out
+
+
+def _files(n: int) -> str:
+    return f"{n} file{'' if n == 1 else 's'}"
+
+
+def _summary(changed: int, unchanged: int, errors: int, dry: bool) -> str:
+    parts = []
+    if changed:
+        parts.append(f"{_files(changed)} {'would be reformatted' if dry else 'reformatted'}")
+    if unchanged:
+        parts.append(f"{_files(unchanged)} {'would be left' if dry else 'left'} unchanged")
+    if errors:
+        parts.append(f"{_files(errors)} with errors (not formatted)")
+    return ", ".join(parts) + "." if parts else "No .wf files found."

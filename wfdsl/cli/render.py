@@ -1,0 +1,183 @@
+"""``wfdsl render``: a workflow's diagram as DOT, SVG, PNG, PDF or Mermaid."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from typing import TYPE_CHECKING
+
+import click
+
+from wfdsl.cli.common import EXIT_FINDINGS, UserError
+from wfdsl.errors import RenderError, SpecError, StoreError, WorkflowError
+from wfdsl.ir import Spec
+from wfdsl.render import FORMATS, SUFFIXES, Detail, Overlay, Step, render
+
+if TYPE_CHECKING:
+    from wfdsl.stores.base import Store
+
+
+def load_spec(path: str) -> Spec:
+    """The spec in ``path``, or a :class:`UserError` saying what is wrong with it."""
+    from wfdsl.source import load
+
+    try:
+        return load(path)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except SpecError as exc:
+        shown = "\n".join(d.headline() for d in exc.diagnostics[:10])
+        more = len(exc.diagnostics) - 10
+        if more > 0:
+            shown += f"\n... and {more} more (run wfdsl lint {path})"
+        raise UserError(f"{path} is not a valid workflow:\n{shown}") from None
+
+
+def overlay_from_store(store: Store, spec: Spec, instance: str | None) -> Overlay:
+    """Live data for ``spec`` from ``store``: instance counts per state, or, with
+    ``instance``, that instance's path. :raises UserError: unknown instance."""
+    if instance is None:
+        counts = Counter(rec.state for rec in store.instances(spec.name))
+        return Overlay(counts=dict(counts))
+    if store.load(spec.name, instance) is None:
+        raise UserError(f"no instance {instance!r} of workflow {spec.name!r} in the database")
+    steps = [
+        Step(t.source, t.target, t.event if str(t.kind) == "event" else None)
+        for t in store.history(spec.name, instance)
+    ]
+    return Overlay(path=steps, instance=instance)
+
+
+def _overlay(db: str, spec: Spec, instance: str | None) -> Overlay:
+    from wfdsl.stores import open_store
+
+    try:
+        store = open_store(db)
+    except StoreError as exc:
+        raise UserError(f"--db {db}: {exc}") from None
+    try:
+        return overlay_from_store(store, spec, instance)
+    except WorkflowError as exc:
+        raise UserError(f"--db {db}: {exc}") from None
+    finally:
+        store.close()
+
+
+def _format(fmt: str | None, output: str | None) -> str:
+    if fmt:
+        return fmt
+    if output is None:
+        return "dot"
+    suffix = os.path.splitext(output)[1].lower()
+    found = SUFFIXES.get(suffix)
+    if found is None:
+        raise UserError(
+            f"cannot tell the format from {output!r}; "
+            f"give --format ({', '.join(FORMATS)}) or a suffix like .svg, .png, .dot, .mmd"
+        )
+    return found
+
+
+def _write(path: str, data: bytes) -> None:
+    import tempfile
+
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".wfdsl-", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+@click.command()
+@click.argument("file", metavar="FILE")
+@click.option(
+    "-o",
+    "--output",
+    metavar="OUT",
+    help="Write the diagram to OUT (default: standard output).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    help="Output format (default: from OUT's suffix, or dot).",
+)
+@click.option(
+    "--detail",
+    type=click.IntRange(0, 2),
+    default=2,
+    show_default=True,
+    help="0: states and events; 1: with guards; 2: with hooks and compensators.",
+)
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Write nothing; exit 1 if OUT is missing or differs from a fresh render.",
+)
+@click.option(
+    "--db",
+    metavar="URL",
+    help="Overlay live data from this database (SQLite path, sqlite:///path, postgresql://...).",
+)
+@click.option(
+    "--instance",
+    metavar="ID",
+    help="With --db: draw this instance's path in bold and highlight its current state.",
+)
+def render_command(
+    file: str,
+    output: str | None,
+    fmt: str | None,
+    detail: int,
+    check: bool,
+    db: str | None,
+    instance: str | None,
+) -> None:
+    """Draw the workflow in FILE.
+
+    SVG, PNG and PDF need Graphviz's `dot` program; DOT and Mermaid do not.
+    Without --db, each state is drawn as in the spec; with --db, each state
+    shows how many instances are in it (shaded by the count); with --db and
+    --instance, the instance's path is bold and its current state highlighted.
+    """
+    if instance is not None and db is None:
+        raise click.UsageError("--instance needs --db")
+    if check and output is None:
+        raise click.UsageError("--check needs -o OUT (the committed diagram to compare)")
+    if check and db is not None:
+        raise click.UsageError("--check compares committed diagrams; it takes no --db")
+    fmt = _format(fmt, output)
+    spec = load_spec(file)
+    overlay = _overlay(db, spec, instance) if db is not None else None
+    try:
+        data = render(spec, fmt, detail=Detail(detail), overlay=overlay)
+    except RenderError as exc:
+        raise UserError(str(exc)) from None
+    if check:
+        try:
+            with open(output or "", "rb") as fh:
+                current = fh.read()
+        except FileNotFoundError:
+            click.echo(f"{output}: missing; run: wfdsl render {file} -o {output}", err=True)
+            sys.exit(EXIT_FINDINGS)
+        except OSError as exc:
+            raise UserError(f"{output}: cannot read: {exc.strerror or exc}") from None
+        if current != data:
+            click.echo(
+                f"{output}: out of date with {file}; run: wfdsl render {file} -o {output}"
+                + (f" --detail {detail}" if detail != 2 else ""),
+                err=True,
+            )
+            sys.exit(EXIT_FINDINGS)
+        return
+    if output is None or output == "-":
+        if fmt in ("png", "pdf") and sys.stdout.isatty():
+            raise UserError(f"not writing {fmt} to a terminal; give -o FILE")
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return
+    _write(output, data)

@@ -1,0 +1,387 @@
+"""The canonical layout of a ``.wf`` file, comments kept (``wfdsl fmt``).
+
+The formatter is the one stage that reads concrete syntax: it works from the
+AST (whose names and strings are Lark tokens with positions) and the comment
+tokens, because the Spec IR has no comments. It never reorders anything whose
+order means something:
+
+* the header comments, then ``workflow NAME "description" {`` and a blank line;
+* every state, in the order written (hooks indented inside braces);
+* every event, one per line, in the order written;
+* every transition, one per line, in the order written (the order in which
+  they are tried);
+* ``}``.
+
+Groups are separated by one blank line; inside a group, a blank line the
+author left between two members is kept (several become one). Nothing is
+aligned, so that adding a member never rewrites its neighbours. Descriptions
+are copied byte for byte, escapes untouched; guards keep their meaning and
+lose only parentheses that precedence makes redundant.
+
+Comments stay where they were: a comment on a line of its own belongs to the
+member below it and moves with it; a comment at the end of a member's line
+stays at the end of that line; a comment before a closing brace stays before
+it. A comment written in the middle of a member that spans several lines is
+moved to the line above that member (it cannot stay in the middle of a line).
+Trailing spaces after a comment are dropped; its text is otherwise kept.
+
+Before returning, the result is parsed again and compared with the input: the
+same Spec IR and the same comments, or :class:`~wfdsl.errors.FormatError`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import stat
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field
+
+from lark import Token
+
+from wfdsl.errors import FormatError
+from wfdsl.parser import parse
+from wfdsl.syntax import (
+    AndNode,
+    EventsNode,
+    GuardNode,
+    NotNode,
+    OrNode,
+    RefNode,
+    StateNode,
+    TransitionNode,
+    WorkflowNode,
+)
+from wfdsl.validate import build_spec
+
+INDENT = "    "
+#: Between code and an end-of-line comment.
+COMMENT_GAP = "  "
+
+
+@dataclass(slots=True)
+class _Comment:
+    text: str
+    blank_before: bool
+
+
+@dataclass(slots=True)
+class _Unit:
+    """One output line and the comments that travel with it."""
+
+    text: str
+    depth: int
+    #: Positioned tokens of this line in the source, for placing comments.
+    tokens: list[Token]
+    #: Depth of this unit's own-line comments (inside the block for a ``}``).
+    comment_depth: int = -1
+    opens: bool = False
+    closes: bool = False
+    leading: list[_Comment] = field(default_factory=list)
+    eol: str | None = None
+    blank_before: bool = False
+
+    def __post_init__(self) -> None:
+        if self.comment_depth < 0:
+            self.comment_depth = self.depth
+
+
+@dataclass(slots=True)
+class _StateUnits:
+    head: _Unit
+    items: list[_Unit]
+    close: _Unit | None
+
+
+# -- guards -------------------------------------------------------------------------
+
+_PRECEDENCE: dict[type, int] = {OrNode: 1, AndNode: 2, NotNode: 3, RefNode: 4}
+
+
+def format_guard_node(node: GuardNode) -> str:
+    """A guard in source syntax with only the parentheses precedence needs.
+
+    ``and``/``or`` associate to the left, so a right operand of the same
+    precedence keeps its parentheses and the tree is unchanged."""
+
+    def fmt(g: GuardNode, outer: int) -> str:
+        prec = _PRECEDENCE[type(g)]
+        if isinstance(g, RefNode):
+            text = str(g.name)
+        elif isinstance(g, NotNode):
+            text = "not " + fmt(g.operand, prec)
+        elif isinstance(g, AndNode):
+            text = f"{fmt(g.left, prec)} and {fmt(g.right, prec + 1)}"
+        else:
+            text = f"{fmt(g.left, prec)} or {fmt(g.right, prec + 1)}"
+        return f"({text})" if prec < outer else text
+
+    return fmt(node, 0)
+
+
+def _guard_tokens(node: GuardNode) -> list[Token]:
+    out: list[Token] = []
+    stack = [node]
+    while stack:
+        g = stack.pop()
+        if isinstance(g, RefNode):
+            out.append(g.name)
+        elif isinstance(g, NotNode):
+            stack.append(g.operand)
+        else:
+            stack += (g.right, g.left)
+    return out
+
+
+# -- building the lines ----------------------------------------------------------------
+
+
+def _present(*toks: Token | None) -> list[Token]:
+    return [t for t in toks if t is not None]
+
+
+def _described(text: str, description: Token | None) -> str:
+    return text if description is None else f"{text} {description.value}"
+
+
+def _state_units(node: StateNode) -> _StateUnits:
+    words = [t.value for t in _present(node.initial, node.final, node.keyword)]
+    head_text = _described(" ".join([*words, node.name.value]), node.description)
+    head = _Unit(
+        head_text,
+        1,
+        _present(node.initial, node.final, node.keyword, node.name, node.description),
+        opens=True,
+    )
+    items = [
+        _Unit(
+            f"{item.kind.value} " + ", ".join(t.value for t in item.names),
+            2,
+            [item.kind, *item.names],
+        )
+        for item in node.items
+    ]
+    close = None
+    if node.close is not None:
+        close = _Unit("}", 1, [node.close], comment_depth=2, closes=True)
+    return _StateUnits(head, items, close)
+
+
+def _event_units(node: EventsNode) -> list[_Unit]:
+    units = []
+    for i, item in enumerate(node.items):
+        toks = _present(node.keyword if i == 0 else None, item.name, item.description)
+        units.append(_Unit(_described(f"event {item.name.value}", item.description), 1, toks))
+    return units
+
+
+def _transition_unit(node: TransitionNode) -> _Unit:
+    text = (
+        ", ".join(t.value for t in node.sources) + f" -> {node.target.value} on {node.event.value}"
+    )
+    toks = [*node.sources, node.arrow, node.target, node.event]
+    if node.guard is not None:
+        text += " if " + format_guard_node(node.guard)
+        toks += _guard_tokens(node.guard)
+    if node.description is not None:
+        toks.append(node.description)
+    return _Unit(_described(text, node.description), 1, toks)
+
+
+def _is_blank_between(lines: list[str], after_line: int, before_line: int) -> bool:
+    """Whether a line strictly between two 1-based line numbers holds only whitespace."""
+    return any(not lines[i].strip() for i in range(max(after_line, 0), before_line - 1))
+
+
+class _Layout:
+    """The units of one file in source order, with every comment attached."""
+
+    def __init__(self, tree: WorkflowNode, comments: list[Token], text: str) -> None:
+        self.header = _Unit(
+            _described(f"workflow {tree.name.value}", tree.description) + " {",
+            0,
+            _present(tree.keyword, tree.name, tree.description),
+        )
+        self.close = _Unit("}", 0, [tree.close], comment_depth=1, closes=True)
+        self.states: list[_StateUnits] = []
+        self.events: list[_Unit] = []
+        self.transitions: list[_Unit] = []
+        #: Comments after the workflow's closing brace, on lines of their own.
+        self.trailer: list[_Comment] = []
+
+        source_order = [self.header]
+        for member in tree.members:
+            if isinstance(member, StateNode):
+                su = _state_units(member)
+                self.states.append(su)
+                source_order += [su.head, *su.items]
+                if su.close is not None:
+                    source_order.append(su.close)
+            elif isinstance(member, EventsNode):
+                units = _event_units(member)
+                self.events += units
+                source_order += units
+            else:
+                unit = _transition_unit(member)
+                self.transitions.append(unit)
+                source_order.append(unit)
+        source_order.append(self.close)
+        self._attach(source_order, comments, text)
+        for su in self.states:
+            self._settle_braces(su)
+
+    def _attach(self, units: list[_Unit], comments: list[Token], text: str) -> None:
+        lines = text.split("\n")
+        # (line, column, end_line, unit index or -1 for a comment)
+        things: list[tuple[int, int, int, int]] = [
+            (t.line or 0, t.column or 0, t.end_line or 0, i)
+            for i, u in enumerate(units)
+            for t in u.tokens
+        ]
+        tokens_only = sorted(things)
+        keys = [(line, col) for line, col, _, _ in tokens_only]
+        things += [(c.line or 0, c.column or 0, c.line or 0, -1) for c in comments]
+        things.sort()
+        prev_end: dict[tuple[int, int], int] = {}
+        last_end = 0
+        for line, col, end_line, _ in things:
+            prev_end[(line, col)] = last_end
+            last_end = end_line
+        for i, u in enumerate(units):
+            first = min(u.tokens, key=lambda t: (t.line or 0, t.column or 0))
+            where = (first.line or 0, first.column or 0)
+            u.blank_before = _is_blank_between(lines, prev_end[where], where[0])
+
+        for c in comments:
+            where = (c.line or 0, c.column or 0)
+            comment = _Comment(
+                c.value.rstrip(), _is_blank_between(lines, prev_end[where], where[0])
+            )
+            k = bisect.bisect_left(keys, where)
+            prev = tokens_only[k - 1] if k > 0 else None
+            nxt = tokens_only[k] if k < len(tokens_only) else None
+            if prev is not None and nxt is not None and prev[3] == nxt[3]:
+                units[nxt[3]].leading.append(comment)  # inside a member: hoisted above it
+            elif prev is not None and prev[2] == where[0]:
+                units[prev[3]].eol = comment.text
+            elif nxt is not None:
+                units[nxt[3]].leading.append(comment)
+            else:
+                self.trailer.append(comment)
+
+    @staticmethod
+    def _settle_braces(su: _StateUnits) -> None:
+        """Empty braces go, unless comments live inside or on both brace lines."""
+        close = su.close
+        if not su.items and (
+            close is None or (not close.leading and (close.eol is None or su.head.eol is None))
+        ):
+            su.head.opens = False
+            if close is not None:
+                su.head.eol = su.head.eol or close.eol
+            su.close = None
+        else:
+            su.head.text += " {"
+            if su.close is None:  # unreachable: items imply braces
+                su.close = _Unit("}", 1, [], comment_depth=2, closes=True)
+
+
+class _Writer:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        #: Just after a ``{`` (or at the top of the file): no blank line here.
+        self.fresh = True
+
+    def blank(self) -> None:
+        if not self.fresh and self.lines and self.lines[-1] != "":
+            self.lines.append("")
+
+    def line(self, depth: int, text: str) -> None:
+        self.lines.append(INDENT * depth + text)
+        self.fresh = False
+
+    def comments(self, comments: list[_Comment], depth: int) -> None:
+        for c in comments:
+            if c.blank_before:
+                self.blank()
+            self.line(depth, c.text)
+
+    def unit(self, u: _Unit) -> None:
+        self.comments(u.leading, u.comment_depth)
+        if u.blank_before and not u.closes:
+            self.blank()
+        self.line(u.depth, u.text + (COMMENT_GAP + u.eol if u.eol is not None else ""))
+        if u.opens:
+            self.fresh = True
+
+
+def _render(layout: _Layout) -> str:
+    w = _Writer()
+    w.unit(layout.header)
+    groups: list[list[_Unit]] = [
+        [
+            u
+            for su in layout.states
+            for u in [su.head, *su.items, *([su.close] if su.close else [])]
+        ],
+        layout.events,
+        layout.transitions,
+    ]
+    for group in groups:
+        if group:
+            w.blank()
+            for u in group:
+                w.unit(u)
+    w.unit(layout.close)
+    w.comments(layout.trailer, 0)
+    return "\n".join(w.lines) + "\n"
+
+
+def _comment_texts(comments: list[Token]) -> Counter[str]:
+    return Counter(c.value.rstrip() for c in comments)
+
+
+def format_source(text: str, path: str = "<string>") -> str:
+    """``text`` in the canonical layout.
+
+    :raises SpecError: if ``text`` has a syntax or validation error (nothing
+        is formatted then).
+    :raises FormatError: if the result would not mean the same as the input
+        (a formatter bug; the caller must keep the original).
+    """
+    tree, comments = parse(text, path)
+    spec = build_spec(tree, path)
+    out = _render(_Layout(tree, comments, text))
+    try:
+        tree2, comments2 = parse(out, path)
+        same = build_spec(tree2, path).to_data() == spec.to_data()
+    except Exception as exc:  # any failure to re-read our own output is our bug
+        raise FormatError(path, f"the formatted text does not parse: {exc}") from exc
+    if not same:
+        raise FormatError(path, "the formatted text means something else")
+    if _comment_texts(comments2) != _comment_texts(comments):
+        raise FormatError(path, "the formatted text lost or changed a comment")
+    return out
+
+
+def write_atomic(path: str | os.PathLike[str], text: str) -> None:
+    """Replace the file at ``path`` with ``text`` (UTF-8) in one rename, keeping
+    its permission bits: a reader sees the old file or the new one, never half."""
+    target = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(target))
+    mode = stat.S_IMODE(os.stat(target).st_mode)
+    fd, tmp = tempfile.mkstemp(prefix=".wfdsl-fmt-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

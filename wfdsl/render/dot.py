@@ -1,0 +1,376 @@
+"""Graphviz DOT text from a :class:`~wfdsl.render.model.Diagram`, and the ``dot`` program.
+
+The DOT is written by this module (no Graphviz needed); :func:`run_dot` turns it
+into SVG, PNG or PDF with the ``dot`` program. Every text from a ``.wf`` file
+reaches DOT through :func:`html_text` (HTML-like labels) or :func:`quoted`
+(quoted attribute strings), so no name or description can break the output.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+
+from wfdsl.errors import GraphvizNotFound, RenderError
+from wfdsl.render.model import Arrow, Diagram, Node
+
+#: Formats the ``dot`` program renders for us.
+GRAPHVIZ_FORMATS = ("svg", "png", "pdf")
+
+
+@dataclass(frozen=True, slots=True)
+class Style:
+    """Colours and fonts; one place to change the look of every diagram."""
+
+    font: str = "Helvetica,Arial,sans-serif"
+    font_size: int = 12
+    small_size: int = 9
+    ink: str = "#2d3748"
+    line: str = "#4a5568"
+    muted: str = "#718096"
+    guard: str = "#6b46c1"
+    fill: str = "#f7fafc"
+    final_fill: str = "#edf2f7"
+    faded: str = "#cbd5e0"
+    current_fill: str = "#fefcbf"
+    current_line: str = "#d69e2e"
+    path_line: str = "#1a202c"
+    #: Counts overlay: fill runs from ``fill`` (no instances) to this (the most).
+    hot_fill: str = "#63b3ed"
+    #: Wrap hook lists after about this many characters.
+    wrap: int = 38
+
+
+DEFAULT_STYLE = Style()
+
+# Pseudo-node ids: state names start with a letter, so these cannot collide.
+_INITIAL = "__initial"
+_ANY = "__any"
+
+
+# -- escaping -------------------------------------------------------------------
+
+
+def quoted(text: str) -> str:
+    """``text`` as a DOT quoted string that Graphviz shows literally.
+
+    Backslashes are doubled (escString would read ``\\n``, ``\\N``, ``\\G``...),
+    quotes escaped, newlines become ``\\n``, ``&`` is written as an entity (Graphviz
+    reads entities in strings), and other control characters are dropped.
+    """
+    out: list[str] = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == '"':
+            out.append('\\"')
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "&":
+            out.append("&amp;")
+        elif ch == "\t":
+            out.append(" ")
+        elif ord(ch) < 32 or ord(ch) == 127:
+            continue
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def html_text(text: str) -> str:
+    """``text`` for the inside of an HTML-like label: entities for markup
+    characters, control characters (newlines included) as spaces."""
+    out: list[str] = []
+    for ch in text:
+        if ch == "&":
+            out.append("&amp;")
+        elif ch == "<":
+            out.append("&lt;")
+        elif ch == ">":
+            out.append("&gt;")
+        elif ch == '"':
+            out.append("&quot;")
+        elif ord(ch) < 32 or ord(ch) == 127:
+            out.append(" ")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+# -- rendering ------------------------------------------------------------------
+
+
+def _attrs(**attrs: str) -> str:
+    """``[a=..., b=...]``; values are already DOT (quoted strings or ``<...>``)."""
+    return "[" + ", ".join(f"{k}={v}" for k, v in attrs.items()) + "]"
+
+
+def _mix(a: str, b: str, t: float) -> str:
+    """The colour a fraction ``t`` of the way from ``#rrggbb`` ``a`` to ``b``."""
+    ca = [int(a[i : i + 2], 16) for i in (1, 3, 5)]
+    cb = [int(b[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(x + (y - x) * t):02x}" for x, y in zip(ca, cb, strict=True))
+
+
+def _wrap(names: str, width: int) -> list[str]:
+    """Split ``a, b, c`` into lines of about ``width`` characters, at commas."""
+    lines: list[str] = []
+    current = ""
+    for name in names.split(", "):
+        candidate = f"{current}, {name}" if current else name
+        if current and len(candidate) > width:
+            lines.append(current + ",")
+            current = name
+        else:
+            current = candidate
+    lines.append(current)
+    return lines
+
+
+def _state_label(node: Node, diagram: Diagram, style: Style) -> str:
+    rows = [f"<TR><TD><B>{html_text(node.name)}</B></TD></TR>"]
+    if node.count is not None:
+        noun = "instance" if node.count == 1 else "instances"
+        rows.append(
+            f'<TR><TD><FONT POINT-SIZE="{style.small_size + 1}">'
+            f"{node.count} {noun}</FONT></TD></TR>"
+        )
+    hook_rows: list[str] = []
+    for kind, names in node.hook_lines:
+        for i, part in enumerate(_wrap(names, style.wrap)):
+            prefix = f"{kind} / " if i == 0 else "\u2003" * 2
+            hook_rows.append(
+                f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="{style.small_size}" '
+                f'COLOR="{style.muted}">{html_text(prefix + part)}</FONT></TD></TR>'
+            )
+    if hook_rows:
+        rows.append("<HR/>")
+        rows.extend(hook_rows)
+    body = "".join(rows)
+    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{body}</TABLE>>'
+
+
+def spine(diagram: Diagram) -> list[str]:
+    """The happy path, for layout: from the initial state, follow each state's
+    first arrow (in source order) to a state not yet on the path. Drawn as one
+    straight line (a Graphviz ``group``), it keeps big diagrams from zigzagging."""
+    initial = diagram.initial
+    if initial is None:
+        return []
+    first: dict[str, str] = {}
+    for arrow in diagram.arrows:
+        if arrow.source is not None and arrow.source != arrow.target:
+            first.setdefault(arrow.source, arrow.target)
+    path = [initial.name]
+    on_path = {initial.name}
+    while (nxt := first.get(path[-1])) is not None and nxt not in on_path:
+        path.append(nxt)
+        on_path.add(nxt)
+    return path
+
+
+def _state(node: Node, diagram: Diagram, style: Style, main: bool) -> str:
+    attrs: dict[str, str] = {"label": _state_label(node, diagram, style)}
+    if main:
+        attrs["group"] = "spine"
+    tooltip = node.description or node.name
+    attrs["tooltip"] = quoted(tooltip)
+    fill = style.final_fill if node.final else style.fill
+    line = style.line
+    pen = "1.2"
+    if node.final:
+        attrs["shape"] = "doublecircle"
+        attrs["margin"] = '"0.04"'
+    if diagram.has_counts and diagram.max_count > 0 and node.count:
+        fill = _mix(style.fill, style.hot_fill, node.count / diagram.max_count)
+    if diagram.overlay.path:
+        if node.current:
+            fill, line, pen = style.current_fill, style.current_line, "3"
+        elif node.visited:
+            line, pen = style.path_line, "2"
+        else:
+            line = style.faded
+    if fill != (style.final_fill if node.final else style.fill):
+        attrs["fillcolor"] = quoted(fill)
+    if line != style.line:
+        attrs["color"] = quoted(line)
+    if pen != "1.2":
+        attrs["penwidth"] = pen
+    return f"  {quoted(node.name)} {_attrs(**attrs)};"
+
+
+def _edge_label(arrow: Arrow, style: Style) -> str:
+    text = html_text(arrow.event)
+    if arrow.guard:
+        text += f' <FONT COLOR="{style.guard}">[{html_text(arrow.guard)}]</FONT>'
+    return f"<{text}>"
+
+
+def _arrow(arrow: Arrow, diagram: Diagram, style: Style, main: bool) -> str:
+    source = _ANY if arrow.source is None else arrow.source
+    attrs: dict[str, str] = {"label": _edge_label(arrow, style)}
+    if main:
+        attrs["weight"] = "4"
+    tip = arrow.description or arrow.event_description
+    tip = f"{arrow.label}: {tip}" if tip else arrow.label
+    attrs["tooltip"] = quoted(tip)
+    attrs["labeltooltip"] = attrs["tooltip"]
+    if arrow.source is None:
+        attrs["style"] = "dashed"
+    if diagram.overlay.path:
+        if arrow.taken:
+            attrs["color"] = quoted(style.path_line)
+            attrs["penwidth"] = "2.6"
+            attrs["fontcolor"] = quoted(style.path_line)
+        else:
+            attrs["color"] = quoted(style.faded)
+            attrs["fontcolor"] = quoted(style.muted)
+    return f"  {quoted(source)} -> {quoted(arrow.target)} {_attrs(**attrs)};"
+
+
+def _title(diagram: Diagram, style: Style) -> str:
+    parts = [f"<B>{html_text(diagram.name)}</B>"]
+    if diagram.description:
+        parts.append(f'<FONT COLOR="{style.muted}"> \u2014 {html_text(diagram.description)}</FONT>')
+    overlay = diagram.overlay
+    if overlay.path:
+        who = f"instance {overlay.instance}" if overlay.instance else "instance"
+        parts.append(
+            f'<BR ALIGN="LEFT"/><FONT POINT-SIZE="{style.small_size + 1}" COLOR="{style.muted}">'
+            f"{html_text(who)}: path in bold, now in {html_text(overlay.current or '?')}"
+            "</FONT>"
+        )
+    elif diagram.has_counts:
+        total = sum(n.count or 0 for n in diagram.nodes)
+        parts.append(
+            f'<BR ALIGN="LEFT"/><FONT POINT-SIZE="{style.small_size + 1}" COLOR="{style.muted}">'
+            f"live instances per state ({total} in all)</FONT>"
+        )
+    return "<" + "".join(parts) + '<BR ALIGN="LEFT"/>>'
+
+
+def to_dot(diagram: Diagram, style: Style = DEFAULT_STYLE) -> str:
+    """The diagram as DOT text; the same diagram always gives the same bytes."""
+    s = style
+    font = quoted(s.font)
+    lines = [
+        "// Generated by wfdsl render; do not edit.",
+        f"digraph {quoted(diagram.name)} {{",
+        "  "
+        + _attrs(
+            rankdir="LR",
+            fontname=font,
+            fontsize=str(s.font_size + 1),
+            fontcolor=quoted(s.ink),
+            label=_title(diagram, s),
+            labelloc="t",
+            labeljust="l",
+            tooltip=quoted(diagram.description or diagram.name),
+            nodesep="0.3",
+            ranksep="0.45",
+            pad="0.25",
+            newrank="true",
+        ).replace("[", "graph [", 1)
+        + ";",
+        "  "
+        + _attrs(
+            shape="box",
+            style='"rounded,filled"',
+            fillcolor=quoted(s.fill),
+            color=quoted(s.line),
+            penwidth="1.2",
+            fontname=font,
+            fontsize=str(s.font_size),
+            fontcolor=quoted(s.ink),
+            margin='"0.14,0.06"',
+        ).replace("[", "node [", 1)
+        + ";",
+        "  "
+        + _attrs(
+            fontname=font,
+            fontsize=str(s.font_size - 2),
+            fontcolor=quoted(s.ink),
+            color=quoted(s.line),
+            arrowsize="0.7",
+        ).replace("[", "edge [", 1)
+        + ";",
+        "",
+    ]
+    initial = diagram.initial
+    if initial is not None:
+        lines.append(
+            f"  {quoted(_INITIAL)} "
+            + _attrs(
+                shape="point",
+                width="0.18",
+                style="filled",
+                fillcolor=quoted(s.ink),
+                color=quoted(s.ink),
+                tooltip=quoted("start"),
+            )
+            + ";"
+        )
+    if diagram.has_wildcard:
+        lines.append(
+            f"  {quoted(_ANY)} "
+            + _attrs(
+                label=quoted("any state"),
+                style='"rounded,dashed"',
+                fontsize=str(s.small_size + 1),
+                fontcolor=quoted(s.muted),
+                color=quoted(s.muted),
+                margin='"0.08,0.03"',
+                tooltip=quoted("* transitions leave every non-final state"),
+            )
+            + ";"
+        )
+    main = spine(diagram)
+    main_set = set(main)
+    main_steps = set(zip(main, main[1:], strict=False))
+    for node in diagram.nodes:
+        lines.append(_state(node, diagram, s, node.name in main_set))
+    lines.append("")
+    if initial is not None:
+        tip = quoted(f"starts in {initial.name}")
+        lines.append(f"  {quoted(_INITIAL)} -> {quoted(initial.name)} [tooltip={tip}];")
+    seen_steps: set[tuple[str | None, str]] = set()
+    for arrow in diagram.arrows:
+        step = (arrow.source, arrow.target)
+        lines.append(_arrow(arrow, diagram, s, step in main_steps and step not in seen_steps))
+        seen_steps.add(step)
+    sources = [n.name for n in diagram.nodes if n.initial]
+    if sources or diagram.has_wildcard:
+        pinned = ([_INITIAL] if sources else []) + ([_ANY] if diagram.has_wildcard else [])
+        lines.append("  {rank=min; " + "; ".join(quoted(p) for p in pinned) + ";}")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def dot_program() -> str | None:
+    """The path of Graphviz's ``dot``, or ``None`` when it is not installed."""
+    return shutil.which("dot")
+
+
+def run_dot(dot_text: str, format: str, *, dpi: int | None = None) -> bytes:
+    """Render DOT text to ``format`` (``svg``, ``png``, ``pdf``) with the ``dot`` program.
+
+    :raises GraphvizNotFound: if ``dot`` is not installed.
+    :raises RenderError: if ``dot`` fails (its message is kept).
+    """
+    if format not in GRAPHVIZ_FORMATS:
+        raise ValueError(f"dot cannot render {format!r} for us; use one of {GRAPHVIZ_FORMATS}")
+    program = dot_program()
+    if program is None:
+        raise GraphvizNotFound(format)
+    args = [program, f"-T{format}"]
+    if dpi is not None:
+        args.append(f"-Gdpi={dpi}")
+    try:
+        done = subprocess.run(args, input=dot_text.encode(), capture_output=True, check=False)
+    except OSError as exc:
+        raise GraphvizNotFound(format) from exc
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip() or f"exit status {done.returncode}"
+        raise RenderError(format, f"Graphviz dot failed: {message}")
+    return done.stdout

@@ -1,0 +1,572 @@
+"""The durable runtime: drive workflow instances against a :class:`Store`.
+
+Every ``send`` reads the instance, evaluates guards outside any write lock,
+then writes the transition and the hook work it owes in one store transaction
+guarded by the instance's version (retried from the read if another writer got
+there first). Hooks run after the write and are marked done after they return,
+so a crash leaves either no transition or one whose hooks ``resume()`` runs:
+hooks are delivered at least once, with a stable ``Context.effect_key``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
+
+from wfdsl.errors import (
+    CompensationInProgress,
+    GuardRejected,
+    HookFailed,
+    IdempotencyConflict,
+    IllegalTransition,
+    InvalidInput,
+    UnknownInstance,
+    VersionConflict,
+    WorkDead,
+)
+from wfdsl.ir import Edge, HookKind, Spec, evaluate_guard, format_guard
+from wfdsl.runtime.binding import bind
+from wfdsl.runtime.context import Context
+from wfdsl.runtime.records import (
+    InstanceRecord,
+    ResumeReport,
+    Transition,
+    TransitionKind,
+    WorkItem,
+    WorkStatus,
+)
+
+if TYPE_CHECKING:
+    from wfdsl.stores.base import Store
+
+__all__ = ["Manager", "ResumeReport"]
+
+S = TypeVar("S", bound=str)
+E = TypeVar("E", bound=str)
+
+#: How often a write that lost an optimistic race is retried before giving up.
+MAX_RACES = 200
+
+_EMPTY: Mapping[str, Any] = {}
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _default_worker() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class Manager(Generic[S, E]):
+    """Runs instances of one workflow spec on one store.
+
+    ``Manager(spec, store, hooks=...)`` for a loaded spec (states are ``str``);
+    the generated module's helper passes ``state_type=State, event_type=Event``
+    so that ``state()`` returns ``State`` members and ``send`` takes ``Event``.
+
+    Keyword options beyond the typed surface:
+
+    * ``worker_id``: this worker's name for work leases. The default is unique
+      per process; give a stable one to a worker that restarts after a crash so
+      that its ``resume()`` takes back its own leases at once instead of waiting
+      for them to expire.
+    * ``lease``: seconds a worker holds hook work it is running (default 60).
+    * ``max_attempts``: failures after which work is marked dead (default 5).
+    """
+
+    @overload
+    def __init__(
+        self: Manager[str, str],
+        spec: Spec,
+        store: Store,
+        *,
+        hooks: object | Mapping[str, Callable[..., Any]] | None = None,
+        clock: Callable[[], datetime] | None = None,
+        worker_id: str | None = None,
+        lease: float = 60.0,
+        max_attempts: int = 5,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        spec: Spec,
+        store: Store,
+        *,
+        hooks: object | Mapping[str, Callable[..., Any]] | None = None,
+        state_type: type[S],
+        event_type: type[E],
+        clock: Callable[[], datetime] | None = None,
+        worker_id: str | None = None,
+        lease: float = 60.0,
+        max_attempts: int = 5,
+    ) -> None: ...
+
+    def __init__(
+        self,
+        spec: Spec,
+        store: Store,
+        *,
+        hooks: object | Mapping[str, Callable[..., Any]] | None = None,
+        state_type: type[Any] | None = None,
+        event_type: type[Any] | None = None,
+        clock: Callable[[], datetime] | None = None,
+        worker_id: str | None = None,
+        lease: float = 60.0,
+        max_attempts: int = 5,
+    ) -> None:
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if lease <= 0:
+            raise ValueError("lease must be positive")
+        self.spec = spec
+        self.store = store
+        self.workflow = spec.name
+        self.fingerprint = spec.fingerprint()
+        self.worker_id = worker_id or _default_worker()
+        self.lease = lease
+        self.max_attempts = max_attempts
+        self._calls = bind(spec, hooks)
+        self._state_type = state_type
+        self._event_type = event_type
+        self._clock: Callable[[], datetime] = clock or _utcnow
+        # Hook work of each transition shape, computed once: (kind, hook) pairs.
+        self._work_plan: dict[tuple[str | None, str], tuple[tuple[HookKind, str], ...]] = {}
+        self._compensators = {s.name: s.compensate for s in spec.states}
+        self._finals = frozenset(s.name for s in spec.states if s.final)
+
+    # -- public surface --------------------------------------------------------
+
+    def set_clock(self, clock: Callable[[], datetime]) -> None:
+        """Use ``clock`` for the ``at`` of every transition recorded from now on."""
+        self._clock = clock
+
+    def start(self, instance_id: str, *, data: Mapping[str, Any] | None = None) -> Transition:
+        """Create the instance in the initial state and run its ``enter`` hooks.
+
+        :raises InvalidInput: empty id or data that is not JSON (nothing written).
+        :raises AlreadyStarted: the instance exists.
+        :raises HookFailed: an ``enter`` hook raised; the instance exists and the
+            work stays pending.
+        """
+        self._check_id(instance_id)
+        payload, _ = self._encode(data)
+        initial = self.spec.initial.name
+        at = self._clock()
+        first = Transition(1, TransitionKind.START, None, initial, None, None, payload, at)
+        record = InstanceRecord(
+            self.workflow, instance_id, initial, 1, self.fingerprint, created_at=at, updated_at=at
+        )
+        work = self._work_for(instance_id, 1, None, initial)
+        self.store.create(record, first, work)
+        if work:
+            self._run(first, work)
+        return first
+
+    def send(
+        self,
+        instance_id: str,
+        event: E,
+        *,
+        key: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> Transition:
+        """Deliver ``event``; return the transition applied (or, when ``key`` was
+        used before with the same event and data, the original one).
+
+        :raises InvalidInput: empty id, undeclared event, non-JSON data (nothing written).
+        :raises UnknownInstance: no such instance in this workflow.
+        :raises IdempotencyConflict: ``key`` was used with another event or data.
+        :raises IllegalTransition: the state does not accept the event (or is final).
+        :raises GuardRejected: transitions matched but every guard was false.
+        :raises CompensationInProgress: a compensation has not finished.
+        :raises WorkDead: the instance has dead work; see :meth:`retry`.
+        :raises HookFailed: pending work from before failed again (nothing new is
+            applied), or a hook of this transition failed (the transition stands).
+        """
+        self._check_id(instance_id)
+        ev = str(event)
+        if not self.spec.has_event(ev):
+            raise InvalidInput(self.workflow, f"the workflow declares no event {ev!r}")
+        payload, text = self._encode(data)
+        store = self.store
+        wf = self.workflow
+        for _ in range(MAX_RACES):
+            inst = store.load(wf, instance_id)
+            if inst is None:
+                raise UnknownInstance(wf, instance_id)
+            if key is not None:
+                prior = store.find_key(wf, instance_id, key)
+                if prior is not None:
+                    if prior.event == ev and self._same_data(prior.data, text):
+                        return prior
+                    raise IdempotencyConflict(wf, instance_id, key)
+            if inst.compensating is not None:
+                raise CompensationInProgress(wf, instance_id, inst.compensating)
+            if inst.dead:
+                raise self._dead_error(instance_id)
+            if inst.pending and self._retry_pending(instance_id):
+                continue  # hooks ran: read again before deciding
+            seq = inst.version + 1
+            edge = self._choose(inst, ev, seq, payload)
+            target = edge.target.value
+            t = Transition(
+                seq, TransitionKind.EVENT, inst.state, target, ev, key, payload, self._clock()
+            )
+            work = self._work_for(instance_id, seq, inst.state, target)
+            try:
+                store.append(wf, instance_id, t, work, compensating=None)
+            except VersionConflict:
+                continue
+            if work:
+                self._run(t, work)
+            return t
+        raise VersionConflict(wf, instance_id, -1)
+
+    def state(self, instance_id: str) -> S:
+        """The instance's current state (a ``State`` member when typed).
+
+        :raises UnknownInstance: no such instance in this workflow.
+        """
+        inst = self._load(instance_id)
+        if self._state_type is not None:
+            return cast(S, self._state_type(inst.state))
+        return cast(S, inst.state)
+
+    def instance(self, instance_id: str) -> InstanceRecord:
+        """The instance's stored record: state, version, flags, pending work count.
+
+        :raises UnknownInstance: no such instance in this workflow.
+        """
+        return self._load(instance_id)
+
+    def history(self, instance_id: str) -> list[Transition]:
+        """Every transition of the instance, in ``seq`` order.
+
+        :raises UnknownInstance: no such instance in this workflow.
+        """
+        hist = self.store.history(self.workflow, instance_id)
+        if not hist:
+            raise UnknownInstance(self.workflow, instance_id)
+        return hist
+
+    def compensate(self, instance_id: str, to_state: S | str) -> list[Transition]:
+        """Walk back along the path taken to ``to_state``, running the compensators
+        of every state entered after it, newest first. Each step is recorded as a
+        ``compensate`` transition before its compensators run, so a crash or a
+        failing compensator leaves the walk where it stopped; call again to go on.
+        Returns the steps taken by this call (empty when already there).
+
+        :raises InvalidInput: ``to_state`` is not a state of the workflow.
+        :raises UnknownInstance: no such instance in this workflow.
+        :raises IllegalTransition: ``to_state`` is not on the instance's path.
+        :raises CompensationInProgress: a walk to another state has not finished.
+        :raises WorkDead: the instance has dead work; see :meth:`retry`.
+        :raises HookFailed: a compensator raised; the walk stops there.
+        """
+        target = str(to_state)
+        if not self.spec.has_state(target):
+            raise InvalidInput(self.workflow, f"the workflow declares no state {target!r}")
+        steps: list[Transition] = []
+        wf = self.workflow
+        for _ in range(MAX_RACES):
+            inst = self._load(instance_id)
+            if inst.compensating is not None and inst.compensating != target:
+                raise CompensationInProgress(wf, instance_id, inst.compensating)
+            if inst.dead:
+                raise self._dead_error(instance_id)
+            if inst.pending and self._retry_pending(instance_id):
+                continue
+            path = self.path(self.store.history(wf, instance_id))
+            if path[-1] == target:
+                return steps
+            if target not in path[:-1]:
+                raise IllegalTransition(
+                    wf,
+                    instance_id,
+                    inst.state,
+                    "compensate",
+                    f"state {target!r} is not on the path taken ({' -> '.join(path)})",
+                )
+            version = inst.version
+            try:
+                while path[-1] != target:
+                    source, back_to = path[-1], path[-2]
+                    version += 1
+                    t = Transition(
+                        version,
+                        TransitionKind.COMPENSATE,
+                        source,
+                        back_to,
+                        None,
+                        None,
+                        {},
+                        self._clock(),
+                    )
+                    work = [
+                        WorkItem(
+                            wf,
+                            instance_id,
+                            version,
+                            i,
+                            hook,
+                            HookKind.COMPENSATE,
+                            lease_owner=self.worker_id,
+                            lease_until=time.time() + self.lease,
+                        )
+                        for i, hook in enumerate(self._compensators[source])
+                    ]
+                    still = target if back_to != target else None
+                    self.store.append(wf, instance_id, t, work, compensating=still)
+                    steps.append(t)
+                    path.pop()
+                    if work:
+                        self._run(t, work)
+                return steps
+            except VersionConflict:
+                continue
+        raise VersionConflict(wf, instance_id, -1)
+
+    def retry(self, instance_id: str) -> int:
+        """Re-drive the instance's dead work (and any other pending work) now.
+        Returns how many dead items were revived.
+
+        :raises UnknownInstance: no such instance in this workflow.
+        :raises HookFailed: the work failed again.
+        """
+        self._load(instance_id)
+        revived = self.store.revive(self.workflow, instance_id)
+        self._retry_pending(instance_id)
+        return revived
+
+    def resume(self) -> ResumeReport:
+        """Finish what crashes and failures left undone for this workflow: run all
+        pending hook work this worker can claim, and carry interrupted compensations
+        on to their target. Instances started under a different spec (their
+        fingerprint differs) are reported in ``spec_changed`` and left alone.
+        """
+        store = self.store
+        store.flush()
+        report = ResumeReport()
+        changed = set(store.other_fingerprints(self.workflow, self.fingerprint))
+        report.spec_changed.extend(sorted(changed))
+        for inst in store.instances(self.workflow, pending_only=True):
+            if inst.instance_id in changed:
+                continue
+            self._resume_one(inst.instance_id, report)
+        for inst in store.instances(self.workflow, compensating_only=True):
+            if inst.instance_id in changed or inst.compensating is None:
+                continue
+            try:
+                self.compensate(inst.instance_id, inst.compensating)
+                report.compensated.append(inst.instance_id)
+            except HookFailed as exc:
+                report.failed.append((exc.instance_id, exc.hook, exc.error))
+            except WorkDead:
+                report.dead.append(inst.instance_id)
+        return report
+
+    @staticmethod
+    def path(history: Sequence[Transition]) -> list[str]:
+        """The states an instance is in, oldest first, after its compensations:
+        ``start`` and ``event`` transitions push their target, ``compensate`` pops."""
+        stack: list[str] = []
+        for t in history:
+            if t.kind is TransitionKind.COMPENSATE:
+                stack.pop()
+            else:
+                stack.append(t.target)
+        return stack
+
+    # -- internals ---------------------------------------------------------------
+
+    def _check_id(self, instance_id: str) -> None:
+        if not isinstance(instance_id, str) or not instance_id:
+            raise InvalidInput(self.workflow, "an instance id must be a non-empty string")
+
+    def _encode(self, data: Mapping[str, Any] | None) -> tuple[Mapping[str, Any], str]:
+        """A private JSON copy of ``data`` and its canonical text."""
+        if not data:
+            if data is not None and not isinstance(data, Mapping):
+                raise InvalidInput(self.workflow, "data must be a mapping of JSON values")
+            return {}, "{}"
+        if not isinstance(data, Mapping):
+            raise InvalidInput(self.workflow, "data must be a mapping of JSON values")
+        try:
+            text = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(self.workflow, f"data is not JSON: {exc}") from None
+        copy = json.loads(text)
+        if any(not isinstance(k, str) for k in data):
+            raise InvalidInput(self.workflow, "data keys must be strings")
+        return copy, text
+
+    @staticmethod
+    def _same_data(data: Mapping[str, Any], text: str) -> bool:
+        return json.dumps(data, sort_keys=True, separators=(",", ":")) == text
+
+    def _load(self, instance_id: str) -> InstanceRecord:
+        inst = self.store.load(self.workflow, instance_id)
+        if inst is None:
+            raise UnknownInstance(self.workflow, instance_id)
+        return inst
+
+    def _dead_error(self, instance_id: str) -> WorkDead:
+        hooks = [
+            w.hook
+            for w in self.store.pending_work(self.workflow, instance_id)
+            if w.status is WorkStatus.DEAD
+        ]
+        return WorkDead(self.workflow, instance_id, hooks)
+
+    def _choose(self, inst: InstanceRecord, event: str, seq: int, data: Mapping[str, Any]) -> Edge:
+        state = inst.state
+        candidates = self.spec.candidates(state, event)
+        if not candidates:
+            detail = f"state {state!r} is final" if state in self._finals else ""
+            raise IllegalTransition(self.workflow, inst.instance_id, state, event, detail)
+        calls = self._calls
+        for edge in candidates:
+            guard = edge.guard
+            if guard is None:
+                return edge
+            target = edge.target.value
+
+            def call(name: str, target: str = target) -> bool:
+                ctx = Context(
+                    self.workflow,
+                    inst.instance_id,
+                    event,
+                    state,
+                    target,
+                    data,
+                    seq,
+                    1,
+                    f"{self.workflow}/{inst.instance_id}/{seq}/{name}",
+                    name,
+                )
+                return bool(calls[name](ctx))
+
+            if evaluate_guard(guard, call):
+                return edge
+        raise GuardRejected(
+            self.workflow,
+            inst.instance_id,
+            state,
+            event,
+            [format_guard(e.guard) for e in candidates if e.guard is not None],
+        )
+
+    def _plan(self, source: str | None, target: str) -> tuple[tuple[HookKind, str], ...]:
+        plan = self._work_plan.get((source, target))
+        if plan is None:
+            steps: list[tuple[HookKind, str]] = []
+            if source is not None:
+                steps.extend((HookKind.EXIT, h) for h in self.spec.state(source).exit)
+            steps.extend((HookKind.ENTER, h) for h in self.spec.state(target).enter)
+            plan = self._work_plan[(source, target)] = tuple(steps)
+        return plan
+
+    def _work_for(
+        self, instance_id: str, seq: int, source: str | None, target: str
+    ) -> list[WorkItem]:
+        plan = self._plan(source, target)
+        if not plan:
+            return []
+        until = time.time() + self.lease
+        wf = self.workflow
+        owner = self.worker_id
+        return [
+            WorkItem(wf, instance_id, seq, i, hook, kind, lease_owner=owner, lease_until=until)
+            for i, (kind, hook) in enumerate(plan)
+        ]
+
+    def _effect_key(self, t: Transition, item: WorkItem) -> str:
+        """``{workflow}/{id}/{seq}/{hook}``; a hook named twice in one transition's
+        work (exit and enter of a self transition) gets ``#2`` on its second run."""
+        key = f"{self.workflow}/{item.instance_id}/{t.seq}/{item.hook}"
+        if item.idx:
+            if item.kind is HookKind.COMPENSATE:
+                names = self._compensators.get(t.source or "", ())
+            else:
+                names = tuple(h for _, h in self._plan(t.source, t.target))
+            earlier = names[: item.idx].count(item.hook)
+            if earlier:
+                key += f"#{earlier + 1}"
+        return key
+
+    def _run(
+        self, t: Transition, items: Sequence[WorkItem], ran: list[WorkItem] | None = None
+    ) -> None:
+        """Run ``items`` (all of transition ``t``) in order; stop at the first failure."""
+        done: list[WorkItem] = []
+        wf = self.workflow
+        for item in items:
+            effect = self._effect_key(t, item)
+            attempt = item.attempts + 1
+            ctx = Context(
+                wf, item.instance_id, t.event, t.source, t.target, t.data, t.seq, attempt, effect,
+                item.hook,
+            )
+            try:
+                self._calls[item.hook](ctx)
+            except Exception as exc:
+                if done:
+                    self.store.complete(done)
+                    if ran is not None:
+                        ran.extend(done)
+                error = f"{type(exc).__name__}: {exc}"
+                self.store.fail(item, error, dead=attempt >= self.max_attempts)
+                raise HookFailed(wf, item.instance_id, t.seq, item.hook, attempt, error) from exc
+            done.append(item)
+        self.store.complete(done)
+        if ran is not None:
+            ran.extend(done)
+
+    def _retry_pending(self, instance_id: str, ran: list[WorkItem] | None = None) -> bool:
+        """Run the instance's pending work that this worker may claim, oldest first,
+        adding what succeeded to ``ran``. Returns whether any ran.
+
+        :raises HookFailed: on the first failure."""
+        now = time.time()
+        owner = self.worker_id
+        claimable = [
+            w
+            for w in self.store.pending_work(self.workflow, instance_id)
+            if w.status is WorkStatus.PENDING
+            and (w.lease_owner in (None, owner) or (w.lease_until or 0.0) < now)
+        ]
+        if not claimable:
+            return False
+        items = self.store.claim(
+            self.workflow, instance_id, owner=owner, now=now, until=now + self.lease
+        )
+        if not items:
+            return False
+        by_seq = {t.seq: t for t in self.store.history(self.workflow, instance_id)}
+        batch: list[WorkItem] = []
+        for item in items:
+            if batch and batch[0].seq != item.seq:
+                self._run(by_seq[batch[0].seq], batch, ran)
+                batch = []
+            batch.append(item)
+        if batch:
+            self._run(by_seq[batch[0].seq], batch, ran)
+        return True
+
+    def _resume_one(self, instance_id: str, report: ResumeReport) -> None:
+        ran: list[WorkItem] = []
+        try:
+            self._retry_pending(instance_id, ran)
+        except HookFailed as exc:
+            report.failed.append((exc.instance_id, exc.hook, exc.error))
+            if exc.attempt >= self.max_attempts:
+                report.dead.append(exc.instance_id)
+        report.completed.extend((w.instance_id, w.hook) for w in ran)

@@ -1,0 +1,245 @@
+"""An in-process store: fast, thread-safe, gone when the process ends."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Sequence
+
+from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
+from wfdsl.runtime.records import InstanceRecord, Transition, WorkItem, WorkStatus
+
+__all__ = ["MemoryStore"]
+
+_Id = tuple[str, str]
+
+
+class _Instance:
+    __slots__ = ("history", "keys", "record", "work")
+
+    def __init__(self, record: InstanceRecord, first: Transition) -> None:
+        self.record = record
+        self.history: list[Transition] = [first]
+        self.keys: dict[str, Transition] = {}
+        #: Work that is not done, by (seq, idx).
+        self.work: dict[tuple[int, int], WorkItem] = {}
+
+
+class MemoryStore:
+    """Implements :class:`~wfdsl.stores.base.Store` in memory; one lock guards it all.
+
+    Records are immutable, so readers get them without copying.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._instances: dict[_Id, _Instance] = {}
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"MemoryStore({len(self._instances)} instances)"
+
+    def _check(self) -> None:
+        if self._closed:
+            raise StoreError("the store is closed")
+
+    @staticmethod
+    def _record(inst: _Instance) -> InstanceRecord:
+        pending = dead = 0
+        for w in inst.work.values():
+            if w.status is WorkStatus.DEAD:
+                dead += 1
+            else:
+                pending += 1
+        rec = inst.record
+        if rec.pending != pending or rec.dead != dead:
+            rec = inst.record = dataclasses.replace(rec, pending=pending, dead=dead)
+        return rec
+
+    def load(self, workflow: str, instance_id: str) -> InstanceRecord | None:
+        self._check()
+        inst = self._instances.get((workflow, instance_id))
+        if inst is None:
+            return None
+        with self._lock:
+            return self._record(inst)
+
+    def find_key(self, workflow: str, instance_id: str, key: str) -> Transition | None:
+        self._check()
+        inst = self._instances.get((workflow, instance_id))
+        return None if inst is None else inst.keys.get(key)
+
+    def history(self, workflow: str, instance_id: str) -> list[Transition]:
+        self._check()
+        with self._lock:
+            inst = self._instances.get((workflow, instance_id))
+            return [] if inst is None else list(inst.history)
+
+    def create(self, instance: InstanceRecord, first: Transition, work: Sequence[WorkItem]) -> None:
+        self._check()
+        ident = (instance.workflow, instance.instance_id)
+        with self._lock:
+            if ident in self._instances:
+                raise AlreadyStarted(instance.workflow, instance.instance_id)
+            inst = _Instance(instance, first)
+            for w in work:
+                inst.work[(w.seq, w.idx)] = w
+            self._instances[ident] = inst
+
+    def append(
+        self,
+        workflow: str,
+        instance_id: str,
+        transition: Transition,
+        work: Sequence[WorkItem],
+        *,
+        compensating: str | None,
+    ) -> None:
+        self._check()
+        with self._lock:
+            inst = self._instances.get((workflow, instance_id))
+            if inst is None:
+                raise UnknownInstance(workflow, instance_id)
+            rec = inst.record
+            key = transition.key
+            if rec.version != transition.seq - 1 or (key is not None and key in inst.keys):
+                raise VersionConflict(workflow, instance_id, transition.seq - 1)
+            inst.record = dataclasses.replace(
+                rec,
+                state=transition.target,
+                version=transition.seq,
+                compensating=compensating,
+                updated_at=transition.at,
+            )
+            inst.history.append(transition)
+            if key is not None:
+                inst.keys[key] = transition
+            for w in work:
+                inst.work[(w.seq, w.idx)] = w
+
+    def pending_work(self, workflow: str, instance_id: str) -> list[WorkItem]:
+        self._check()
+        with self._lock:
+            inst = self._instances.get((workflow, instance_id))
+            return [] if inst is None else [inst.work[k] for k in sorted(inst.work)]
+
+    def claim(
+        self,
+        workflow: str,
+        instance_id: str | None,
+        *,
+        owner: str,
+        now: float,
+        until: float,
+        limit: int = 1000,
+    ) -> list[WorkItem]:
+        self._check()
+        out: list[WorkItem] = []
+        with self._lock:
+            if instance_id is None:
+                idents = sorted(k for k in self._instances if k[0] == workflow)
+            else:
+                idents = [(workflow, instance_id)]
+            for ident in idents:
+                inst = self._instances.get(ident)
+                if inst is None:
+                    continue
+                for k in sorted(inst.work):
+                    w = inst.work[k]
+                    if w.status is not WorkStatus.PENDING:
+                        continue
+                    if w.lease_owner not in (None, owner) and (w.lease_until or 0.0) >= now:
+                        continue
+                    w = inst.work[k] = dataclasses.replace(w, lease_owner=owner, lease_until=until)
+                    out.append(w)
+                    if len(out) >= limit:
+                        return out
+        return out
+
+    def complete(self, items: Sequence[WorkItem]) -> None:
+        self._check()
+        with self._lock:
+            for w in items:
+                inst = self._instances.get((w.workflow, w.instance_id))
+                if inst is not None:
+                    inst.work.pop((w.seq, w.idx), None)
+
+    def fail(self, item: WorkItem, error: str, *, dead: bool) -> None:
+        self._check()
+        with self._lock:
+            inst = self._instances.get((item.workflow, item.instance_id))
+            if inst is None:
+                return
+            k = (item.seq, item.idx)
+            cur = inst.work.get(k)
+            if cur is None:
+                return
+            inst.work[k] = dataclasses.replace(
+                cur,
+                attempts=cur.attempts + 1,
+                last_error=error,
+                status=WorkStatus.DEAD if dead else WorkStatus.PENDING,
+            )
+            for key, w in inst.work.items():
+                if w.lease_owner is not None and w.lease_owner == item.lease_owner:
+                    inst.work[key] = dataclasses.replace(w, lease_owner=None, lease_until=None)
+
+    def revive(self, workflow: str, instance_id: str) -> int:
+        self._check()
+        n = 0
+        with self._lock:
+            inst = self._instances.get((workflow, instance_id))
+            if inst is None:
+                return 0
+            for key, w in inst.work.items():
+                if w.status is WorkStatus.DEAD:
+                    inst.work[key] = dataclasses.replace(
+                        w, status=WorkStatus.PENDING, attempts=0, lease_owner=None, lease_until=None
+                    )
+                    n += 1
+        return n
+
+    def instances(
+        self,
+        workflow: str | None = None,
+        *,
+        state: str | None = None,
+        pending_only: bool = False,
+        compensating_only: bool = False,
+    ) -> list[InstanceRecord]:
+        self._check()
+        out: list[InstanceRecord] = []
+        with self._lock:
+            for ident in sorted(self._instances):
+                if workflow is not None and ident[0] != workflow:
+                    continue
+                rec = self._record(self._instances[ident])
+                if state is not None and rec.state != state:
+                    continue
+                if pending_only and not rec.pending:
+                    continue
+                if compensating_only and rec.compensating is None:
+                    continue
+                out.append(rec)
+        return out
+
+    def other_fingerprints(self, workflow: str, fingerprint: str) -> list[str]:
+        self._check()
+        with self._lock:
+            return sorted(
+                i
+                for (w, i), inst in self._instances.items()
+                if w == workflow and inst.record.fingerprint != fingerprint
+            )
+
+    def flush(self) -> None:
+        self._check()
+
+    def close(self) -> None:
+        self._closed = True
+
+    def __enter__(self) -> MemoryStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
