@@ -25,108 +25,127 @@ def errors(text: str) -> tuple[Diagnostic, ...]:
     return info.value.diagnostics
 
 
+def wf(*lines: str) -> str:
+    """A workflow ``w`` whose body is ``lines``, one per line from line 2."""
+    return "workflow w {\n" + "".join(f"  {line}\n" for line in lines) + "}\n"
+
+
 @dataclass(frozen=True)
 class Case:
     code: str
     bad: str
-    line: int
-    column: int
-    hint: str | None
-    good: str
+    #: (line, column) of the diagnostic
+    at: tuple[int, int]
     message: str
+    hint: str | None
+    #: ``bad`` corrected
+    good: str
 
 
 CASES = [
     Case(
         "WF101",
-        "workflow w {\n  initial state a\n  final state shipped\n  event ship\n  a -> shiped on ship\n}",
-        5, 8, "did you mean 'shipped'?",
-        "workflow w {\n  initial state a\n  final state shipped\n  event ship\n  a -> shipped on ship\n}",
+        wf("initial state a", "final state shipped", "event ship", "a -> shiped on ship"),
+        (5, 8),
         "state 'shiped' is not declared",
+        "did you mean 'shipped'?",
+        wf("initial state a", "final state shipped", "event ship", "a -> shipped on ship"),
     ),
     Case(
         "WF102",
-        "workflow w {\n  initial state a\n  final state b\n  event pack\n  a -> b on pakc\n}",
-        5, 13, "did you mean 'pack'?",
-        "workflow w {\n  initial state a\n  final state b\n  event pack\n  a -> b on pack\n}",
+        wf("initial state a", "final state b", "event pack", "a -> b on pakc"),
+        (5, 13),
         "event 'pakc' is not declared",
+        "did you mean 'pack'?",
+        wf("initial state a", "final state b", "event pack", "a -> b on pack"),
     ),
     Case(
         "WF103",
-        "workflow w {\n  initial state a\n  state b\n  state b\n}",
-        4, 9, "first declared on line 3",
-        "workflow w {\n  initial state a\n  state b\n}",
+        wf("initial state a", "state b", "state b"),
+        (4, 9),
         "state 'b' is declared twice",
+        "first declared on line 3",
+        wf("initial state a", "state b"),
     ),
     Case(
         "WF104",
-        "workflow w {\n  initial state a\n  event go\n  event stop, go\n}",
-        4, 15, "first declared on line 3",
-        "workflow w {\n  initial state a\n  event go\n  event stop\n}",
+        wf("initial state a", "event go", "event stop, go"),
+        (4, 15),
         "event 'go' is declared twice",
+        "first declared on line 3",
+        wf("initial state a", "event go", "event stop"),
     ),
     Case(
         "WF105",
-        "workflow w {\n  state a\n}",
-        1, 10, "mark the state instances start in: 'initial state NAME'",
-        "workflow w {\n  initial state a\n}",
+        wf("state a"),
+        (1, 10),
         "workflow 'w' has no initial state",
+        "mark the state instances start in: 'initial state NAME'",
+        wf("initial state a"),
     ),
     Case(
         "WF106",
-        "workflow w {\n  initial state a\n  initial state b\n}",
-        3, 17, "'a' (line 2) is already initial",
-        "workflow w {\n  initial state a\n  state b\n}",
+        wf("initial state a", "initial state b"),
+        (3, 17),
         "state 'b' is a second initial state",
+        "'a' (line 2) is already initial",
+        wf("initial state a", "state b"),
     ),
     Case(
         "WF107",
-        "workflow w {\n  initial state a\n  final state b\n  event e\n  a -> b on e\n  b -> a on e\n}",
-        6, 3, "nothing may leave a final state; remove 'final' or the transition",
-        "workflow w {\n  initial state a\n  state b\n  event e\n  a -> b on e\n  b -> a on e\n}",
+        wf("initial state a", "final state b", "event e", "a -> b on e", "b -> a on e"),
+        (6, 3),
         "transition leaves final state 'b'",
+        "nothing may leave a final state; remove 'final' or the transition",
+        wf("initial state a", "state b", "event e", "a -> b on e", "b -> a on e"),
     ),
     Case(
         "WF108",
-        "workflow w {\n  initial final state a\n}",
-        2, 23, "an instance would end as soon as it starts",
-        "workflow w {\n  initial state a\n}",
+        wf("initial final state a"),
+        (2, 23),
         "state 'a' is both initial and final",
+        "an instance would end as soon as it starts",
+        wf("initial state a"),
     ),
     Case(
         "WF109",
-        "workflow w {\n  initial state paid\n  state Paid\n}",
-        3, 9, "rename one of them ('paid' is on line 2)",
-        "workflow w {\n  initial state paid\n  state paid_twice\n}",
+        wf("initial state paid", "state Paid"),
+        (3, 9),
         "state 'Paid' and state 'paid' both become 'PAID' in generated code",
+        "rename one of them ('paid' is on line 2)",
+        wf("initial state paid", "state paid_twice"),
     ),
     Case(
         "WF110",
-        "workflow w {\n  initial state a\n  event e\n  a -> a on e if import\n}",
-        4, 18, "rename it, e.g. 'import_ok'",
-        "workflow w {\n  initial state a\n  event e\n  a -> a on e if import_ok\n}",
+        wf("initial state a", "event e", "a -> a on e if import"),
+        (4, 18),
         "guard 'import' is a Python keyword and cannot be a method name",
+        "rename it, e.g. 'import_ok'",
+        wf("initial state a", "event e", "a -> a on e if import_ok"),
     ),
     Case(
         "WF111",
-        "workflow w {\n  initial state a { exit ready }\n  event e\n  a -> a on e if ready\n}",
-        2, 26, "it is a guard on line 4; give the hook another name",
-        "workflow w {\n  initial state a { exit mark_ready }\n  event e\n  a -> a on e if ready\n}",
+        wf("initial state a { exit ready }", "event e", "a -> a on e if ready"),
+        (2, 26),
         "'ready' is used both as a hook ('exit') and as a guard",
+        "it is a guard on line 4; give the hook another name",
+        wf("initial state a { exit mark_ready }", "event e", "a -> a on e if ready"),
     ),
     Case(
         "WF112",
-        "workflow w {\n  initial state a\n  event e\n  a -> a on e if x\n  a -> a on e if (x)\n}",
-        5, 3, "remove one of them",
-        "workflow w {\n  initial state a\n  event e\n  a -> a on e if x\n  a -> a on e if not x\n}",
+        wf("initial state a", "event e", "a -> a on e if x", "a -> a on e if (x)"),
+        (5, 3),
         "this transition repeats the one on line 4",
+        "remove one of them",
+        wf("initial state a", "event e", "a -> a on e if x", "a -> a on e if not x"),
     ),
     Case(
         "WF113",
-        "workflow w {\n  initial state a {\n    enter x\n    enter y\n  }\n}",
-        4, 5, "list every name on the first 'enter' (line 3), in the order they run",
-        "workflow w {\n  initial state a {\n    enter x, y\n  }\n}",
+        wf("initial state a {", "  enter x", "  enter y", "}"),
+        (4, 5),
         "'enter' given twice in state 'a'",
+        "list every name on the first 'enter' (line 3), in the order they run",
+        wf("initial state a {", "  enter x, y", "}"),
     ),
 ]
 
@@ -134,7 +153,7 @@ CASES = [
 @pytest.mark.parametrize("case", CASES, ids=[c.code for c in CASES])
 def test_error_is_reported_with_position_and_hint(case: Case) -> None:
     (diag,) = errors(case.bad)
-    assert (diag.code, diag.line, diag.column) == (case.code, case.line, case.column)
+    assert (diag.code, (diag.line, diag.column)) == (case.code, case.at)
     assert diag.message == case.message
     assert diag.hint == case.hint
     assert diag.severity is Severity.ERROR
@@ -306,7 +325,7 @@ def test_examples_together_use_every_language_feature(example_paths: list[Path])
         "or": any(isinstance(g, GuardOr) for g in guards),
         "parentheses": any(_needs_parentheses(g) for g in guards),
         "several events in one declaration": any(
-            len(s.events) > len({e.span.line for e in s.events}) or "\",\n" in t
+            len(s.events) > len({e.span.line for e in s.events}) or '",\n' in t
             for s, t in zip(specs, texts, strict=True)
         ),
         "escape in a description": any('\\"' in t for t in texts),

@@ -55,18 +55,22 @@ _ANY = "__any"
 def quoted(text: str) -> str:
     """``text`` as a DOT quoted string that Graphviz shows literally.
 
-    Backslashes are doubled (escString would read ``\\n``, ``\\N``, ``\\G``...),
-    quotes escaped, newlines become ``\\n``, ``&`` is written as an entity (Graphviz
-    reads entities in strings), and other control characters are dropped.
+    Graphviz reads backslash escapes (``\\N`` is the node's name, ``\\l`` a line
+    break) differently from version to version, even behind a doubled backslash
+    or an entity, so no backslash reaches it: a backslash is shown as the
+    look-alike U+29F5 (these strings are only tooltips and ids; visible text is
+    in HTML-like labels, where backslashes are plain). Newlines become ``&#10;``;
+    ``&`` becomes ``&amp;`` so that text that looks like an entity stays text;
+    quotes are escaped; tabs become spaces; other control characters go.
     """
     out: list[str] = []
     for ch in text:
         if ch == "\\":
-            out.append("\\\\")
+            out.append("\u29f5")
         elif ch == '"':
             out.append('\\"')
         elif ch == "\n":
-            out.append("\\n")
+            out.append("&#10;")
         elif ch == "&":
             out.append("&amp;")
         elif ch == "\t":

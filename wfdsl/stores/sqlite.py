@@ -50,7 +50,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             created_at   TEXT NOT NULL,
             updated_at   TEXT NOT NULL,
             PRIMARY KEY (workflow, instance_id)
-        )""",
+        ) WITHOUT ROWID""",
         """CREATE TABLE wf_transitions (
             workflow    TEXT NOT NULL,
             instance_id TEXT NOT NULL,
@@ -63,7 +63,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             data        TEXT NOT NULL,
             at          TEXT NOT NULL,
             PRIMARY KEY (workflow, instance_id, seq)
-        )""",
+        ) WITHOUT ROWID""",
         """CREATE UNIQUE INDEX wf_transitions_key
             ON wf_transitions (workflow, instance_id, key) WHERE key IS NOT NULL""",
         """CREATE TABLE wf_work (
@@ -79,7 +79,7 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             lease_owner TEXT,
             lease_until REAL,
             PRIMARY KEY (workflow, instance_id, seq, idx)
-        )""",
+        ) WITHOUT ROWID""",
         """CREATE INDEX wf_work_open ON wf_work (workflow, instance_id, seq, idx)
             WHERE status <> 'done'""",
     ),

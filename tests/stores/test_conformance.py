@@ -1,0 +1,273 @@
+"""The Store contract (wfdsl/stores/base.py), run against every backend."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+
+from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
+from wfdsl.ir import HookKind
+from wfdsl.runtime.records import InstanceRecord, Transition, TransitionKind, WorkItem, WorkStatus
+from wfdsl.stores.base import Store
+
+AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+WF = "order"
+
+
+def start(store: Store, iid: str = "o-1", *, wf: str = WF, hooks: tuple[str, ...] = (), fp: str = "fp1",
+          owner: str | None = None, until: float | None = None) -> None:
+    record = InstanceRecord(wf, iid, "created", 1, fp, created_at=AT, updated_at=AT)
+    first = Transition(1, TransitionKind.START, None, "created", None, None, {}, AT)
+    store.create(record, first, work(iid, 1, hooks, wf=wf, owner=owner, until=until))
+
+
+def work(iid: str, seq: int, hooks: tuple[str, ...], *, wf: str = WF, owner: str | None = None,
+         until: float | None = None) -> list[WorkItem]:
+    return [
+        WorkItem(wf, iid, seq, i, h, HookKind.ENTER, lease_owner=owner, lease_until=until)
+        for i, h in enumerate(hooks)
+    ]
+
+
+def move(store: Store, iid: str, seq: int, source: str, target: str, *, key: str | None = None,
+         data: dict[str, object] | None = None, hooks: tuple[str, ...] = (), wf: str = WF,
+         compensating: str | None = None, owner: str | None = None, until: float | None = None) -> Transition:
+    t = Transition(seq, TransitionKind.EVENT, source, target, "go", key, data or {}, AT)
+    store.append(wf, iid, t, work(iid, seq, hooks, wf=wf, owner=owner, until=until), compensating=compensating)
+    return t
+
+
+# -- instances and transitions ---------------------------------------------------
+
+
+def test_load_of_an_unknown_instance_is_none(store: Store) -> None:
+    assert store.load(WF, "nope") is None
+
+
+def test_create_records_state_version_fingerprint_and_pending_work(store: Store) -> None:
+    start(store, hooks=("a", "b"))
+    rec = store.load(WF, "o-1")
+    assert rec is not None
+    assert (rec.state, rec.version, rec.fingerprint, rec.pending, rec.dead) == ("created", 1, "fp1", 2, 0)
+    assert rec.compensating is None
+    assert rec.created_at == AT
+
+
+def test_create_twice_raises_already_started(store: Store) -> None:
+    start(store)
+    with pytest.raises(AlreadyStarted):
+        start(store)
+
+
+def test_append_moves_the_instance_and_extends_history_in_seq_order(store: Store) -> None:
+    start(store)
+    move(store, "o-1", 2, "created", "paid")
+    move(store, "o-1", 3, "paid", "shipped")
+    rec = store.load(WF, "o-1")
+    assert rec is not None and (rec.state, rec.version) == ("shipped", 3)
+    assert [(t.seq, t.target) for t in store.history(WF, "o-1")] == [(1, "created"), (2, "paid"), (3, "shipped")]
+
+
+def test_append_with_a_stale_version_conflicts_and_writes_nothing(store: Store) -> None:
+    start(store)
+    move(store, "o-1", 2, "created", "paid")
+    with pytest.raises(VersionConflict):
+        move(store, "o-1", 2, "created", "cancelled", hooks=("x",))
+    rec = store.load(WF, "o-1")
+    assert rec is not None and (rec.state, rec.version, rec.pending) == ("paid", 2, 0)
+    assert len(store.history(WF, "o-1")) == 2
+
+
+def test_append_to_an_unknown_instance_raises_unknown_instance(store: Store) -> None:
+    with pytest.raises(UnknownInstance):
+        move(store, "ghost", 2, "created", "paid")
+
+
+def test_a_used_idempotency_key_conflicts_and_writes_nothing(store: Store) -> None:
+    start(store)
+    move(store, "o-1", 2, "created", "paid", key="k")
+    with pytest.raises(VersionConflict):
+        move(store, "o-1", 3, "paid", "shipped", key="k")
+    rec = store.load(WF, "o-1")
+    assert rec is not None and rec.version == 2
+
+
+def test_find_key_returns_the_transition_with_its_data(store: Store) -> None:
+    start(store)
+    data = {"amount": 12, "items": [{"sku": "a", "qty": 2}], "note": "é ✓", "gift": None}
+    sent = move(store, "o-1", 2, "created", "paid", key="req-1", data=data)
+    assert store.find_key(WF, "o-1", "req-1") == sent
+    assert store.find_key(WF, "o-1", "other") is None
+
+
+def test_idempotency_keys_are_scoped_per_instance(store: Store) -> None:
+    start(store, "a")
+    start(store, "b")
+    move(store, "a", 2, "created", "paid", key="k")
+    move(store, "b", 2, "created", "paid", key="k")
+    assert store.find_key(WF, "b", "k") is not None
+
+
+def test_history_of_an_unknown_instance_is_empty(store: Store) -> None:
+    assert store.history(WF, "nope") == []
+
+
+def test_workflows_namespace_instance_ids(store: Store) -> None:
+    start(store, "x", wf="order")
+    start(store, "x", wf="refund")
+    move(store, "x", 2, "created", "paid", wf="refund")
+    a, b = store.load("order", "x"), store.load("refund", "x")
+    assert a is not None and b is not None and (a.state, b.state) == ("created", "paid")
+
+
+def test_compensating_target_is_set_and_cleared_by_append(store: Store) -> None:
+    start(store)
+    move(store, "o-1", 2, "created", "paid")
+    move(store, "o-1", 3, "paid", "shipped", compensating="created")
+    rec = store.load(WF, "o-1")
+    assert rec is not None and rec.compensating == "created"
+    assert [r.instance_id for r in store.instances(WF, compensating_only=True)] == ["o-1"]
+    move(store, "o-1", 4, "shipped", "paid")
+    rec = store.load(WF, "o-1")
+    assert rec is not None and rec.compensating is None
+
+
+# -- hook work --------------------------------------------------------------------
+
+
+def test_pending_work_is_listed_in_seq_and_index_order(store: Store) -> None:
+    start(store, hooks=("a", "b"))
+    move(store, "o-1", 2, "created", "paid", hooks=("c",))
+    assert [(w.seq, w.idx, w.hook, w.status) for w in store.pending_work(WF, "o-1")] == [
+        (1, 0, "a", WorkStatus.PENDING),
+        (1, 1, "b", WorkStatus.PENDING),
+        (2, 0, "c", WorkStatus.PENDING),
+    ]
+
+
+def test_completed_work_is_no_longer_pending(store: Store) -> None:
+    start(store, hooks=("a", "b"))
+    store.complete(store.pending_work(WF, "o-1")[:1])
+    assert [w.hook for w in store.pending_work(WF, "o-1")] == ["b"]
+    rec = store.load(WF, "o-1")
+    assert rec is not None and rec.pending == 1
+
+
+def test_completion_survives_flush_and_reopening(store_factory: Callable[[], Store]) -> None:
+    store = store_factory()
+    start(store, hooks=("a",))
+    store.complete(store.pending_work(WF, "o-1"))
+    store.flush()
+    again = store_factory()
+    assert again.pending_work(WF, "o-1") == []
+    rec = again.load(WF, "o-1")
+    assert rec is not None and rec.pending == 0
+
+
+def test_completing_work_twice_counts_it_once(store: Store) -> None:
+    start(store, hooks=("a", "b"))
+    first = store.pending_work(WF, "o-1")[:1]
+    store.complete(first)
+    store.flush()
+    store.complete(first)
+    store.flush()
+    rec = store.load(WF, "o-1")
+    assert rec is not None and rec.pending == 1
+
+
+def test_claim_leases_pending_work_to_the_caller(store: Store) -> None:
+    start(store, hooks=("a", "b"))
+    items = store.claim(WF, "o-1", owner="w1", now=100.0, until=160.0)
+    assert [(w.hook, w.lease_owner, w.lease_until) for w in items] == [("a", "w1", 160.0), ("b", "w1", 160.0)]
+
+
+def test_claim_skips_work_leased_by_another_worker_until_the_lease_expires(store: Store) -> None:
+    start(store, hooks=("a",))
+    assert store.claim(WF, "o-1", owner="w1", now=100.0, until=160.0)
+    assert store.claim(WF, "o-1", owner="w2", now=150.0, until=210.0) == []
+    assert [w.lease_owner for w in store.claim(WF, "o-1", owner="w2", now=161.0, until=221.0)] == ["w2"]
+
+
+def test_claim_gives_an_owner_back_its_own_leases(store: Store) -> None:
+    start(store, hooks=("a",), owner="w1", until=1e12)
+    assert store.claim(WF, "o-1", owner="w2", now=100.0, until=160.0) == []
+    assert len(store.claim(WF, "o-1", owner="w1", now=100.0, until=160.0)) == 1
+
+
+def test_claim_over_a_whole_workflow_orders_by_instance_and_respects_limit(store: Store) -> None:
+    start(store, "b", hooks=("x",))
+    start(store, "a", hooks=("y", "z"))
+    start(store, "c", wf="other", hooks=("q",))
+    items = store.claim(WF, None, owner="w", now=0.0, until=10.0)
+    assert [(w.instance_id, w.hook) for w in items] == [("a", "y"), ("a", "z"), ("b", "x")]
+    start(store, "d", hooks=("u", "v"))
+    assert len(store.claim(WF, "d", owner="w", now=0.0, until=10.0, limit=1)) == 1
+
+
+def test_completed_work_is_never_claimed(store: Store) -> None:
+    start(store, hooks=("a",))
+    store.complete(store.pending_work(WF, "o-1"))
+    assert store.claim(WF, "o-1", owner="w", now=0.0, until=10.0) == []
+
+
+def test_fail_records_the_attempt_and_error_and_releases_the_owners_leases(store: Store) -> None:
+    start(store, hooks=("a", "b"))
+    a, _b = store.claim(WF, "o-1", owner="w1", now=0.0, until=1e12)
+    store.fail(a, "ValueError: boom", dead=False)
+    items = store.pending_work(WF, "o-1")
+    assert (items[0].attempts, items[0].last_error, items[0].status) == (1, "ValueError: boom", WorkStatus.PENDING)
+    assert [w.lease_owner for w in items] == [None, None]
+    assert len(store.claim(WF, "o-1", owner="w2", now=1.0, until=2.0)) == 2
+
+
+def test_dead_work_flags_the_instance_and_is_never_claimed(store: Store) -> None:
+    start(store, hooks=("a",))
+    (a,) = store.claim(WF, "o-1", owner="w", now=0.0, until=10.0)
+    store.fail(a, "boom", dead=True)
+    rec = store.load(WF, "o-1")
+    assert rec is not None and (rec.pending, rec.dead) == (0, 1)
+    assert [w.status for w in store.pending_work(WF, "o-1")] == [WorkStatus.DEAD]
+    assert store.claim(WF, "o-1", owner="w", now=0.0, until=10.0) == []
+
+
+def test_revive_makes_dead_work_pending_with_zero_attempts(store: Store) -> None:
+    start(store, hooks=("a",))
+    (a,) = store.claim(WF, "o-1", owner="w", now=0.0, until=10.0)
+    store.fail(a, "boom", dead=True)
+    assert store.revive(WF, "o-1") == 1
+    (again,) = store.pending_work(WF, "o-1")
+    assert (again.status, again.attempts) == (WorkStatus.PENDING, 0)
+    rec = store.load(WF, "o-1")
+    assert rec is not None and (rec.pending, rec.dead) == (1, 0)
+    assert store.revive(WF, "o-1") == 0
+
+
+# -- listing ----------------------------------------------------------------------
+
+
+def test_instances_filter_by_workflow_state_and_pending_work(store: Store) -> None:
+    start(store, "a", hooks=("h",))
+    start(store, "b")
+    move(store, "b", 2, "created", "paid")
+    start(store, "c", wf="other")
+    assert [(r.workflow, r.instance_id) for r in store.instances()] == [
+        ("order", "a"), ("order", "b"), ("other", "c")
+    ]
+    assert [r.instance_id for r in store.instances(WF, state="paid")] == ["b"]
+    assert [r.instance_id for r in store.instances(WF, pending_only=True)] == ["a"]
+
+
+def test_other_fingerprints_lists_instances_started_under_another_spec(store: Store) -> None:
+    start(store, "a", fp="old")
+    start(store, "b", fp="new")
+    start(store, "c", fp="old", wf="other")
+    assert store.other_fingerprints(WF, "new") == ["a"]
+
+
+def test_a_closed_store_refuses_to_work(store: Store) -> None:
+    store.close()
+    with pytest.raises(StoreError):
+        store.load(WF, "o-1")
+    store.close()  # closing twice is harmless

@@ -1,0 +1,354 @@
+"""Changes between two versions of a workflow that break in-flight instances
+(``wfdsl breaking``), as diagnostics with stable codes WF501–WF506.
+
+An instance is stored under the workflow's name with the name of its current
+state; it advances by the events its state accepts. A new version breaks it
+when it can no longer find its workflow or its state, when an event it may
+still receive or a move it may still make is gone, or when its state has
+become a dead end. Additions never break anything and are not reported.
+
+Each finding names the states of the *old* spec whose instances it affects
+(:attr:`Change.states`), so that a caller who knows where live instances are
+can keep only the findings that matter (``wfdsl breaking --db``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+
+from wfdsl.diagnostics import Diagnostic, Severity
+from wfdsl.ir import Edge, Spec, format_guard
+from wfdsl.lint.base import Rule
+
+
+class BreakingRule(Rule):
+    """A kind of breaking change. Documented like a lint rule, but not a lint
+    rule: ``wfdsl breaking`` reports them, ``wfdsl lint`` does not."""
+
+    severity = Severity.ERROR
+
+
+#: Every breaking-change rule, by code.
+BREAKING_RULES: dict[str, type[BreakingRule]] = {}
+
+
+def _register(rule: type[BreakingRule]) -> type[BreakingRule]:
+    assert rule.code not in BREAKING_RULES, rule.code
+    BREAKING_RULES[rule.code] = rule
+    return rule
+
+
+@_register
+class StateRemoved(BreakingRule):
+    """## What it does
+    Reports a state of the old version that the new version does not declare
+    (including a renamed state: the hint names the likely new name).
+
+    ## Why is this bad?
+    Instances sitting in that state are stored under its name; the new spec
+    cannot say what they may do next, so every event sent to them fails.
+
+    ## Example
+    ```
+    state packed          # removed, or renamed to 'boxed'
+    ```
+
+    ## Use instead
+    Keep the state until no instance is in it (`wfdsl breaking --db URL`
+    shows whether any is), or move those instances first.
+    """
+
+    code = "WF501"
+    name = "state-removed"
+
+
+@_register
+class EventRemoved(BreakingRule):
+    """## What it does
+    Reports an event of the old version that the new version does not declare.
+
+    ## Why is this bad?
+    Callers of running instances still send it; it is now an unknown event and
+    is refused.
+
+    ## Example
+    ```
+    event cancel          # removed
+    ```
+
+    ## Use instead
+    Keep the event (with its transitions) until no caller sends it.
+    """
+
+    code = "WF502"
+    name = "event-removed"
+
+
+@_register
+class TransitionRemoved(BreakingRule):
+    """## What it does
+    Reports a move (state, event, target) that the old version allowed and the
+    new one does not, for states and events that still exist: a transition
+    deleted, a source dropped from its list, or its target changed.
+
+    ## Why is this bad?
+    An instance waiting in that state for that event gets `IllegalTransition`
+    (or lands somewhere else) instead of the step it was started for.
+
+    ## Example
+    ```
+    created, paid -> cancelled on cancel   # old
+    created -> cancelled on cancel         # new: 'paid' lost it
+    ```
+
+    ## Use instead
+    Keep the move while instances may wait for it.
+    """
+
+    code = "WF503"
+    name = "transition-removed"
+
+
+@_register
+class StateMadeFinal(BreakingRule):
+    """## What it does
+    Reports a state that was not final and now is.
+
+    ## Why is this bad?
+    Instances in it were on their way somewhere; now nothing leaves that state
+    and they are stuck as if they had finished.
+
+    ## Example
+    ```
+    state shipped         # old
+    final state shipped   # new
+    ```
+
+    ## Use instead
+    Add a new final state and a transition into it.
+    """
+
+    code = "WF504"
+    name = "state-made-final"
+
+
+@_register
+class InitialChanged(BreakingRule):
+    """## What it does
+    Reports that the initial state is a different one.
+
+    ## Why is this bad?
+    Instances already started began somewhere the new version does not start;
+    compensating them back to the beginning and reading their history against
+    the new spec no longer agree.
+
+    ## Example
+    ```
+    initial state created   # old
+    initial state draft     # new
+    ```
+
+    ## Use instead
+    Keep the old initial state and add the new step after it.
+    """
+
+    code = "WF505"
+    name = "initial-changed"
+
+
+@_register
+class WorkflowRenamed(BreakingRule):
+    """## What it does
+    Reports that the workflow's name changed.
+
+    ## Why is this bad?
+    Stores keep instances under the workflow's name; a manager for the new
+    name finds none of the instances started under the old one.
+
+    ## Example
+    ```
+    workflow order        # old
+    workflow purchase     # new
+    ```
+
+    ## Use instead
+    Keep the name; put the new wording in the description.
+    """
+
+    code = "WF506"
+    name = "workflow-renamed"
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One breaking change."""
+
+    diagnostic: Diagnostic
+    #: States of the old spec whose instances it breaks (for ``--db``).
+    states: tuple[str, ...]
+
+
+def _edge_text(edge: Edge, sources: Iterable[str] | None = None) -> str:
+    src = ", ".join(sources) if sources is not None else (
+        "*" if edge.wildcard else ", ".join(edge.source_names)
+    )
+    text = f"{src} -> {edge.target.value} on {edge.event.value}"
+    return text + (f" if {format_guard(edge.guard)}" if edge.guard is not None else "")
+
+
+def moves(spec: Spec) -> dict[tuple[str, str, str], Edge]:
+    """Every (source, event, target) the spec allows, ``*`` expanded, with the
+    first transition that allows it."""
+    out: dict[tuple[str, str, str], Edge] = {}
+    for edge in spec.edges:
+        for src in spec.sources_of(edge):
+            out.setdefault((src, edge.event.value, edge.target.value), edge)
+    return out
+
+
+_SELF = "\0self"
+
+
+def _state_shape(spec: Spec, name: str) -> tuple[object, ...]:
+    """What a state does, without its name: for guessing renames."""
+    out = frozenset(
+        (e, _SELF if t == name else t) for (s, e, t) in moves(spec) if s == name
+    )
+    inc = frozenset(
+        (_SELF if s == name else s, e) for (s, e, t) in moves(spec) if t == name and s != name
+    )
+    st = spec.state(name)
+    return (st.initial, st.final, out, inc, st.enter, st.exit, st.compensate)
+
+
+def _event_shape(spec: Spec, name: str) -> frozenset[tuple[str, str]]:
+    return frozenset((s, t) for (s, e, t) in moves(spec) if e == name)
+
+
+def _rename_hint(old_shape: object, candidates: Mapping[str, object]) -> str | None:
+    same = [name for name, shape in candidates.items() if shape == old_shape]
+    if len(same) == 1:
+        return f"renamed to '{same[0]}'? running instances still use the old name"
+    return None
+
+
+def compare(old: Spec, new: Spec) -> list[Change]:
+    """The changes from ``old`` to ``new`` that break in-flight instances.
+
+    Locations point into ``new`` when the thing still exists there, else into
+    ``old``; ``Diagnostic.path`` is the spec's ``path``."""
+    return list(_compare(old, new))
+
+
+def _compare(old: Spec, new: Spec) -> Iterator[Change]:
+    all_old = tuple(s.name for s in old.states)
+    if old.name != new.name:
+        yield Change(
+            WorkflowRenamed.at(
+                new.path,
+                new.span,
+                f"workflow renamed from '{old.name}' to '{new.name}'",
+                f"stores keep instances under '{old.name}'; the new name finds none of them",
+            ),
+            all_old,
+        )
+
+    added_states = [s.name for s in new.states if not old.has_state(s.name)]
+    added_shapes = {n: _state_shape(new, n) for n in added_states}
+    for st in old.states:
+        if not new.has_state(st.name):
+            hint = _rename_hint(_state_shape(old, st.name), added_shapes)
+            yield Change(
+                StateRemoved.at(old.path, st.span, f"state '{st.name}' was removed", hint),
+                (st.name,),
+            )
+
+    added_events = [e.name for e in new.events if not old.has_event(e.name)]
+    event_shapes = {n: _event_shape(new, n) for n in added_events}
+    for ev in old.events:
+        if not new.has_event(ev.name):
+            hint = _rename_hint(_event_shape(old, ev.name), event_shapes)
+            waiting = tuple(
+                dict.fromkeys(s for (s, e, _t) in moves(old) if e == ev.name)
+            )
+            yield Change(
+                EventRemoved.at(old.path, ev.span, f"event '{ev.name}' was removed", hint),
+                waiting,
+            )
+
+    new_moves = moves(new)
+    lost: dict[int, list[str]] = {}
+    for (src, event, target), edge in moves(old).items():
+        if not (new.has_state(src) and new.has_state(target) and new.has_event(event)):
+            continue  # reported as a removed state or event
+        if (src, event, target) not in new_moves:
+            lost.setdefault(edge.index, []).append(src)
+    for index, sources in sorted(lost.items()):
+        edge = old.edges[index]
+        all_sources = old.sources_of(edge)
+        if tuple(sources) == all_sources:
+            message = f"transition '{_edge_text(edge)}' was removed"
+        else:
+            froms = ", ".join(f"'{s}'" for s in sources)
+            message = f"transition '{_edge_text(edge)}' no longer fires from {froms}"
+        elsewhere = sorted(
+            {t for (s, e, t) in new_moves if s in sources and e == edge.event.value}
+        )
+        hint = (
+            f"'{edge.event.value}' now leads to " + ", ".join(f"'{t}'" for t in elsewhere)
+            if elsewhere
+            else None
+        )
+        yield Change(TransitionRemoved.at(old.path, edge.span, message, hint), tuple(sources))
+
+    for st in new.states:
+        if st.final and old.has_state(st.name) and not old.state(st.name).final:
+            yield Change(
+                StateMadeFinal.at(
+                    new.path,
+                    st.decl_span if st.decl_span.line else st.span,
+                    f"state '{st.name}' is now final",
+                    "instances in it can no longer move on",
+                ),
+                (st.name,),
+            )
+
+    if old.initial.name != new.initial.name:
+        init = new.initial
+        yield Change(
+            InitialChanged.at(
+                new.path,
+                init.decl_span if init.decl_span.line else init.span,
+                f"initial state changed from '{old.initial.name}' to '{init.name}'",
+            ),
+            (old.initial.name,),
+        )
+
+
+def live_states(records: Iterable[tuple[str, bool]], old: Spec) -> dict[str, int]:
+    """Count instances per state, given ``(state, busy)`` per instance; an
+    instance in a final state counts only when ``busy`` (hook work pending or
+    dead, or a compensation in progress): the others have finished."""
+    counts: dict[str, int] = {}
+    for state, busy in records:
+        finished = old.has_state(state) and old.state(state).final and not busy
+        if not finished:
+            counts[state] = counts.get(state, 0) + 1
+    return counts
+
+
+def narrow(changes: Iterable[Change], live: Mapping[str, int]) -> list[Change]:
+    """Keep the changes that break at least one live instance, each with how
+    many in its message."""
+    out = []
+    for ch in changes:
+        hits = {s: live[s] for s in ch.states if live.get(s)}
+        if not hits:
+            continue
+        total = sum(hits.values())
+        where = ", ".join(f"'{s}'" for s in hits)
+        noun = "instance" if total == 1 else "instances"
+        d = ch.diagnostic
+        out.append(replace(ch, diagnostic=replace(d, message=f"{d.message} ({total} live {noun} in {where})")))
+    return out
