@@ -28,10 +28,10 @@ from pathlib import Path
 from lark import Lark
 
 sys.path.insert(0, str(Path(__file__).parent))
-from gen_spec import generate  # noqa: E402
+from gen_spec import generate
 
-from wfdsl.lint.engine import lint_text  # noqa: E402
-from wfdsl.parser import grammar_text  # noqa: E402
+from wfdsl.lint.engine import lint_text
+from wfdsl.parser import grammar_text
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,14 +79,20 @@ def main() -> None:
             colds.append(time.perf_counter() - t0)
 
     size = len(text.encode()) / 1e6
-    print(f"spec: {args.states} states, {args.transitions} transitions, {size:.1f} MB, {len(findings)} findings")
+    print(
+        f"spec: {args.states} states, {args.transitions} transitions, {size:.1f} MB, {len(findings)} findings"
+    )
     print(f"{'measure':<44}{'seconds':>10}{'ratio':>10}")
     print(f"{'Lark bare LALR parse (tree only)':<44}{t_bare:>10.3f}{1.0:>10.2f}")
-    print(f"{'Lark bare LALR parse, GC paused as wfdsl does':<44}{t_bare_nogc:>10.3f}{t_bare_nogc / t_bare:>10.2f}")
+    print(
+        f"{'Lark bare LALR parse, GC paused as wfdsl does':<44}{t_bare_nogc:>10.3f}{t_bare_nogc / t_bare:>10.2f}"
+    )
     print(f"{'wfdsl load + lint':<44}{t_ours:>10.3f}{t_ours / t_bare:>10.2f}   target <= 1.50")
     print(f"{'wfdsl load + lint vs GC-paused bare parse':<44}{'':>10}{t_ours / t_bare_nogc:>10.2f}")
     print(f"{'wfdsl lint examples/order.wf, cold, first':<44}{colds[0]:>10.3f}")
-    print(f"{'wfdsl lint examples/order.wf, cold, best':<44}{min(colds):>10.3f}{'':>10}   target <= 0.30")
+    print(
+        f"{'wfdsl lint examples/order.wf, cold, best':<44}{min(colds):>10.3f}{'':>10}   target <= 0.30"
+    )
 
 
 if __name__ == "__main__":

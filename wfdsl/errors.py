@@ -48,7 +48,9 @@ class AlreadyStarted(WorkflowError):
 class IllegalTransition(WorkflowError):
     """The event is not accepted in the instance's current state."""
 
-    def __init__(self, workflow: str, instance_id: str, state: str, event: str, detail: str = "") -> None:
+    def __init__(
+        self, workflow: str, instance_id: str, state: str, event: str, detail: str = ""
+    ) -> None:
         self.workflow = workflow
         self.instance_id = instance_id
         self.state = state
@@ -60,9 +62,17 @@ class IllegalTransition(WorkflowError):
 class GuardRejected(IllegalTransition):
     """Transitions matched the state and event, but every guard was false."""
 
-    def __init__(self, workflow: str, instance_id: str, state: str, event: str, guards: Sequence[str]) -> None:
+    def __init__(
+        self, workflow: str, instance_id: str, state: str, event: str, guards: Sequence[str]
+    ) -> None:
         self.guards = tuple(guards)
-        super().__init__(workflow, instance_id, state, event, "every guard was false (" + "; ".join(self.guards) + ")")
+        super().__init__(
+            workflow,
+            instance_id,
+            state,
+            event,
+            "every guard was false (" + "; ".join(self.guards) + ")",
+        )
 
 
 class IdempotencyConflict(WorkflowError):
@@ -80,7 +90,9 @@ class IdempotencyConflict(WorkflowError):
 class HookFailed(WorkflowError):
     """A hook or compensator raised; its work stays pending and is retried."""
 
-    def __init__(self, workflow: str, instance_id: str, seq: int, hook: str, attempt: int, error: str) -> None:
+    def __init__(
+        self, workflow: str, instance_id: str, seq: int, hook: str, attempt: int, error: str
+    ) -> None:
         self.workflow = workflow
         self.instance_id = instance_id
         self.seq = seq
@@ -187,3 +199,12 @@ class FormatError(WorkflowError):
         self.path = path
         self.reason = reason
         super().__init__(f"{path}: not formatted: {reason} (please report this)")
+
+
+class CodegenError(WorkflowError):
+    """A spec cannot be turned into a Python module (a name that is not a safe
+    Python identifier, or one that would hide a name the module needs)."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)

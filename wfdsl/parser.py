@@ -7,7 +7,8 @@ import threading
 from collections.abc import Iterable, Sequence
 from functools import cache
 from importlib import resources
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
@@ -30,7 +31,7 @@ from wfdsl.syntax import (
 )
 
 KEYWORDS = frozenset(
-    "workflow state initial final event enter exit compensate on if not and or after".split()
+    ["workflow", "state", "initial", "final", "event", "enter", "exit", "compensate", "on", "if", "not", "and", "or", "after"]
 )
 
 
@@ -94,8 +95,13 @@ def _collect_comment(tok: Token) -> Token:
 
 @cache
 def grammar_text() -> str:
-    """The ``.wf`` grammar as shipped in the package."""
-    return resources.files("wfdsl.grammar").joinpath("wf.lark").read_text(encoding="utf-8")
+    """The ``.wf`` grammar: package data ``wfdsl.grammar`` in an installed wheel,
+    or ``grammar/`` beside the package when run from a source checkout."""
+    try:
+        return resources.files("wfdsl.grammar").joinpath("wf.lark").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, FileNotFoundError):
+        checkout = Path(__file__).resolve().parent.parent / "grammar" / "wf.lark"
+        return checkout.read_text(encoding="utf-8")
 
 
 @cache
@@ -123,7 +129,8 @@ def parse(text: str, path: str = "<string>") -> tuple[WorkflowNode, list[Token]]
     comments: list[Token] = []
     _sink.comments = comments
     try:
-        tree: WorkflowNode = parser.parse(text)
+        # The inline transformer makes parse() return our AST, not a Tree.
+        tree = cast(WorkflowNode, parser.parse(text))
     except UnexpectedInput as exc:
         raise SpecError([_syntax_diagnostic(exc, text, path)]) from None
     finally:
@@ -197,27 +204,26 @@ def _describe(tok: Token) -> str:
 
 def _expected_phrase(expected: set[str], value_stack: Sequence[Any]) -> str:
     words = _terminal_words()
-    if _MEMBER_START <= expected:
+    if expected >= _MEMBER_START:
         rest = sorted(expected - _MEMBER_START)
         return _join(
             ["a declaration ('state', 'event' or a transition)", *(words.get(t, t) for t in rest)]
         )
     order = sorted(expected, key=lambda t: (t != "NAME", t == "$END", words.get(t, t)))
-    return _join(
-        _name_kind(value_stack) if t == "NAME" else words.get(t, t.lower()) for t in order
-    )
+    return _join(_name_kind(value_stack) if t == "NAME" else words.get(t, t.lower()) for t in order)
 
 
 def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
     line, column = exc.line, exc.column
     hint: str | None = None
     if isinstance(exc, UnexpectedCharacters):
-        char = text[exc.pos_in_stream]
-        line_end = text.find("\n", exc.pos_in_stream)
+        pos: int = exc.pos_in_stream or 0
+        char = text[pos]
+        line_end = text.find("\n", pos)
         line_end = len(text) if line_end < 0 else line_end
         if char == '"':
             message = "unterminated string: a description must close with '\"' on the same line"
-            end_column = column + (line_end - exc.pos_in_stream)
+            end_column = column + (line_end - pos)
         else:
             shown = char if char.isprintable() else repr(char)[1:-1]
             message = f"unexpected character '{shown}'"

@@ -59,7 +59,9 @@ class _Builder:
         self.path = path
         self.diags: list[Diagnostic] = []
 
-    def report(self, rule: type[E.ErrorRule], tok_or_span: Token | Span, msg: str, hint: str | None = None) -> None:
+    def report(
+        self, rule: type[E.ErrorRule], tok_or_span: Token | Span, msg: str, hint: str | None = None
+    ) -> None:
         span = tok_or_span if isinstance(tok_or_span, Span) else span_of(tok_or_span)
         self.diags.append(rule.at(self.path, span, msg, hint))
 
@@ -73,7 +75,7 @@ class _Builder:
     def string(self, tok: Token | None) -> str | None:
         if tok is None:
             return None
-        inner = tok.value[1:-1]
+        inner: str = tok.value[1:-1]
         if "\\" not in inner:
             return inner
         out: list[str] = []
@@ -308,7 +310,8 @@ def _check_edges(
                 E.UndefinedEvent,
                 edge.event.span,
                 f"event '{edge.event.value}' is not declared",
-                _did_you_mean(edge.event.value, events) or f"declare it: 'event {edge.event.value}'",
+                _did_you_mean(edge.event.value, events)
+                or f"declare it: 'event {edge.event.value}'",
             )
         key = (
             "*" if edge.wildcard else edge.source_names,

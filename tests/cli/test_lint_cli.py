@@ -107,7 +107,15 @@ def test_json_format_has_exactly_the_contract_keys(run, tmp_path: Path) -> None:
     assert code == 1
     assert [d["code"] for d in data] == ["WF201", "WF202", "WF205"]
     assert set(data[0]) == {
-        "path", "line", "column", "end_line", "end_column", "code", "severity", "message", "hint",
+        "path",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "code",
+        "severity",
+        "message",
+        "hint",
     }
     assert (data[0]["line"], data[0]["column"], data[0]["end_column"]) == (3, 11, 17)
     assert data[0]["severity"] == "warning"
@@ -157,7 +165,9 @@ def test_sarif_fingerprints_survive_lines_moving(run, tmp_path: Path) -> None:  
 
 def test_select_and_ignore_flags(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     write(tmp_path / "bad.wf", DIRTY)
-    _, out, _ = run("--format", "json", "--select", "WF201,WF205", "--ignore", "unused-event", "bad.wf")
+    _, out, _ = run(
+        "--format", "json", "--select", "WF201,WF205", "--ignore", "unused-event", "bad.wf"
+    )
     assert [d["code"] for d in json.loads(out)] == ["WF201"]
 
 
@@ -211,7 +221,13 @@ def test_every_example_is_lint_clean(run) -> None:  # type: ignore[no-untyped-de
     assert code == 0, out
 
 
-def test_installed_script_and_python_m_run_lint() -> None:
+def test_installed_package_ships_the_grammar() -> None:
+    from importlib import resources
+
+    assert resources.files("wfdsl.grammar").joinpath("wf.lark").is_file()
+
+
+def test_installed_script_and_python_m_run_lint(tmp_path: Path) -> None:
     script = shutil.which("wfdsl") or str(Path(sys.executable).parent / "wfdsl")
     for argv in ([script], [sys.executable, "-m", "wfdsl"]):
         proc = subprocess.run(
@@ -219,12 +235,13 @@ def test_installed_script_and_python_m_run_lint() -> None:
             capture_output=True,
             text=True,
             check=False,
+            cwd=tmp_path,  # away from the checkout: exercise the installed package
         )
         assert proc.returncode == 0, proc.stderr
         assert json.loads(proc.stdout) == []
 
 
-def test_lint_does_not_import_codegen_diagram_or_database_modules() -> None:
+def test_lint_does_not_import_codegen_diagram_or_database_modules(tmp_path: Path) -> None:
     probe = (
         "import sys\n"
         "from wfdsl.cli import main\n"
@@ -237,5 +254,6 @@ def test_lint_does_not_import_codegen_diagram_or_database_modules() -> None:
         capture_output=True,
         text=True,
         check=True,
+        cwd=tmp_path,
     )
     assert proc.stdout.strip().splitlines()[-1] == "[]"

@@ -73,7 +73,9 @@ def test_file_level_noqa_must_stand_on_its_own_line() -> None:
 
 
 def test_errors_are_never_suppressed() -> None:
-    text = BASE.replace("{noqa}", "").replace("start -> done on go", "start -> nowhere on go  # noqa: WF101")
+    text = BASE.replace("{noqa}", "").replace(
+        "start -> done on go", "start -> nowhere on go  # noqa: WF101"
+    )
     assert [d.code for d in lint_text(text, "w.wf")] == ["WF101"]
 
 

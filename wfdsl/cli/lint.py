@@ -26,7 +26,7 @@ def iter_wf_files(paths: Sequence[str]) -> Iterator[tuple[str, str | None]]:
     searched for ``*.wf`` (hidden directories and virtualenvs skipped), sorted."""
     for path in paths:
         if os.path.isdir(path):
-            found = []
+            found: list[str] = []
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
                 found.extend(os.path.join(root, f) for f in files if f.endswith(".wf"))
@@ -114,7 +114,9 @@ def lint(
         sources[path] = result.text
         diags.extend(result.diagnostics)
 
-    color = fmt == "text" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    color = (
+        fmt == "text" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    )
     report = render(fmt, diags, sources, files, color, __version__)
     if fmt == "text" and files == 0:
         report = ""  # nothing was linted; the errors above say why

@@ -52,7 +52,16 @@ class Rule:
         hint: str | None = None,
     ) -> Diagnostic:
         return Diagnostic(
-            cls.code, cls.name, cls.severity, message, path, line, column, end_line, end_column, hint
+            cls.code,
+            cls.name,
+            cls.severity,
+            message,
+            path,
+            line,
+            column,
+            end_line,
+            end_column,
+            hint,
         )
 
     @classmethod

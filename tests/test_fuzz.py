@@ -1,0 +1,247 @@
+"""Fuzzing the front end: no input makes ``wfdsl`` crash or hang.
+
+Random text, random soups of the language's own tokens, and mutations of the
+real examples go through :func:`wfdsl.loads`. The only acceptable outcomes are
+a :class:`~wfdsl.ir.Spec` or a :class:`~wfdsl.errors.SpecError` whose every
+diagnostic has a position in the file and renders. A smaller number of mutated
+files go through ``wfdsl lint`` in-process, which must exit 0, 1 or 2.
+
+``WFDSL_FUZZ_EXAMPLES=5000 pytest tests/test_fuzz.py`` fuzzes harder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from types import FrameType
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import wfdsl
+from wfdsl.diagnostics import Diagnostic, source_line
+from wfdsl.errors import SpecError
+from wfdsl.source import decode
+
+EXAMPLES = int(os.environ.get("WFDSL_FUZZ_EXAMPLES", "250"))
+#: A hang is a failure, not a stuck test run.
+HARD_LIMIT_SECONDS = 30
+
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    # Generous: catches pathological slowness (a hang, an exponential case)
+    # without turning a busy machine into a failure.
+    deadline=timedelta(seconds=5),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+CLI_FUZZ = settings(FUZZ, max_examples=max(EXAMPLES // 5, 10))
+
+EXAMPLE_TEXTS = sorted(
+    (p.name, p.read_text(encoding="utf-8"))
+    for p in (Path(__file__).resolve().parent.parent / "examples").glob("*.wf")
+)
+
+
+@contextmanager
+def hard_time_limit(seconds: int) -> Iterator[None]:
+    """Fail with TimeoutError instead of hanging (SIGALRM; main thread only)."""
+
+    def expire(signum: int, frame: FrameType | None) -> None:
+        raise TimeoutError(f"no result after {seconds} s: the input hangs the tool")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def check_diagnostic(diag: Diagnostic, text: str) -> None:
+    assert diag.code.startswith("WF1"), diag
+    assert diag.line >= 1 and diag.column >= 1, diag
+    assert (diag.end_line, diag.end_column) >= (diag.line, diag.column), diag
+    assert diag.message and "__ANON" not in diag.message, diag
+    assert source_line(text, diag.line) is not None or diag.line == 1, diag
+    rendered = diag.render(text)
+    assert rendered.startswith(diag.headline())
+    if source_line(text, diag.line) is not None:
+        assert "^" in rendered
+
+
+def load_or_reject(text: str) -> None:
+    """The property: a Spec, or a SpecError with well-formed diagnostics."""
+    with hard_time_limit(HARD_LIMIT_SECONDS):
+        try:
+            spec = wfdsl.loads(text, "fuzz.wf")
+        except SpecError as exc:
+            assert exc.diagnostics, "SpecError without diagnostics"
+            for diag in exc.diagnostics:
+                check_diagnostic(diag, text)
+            return
+    # A valid spec must be usable by everything downstream.
+    spec.fingerprint()
+    for state in spec.states:
+        for event in spec.events:
+            spec.candidates(state.name, event.name)
+
+
+# -- strategies ---------------------------------------------------------------------
+
+KEYWORDS = ["workflow", "state", "initial", "final", "event", "enter", "exit", "compensate"]
+KEYWORDS += ["on", "if", "not", "and", "or", "after"]
+PUNCTUATION = ["{", "}", "(", ")", ",", "->", "*", "-", ">", '"']
+NAMES = ["a", "b", "paid", "Paid", "order", "x1", "class", "match", "stateful", "notx", "_a", "9"]
+STRINGS = ['"desc"', '""', '"q\\"q"', '"tab\\t"', '"bad\\q"', '"open', '"é # not a comment"']
+COMMENTS = ["# c\n", "# noqa: WF201\n", "# wfdsl: noqa: WF205\n", "# noqa\n", "#"]
+ODD = ["\x00", "\t", "\r\n", "\r", "\x0c", "\u2028", "\ufeff", "é", "'", "$", "\\", "🙂"]
+VOCABULARY = KEYWORDS + PUNCTUATION + NAMES + STRINGS + COMMENTS + ODD
+SPACES = st.sampled_from([" ", "\n", "  ", "", "\n    "])
+
+token_soup = st.lists(st.tuples(st.sampled_from(VOCABULARY), SPACES), max_size=60).map(
+    lambda pairs: "".join(tok + space for tok, space in pairs)
+)
+#: Soups that start like a workflow get past the first token more often.
+workflow_soup = token_soup.map(lambda body: "workflow w {\n" + body)
+
+
+def tokens(text: str) -> list[str]:
+    """Words and the whitespace between them, so that joining gives the text back."""
+    return re.split(r"(\s+)", text)
+
+
+@st.composite
+def mutated_example(draw: st.DrawFn) -> str:
+    """An example with a few characters or tokens deleted, inserted, duplicated or swapped."""
+    _, text = draw(st.sampled_from(EXAMPLE_TEXTS))
+    for _ in range(draw(st.integers(1, 4))):
+        if draw(st.booleans()):
+            units = list(text)
+            insertions = st.sampled_from([*VOCABULARY, *"{}()\",->*#\n"])
+        else:
+            units = tokens(text)
+            insertions = st.sampled_from(VOCABULARY)
+        if not units:
+            break
+        i = draw(st.integers(0, len(units) - 1))
+        j = draw(st.integers(i, min(len(units), i + 8)))
+        op = draw(st.sampled_from(["delete", "insert", "duplicate", "swap"]))
+        if op == "delete":
+            del units[i:j]
+        elif op == "insert":
+            units.insert(i, draw(insertions))
+        elif op == "duplicate":
+            units[i:i] = units[i:j]
+        else:
+            k = draw(st.integers(0, len(units) - 1))
+            units[i], units[k] = units[k], units[i]
+        text = "".join(units)
+    return text
+
+
+# -- loads ------------------------------------------------------------------------------
+
+
+@FUZZ
+@given(st.text(max_size=300))
+def test_random_text_never_crashes_the_loader(text: str) -> None:
+    load_or_reject(text)
+
+
+@FUZZ
+@given(st.one_of(token_soup, workflow_soup))
+def test_token_soup_never_crashes_the_loader(text: str) -> None:
+    load_or_reject(text)
+
+
+@FUZZ
+@given(mutated_example())
+def test_mutated_examples_never_crash_the_loader(text: str) -> None:
+    load_or_reject(text)
+
+
+@FUZZ
+@given(st.binary(max_size=200), st.sampled_from([b"", b"workflow w {", b"\xef\xbb\xbf"]))
+def test_random_bytes_decode_or_report_a_positioned_error(data: bytes, prefix: bytes) -> None:
+    data = prefix + data
+    try:
+        text = decode(data, "fuzz.wf")
+    except SpecError as exc:
+        (diag,) = exc.diagnostics
+        assert diag.line >= 1 and diag.column >= 1
+        assert diag.line == data.count(b"\n", 0, len(data)) + 1 or diag.line <= data.count(b"\n") + 1
+        return
+    load_or_reject(text)
+
+
+def test_mutations_reach_beyond_syntax_errors() -> None:
+    """The mutation strategy is worth running: it produces valid specs and every
+    kind of outcome, not only syntax errors at the first character."""
+    codes: set[str] = set()
+    valid = 0
+
+    @settings(max_examples=300, deadline=None, database=None)
+    @given(mutated_example())
+    def collect(text: str) -> None:
+        nonlocal valid
+        try:
+            wfdsl.loads(text)
+            valid += 1
+        except SpecError as exc:
+            codes.update(d.code for d in exc.diagnostics)
+
+    collect()
+    assert valid > 0
+    assert "WF100" in codes
+    assert codes & {"WF101", "WF102", "WF103", "WF104", "WF112"}
+
+
+def test_pathological_inputs_are_rejected_cleanly() -> None:
+    for text in [
+        "workflow w { initial state a event e a -> a on e if " + "not " * 10_000 + "x }",
+        "workflow w { initial state a event e a -> a on e if " + "(" * 10_000 + "x" + ")" * 10_000 + " }",
+        "workflow w { initial state a event e a -> a on e if " + " or ".join(["x"] * 5_000) + " }",
+        "workflow w {" + " initial state a" * 2_000 + " }",
+        "workflow w { initial state a event e " + "a, " * 20_000 + "a -> a on e }",
+        '"' * 10_000,
+        "{" * 10_000,
+        "workflow w {" + "state s {" * 1_000,
+    ]:
+        load_or_reject(text)
+
+
+# -- wfdsl lint --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def lint_target(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("fuzz") / "fuzz.wf"
+
+
+@CLI_FUZZ
+@given(
+    st.one_of(mutated_example().map(str.encode), token_soup.map(str.encode), st.binary(max_size=100)),
+    st.sampled_from(["text", "json", "github", "sarif"]),
+)
+def test_lint_command_exits_0_1_or_2_and_never_raises(
+    lint_target: Path, data: bytes, fmt: str
+) -> None:
+    from wfdsl.cli import cli
+
+    lint_target.write_bytes(data)
+    with hard_time_limit(HARD_LIMIT_SECONDS):
+        result = CliRunner().invoke(
+            cli, ["lint", "--select", "ALL", "--format", fmt, str(lint_target)]
+        )
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    assert result.exit_code in (0, 1, 2), result.output
+    assert "Traceback" not in result.output

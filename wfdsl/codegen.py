@@ -1,0 +1,497 @@
+"""Code generation: a validated Spec to a typed Python module (SPEC §5).
+
+The module is rendered from the Jinja2 template ``wfdsl/templates/module.py.j2``.
+Nothing from a ``.wf`` file reaches the output as raw text: every string is
+turned into an ASCII Python literal here (:func:`py_str`, :func:`py_docstring`)
+and every name emitted as code is checked to be a plain identifier, so that no
+description, name or path can inject code or be read as template syntax.
+
+The output is already in ``ruff format``'s style, so it passes
+``ruff format --check`` untouched without running ruff: collapsed constructs fit
+in 88 columns (ruff's default), expanded ones carry a magic trailing comma, and
+only strings that would push a line past 100 columns are split. That makes it
+stable under any line length from 88 to 100. Output depends only on the spec,
+the source label and the source's hash: same input, same bytes.
+
+jinja2 is imported inside :func:`generate` so that ``wfdsl lint`` never loads it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import keyword
+import os
+import textwrap
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from wfdsl.errors import CodegenError
+from wfdsl.ir import (
+    Edge,
+    Event,
+    Guard,
+    GuardAnd,
+    GuardNot,
+    GuardRef,
+    HookKind,
+    Spec,
+    State,
+    guard_refs,
+)
+from wfdsl.naming import upper_snake
+
+if TYPE_CHECKING:
+    import jinja2
+
+__all__ = [
+    "RUNTIME_NAMES",
+    "GeneratedModule",
+    "generate",
+    "module_filename",
+    "py_docstring",
+    "py_str",
+    "render_file",
+    "source_label",
+]
+
+#: The only names a generated module imports from wfdsl (``from wfdsl import ...``),
+#: like Jinja's ``runtime.exported``: the runtime's surface for generated code.
+RUNTIME_NAMES = ("Context", "Manager", "Store", "ir")
+
+#: Collapsed (one-line) constructs fit in this many columns: ruff's default.
+WIDTH = 88
+#: A string literal is split into parenthesised parts only if leaving it whole
+#: would make its line longer than this, so that ruff never joins the parts
+#: again at any line length up to here.
+SPLIT_WIDTH = 100
+
+#: Names the ``Hooks`` protocol's annotations use; a method of that name would
+#: shadow them inside the class body.
+_RESERVED_HOOK_NAMES = frozenset({"Context", "bool"})
+
+_TEMPLATE = "module.py.j2"
+
+
+# -- literals -------------------------------------------------------------------
+
+
+def _escape(text: str, quote: str) -> str:
+    """``text`` as the body of an ASCII string literal delimited by ``quote``."""
+    out: list[str] = []
+    for ch in text:
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch == quote:
+            out.append("\\" + quote)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif " " <= ch <= "~":
+            out.append(ch)
+        else:
+            code = ord(ch)
+            if code < 0x100:
+                out.append(f"\\x{code:02x}")
+            elif code < 0x10000:
+                out.append(f"\\u{code:04x}")
+            else:
+                out.append(f"\\U{code:08x}")
+    return "".join(out)
+
+
+def py_str(text: str) -> str:
+    """A Python string literal for ``text``, in the quotes ruff would choose.
+
+    Only printable ASCII appears raw; everything else (newlines, control and
+    format characters, non-ASCII) is an escape, so the literal is one line of
+    plain ASCII that evaluates to exactly ``text``. Double quotes unless single
+    quotes need fewer escapes, as ``ruff format`` prefers.
+    """
+    quote = "'" if text.count('"') > text.count("'") else '"'
+    return quote + _escape(text, quote) + quote
+
+
+def py_docstring(text: str, indent: int, width: int = WIDTH) -> str:
+    """A triple-quoted docstring literal for ``text`` at ``indent`` columns.
+
+    The text is escaped as in :func:`py_str` (quotes escaped too, so no ``\"\"\"``
+    can close it early), stripped, and wrapped at spaces so that every line fits
+    in ``width`` columns. The first line is not indented (the template places
+    it); continuation lines are.
+    """
+    body = _escape(text.strip(), '"')
+    if indent + len(body) + 6 <= width:
+        return f'"""{body}"""'
+    pad = " " * indent
+    lines = textwrap.wrap(
+        body,
+        width=width - indent,
+        initial_indent='"""',
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return "\n".join([lines[0], *(pad + line for line in lines[1:]), pad + '"""'])
+
+
+def _identifier(name: str, what: str) -> str:
+    """``name``, if it is safe to emit as Python code (an ASCII identifier)."""
+    ok = name.isascii() and name.isidentifier() and not keyword.iskeyword(name)
+    if not ok or name.startswith("_"):
+        raise CodegenError(f"{what} {name!r} is not usable as a Python name")
+    return name
+
+
+# -- layout of the SPEC expression ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Str:
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Code:
+    """Code emitted as is (a number, ``True``, an enum member)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    func: str
+    #: (keyword or None, value)
+    args: tuple[tuple[str | None, _Node], ...]
+    #: Always one argument per line, even when it would fit on one.
+    expand: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Tuple:
+    items: tuple[_Node, ...]
+
+
+_Node = _Str | _Code | _Call | _Tuple
+
+
+def _flat(node: _Node) -> str | None:
+    """The node on one line, or None if it must be expanded."""
+    if isinstance(node, _Str):
+        return py_str(node.value)
+    if isinstance(node, _Code):
+        return node.text
+    if isinstance(node, _Call):
+        if node.expand:
+            return None
+        parts: list[str] = []
+        for key, value in node.args:
+            text = _flat(value)
+            if text is None:
+                return None
+            parts.append(f"{key}={text}" if key else text)
+        return f"{node.func}({', '.join(parts)})"
+    items: list[str] = []
+    for item in node.items:
+        text = _flat(item)
+        if text is None:
+            return None
+        items.append(text)
+    if len(items) == 1:
+        return f"({items[0]},)"
+    return f"({', '.join(items)})"
+
+
+def _lay(node: _Node, indent: int, lead: str, trail: str, force: bool = False) -> Iterator[str]:
+    """Lines of ``node`` laid out as ruff would, the first starting with ``lead``
+    at ``indent`` columns and the last ending with ``trail``."""
+    pad = " " * indent
+    flat = None if force else _flat(node)
+    if flat is not None and indent + len(lead) + len(flat) + len(trail) <= WIDTH:
+        yield pad + lead + flat + trail
+        return
+    if isinstance(node, _Code):
+        yield pad + lead + node.text + trail
+    elif isinstance(node, _Str):
+        yield from _lay_str(node.value, indent, lead, trail)
+    elif isinstance(node, _Call):
+        yield pad + lead + node.func + "("
+        for key, value in node.args:
+            yield from _lay(value, indent + 4, f"{key}=" if key else "", ",")
+        yield pad + ")" + trail
+    else:
+        yield pad + lead + "("
+        # ruff joins a one-item tuple whose item fits on one line, trailing comma
+        # or not, so an expanded one must expand its item too.
+        single = len(node.items) == 1
+        for item in node.items:
+            yield from _lay(item, indent + 4, "", ",", force=single)
+        yield pad + ")" + trail
+
+
+def _lay_str(value: str, indent: int, lead: str, trail: str) -> Iterator[str]:
+    pad = " " * indent
+    whole = py_str(value)
+    if indent + len(lead) + len(whole) + len(trail) <= SPLIT_WIDTH:
+        yield pad + lead + whole + trail
+        return
+    room = WIDTH - indent - 4
+    chunks: list[str] = []
+    for word in value.split(" "):
+        # Keep each space at the end of the part before the break.
+        if chunks and len(py_str(chunks[-1] + word)) <= room:
+            chunks[-1] += word + " "
+        else:
+            chunks.append(word + " ")
+    chunks[-1] = chunks[-1][:-1]
+    if chunks[-1] == "" and len(chunks) > 1:
+        chunks.pop()
+        chunks[-1] += " "
+    if len(chunks) == 1:
+        yield pad + lead + whole + trail
+        return
+    yield pad + lead + "("
+    for chunk in chunks:
+        yield pad + "    " + py_str(chunk)
+    yield pad + ")" + trail
+
+
+def _name(value: str) -> _Call:
+    return _Call("ir.Name", ((None, _Str(value)),))
+
+
+def _guard(guard: Guard) -> _Node:
+    if isinstance(guard, GuardRef):
+        return _Call("ir.GuardRef", ((None, _Str(guard.name)),))
+    if isinstance(guard, GuardNot):
+        return _Call("ir.GuardNot", ((None, _guard(guard.operand)),))
+    func = "ir.GuardAnd" if isinstance(guard, GuardAnd) else "ir.GuardOr"
+    return _Call(func, ((None, _guard(guard.left)), (None, _guard(guard.right))))
+
+
+def _state(state: State) -> _Node:
+    args: list[tuple[str | None, _Node]] = [("name", _Str(state.name))]
+    if state.description is not None:
+        args.append(("description", _Str(state.description)))
+    if state.initial:
+        args.append(("initial", _Code("True")))
+    if state.final:
+        args.append(("final", _Code("True")))
+    if state.items:
+        items = tuple(
+            _Call(
+                "ir.StateItem",
+                (
+                    ("kind", _Code(f"ir.HookKind.{HookKind(item.kind).name}")),
+                    ("names", _Tuple(tuple(_name(n.value) for n in item.names))),
+                ),
+            )
+            for item in state.items
+        )
+        args.append(("items", _Tuple(items)))
+    return _Call("ir.State", tuple(args), expand=True)
+
+
+def _event(event: Event) -> _Node:
+    args: list[tuple[str | None, _Node]] = [("name", _Str(event.name))]
+    if event.description is not None:
+        args.append(("description", _Str(event.description)))
+    return _Call("ir.Event", tuple(args))
+
+
+def _edge(edge: Edge) -> _Node:
+    args: list[tuple[str | None, _Node]] = [
+        ("sources", _Tuple(tuple(_name(n.value) for n in edge.sources))),
+        ("target", _name(edge.target.value)),
+        ("event", _name(edge.event.value)),
+    ]
+    if edge.guard is not None:
+        args.append(("guard", _guard(edge.guard)))
+    if edge.description is not None:
+        args.append(("description", _Str(edge.description)))
+    if edge.wildcard:
+        args.append(("wildcard", _Code("True")))
+    args.append(("index", _Code(str(edge.index))))
+    return _Call("ir.Edge", tuple(args), expand=True)
+
+
+def spec_literal(spec: Spec, path: str) -> str:
+    """``ir.Spec(...)`` source that rebuilds ``spec`` (without spans), as ruff lays it out."""
+    args: list[tuple[str | None, _Node]] = [("name", _Str(spec.name))]
+    if spec.description is not None:
+        args.append(("description", _Str(spec.description)))
+    args += [
+        ("path", _Str(path)),
+        ("states", _Tuple(tuple(_state(s) for s in spec.states))),
+        ("events", _Tuple(tuple(_event(e) for e in spec.events))),
+        ("edges", _Tuple(tuple(_edge(e) for e in spec.edges))),
+    ]
+    return "\n".join(_lay(_Call("ir.Spec", tuple(args), expand=True), 0, "SPEC = ", ""))
+
+
+# -- the module -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    name: str
+    value: str
+    doc: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Method:
+    name: str
+    returns: str
+    doc: str
+
+
+def _members(decls: Sequence[State] | Sequence[Event], kind: str) -> list[_Member]:
+    out = []
+    for d in decls:
+        member = _identifier(upper_snake(_identifier(d.name, kind)), f"{kind} member")
+        doc = d.description if d.description and d.description.strip() else None
+        out.append(_Member(member, d.name, doc))
+    return out
+
+
+def _code(text: str) -> str:
+    return f"``{text}``"
+
+
+def _methods(spec: Spec) -> list[_Method]:
+    guarded: dict[str, list[str]] = {}
+    for edge in spec.edges:
+        for name in dict.fromkeys(r.name for r in guard_refs(edge.guard)):
+            guarded.setdefault(name, []).append(edge.event.value)
+    roles: dict[str, list[str]] = {}
+    verbs = {
+        HookKind.ENTER: "after entering",
+        HookKind.EXIT: "after leaving",
+        HookKind.COMPENSATE: "to undo entering",
+    }
+    for state in spec.states:
+        for item in state.items:
+            for n in item.names:
+                roles.setdefault(n.value, []).append(f"{verbs[item.kind]} {_code(state.name)}")
+    methods = []
+    for name, events in guarded.items():
+        on = ", ".join(_code(e) for e in dict.fromkeys(events))
+        methods.append(_Method(name, "bool", f"Guard: may the transition on {on} fire?"))
+    for name, uses in roles.items():
+        compensates = all(use.startswith("to undo") for use in uses)
+        role = "Compensator" if compensates else "Hook"
+        methods.append(_Method(name, "None", f"{role}: runs {'; '.join(uses)}."))
+    for m in methods:
+        _identifier(m.name, "hook" if m.returns == "None" else "guard")
+        if m.name in _RESERVED_HOOK_NAMES:
+            raise CodegenError(
+                f"a guard or hook named {m.name!r} would hide {m.name!r} in the generated "
+                "Hooks protocol; rename it"
+            )
+    return methods
+
+
+def _environment() -> jinja2.Environment:
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("wfdsl", "templates"),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["py_str"] = py_str
+    env.filters["docstring"] = py_docstring
+    return env
+
+
+def generate(spec: Spec, *, source: str, sha256: str) -> str:
+    """The module for ``spec``, as text.
+
+    ``source`` names the ``.wf`` file in the header and in ``SPEC.path`` (see
+    :func:`source_label`); ``sha256`` is the hex digest of its bytes.
+
+    :raises CodegenError: if a name in ``spec`` cannot be emitted as Python
+        (only possible for a spec built by hand, or a hook named ``bool`` or
+        ``Context``).
+    """
+    _identifier(spec.name, "workflow")
+    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+        raise CodegenError(f"not a sha256 hex digest: {sha256!r}")
+    template = _environment().get_template(_TEMPLATE)
+    text = template.render(
+        workflow=spec.name,
+        description=spec.description if spec.description and spec.description.strip() else None,
+        source=source,
+        sha256=sha256,
+        runtime_names=RUNTIME_NAMES,
+        states=_members(spec.states, "state"),
+        events=_members(spec.events, "event"),
+        methods=_methods(spec),
+        spec_literal=spec_literal(spec, source),
+    )
+    return text
+
+
+# -- files ------------------------------------------------------------------------
+
+
+def module_filename(spec: Spec) -> str:
+    """The file name ``--out-dir`` and the default use: ``{workflow}_wf.py``."""
+    return f"{spec.name}_wf.py"
+
+
+def source_label(source_path: str | os.PathLike[str], output_path: str | os.PathLike[str]) -> str:
+    """How a generated module names its source: the path from the module's
+    directory to the source, with ``/`` separators, so that the header does not
+    depend on the directory ``wfdsl compile`` ran in."""
+    src = os.path.abspath(source_path)
+    out_dir = os.path.dirname(os.path.abspath(output_path))
+    try:
+        rel = os.path.relpath(src, out_dir)
+    except ValueError:  # another drive on Windows
+        return Path(src).as_posix()
+    return Path(rel).as_posix()
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratedModule:
+    """A module generated from one source file."""
+
+    source: str
+    output: str
+    spec: Spec
+    text: str
+
+
+def render_file(
+    source_path: str | os.PathLike[str], output_path: str | os.PathLike[str] | None = None
+) -> GeneratedModule:
+    """Read, validate and generate the module for one ``.wf`` file.
+
+    ``output_path`` defaults to :func:`module_filename` beside the source.
+
+    :raises OSError: if the source cannot be read.
+    :raises SpecError: if it is not a valid workflow.
+    :raises CodegenError: see :func:`generate`.
+    """
+    from wfdsl.source import decode, loads
+
+    source = os.fspath(source_path)
+    with open(source, "rb") as fh:
+        data = fh.read()
+    spec = loads(decode(data, source), source)
+    if output_path is None:
+        output = os.path.join(os.path.dirname(source), module_filename(spec))
+    else:
+        output = os.fspath(output_path)
+    text = generate(
+        spec, source=source_label(source, output), sha256=hashlib.sha256(data).hexdigest()
+    )
+    return GeneratedModule(source, output, spec, text)
