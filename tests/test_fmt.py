@@ -128,7 +128,9 @@ def test_output_uses_lf_line_endings() -> None:
 
 
 def test_own_line_comment_moves_with_the_member_below_it() -> None:
-    text = "workflow w {\n  a -> b on e\n  # about b\n  final state b\n  initial state a\n  event e\n}"
+    text = (
+        "workflow w {\n  a -> b on e\n  # about b\n  final state b\n  initial state a\n  event e\n}"
+    )
     out = format_source(text)
     assert "    # about b\n    final state b\n" in out
 
@@ -257,7 +259,7 @@ def specs(draw: st.DrawFn) -> str:
         toks = [*sources, "->", draw(st.sampled_from(states)), "on", draw(st.sampled_from(events))]
         if draw(st.booleans()):
             toks += ["if", *draw(guards())]
-        key = " ".join(toks)
+        key = " ".join(t for t in toks if t not in "()")  # same guard, other parentheses
         if key in seen:
             continue
         seen.add(key)
@@ -343,9 +345,7 @@ def test_fmt_leaves_a_canonical_file_untouched(runner: CliRunner, tmp_path: Path
     assert "1 file left unchanged." in result.stderr
 
 
-def test_check_exits_1_listing_files_that_would_change(
-    runner: CliRunner, tmp_path: Path
-) -> None:
+def test_check_exits_1_listing_files_that_would_change(runner: CliRunner, tmp_path: Path) -> None:
     messy = write(tmp_path, "messy.wf", MESSY)
     clean = write(tmp_path, "clean.wf", CANONICAL)
     result = runner.invoke(cli, ["fmt", "--check", str(tmp_path)])
@@ -414,3 +414,81 @@ def test_dash_with_an_error_exits_2(runner: CliRunner) -> None:
     assert result.exit_code == 2
     assert "<stdin>:1:10: WF100" in result.stderr
     assert result.stdout == ""
+
+
+# -- the pre-commit hooks shipped in the repository -----------------------------------
+
+
+def hook_entries() -> dict[str, list[str]]:
+    """id -> entry argv, from .pre-commit-hooks.yaml (a flat list of mappings)."""
+    entries: dict[str, list[str]] = {}
+    current = ""
+    for line in (ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8").splitlines():
+        key, _, value = line.strip().removeprefix("- ").partition(": ")
+        if key == "id":
+            current = value
+        elif key == "entry":
+            entries[current] = value.split()
+    return entries
+
+
+def test_pre_commit_hooks_lint_check_format_and_check_generated_code() -> None:
+    assert sorted(hook_entries()) == [
+        "wfdsl-compile-check",
+        "wfdsl-fmt",
+        "wfdsl-fmt-check",
+        "wfdsl-lint",
+    ]
+
+
+def test_every_pre_commit_hook_passes_on_a_clean_file_and_fmt_check_fails_on_a_messy_one(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "order.wf", (ROOT / "examples" / "order.wf").read_text("utf-8"))
+    assert runner.invoke(cli, ["compile", str(path)]).exit_code == 0
+    for hook, argv in hook_entries().items():
+        assert argv[0] == "wfdsl"
+        result = runner.invoke(cli, [*argv[1:], str(path)])
+        assert result.exit_code == 0, (hook, result.output)
+    path.write_text(path.read_text("utf-8").replace("    ", "  "), encoding="utf-8")
+    check = hook_entries()["wfdsl-fmt-check"]
+    assert runner.invoke(cli, [*check[1:], str(path)]).exit_code == 1
+
+
+def test_the_layout_example_in_the_docs_is_canonical() -> None:
+    doc = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
+    section = doc.split("### The canonical layout", 1)[1]
+    example = section.split("```\n", 2)[1]
+    assert format_source(example) == example
+
+
+_FRAGMENTS = [
+    "workflow", "w", "state", "initial", "final", "event", "enter", "exit", "compensate",
+    "a", "b", "e", "->", ",", "on", "if", "not", "and", "or", "(", ")", "{", "}", "*",
+    '"d"', '"\\q"', "# c\n", "\n", " ", "after", "9", "'",
+]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_FRAGMENTS), max_size=40).map(" ".join))
+def test_any_input_is_formatted_or_refused_with_diagnostics(text: str) -> None:
+    try:
+        out = format_source(text)
+    except SpecError as exc:
+        assert exc.diagnostics
+    else:
+        assert format_source(out) == out
+
+
+def test_installed_command_checks_the_examples() -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "wfdsl", "fmt", "--check", str(ROOT / "examples")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.endswith("would be left unchanged.\n")

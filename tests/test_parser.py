@@ -14,6 +14,7 @@ import pytest
 import wfdsl
 from wfdsl.diagnostics import Diagnostic, Severity
 from wfdsl.errors import SpecError
+from wfdsl.parser import KEYWORDS as KEYWORD_SET
 from wfdsl.source import decode
 
 HEADER = "workflow w {\n    initial state a\n    event e\n"
@@ -311,6 +312,14 @@ def test_render_lines_the_caret_up_after_tabs() -> None:
     assert rendered[2].index("^") == rendered[1].index("b")
 
 
+@pytest.mark.parametrize("odd", ["\x0c", "\u2028", "\x0b"])
+def test_only_newline_ends_a_line_for_positions_and_rendering(odd: str) -> None:
+    text = f'workflow w {{ # page{odd}break\n  initial state a "x{odd}y"\n  a b\n}}\n'
+    diag = only_error(text)
+    assert (diag.line, diag.column) == (3, 5)
+    assert diag.render(text).splitlines()[1] == "   3 |   a b"
+
+
 def test_render_without_source_is_the_headline() -> None:
     diag = only_error(body("a b"))
     assert diag.render(None) == "w.wf:4:3: WF100 expected ',' or '->', found name 'b'"
@@ -354,3 +363,91 @@ def test_load_reports_bad_bytes_with_the_file_path(tmp_path: Path) -> None:
         wfdsl.load(path)
     assert info.value.diagnostics[0].path == str(path)
     assert str(info.value).startswith(f"{path}:1:28: WF100")
+
+
+# -- the language reference ---------------------------------------------------------
+
+LANGUAGE_DOC = Path(__file__).resolve().parent.parent / "docs" / "language.md"
+
+
+def doc_blocks() -> list[str]:
+    """The fenced code blocks of docs/language.md."""
+    parts = LANGUAGE_DOC.read_text(encoding="utf-8").split("```")
+    return [block.split("\n", 1)[1] for block in parts[1::2]]
+
+
+def test_language_reference_lists_exactly_the_parsers_keywords() -> None:
+    listed = next(b for b in doc_blocks() if b.startswith("workflow state initial"))
+    assert set(listed.split()) == KEYWORD_SET
+
+
+def test_complete_workflows_in_the_language_reference_load() -> None:
+    complete = [
+        b
+        for b in doc_blocks()
+        if any(line.startswith("workflow ") for line in b.splitlines())
+        and b.rstrip().endswith("}")
+        and "..." not in b
+        and "NAME" not in b
+    ]
+    assert complete
+    for block in complete:
+        wfdsl.loads(block)
+
+
+#: The files behind the `wfdsl lint` transcripts in docs/language.md.
+DOC_ERROR_FILES = {
+    "missing_arrow.wf": (
+        "workflow order {\n    initial state created\n    final state paid\n"
+        "    event pay\n    created paid on pay\n}\n"
+    ),
+    "keyword.wf": "workflow order {\n    initial state created\n    final state final\n}\n",
+    "eof.wf": "workflow order {\n    initial state created\n    event pay\n    created -> paid on\n",
+    "guards.wf": (
+        "workflow w { initial state a event e a -> a on e if ready and (paid or not flagged }\n"
+    ),
+    "unterminated.wf": (
+        'workflow order {\n    initial state created "Order placed\n    final state paid\n}\n'
+    ),
+    "stray.wf": "workflow order {\n    initial state created\n    state paid;\n}\n",
+    "badname.wf": "workflow order {\n    initial state 2fa_pending\n}\n",
+    "escape.wf": 'workflow order {\n    initial state created "Path C:\\orders"\n}\n',
+    "reserved.wf": (
+        "workflow order {\n    initial state created\n    final state expired\n"
+        "    event after\n    created -> expired on after\n}\n"
+    ),
+    "typo.wf": (
+        "workflow order {\n    initial state created\n    state paid\n    final state shipped\n"
+        "    event pay, ship\n    created -> payd on pay\n    paid -> shipped on shipp\n"
+        "    shipped -> paid on pay\n}\n"
+    ),
+}
+
+
+def doc_transcripts() -> dict[str, str]:
+    """``$ wfdsl lint NAME`` -> the output shown under it in docs/language.md."""
+    out: dict[str, str] = {}
+    for block in doc_blocks():
+        for part in block.split("$ wfdsl lint ")[1:]:
+            name, _, shown = part.partition("\n")
+            out[name] = shown.strip("\n")
+    return out
+
+
+def test_language_reference_shows_every_error_transcript() -> None:
+    assert set(doc_transcripts()) == set(DOC_ERROR_FILES)
+
+
+@pytest.mark.parametrize("name", sorted(DOC_ERROR_FILES))
+def test_language_reference_error_transcripts_are_real(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from wfdsl.cli import cli
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).write_text(DOC_ERROR_FILES[name], encoding="utf-8")
+    result = CliRunner().invoke(cli, ["lint", "--no-config", name])
+    assert result.exit_code == 1
+    assert doc_transcripts()[name] in result.output

@@ -324,10 +324,6 @@ def test_examples_together_use_every_language_feature(example_paths: list[Path])
         "and": any(isinstance(g, GuardAnd) for g in guards),
         "or": any(isinstance(g, GuardOr) for g in guards),
         "parentheses": any(_needs_parentheses(g) for g in guards),
-        "several events in one declaration": any(
-            len(s.events) > len({e.span.line for e in s.events}) or '",\n' in t
-            for s, t in zip(specs, texts, strict=True)
-        ),
         "escape in a description": any('\\"' in t for t in texts),
         "comment on its own line": any("\n    # " in t for t in texts),
         "comment after code": any("  # " in t for t in texts),

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
 from wfdsl.diagnostics import Diagnostic, Severity
-from wfdsl.ir import Edge, Spec, format_guard
+from wfdsl.ir import Edge, Span, Spec, format_guard
 from wfdsl.lint.base import Rule
 
 
@@ -190,8 +190,10 @@ class Change:
 
 
 def _edge_text(edge: Edge, sources: Iterable[str] | None = None) -> str:
-    src = ", ".join(sources) if sources is not None else (
-        "*" if edge.wildcard else ", ".join(edge.source_names)
+    src = (
+        ", ".join(sources)
+        if sources is not None
+        else ("*" if edge.wildcard else ", ".join(edge.source_names))
     )
     text = f"{src} -> {edge.target.value} on {edge.event.value}"
     return text + (f" if {format_guard(edge.guard)}" if edge.guard is not None else "")
@@ -209,28 +211,51 @@ def moves(spec: Spec) -> dict[tuple[str, str, str], Edge]:
 
 _SELF = "\0self"
 
+#: How alike a removed and an added state (or event) must be to guess a rename.
+RENAME_SIMILARITY = 0.5
 
-def _state_shape(spec: Spec, name: str) -> tuple[object, ...]:
-    """What a state does, without its name: for guessing renames."""
-    out = frozenset(
-        (e, _SELF if t == name else t) for (s, e, t) in moves(spec) if s == name
-    )
-    inc = frozenset(
-        (_SELF if s == name else s, e) for (s, e, t) in moves(spec) if t == name and s != name
-    )
+
+def _state_shape(spec: Spec, name: str) -> frozenset[tuple[str, ...]]:
+    """What a state does, without its name (its moves in and out, its hooks,
+    its flags): for guessing renames."""
+    shape: set[tuple[str, ...]] = set()
+    for s, e, t in moves(spec):
+        if s == name:
+            shape.add(("out", e, _SELF if t == name else t))
+        elif t == name:
+            shape.add(("in", s, e))
     st = spec.state(name)
-    return (st.initial, st.final, out, inc, st.enter, st.exit, st.compensate)
+    for item in st.items:
+        shape.update((item.kind.value, n.value) for n in item.names)
+    shape.update((flag,) for flag in ("initial", "final") if getattr(st, flag))
+    return frozenset(shape)
 
 
-def _event_shape(spec: Spec, name: str) -> frozenset[tuple[str, str]]:
+def _event_shape(spec: Spec, name: str) -> frozenset[tuple[str, ...]]:
     return frozenset((s, t) for (s, e, t) in moves(spec) if e == name)
 
 
-def _rename_hint(old_shape: object, candidates: Mapping[str, object]) -> str | None:
-    same = [name for name, shape in candidates.items() if shape == old_shape]
-    if len(same) == 1:
-        return f"renamed to '{same[0]}'? running instances still use the old name"
-    return None
+def _rename_hint(
+    old_shape: frozenset[tuple[str, ...]], candidates: Mapping[str, frozenset[tuple[str, ...]]]
+) -> str | None:
+    """The added name most like the removed one, if it is alike enough and
+    no other is as alike."""
+    scored = sorted(
+        (len(old_shape & shape) / len(old_shape | shape), name)
+        for name, shape in candidates.items()
+        if old_shape | shape
+    )
+    if not scored:
+        return None
+    best, name = scored[-1]
+    if best < RENAME_SIMILARITY or (len(scored) > 1 and scored[-2][0] == best):
+        return None
+    return f"renamed to '{name}'? running instances still use the old name"
+
+
+def _head(decl: Span, name: Span) -> Span:
+    """From the start of a declaration to the end of its name."""
+    return Span(decl.line, decl.column, name.end_line, name.end_column) if decl.line else name
 
 
 def compare(old: Spec, new: Spec) -> list[Change]:
@@ -269,9 +294,7 @@ def _compare(old: Spec, new: Spec) -> Iterator[Change]:
     for ev in old.events:
         if not new.has_event(ev.name):
             hint = _rename_hint(_event_shape(old, ev.name), event_shapes)
-            waiting = tuple(
-                dict.fromkeys(s for (s, e, _t) in moves(old) if e == ev.name)
-            )
+            waiting = tuple(dict.fromkeys(s for (s, e, _t) in moves(old) if e == ev.name))
             yield Change(
                 EventRemoved.at(old.path, ev.span, f"event '{ev.name}' was removed", hint),
                 waiting,
@@ -292,9 +315,7 @@ def _compare(old: Spec, new: Spec) -> Iterator[Change]:
         else:
             froms = ", ".join(f"'{s}'" for s in sources)
             message = f"transition '{_edge_text(edge)}' no longer fires from {froms}"
-        elsewhere = sorted(
-            {t for (s, e, t) in new_moves if s in sources and e == edge.event.value}
-        )
+        elsewhere = sorted({t for (s, e, t) in new_moves if s in sources and e == edge.event.value})
         hint = (
             f"'{edge.event.value}' now leads to " + ", ".join(f"'{t}'" for t in elsewhere)
             if elsewhere
@@ -307,7 +328,7 @@ def _compare(old: Spec, new: Spec) -> Iterator[Change]:
             yield Change(
                 StateMadeFinal.at(
                     new.path,
-                    st.decl_span if st.decl_span.line else st.span,
+                    _head(st.decl_span, st.span),
                     f"state '{st.name}' is now final",
                     "instances in it can no longer move on",
                 ),
@@ -319,7 +340,7 @@ def _compare(old: Spec, new: Spec) -> Iterator[Change]:
         yield Change(
             InitialChanged.at(
                 new.path,
-                init.decl_span if init.decl_span.line else init.span,
+                _head(init.decl_span, init.span),
                 f"initial state changed from '{old.initial.name}' to '{init.name}'",
             ),
             (old.initial.name,),
@@ -350,5 +371,9 @@ def narrow(changes: Iterable[Change], live: Mapping[str, int]) -> list[Change]:
         where = ", ".join(f"'{s}'" for s in hits)
         noun = "instance" if total == 1 else "instances"
         d = ch.diagnostic
-        out.append(replace(ch, diagnostic=replace(d, message=f"{d.message} ({total} live {noun} in {where})")))
+        out.append(
+            replace(
+                ch, diagnostic=replace(d, message=f"{d.message} ({total} live {noun} in {where})")
+            )
+        )
     return out

@@ -48,10 +48,13 @@ if TYPE_CHECKING:
 __all__ = [
     "RUNTIME_NAMES",
     "GeneratedModule",
+    "SourceFile",
     "generate",
+    "generate_module",
     "module_filename",
     "py_docstring",
     "py_str",
+    "read_source",
     "render_file",
     "source_label",
 ]
@@ -116,26 +119,39 @@ def py_str(text: str) -> str:
     return quote + _escape(text, quote) + quote
 
 
-def py_docstring(text: str, indent: int, width: int = WIDTH) -> str:
-    """A triple-quoted docstring literal for ``text`` at ``indent`` columns.
+def py_docstring(paragraphs: str | Sequence[str | None], indent: int, width: int = WIDTH) -> str:
+    """A triple-quoted docstring literal at ``indent`` columns.
 
-    The text is escaped as in :func:`py_str` (quotes escaped too, so no ``\"\"\"``
-    can close it early), stripped, and wrapped at spaces so that every line fits
-    in ``width`` columns. The first line is not indented (the template places
-    it); continuation lines are.
+    Each paragraph is escaped as in :func:`py_str` (quotes too, so no ``\"\"\"``
+    can close it early), stripped and wrapped at spaces to fit in ``width``
+    columns; empty paragraphs and None are left out. One short paragraph gives a
+    one-line docstring; anything longer puts the closing quotes on a line of
+    their own. The first line is not indented (the template places it).
     """
-    body = _escape(text.strip(), '"')
-    if indent + len(body) + 6 <= width:
-        return f'"""{body}"""'
+    parts = [paragraphs] if isinstance(paragraphs, str) else list(paragraphs)
+    bodies = [_escape(p.strip(), '"') for p in parts if p is not None and p.strip()]
+    if not bodies:
+        raise ValueError("a docstring needs some text")
+    if len(bodies) == 1 and indent + len(bodies[0]) + 6 <= width:
+        return f'"""{bodies[0]}"""'
     pad = " " * indent
+    blocks = [_wrap(bodies[0], indent, width, first=3)]
+    blocks += [_wrap(body, indent, width) for body in bodies[1:]]
+    return '"""' + ("\n\n" + pad).join(blocks) + "\n" + pad + '"""'
+
+
+def _wrap(body: str, indent: int, width: int, first: int = 0) -> str:
     lines = textwrap.wrap(
         body,
         width=width - indent,
-        initial_indent='"""',
+        initial_indent="x" * first,
         break_long_words=False,
         break_on_hyphens=False,
     )
-    return "\n".join([lines[0], *(pad + line for line in lines[1:]), pad + '"""'])
+    if not lines:
+        return ""
+    lines[0] = lines[0][first:]
+    return ("\n" + " " * indent).join(lines)
 
 
 def _identifier(name: str, what: str) -> str:
@@ -338,8 +354,11 @@ def spec_literal(spec: Spec, path: str) -> str:
 @dataclass(frozen=True, slots=True)
 class _Member:
     name: str
+    #: The value as a literal.
     value: str
     doc: str | None
+    #: Too long for one line: ruff puts the value in parentheses on its own line.
+    wrap: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,13 +367,20 @@ class _Method:
     returns: str
     doc: str
 
+    @property
+    def wrap(self) -> bool:
+        """Too long for one line: one parameter per line, as ruff lays it out."""
+        return len(f"    def {self.name}(self, ctx: Context, /) -> {self.returns}:") > WIDTH
+
 
 def _members(decls: Sequence[State] | Sequence[Event], kind: str) -> list[_Member]:
     out = []
     for d in decls:
         member = _identifier(upper_snake(_identifier(d.name, kind)), f"{kind} member")
         doc = d.description if d.description and d.description.strip() else None
-        out.append(_Member(member, d.name, doc))
+        value = py_str(d.name)
+        wrap = len(f"    {member} = {value}") > WIDTH
+        out.append(_Member(member, value, doc, wrap))
     return out
 
 
@@ -379,8 +405,8 @@ def _methods(spec: Spec) -> list[_Method]:
                 roles.setdefault(n.value, []).append(f"{verbs[item.kind]} {_code(state.name)}")
     methods = []
     for name, events in guarded.items():
-        on = ", ".join(_code(e) for e in dict.fromkeys(events))
-        methods.append(_Method(name, "bool", f"Guard: may the transition on {on} fire?"))
+        on = " or ".join(_code(e) for e in dict.fromkeys(events))
+        methods.append(_Method(name, "bool", f"Guard, checked when {on} arrives."))
     for name, uses in roles.items():
         compensates = all(use.startswith("to undo") for use in uses)
         role = "Compensator" if compensates else "Hook"
@@ -424,16 +450,19 @@ def generate(spec: Spec, *, source: str, sha256: str) -> str:
     _identifier(spec.name, "workflow")
     if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
         raise CodegenError(f"not a sha256 hex digest: {sha256!r}")
+    methods = _methods(spec)
+    # Context appears only in the Hooks methods' signatures.
+    imports = [n for n in RUNTIME_NAMES if methods or n != "Context"]
     template = _environment().get_template(_TEMPLATE)
     text = template.render(
         workflow=spec.name,
         description=spec.description if spec.description and spec.description.strip() else None,
         source=source,
         sha256=sha256,
-        runtime_names=RUNTIME_NAMES,
+        runtime_names=imports,
         states=_members(spec.states, "state"),
         events=_members(spec.events, "event"),
-        methods=_methods(spec),
+        methods=methods,
         spec_literal=spec_literal(spec, source),
     )
     return text
@@ -470,28 +499,49 @@ class GeneratedModule:
     text: str
 
 
-def render_file(
-    source_path: str | os.PathLike[str], output_path: str | os.PathLike[str] | None = None
-) -> GeneratedModule:
-    """Read, validate and generate the module for one ``.wf`` file.
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    """A ``.wf`` file read and validated, with the hash of its bytes."""
 
-    ``output_path`` defaults to :func:`module_filename` beside the source.
+    path: str
+    spec: Spec
+    sha256: str
 
-    :raises OSError: if the source cannot be read.
+
+def read_source(path: str | os.PathLike[str]) -> SourceFile:
+    """Read and validate one ``.wf`` file.
+
+    :raises OSError: if it cannot be read.
     :raises SpecError: if it is not a valid workflow.
-    :raises CodegenError: see :func:`generate`.
     """
     from wfdsl.source import decode, loads
 
-    source = os.fspath(source_path)
+    source = os.fspath(path)
     with open(source, "rb") as fh:
         data = fh.read()
     spec = loads(decode(data, source), source)
+    return SourceFile(source, spec, hashlib.sha256(data).hexdigest())
+
+
+def generate_module(
+    source: SourceFile, output_path: str | os.PathLike[str] | None = None
+) -> GeneratedModule:
+    """The module for ``source``, to be written at ``output_path`` (by default
+    :func:`module_filename` beside the source).
+
+    :raises CodegenError: see :func:`generate`.
+    """
     if output_path is None:
-        output = os.path.join(os.path.dirname(source), module_filename(spec))
+        output = os.path.join(os.path.dirname(source.path), module_filename(source.spec))
     else:
         output = os.fspath(output_path)
-    text = generate(
-        spec, source=source_label(source, output), sha256=hashlib.sha256(data).hexdigest()
-    )
-    return GeneratedModule(source, output, spec, text)
+    label = source_label(source.path, output)
+    text = generate(source.spec, source=label, sha256=source.sha256)
+    return GeneratedModule(source.path, output, source.spec, text)
+
+
+def render_file(
+    source_path: str | os.PathLike[str], output_path: str | os.PathLike[str] | None = None
+) -> GeneratedModule:
+    """:func:`read_source` then :func:`generate_module`."""
+    return generate_module(read_source(source_path), output_path)

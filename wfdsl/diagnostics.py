@@ -64,10 +64,16 @@ class Diagnostic:
 
 
 def source_line(source: str, line: int) -> str | None:
-    """Line ``line`` (1-based) of ``source`` without its newline, or None past the end."""
+    """Line ``line`` (1-based) of ``source`` without its newline, or None past the end.
+
+    Only a line feed ends a line, as the parser counts them: a form feed, a
+    lone carriage return or U+2028 inside a line does not start a new one.
+    """
     if line < 1:
         return None
-    lines = source.splitlines()
+    lines = source.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # a final newline ends the last line; it does not start another
     if line > len(lines):
         return None
-    return lines[line - 1]
+    return lines[line - 1].removesuffix("\r")

@@ -32,6 +32,7 @@ same Spec IR and the same comments, or :class:`~wfdsl.errors.FormatError`.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import os
 import stat
 import tempfile
@@ -248,7 +249,7 @@ class _Layout:
         for line, col, end_line, _ in things:
             prev_end[(line, col)] = last_end
             last_end = end_line
-        for i, u in enumerate(units):
+        for u in units:
             first = min(u.tokens, key=lambda t: (t.line or 0, t.column or 0))
             where = (first.line or 0, first.column or 0)
             u.blank_before = _is_blank_between(lines, prev_end[where], where[0])
@@ -281,10 +282,8 @@ class _Layout:
             if close is not None:
                 su.head.eol = su.head.eol or close.eol
             su.close = None
-        else:
+        else:  # hooks imply braces, so ``close`` is set
             su.head.text += " {"
-            if su.close is None:  # unreachable: items imply braces
-                su.close = _Unit("}", 1, [], comment_depth=2, closes=True)
 
 
 class _Writer:
@@ -380,8 +379,6 @@ def write_atomic(path: str | os.PathLike[str], text: str) -> None:
         os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        except FileNotFoundError:
-            pass
         raise

@@ -245,8 +245,10 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic
     found = _describe(tok)
     if tok.type == "$END":
         # Point just past the last character rather than at a line that does not exist.
-        lines = text.splitlines() or [""]
-        line, column = len(lines), len(lines[-1]) + 1
+        lines = text.split("\n")  # the parser counts lines by "\n" alone
+        if len(lines) > 1 and lines[-1] == "":
+            lines.pop()
+        line, column = len(lines), len(lines[-1].removesuffix("\r")) + 1
         end_line, end_column = line, column + 1
     else:
         end_line = tok.end_line if tok.end_line is not None else line

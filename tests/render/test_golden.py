@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import BIG, HOSTILE, ROOT, spec_of
 from wfdsl.render import extract
 from wfdsl.render.dot import to_dot
 from wfdsl.render.mermaid import to_mermaid
+
+from .helpers import BIG, HOSTILE, ROOT, spec_of
 
 GOLDEN = ROOT / "tests" / "golden"
 UPDATE = os.environ.get("WFDSL_UPDATE_GOLDEN") == "1"

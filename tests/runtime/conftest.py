@@ -60,8 +60,13 @@ class OrderHooks:
 
     def __getattr__(self, name: str) -> Any:
         if name in {
-            "charge_card", "send_receipt", "refund_card", "reserve_stock",
-            "release_stock", "book_courier", "recall_shipment",
+            "charge_card",
+            "send_receipt",
+            "refund_card",
+            "reserve_stock",
+            "release_stock",
+            "book_courier",
+            "recall_shipment",
         }:
             return lambda ctx: self._hook(name, ctx)
         raise AttributeError(name)

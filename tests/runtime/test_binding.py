@@ -18,8 +18,15 @@ def test_missing_guards_and_hooks_are_all_named(order_spec: Spec) -> None:
     with pytest.raises(BindError) as info:
         Manager(order_spec, MemoryStore(), hooks=Partial())
     assert set(info.value.missing) == {
-        "flagged_for_fraud", "in_stock", "charge_card", "send_receipt", "refund_card",
-        "reserve_stock", "release_stock", "book_courier", "recall_shipment",
+        "flagged_for_fraud",
+        "in_stock",
+        "charge_card",
+        "send_receipt",
+        "refund_card",
+        "reserve_stock",
+        "release_stock",
+        "book_courier",
+        "recall_shipment",
     }
 
 

@@ -23,44 +23,70 @@ from wfdsl.stores.base import Store
 from .conftest import OrderHooks
 
 
-def test_start_records_a_start_transition_into_the_initial_state(order_spec: Spec, store: Store, hooks: OrderHooks) -> None:
+def test_start_records_a_start_transition_into_the_initial_state(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
     mgr = Manager(order_spec, store, hooks=hooks)
     t = mgr.start("o-1", data={"customer": "ada"})
     assert (t.seq, t.kind, t.source, t.target, t.event, t.data) == (
-        1, TransitionKind.START, None, "created", None, {"customer": "ada"}
+        1,
+        TransitionKind.START,
+        None,
+        "created",
+        None,
+        {"customer": "ada"},
     )
     assert mgr.state("o-1") == "created"
 
 
-def test_start_twice_raises_already_started(order_spec: Spec, store: Store, hooks: OrderHooks) -> None:
+def test_start_twice_raises_already_started(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
     mgr = Manager(order_spec, store, hooks=hooks)
     mgr.start("o-1")
     with pytest.raises(AlreadyStarted):
         mgr.start("o-1")
 
 
-def test_send_applies_the_transition_and_runs_enter_hooks_in_order(order_spec: Spec, store: Store, hooks: OrderHooks) -> None:
+def test_send_applies_the_transition_and_runs_enter_hooks_in_order(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
     mgr = Manager(order_spec, store, hooks=hooks)
     mgr.start("o-1")
     t = mgr.send("o-1", "pay", data={"amount": 1200})
     assert (t.seq, t.kind, t.source, t.target, t.event, t.data) == (
-        2, TransitionKind.EVENT, "created", "paid", "pay", {"amount": 1200}
+        2,
+        TransitionKind.EVENT,
+        "created",
+        "paid",
+        "pay",
+        {"amount": 1200},
     )
     assert mgr.state("o-1") == "paid"
     assert hooks.ran() == ["charge_card", "send_receipt"]
 
 
-def test_hooks_get_a_context_describing_the_transition(order_spec: Spec, store: Store, hooks: OrderHooks) -> None:
+def test_hooks_get_a_context_describing_the_transition(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
     mgr = Manager(order_spec, store, hooks=hooks)
     mgr.start("o-1")
     mgr.send("o-1", "pay", data={"amount": 5})
     ctx = hooks.contexts[0]
-    assert (ctx.workflow, ctx.instance_id, ctx.event, ctx.source, ctx.target) == ("order", "o-1", "pay", "created", "paid")
+    assert (ctx.workflow, ctx.instance_id, ctx.event, ctx.source, ctx.target) == (
+        "order",
+        "o-1",
+        "pay",
+        "created",
+        "paid",
+    )
     assert (ctx.data, ctx.seq, ctx.attempt, ctx.hook) == ({"amount": 5}, 2, 1, "charge_card")
     assert ctx.effect_key == "order/o-1/2/charge_card"
 
 
-def test_history_lists_every_transition_in_seq_order(order_spec: Spec, store: Store, hooks: OrderHooks) -> None:
+def test_history_lists_every_transition_in_seq_order(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
     mgr = Manager(order_spec, store, hooks=hooks)
     mgr.start("o-1")
     for event in ("pay", "pack", "ship", "deliver"):
@@ -70,7 +96,9 @@ def test_history_lists_every_transition_in_seq_order(order_spec: Spec, store: St
     assert [t.target for t in hist] == ["created", "paid", "packed", "shipped", "delivered"]
 
 
-def test_an_event_the_state_does_not_accept_raises_illegal_transition(order_spec: Spec, store: Store, hooks: OrderHooks) -> None:
+def test_an_event_the_state_does_not_accept_raises_illegal_transition(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
     mgr = Manager(order_spec, store, hooks=hooks)
     mgr.start("o-1")
     with pytest.raises(IllegalTransition) as info:
@@ -88,7 +116,9 @@ def test_a_final_state_accepts_no_event(order_spec: Spec, store: Store, hooks: O
         mgr.send("o-1", "cancel")
 
 
-def test_all_guards_false_raises_guard_rejected_naming_them(order_spec: Spec, store: Store, hooks: OrderHooks) -> None:
+def test_all_guards_false_raises_guard_rejected_naming_them(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
     hooks.card_ok = False
     mgr = Manager(order_spec, store, hooks=hooks)
     mgr.start("o-1")
@@ -148,14 +178,18 @@ def test_a_self_transition_runs_exit_hooks_then_enter_hooks(store: Store) -> Non
         """workflow w { initial state a { enter hi exit bye } event again a -> a on again }"""
     )
     ran: list[str] = []
-    mgr = Manager(spec, store, hooks={"hi": lambda c: ran.append("hi"), "bye": lambda c: ran.append("bye")})
+    mgr = Manager(
+        spec, store, hooks={"hi": lambda c: ran.append("hi"), "bye": lambda c: ran.append("bye")}
+    )
     mgr.start("1")
     mgr.send("1", "again")
     assert ran == ["hi", "bye", "hi"]
     assert [t.target for t in mgr.history("1")] == ["a", "a"]
 
 
-def test_unknown_instance_raises_unknown_instance(order_spec: Spec, store: Store, hooks: OrderHooks) -> None:
+def test_unknown_instance_raises_unknown_instance(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
     mgr = Manager(order_spec, store, hooks=hooks)
     with pytest.raises(UnknownInstance):
         mgr.send("ghost", "pay")
@@ -188,7 +222,9 @@ def test_bad_input_is_rejected_before_anything_is_written(
     assert hooks.ran() == []
 
 
-def test_start_rejects_an_empty_id_and_bad_data(order_spec: Spec, store: Store, hooks: OrderHooks) -> None:
+def test_start_rejects_an_empty_id_and_bad_data(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
     mgr = Manager(order_spec, store, hooks=hooks)
     with pytest.raises(InvalidInput):
         mgr.start("")
@@ -197,13 +233,17 @@ def test_start_rejects_an_empty_id_and_bad_data(order_spec: Spec, store: Store, 
     assert store.load("order", "o-1") is None
 
 
-def test_every_runtime_error_is_a_workflow_error(order_spec: Spec, store: Store, hooks: OrderHooks) -> None:
+def test_every_runtime_error_is_a_workflow_error(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
     mgr = Manager(order_spec, store, hooks=hooks)
     with pytest.raises(WorkflowError):
         mgr.send("ghost", "pay")
 
 
-def test_transitions_carry_the_managers_clock(order_spec: Spec, store: Store, hooks: OrderHooks) -> None:
+def test_transitions_carry_the_managers_clock(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
     now = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
     mgr = Manager(order_spec, store, hooks=hooks, clock=lambda: now)
     assert mgr.start("o-1").at == now
@@ -222,7 +262,9 @@ def test_managers_of_different_workflows_share_a_store_without_colliding(store: 
     assert (m1.state("shared-id"), m2.state("shared-id")) == ("b", "x")
 
 
-def test_state_is_returned_as_the_given_state_type(order_spec: Spec, store: Store, hooks: OrderHooks) -> None:
+def test_state_is_returned_as_the_given_state_type(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
     from enum import StrEnum
 
     class State(StrEnum):

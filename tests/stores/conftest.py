@@ -28,10 +28,18 @@ def _sqlite_eager(tmp_path: Path) -> Store:
     return SQLiteStore(str(tmp_path / "wf.db"), defer_completions=False)
 
 
+def _postgres(tmp_path: Path) -> Store:
+    from pgtest import store_for  # skips (or fails under WFDSL_REQUIRE_PG=1) without a server
+
+    store: Store = store_for(tmp_path)
+    return store
+
+
 STORES = [
     pytest.param(_memory, id="memory"),
     pytest.param(_sqlite, id="sqlite"),
     pytest.param(_sqlite_eager, id="sqlite-eager"),
+    pytest.param(_postgres, marks=pytest.mark.postgres, id="postgres"),
 ]
 
 

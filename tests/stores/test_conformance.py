@@ -16,26 +16,59 @@ AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 WF = "order"
 
 
-def start(store: Store, iid: str = "o-1", *, wf: str = WF, hooks: tuple[str, ...] = (), fp: str = "fp1",
-          owner: str | None = None, until: float | None = None) -> None:
+def start(
+    store: Store,
+    iid: str = "o-1",
+    *,
+    wf: str = WF,
+    hooks: tuple[str, ...] = (),
+    fp: str = "fp1",
+    owner: str | None = None,
+    until: float | None = None,
+) -> None:
     record = InstanceRecord(wf, iid, "created", 1, fp, created_at=AT, updated_at=AT)
     first = Transition(1, TransitionKind.START, None, "created", None, None, {}, AT)
     store.create(record, first, work(iid, 1, hooks, wf=wf, owner=owner, until=until))
 
 
-def work(iid: str, seq: int, hooks: tuple[str, ...], *, wf: str = WF, owner: str | None = None,
-         until: float | None = None) -> list[WorkItem]:
+def work(
+    iid: str,
+    seq: int,
+    hooks: tuple[str, ...],
+    *,
+    wf: str = WF,
+    owner: str | None = None,
+    until: float | None = None,
+) -> list[WorkItem]:
     return [
         WorkItem(wf, iid, seq, i, h, HookKind.ENTER, lease_owner=owner, lease_until=until)
         for i, h in enumerate(hooks)
     ]
 
 
-def move(store: Store, iid: str, seq: int, source: str, target: str, *, key: str | None = None,
-         data: dict[str, object] | None = None, hooks: tuple[str, ...] = (), wf: str = WF,
-         compensating: str | None = None, owner: str | None = None, until: float | None = None) -> Transition:
+def move(
+    store: Store,
+    iid: str,
+    seq: int,
+    source: str,
+    target: str,
+    *,
+    key: str | None = None,
+    data: dict[str, object] | None = None,
+    hooks: tuple[str, ...] = (),
+    wf: str = WF,
+    compensating: str | None = None,
+    owner: str | None = None,
+    until: float | None = None,
+) -> Transition:
     t = Transition(seq, TransitionKind.EVENT, source, target, "go", key, data or {}, AT)
-    store.append(wf, iid, t, work(iid, seq, hooks, wf=wf, owner=owner, until=until), compensating=compensating)
+    store.append(
+        wf,
+        iid,
+        t,
+        work(iid, seq, hooks, wf=wf, owner=owner, until=until),
+        compensating=compensating,
+    )
     return t
 
 
@@ -50,7 +83,13 @@ def test_create_records_state_version_fingerprint_and_pending_work(store: Store)
     start(store, hooks=("a", "b"))
     rec = store.load(WF, "o-1")
     assert rec is not None
-    assert (rec.state, rec.version, rec.fingerprint, rec.pending, rec.dead) == ("created", 1, "fp1", 2, 0)
+    assert (rec.state, rec.version, rec.fingerprint, rec.pending, rec.dead) == (
+        "created",
+        1,
+        "fp1",
+        2,
+        0,
+    )
     assert rec.compensating is None
     assert rec.created_at == AT
 
@@ -67,7 +106,11 @@ def test_append_moves_the_instance_and_extends_history_in_seq_order(store: Store
     move(store, "o-1", 3, "paid", "shipped")
     rec = store.load(WF, "o-1")
     assert rec is not None and (rec.state, rec.version) == ("shipped", 3)
-    assert [(t.seq, t.target) for t in store.history(WF, "o-1")] == [(1, "created"), (2, "paid"), (3, "shipped")]
+    assert [(t.seq, t.target) for t in store.history(WF, "o-1")] == [
+        (1, "created"),
+        (2, "paid"),
+        (3, "shipped"),
+    ]
 
 
 def test_append_with_a_stale_version_conflicts_and_writes_nothing(store: Store) -> None:
@@ -180,14 +223,19 @@ def test_completing_work_twice_counts_it_once(store: Store) -> None:
 def test_claim_leases_pending_work_to_the_caller(store: Store) -> None:
     start(store, hooks=("a", "b"))
     items = store.claim(WF, "o-1", owner="w1", now=100.0, until=160.0)
-    assert [(w.hook, w.lease_owner, w.lease_until) for w in items] == [("a", "w1", 160.0), ("b", "w1", 160.0)]
+    assert [(w.hook, w.lease_owner, w.lease_until) for w in items] == [
+        ("a", "w1", 160.0),
+        ("b", "w1", 160.0),
+    ]
 
 
 def test_claim_skips_work_leased_by_another_worker_until_the_lease_expires(store: Store) -> None:
     start(store, hooks=("a",))
     assert store.claim(WF, "o-1", owner="w1", now=100.0, until=160.0)
     assert store.claim(WF, "o-1", owner="w2", now=150.0, until=210.0) == []
-    assert [w.lease_owner for w in store.claim(WF, "o-1", owner="w2", now=161.0, until=221.0)] == ["w2"]
+    assert [w.lease_owner for w in store.claim(WF, "o-1", owner="w2", now=161.0, until=221.0)] == [
+        "w2"
+    ]
 
 
 def test_claim_gives_an_owner_back_its_own_leases(store: Store) -> None:
@@ -217,7 +265,11 @@ def test_fail_records_the_attempt_and_error_and_releases_the_owners_leases(store
     a, _b = store.claim(WF, "o-1", owner="w1", now=0.0, until=1e12)
     store.fail(a, "ValueError: boom", dead=False)
     items = store.pending_work(WF, "o-1")
-    assert (items[0].attempts, items[0].last_error, items[0].status) == (1, "ValueError: boom", WorkStatus.PENDING)
+    assert (items[0].attempts, items[0].last_error, items[0].status) == (
+        1,
+        "ValueError: boom",
+        WorkStatus.PENDING,
+    )
     assert [w.lease_owner for w in items] == [None, None]
     assert len(store.claim(WF, "o-1", owner="w2", now=1.0, until=2.0)) == 2
 
@@ -253,7 +305,9 @@ def test_instances_filter_by_workflow_state_and_pending_work(store: Store) -> No
     move(store, "b", 2, "created", "paid")
     start(store, "c", wf="other")
     assert [(r.workflow, r.instance_id) for r in store.instances()] == [
-        ("order", "a"), ("order", "b"), ("other", "c")
+        ("order", "a"),
+        ("order", "b"),
+        ("other", "c"),
     ]
     assert [r.instance_id for r in store.instances(WF, state="paid")] == ["b"]
     assert [r.instance_id for r in store.instances(WF, pending_only=True)] == ["a"]

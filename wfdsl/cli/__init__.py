@@ -17,11 +17,18 @@ import click
 #: command name -> "module:attribute"
 COMMANDS: dict[str, str] = {
     "lint": "wfdsl.cli.lint:lint",
+    "compile": "wfdsl.cli.compile:compile_command",
     "render": "wfdsl.cli.render:render_command",
     "docs": "wfdsl.cli.docs:docs",
     "preview": "wfdsl.cli.preview:preview",
     "fmt": "wfdsl.cli.fmt:fmt",
     "breaking": "wfdsl.cli.breaking:breaking",
+    "instances": "wfdsl.cli.runtime:instances",
+    "history": "wfdsl.cli.runtime:history",
+    "start": "wfdsl.cli.runtime:start",
+    "send": "wfdsl.cli.runtime:send",
+    "resume": "wfdsl.cli.runtime:resume",
+    "compensate": "wfdsl.cli.runtime:compensate",
 }
 
 

@@ -11,10 +11,10 @@ from wfdsl.cli.common import EXIT_FINDINGS, UserError, write_output
 from wfdsl.cli.render import load_spec
 
 
-def _display(path: str) -> str:
-    """``path`` relative to the working directory when it is below it."""
-    rel = os.path.relpath(path)
-    return path if rel.startswith("..") else rel.replace(os.sep, "/")
+def _link(path: str, out_dir: str) -> str:
+    """``path`` relative to ``out_dir``, so that the page links to its source
+    wherever the command was run from."""
+    return os.path.relpath(os.path.abspath(path), os.path.abspath(out_dir)).replace(os.sep, "/")
 
 
 @click.command()
@@ -46,7 +46,7 @@ def docs(files: tuple[str, ...], out_dir: str, check: bool) -> None:
                 f"{file} and {pages[target][0]} both define workflow {spec.name!r}; "
                 "their pages would overwrite each other"
             )
-        pages[target] = (file, review_page(spec, source=_display(file)))
+        pages[target] = (file, review_page(spec, source=_link(file, out_dir)))
 
     if check:
         stale = []

@@ -23,7 +23,9 @@ def _unified(before: str, after: str, path: str) -> str:
         fromfile=f"a/{path}",
         tofile=f"b/{path}",
     )
-    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
 
 
 def _format(data: bytes, path: str) -> tuple[str, str] | None:
@@ -43,7 +45,9 @@ def _format(data: bytes, path: str) -> tuple[str, str] | None:
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option("--check", is_flag=True, help="Write nothing; exit 1 listing files that would change.")
+@click.option(
+    "--check", is_flag=True, help="Write nothing; exit 1 listing files that would change."
+)
 @click.option(
     "--diff",
     "show_diff",

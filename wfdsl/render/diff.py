@@ -150,9 +150,6 @@ def _font(text: str, colour: str, size: int | None = None) -> str:
     return f'<FONT COLOR="{colour}"{size_attr}>{text}</FONT>'
 
 
-_MARK_COLOUR = {Mark.ADDED: ADDED, Mark.REMOVED: REMOVED, Mark.CHANGED: CHANGED}
-
-
 def _names(names: tuple[str, ...]) -> str:
     return html_text(", ".join(names)) if names else "\u2014"
 
@@ -169,19 +166,23 @@ def _state_label(st: StateDiff, style: Style) -> str:
         rows.append(f"<TR><TD>{_font(html_text(note), CHANGED, small + 1)}</TD></TR>")
     hook_rows = []
     for h in st.hooks:
-        if h.old == h.new or st.mark in (Mark.ADDED, Mark.REMOVED):
-            names = h.new if st.mark is not Mark.REMOVED else h.old
-            colour = style.muted if st.mark is Mark.SAME or st.mark is Mark.CHANGED else (
-                _MARK_COLOUR[st.mark]
-            )
-            text = _font(f"{h.kind.value} / {_names(names)}", colour, small)
+        if st.mark is Mark.CHANGED and h.old != h.new:
+            if not h.old:  # a hook kind the state did not have
+                lines = [(h.kind.value, h.new, ADDED)]
+            elif not h.new:
+                lines = [(h.kind.value, h.old, REMOVED)]
+            else:
+                lines = [
+                    (f"{h.kind.value} was", h.old, REMOVED),
+                    (f"{h.kind.value} now", h.new, ADDED),
+                ]
+        elif st.mark is Mark.REMOVED:
+            lines = [(h.kind.value, h.old, REMOVED)]
         else:
-            text = _font(
-                f"{h.kind.value} / {_names(h.old)} {_ARROW} <B>{_names(h.new)}</B>",
-                CHANGED,
-                small,
-            )
-        hook_rows.append(f'<TR><TD ALIGN="LEFT">{text}</TD></TR>')
+            lines = [(h.kind.value, h.new, ADDED if st.mark is Mark.ADDED else style.muted)]
+        for label, names, colour in lines:
+            text = _font(f"{label} / {_names(names)}", colour, small)
+            hook_rows.append(f'<TR><TD ALIGN="LEFT">{text}</TD></TR>')
     if hook_rows:
         rows.append("<HR/>")
         rows += hook_rows
@@ -191,8 +192,13 @@ def _state_label(st: StateDiff, style: Style) -> str:
 
 def _state(st: StateDiff, style: Style) -> str:
     attrs: dict[str, str] = {"label": _state_label(st, style)}
-    attrs["tooltip"] = quoted(f"{st.name} ({st.mark.value})" + (f": {st.description}" if st.description else ""))
-    if st.final:
+    attrs["tooltip"] = quoted(
+        f"{st.name} ({st.mark.value})" + (f": {st.description}" if st.description else "")
+    )
+    if st.final and (st.hooks or st.notes):
+        # A circle around a table of hooks grows huge: a double rounded box.
+        attrs["peripheries"] = "2"
+    elif st.final:
         attrs["shape"] = "doublecircle"
         attrs["margin"] = '"0.04"'
     if st.mark is Mark.ADDED:

@@ -8,6 +8,7 @@ reaches DOT through :func:`html_text` (HTML-like labels) or :func:`quoted`
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ class Style:
     current_line: str = "#d69e2e"
     path_line: str = "#1a202c"
     #: Counts overlay: fill runs from ``fill`` (no instances) to this (the most).
-    hot_fill: str = "#63b3ed"
+    hot_fill: str = "#90cdf4"
     #: Wrap hook lists after about this many characters.
     wrap: int = 38
 
@@ -183,7 +184,10 @@ def _state(node: Node, diagram: Diagram, style: Style, main: bool) -> str:
     fill = style.final_fill if node.final else style.fill
     line = style.line
     pen = "1.2"
-    if node.final:
+    if node.final and node.hook_lines:
+        # A circle around hook lines grows huge: a double-bordered box instead.
+        attrs["peripheries"] = "2"
+    elif node.final:
         attrs["shape"] = "doublecircle"
         attrs["margin"] = '"0.04"'
     if diagram.has_counts and diagram.max_count > 0 and node.count:
@@ -331,13 +335,14 @@ def to_dot(diagram: Diagram, style: Style = DEFAULT_STYLE) -> str:
         )
     main = spine(diagram)
     main_set = set(main)
-    main_steps = set(zip(main, main[1:], strict=False))
+    main_steps = set(itertools.pairwise(main))
     for node in diagram.nodes:
         lines.append(_state(node, diagram, s, node.name in main_set))
     lines.append("")
     if initial is not None:
         tip = quoted(f"starts in {initial.name}")
-        lines.append(f"  {quoted(_INITIAL)} -> {quoted(initial.name)} [tooltip={tip}];")
+        bold = ", penwidth=2.6" if diagram.overlay.path else ""
+        lines.append(f"  {quoted(_INITIAL)} -> {quoted(initial.name)} [tooltip={tip}{bold}];")
     seen_steps: set[tuple[str | None, str]] = set()
     for arrow in diagram.arrows:
         step = (arrow.source, arrow.target)

@@ -1,9 +1,8 @@
 """Mermaid ``stateDiagram-v2`` text from a :class:`~wfdsl.render.model.Diagram`.
 
 GitHub renders it inside a fenced ``mermaid`` block. Texts from the ``.wf``
-file go through :func:`mermaid_text`, which writes every character that means
-something to Mermaid (or to Markdown around the block) as a Mermaid entity
-code (``#35;`` for ``#``), so no description can end a label or the block.
+file go through :func:`mermaid_text`: one line, no statement separator, no HTML
+tags. Every line is indented, so nothing can close the Markdown fence.
 """
 
 from __future__ import annotations
@@ -41,23 +40,29 @@ _RESERVED = frozenset(
     }
 )
 
-#: Characters shown as themselves; everything else ASCII becomes ``#NN;``.
-_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _.,'()/-")
+#: Characters Mermaid would read as syntax or markup, and what is drawn instead.
+#: Mermaid 11 (checked in a browser by ``tests/render/test_mermaid_browser.py``)
+#: ends a statement at ``;``, reads ``<b>`` as HTML, and leaves its own entity
+#: codes (``#35;``) undecoded in labels, so look-alikes are the safe choice.
+_REPLACE = {";": ",", "<": "\u2039", ">": "\u203a"}
 
 
 def mermaid_text(text: str) -> str:
-    """``text`` safe for a Mermaid label on one line."""
+    """``text`` safe for a Mermaid label on one line (after ``:``)."""
     out: list[str] = []
     for ch in text:
-        if ch in _SAFE:
-            out.append(ch)
+        if ch in _REPLACE:
+            out.append(_REPLACE[ch])
         elif ord(ch) < 32 or ord(ch) == 127:
             out.append(" ")
-        elif ord(ch) < 128:
-            out.append(f"#{ord(ch)};")
         else:
             out.append(ch)
-    return "".join(out)
+    return "".join(out).strip()
+
+
+def mermaid_quoted(text: str) -> str:
+    """``text`` for inside ``state "..." as id`` (no double quotes there)."""
+    return mermaid_text(text).replace('"', "'")
 
 
 def state_ids(diagram: Diagram) -> dict[str, str]:
@@ -85,15 +90,18 @@ def _any_id(diagram: Diagram) -> str:
 
 def _node_lines(node: Node, ident: str, show_desc: bool) -> list[str]:
     lines: list[str] = []
-    if ident != node.name:
-        lines.append(f'    state "{mermaid_text(node.name)}" as {ident}')
-    if show_desc and node.description:
-        lines.append(f"    {ident} : {mermaid_text(node.description)}")
+    description = mermaid_text(node.description or "") if show_desc else ""
+    if description:
+        lines.append(f"    {ident} : {description}")
     if node.count is not None:
         noun = "instance" if node.count == 1 else "instances"
         lines.append(f"    {ident} : {node.count} {noun}")
     for kind, names in node.hook_lines:
         lines.append(f"    {ident} : {kind} / {mermaid_text(names)}")
+    if lines or ident != node.name:
+        # Mermaid titles a state with its first description line (or its id when
+        # it has none), so the name goes first; the rest go under a divider.
+        lines.insert(0, f'    state "{mermaid_quoted(node.name)}" as {ident}')
     return lines
 
 

@@ -10,6 +10,7 @@ hooks are delivered at least once, with a stable ``Context.effect_key``.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -17,6 +18,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from wfdsl.errors import (
@@ -53,11 +55,14 @@ E = TypeVar("E", bound=str)
 #: How often a write that lost an optimistic race is retried before giving up.
 MAX_RACES = 200
 
-_EMPTY: Mapping[str, Any] = {}
+_EVENT = TransitionKind.EVENT
+
+#: The data of a transition sent without data: shared, read-only.
+_NO_DATA: Mapping[str, Any] = MappingProxyType({})
 
 
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
+#: The default clock: aware UTC datetimes.
+_utcnow: Callable[[], datetime] = functools.partial(datetime.now, UTC)
 
 
 def _default_worker() -> str:
@@ -140,6 +145,8 @@ class Manager(Generic[S, E]):
         # Hook work of each transition shape, computed once: (kind, hook) pairs.
         self._work_plan: dict[tuple[str | None, str], tuple[tuple[HookKind, str], ...]] = {}
         self._compensators = {s.name: s.compensate for s in spec.states}
+        self._events = frozenset(e.name for e in spec.events)
+        self._candidates: dict[tuple[str, str], tuple[Edge, ...]] = {}
         self._finals = frozenset(s.name for s in spec.states if s.final)
 
     # -- public surface --------------------------------------------------------
@@ -191,14 +198,16 @@ class Manager(Generic[S, E]):
         :raises HookFailed: pending work from before failed again (nothing new is
             applied), or a hook of this transition failed (the transition stands).
         """
-        self._check_id(instance_id)
-        ev = str(event)
-        if not self.spec.has_event(ev):
+        if not instance_id or type(instance_id) is not str:
+            self._check_id(instance_id)
+        ev = event if type(event) is str else str(event)
+        if ev not in self._events:
             raise InvalidInput(self.workflow, f"the workflow declares no event {ev!r}")
-        payload, text = self._encode(data)
+        payload, text = (_NO_DATA, "{}") if data is None else self._encode(data)
         store = self.store
         wf = self.workflow
-        for _ in range(MAX_RACES):
+        races = 0
+        while True:
             inst = store.load(wf, instance_id)
             if inst is None:
                 raise UnknownInstance(wf, instance_id)
@@ -215,20 +224,25 @@ class Manager(Generic[S, E]):
             if inst.pending and self._retry_pending(instance_id):
                 continue  # hooks ran: read again before deciding
             seq = inst.version + 1
-            edge = self._choose(inst, ev, seq, payload)
-            target = edge.target.value
-            t = Transition(
-                seq, TransitionKind.EVENT, inst.state, target, ev, key, payload, self._clock()
-            )
-            work = self._work_for(instance_id, seq, inst.state, target)
+            source = inst.state
+            candidates = self._candidates.get((source, ev))
+            if candidates and candidates[0].guard is None:
+                target = candidates[0].target.value  # the common case, without a call
+            else:
+                target = self._choose(inst, ev, seq, payload).target.value
+            t = Transition(seq, _EVENT, source, target, ev, key, payload, self._clock())
+            plan = self._work_plan.get((source, target))
+            work = self._work_for(instance_id, seq, source, target) if plan != () else []
             try:
                 store.append(wf, instance_id, t, work, compensating=None)
             except VersionConflict:
+                races += 1
+                if races >= MAX_RACES:
+                    raise
                 continue
             if work:
                 self._run(t, work)
             return t
-        raise VersionConflict(wf, instance_id, -1)
 
     def state(self, instance_id: str) -> S:
         """The instance's current state (a ``State`` member when typed).
@@ -396,7 +410,7 @@ class Manager(Generic[S, E]):
         if not data:
             if data is not None and not isinstance(data, Mapping):
                 raise InvalidInput(self.workflow, "data must be a mapping of JSON values")
-            return {}, "{}"
+            return _NO_DATA, "{}"
         if not isinstance(data, Mapping):
             raise InvalidInput(self.workflow, "data must be a mapping of JSON values")
         try:
@@ -410,7 +424,9 @@ class Manager(Generic[S, E]):
 
     @staticmethod
     def _same_data(data: Mapping[str, Any], text: str) -> bool:
-        return json.dumps(data, sort_keys=True, separators=(",", ":")) == text
+        if not data:
+            return text == "{}"
+        return json.dumps(dict(data), sort_keys=True, separators=(",", ":")) == text
 
     def _load(self, instance_id: str) -> InstanceRecord:
         inst = self.store.load(self.workflow, instance_id)
@@ -428,7 +444,11 @@ class Manager(Generic[S, E]):
 
     def _choose(self, inst: InstanceRecord, event: str, seq: int, data: Mapping[str, Any]) -> Edge:
         state = inst.state
-        candidates = self.spec.candidates(state, event)
+        candidates = self._candidates.get((state, event))
+        if candidates is None:
+            candidates = self._candidates[(state, event)] = self.spec.candidates(state, event)
+        if candidates and candidates[0].guard is None:
+            return candidates[0]
         if not candidates:
             detail = f"state {state!r} is final" if state in self._finals else ""
             raise IllegalTransition(self.workflow, inst.instance_id, state, event, detail)
@@ -512,7 +532,15 @@ class Manager(Generic[S, E]):
             effect = self._effect_key(t, item)
             attempt = item.attempts + 1
             ctx = Context(
-                wf, item.instance_id, t.event, t.source, t.target, t.data, t.seq, attempt, effect,
+                wf,
+                item.instance_id,
+                t.event,
+                t.source,
+                t.target,
+                t.data,
+                t.seq,
+                attempt,
+                effect,
                 item.hook,
             )
             try:

@@ -31,7 +31,9 @@ def open_store(url: str, **options: Any) -> Store:
         is not available.
     """
     if not url or not url.strip():
-        raise StoreError("no database given (expected a SQLite path, sqlite:///path or postgresql://...)")
+        raise StoreError(
+            "no database given (expected a SQLite path, sqlite:///path or postgresql://...)"
+        )
     if url in (":memory:", "memory://", "memory:"):
         from wfdsl.stores.memory import MemoryStore
 

@@ -44,7 +44,8 @@ class MemoryStore:
             raise StoreError("the store is closed")
 
     @staticmethod
-    def _record(inst: _Instance) -> InstanceRecord:
+    def _recount(inst: _Instance) -> None:
+        """Bring the record's work counts in step after work changed (lock held)."""
         pending = dead = 0
         for w in inst.work.values():
             if w.status is WorkStatus.DEAD:
@@ -53,16 +54,14 @@ class MemoryStore:
                 pending += 1
         rec = inst.record
         if rec.pending != pending or rec.dead != dead:
-            rec = inst.record = dataclasses.replace(rec, pending=pending, dead=dead)
-        return rec
+            inst.record = dataclasses.replace(rec, pending=pending, dead=dead)
 
     def load(self, workflow: str, instance_id: str) -> InstanceRecord | None:
-        self._check()
+        if self._closed:
+            self._check()
         inst = self._instances.get((workflow, instance_id))
-        if inst is None:
-            return None
-        with self._lock:
-            return self._record(inst)
+        # Records are replaced, never mutated: reading the reference needs no lock.
+        return None if inst is None else inst.record
 
     def find_key(self, workflow: str, instance_id: str, key: str) -> Transition | None:
         self._check()
@@ -84,6 +83,7 @@ class MemoryStore:
             inst = _Instance(instance, first)
             for w in work:
                 inst.work[(w.seq, w.idx)] = w
+            self._recount(inst)
             self._instances[ident] = inst
 
     def append(
@@ -95,7 +95,8 @@ class MemoryStore:
         *,
         compensating: str | None,
     ) -> None:
-        self._check()
+        if self._closed:
+            self._check()
         with self._lock:
             inst = self._instances.get((workflow, instance_id))
             if inst is None:
@@ -104,18 +105,24 @@ class MemoryStore:
             key = transition.key
             if rec.version != transition.seq - 1 or (key is not None and key in inst.keys):
                 raise VersionConflict(workflow, instance_id, transition.seq - 1)
-            inst.record = dataclasses.replace(
-                rec,
-                state=transition.target,
-                version=transition.seq,
-                compensating=compensating,
-                updated_at=transition.at,
+            inst.record = InstanceRecord(
+                workflow,
+                instance_id,
+                transition.target,
+                transition.seq,
+                rec.fingerprint,
+                compensating,
+                rec.pending + len(work),
+                rec.dead,
+                rec.created_at,
+                transition.at,
             )
             inst.history.append(transition)
             if key is not None:
                 inst.keys[key] = transition
-            for w in work:
-                inst.work[(w.seq, w.idx)] = w
+            if work:
+                for w in work:
+                    inst.work[(w.seq, w.idx)] = w
 
     def pending_work(self, workflow: str, instance_id: str) -> list[WorkItem]:
         self._check()
@@ -161,8 +168,8 @@ class MemoryStore:
         with self._lock:
             for w in items:
                 inst = self._instances.get((w.workflow, w.instance_id))
-                if inst is not None:
-                    inst.work.pop((w.seq, w.idx), None)
+                if inst is not None and inst.work.pop((w.seq, w.idx), None) is not None:
+                    self._recount(inst)
 
     def fail(self, item: WorkItem, error: str, *, dead: bool) -> None:
         self._check()
@@ -183,6 +190,7 @@ class MemoryStore:
             for key, w in inst.work.items():
                 if w.lease_owner is not None and w.lease_owner == item.lease_owner:
                     inst.work[key] = dataclasses.replace(w, lease_owner=None, lease_until=None)
+            self._recount(inst)
 
     def revive(self, workflow: str, instance_id: str) -> int:
         self._check()
@@ -197,6 +205,7 @@ class MemoryStore:
                         w, status=WorkStatus.PENDING, attempts=0, lease_owner=None, lease_until=None
                     )
                     n += 1
+            self._recount(inst)
         return n
 
     def instances(
@@ -213,7 +222,7 @@ class MemoryStore:
             for ident in sorted(self._instances):
                 if workflow is not None and ident[0] != workflow:
                     continue
-                rec = self._record(self._instances[ident])
+                rec = self._instances[ident].record
                 if state is not None and rec.state != state:
                     continue
                 if pending_only and not rec.pending:

@@ -1,0 +1,148 @@
+"""Order fulfilment on the durable runtime: a short story told on a real SQLite store.
+
+    python examples/order_app.py [--db PATH]
+
+The workflow is examples/order.wf; the hooks (examples/order_hooks.py) charge,
+reserve, book and refund against a second SQLite file, the ledger, using each
+hook's ``effect_key`` so that every effect happens exactly once even though
+hooks may run more than once. The story shows an idempotent retry, a guard
+saying no, a flaky courier API, a worker process killed in the middle of a
+payment and finished by ``resume()``, and a compensation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from order_hooks import OrderHooks  # noqa: E402
+
+from wfdsl import Manager, SQLiteStore, load  # noqa: E402
+from wfdsl.errors import GuardRejected, HookFailed  # noqa: E402
+
+#: The crashing worker and the demo share a worker id, so that ``resume()``
+#: takes the dead worker's leases back at once instead of waiting for them to expire.
+WORKER = "order-app"
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def manager(db: str, hooks: OrderHooks) -> Manager[str, str]:
+    return Manager(load(HERE / "order.wf"), SQLiteStore(db), hooks=hooks, worker_id=WORKER)
+
+
+def crash_during_payment(db: str, ledger: str, order: str) -> None:
+    """Child process: pay for ``order`` and die (``os._exit``) right after the
+    card is charged, before the runtime records the hook as done."""
+    hooks = OrderHooks(ledger)
+    hooks.after_effect = lambda ctx: os._exit(9) if ctx.hook == "charge_card" else None
+    manager(db, hooks).send(order, "pay", key=f"checkout-{order}", data={"amount": 4200})
+    raise SystemExit("unreachable: the worker should have died")
+
+
+def ledger_line(hooks: OrderHooks, order: str) -> str:
+    effects = hooks.effects(order)
+    return ", ".join(f"{kind}{f' {amount}' if amount else ''}" for _, kind, amount in effects) or "nothing"
+
+
+def story(db: str, ledger: str) -> None:
+    hooks = OrderHooks(ledger)
+    mgr = manager(db, hooks)
+    say(f"store: {db}   ledger: {ledger}   (stock: {hooks.stock()} widgets)\n")
+
+    say("1. o-1 goes from checkout to the customer's door")
+    mgr.start("o-1")
+    first = mgr.send("o-1", "pay", key="checkout-o-1", data={"amount": 1200})
+    say(f"   pay        -> {first.target} (seq {first.seq}); card charged, receipt sent")
+    again = mgr.send("o-1", "pay", key="checkout-o-1", data={"amount": 1200})
+    say(f"   pay again with the same key -> the original transition (seq {again.seq}), nothing charged twice")
+    for event in ("pack", "ship", "deliver"):
+        t = mgr.send("o-1", event)
+        say(f"   {event:<10} -> {t.target} (seq {t.seq})")
+    say(f"   ledger: {ledger_line(hooks, 'o-1')}\n")
+
+    say("2. o-2 pays with an expired card: the guard says no")
+    mgr.start("o-2")
+    try:
+        mgr.send("o-2", "pay", data={"amount": 800, "card": "expired"})
+    except GuardRejected as exc:
+        say(f"   rejected: every guard was false ({'; '.join(exc.guards)}); still {mgr.state('o-2')}")
+    mgr.send("o-2", "cancel")
+    say(f"   cancel     -> {mgr.state('o-2')}\n")
+
+    say("3. o-3: the courier API is down when the parcel ships")
+    mgr.start("o-3")
+    mgr.send("o-3", "pay", data={"amount": 990})
+    mgr.send("o-3", "pack")
+    hooks.outages["book_courier"] = 1
+    try:
+        mgr.send("o-3", "ship")
+    except HookFailed as exc:
+        say(f"   ship stands (state {mgr.state('o-3')}), but {exc.hook} failed: {exc.error}")
+        say(f"   pending hook work: {mgr.instance('o-3').pending}")
+    report = mgr.resume()
+    say(f"   resume() ran {', '.join(h for _, h in report.completed)}; pending now {mgr.instance('o-3').pending}")
+    say(f"   ledger: {ledger_line(hooks, 'o-3')}\n")
+
+    say("4. o-4: the worker process is killed right after charging the card")
+    mgr.start("o-4")
+    mgr.store.close()
+    child = subprocess.run(
+        [sys.executable, __file__, "--db", db, "--ledger", ledger, "--crash-during-payment", "o-4"],
+        check=False,
+    )
+    say(f"   worker died (exit status {child.returncode}) before recording charge_card as done")
+    mgr = manager(db, hooks)
+    inst = mgr.instance("o-4")
+    say(f"   after restart: o-4 is {inst.state}, {inst.pending} hook(s) pending; ledger: {ledger_line(hooks, 'o-4')}")
+    report = mgr.resume()
+    say(f"   resume() ran {', '.join(h for _, h in report.completed)}")
+    say(f"   ledger: {ledger_line(hooks, 'o-4')}  <- charged once: effect_key made the retry a no-op\n")
+
+    say("5. o-5: the warehouse finds the parcel damaged after packing; undo back to created")
+    mgr.start("o-5")
+    mgr.send("o-5", "pay", data={"amount": 3100})
+    mgr.send("o-5", "pack")
+    steps = mgr.compensate("o-5", "created")
+    say("   compensate: " + "; ".join(f"{t.source} -> {t.target}" for t in steps))
+    mgr.send("o-5", "cancel")
+    say(f"   cancel     -> {mgr.state('o-5')}; ledger: {ledger_line(hooks, 'o-5')}\n")
+
+    say("Where everything ended up:")
+    for rec in mgr.store.instances("order"):
+        path = " -> ".join(t.target for t in mgr.history(rec.instance_id))
+        say(f"   {rec.instance_id}: {rec.state:<10} {path}")
+    say(f"   widgets in stock: {hooks.stock()}")
+    mgr.store.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", help="SQLite store to create (default: a temporary directory)")
+    parser.add_argument("--ledger", help=argparse.SUPPRESS)
+    parser.add_argument("--crash-during-payment", metavar="ORDER", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.crash_during_payment:
+        crash_during_payment(args.db, args.ledger, args.crash_during_payment)
+        return
+    db = args.db or os.path.join(tempfile.mkdtemp(prefix="wfdsl-orders-"), "orders.db")
+    if os.path.exists(db):
+        parser.error(f"{db} exists; remove it or choose another --db (the story starts from scratch)")
+    ledger = os.path.splitext(db)[0] + ".ledger.db"
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(ledger + suffix):
+            os.remove(ledger + suffix)
+    story(db, ledger)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""A worker process for the crash tests: drives order instances on a SQLite file.
+
+Usage: python worker.py DB WORKDIR SEED {drive|resume|bump N}
+
+* ``drive``: resume, print ``ready``, then move instances along random valid
+  paths (sometimes compensating) for ever; every ``send``/``compensate`` is
+  preceded by an intent line and followed, once it returned, by an ack line.
+  After a restart the last intent is sent again (a client retrying), which
+  exercises idempotency keys.
+* ``resume``: run ``resume()`` once and exit.
+* ``bump N``: print ``ready``, wait for a line on stdin, then send ``bump`` N
+  times to the shared counter instance.
+
+Hooks append their ``effect_key`` to ``WORKDIR/hooks.log``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import wfdsl
+from wfdsl import Manager
+from wfdsl.errors import IllegalTransition
+from wfdsl.runtime.context import Context
+from wfdsl.stores.sqlite import SQLiteStore
+
+ROOT = Path(__file__).resolve().parents[2]
+NEXT = {"created": "pay", "paid": "pack", "packed": "ship", "shipped": "deliver"}
+COUNTER = "workflow counter { initial state counting { enter tick } event bump counting -> counting on bump }"
+
+
+def append(path: Path, line: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, (line + "\n").encode())
+    finally:
+        os.close(fd)
+
+
+class Hooks:
+    def __init__(self, log: Path) -> None:
+        self.log = log
+
+    def card_valid(self, ctx: Context) -> bool:
+        return True
+
+    def flagged_for_fraud(self, ctx: Context) -> bool:
+        return False
+
+    def in_stock(self, ctx: Context) -> bool:
+        return True
+
+    def record(self, ctx: Context) -> None:
+        append(self.log, ctx.effect_key)
+
+    charge_card = send_receipt = refund_card = reserve_stock = record
+    release_stock = book_courier = recall_shipment = tick = record
+
+
+def act(mgr: Manager[str, str], intent: dict[str, str], acks: Path) -> None:
+    iid = intent["id"]
+    if intent["op"] == "send":
+        t = mgr.send(iid, intent["event"], key=intent["key"], data={"n": intent["key"]})
+        append(acks, json.dumps({"id": iid, "seq": t.seq, "key": intent["key"]}))
+    else:
+        for t in mgr.compensate(iid, intent["to"]):
+            append(acks, json.dumps({"id": iid, "seq": t.seq, "key": None}))
+
+
+def drive(mgr: Manager[str, str], work: Path, seed: int) -> None:
+    rng = random.Random(seed)
+    intents, acks = work / "intents.log", work / "acks.log"
+    mgr.resume()
+    if intents.exists():
+        lines = intents.read_text().splitlines()
+        if lines:
+            last = json.loads(lines[-1])
+            try:
+                act(mgr, last, acks)
+            except IllegalTransition:
+                pass  # a retried compensation that already finished, or a stale intent
+    print("ready", flush=True)
+    counter = sum(1 for _ in open(intents)) if intents.exists() else 0
+    while True:
+        records = mgr.store.instances("order")
+        active = [r for r in records if r.state in NEXT]
+        if len(active) < 4:
+            mgr.start(f"o-{len(records)}")
+            continue
+        inst = rng.choice(active)
+        iid = inst.instance_id
+        path = Manager.path(mgr.history(iid))
+        counter += 1
+        if len(path) > 2 and rng.random() < 0.2:
+            intent = {"op": "compensate", "id": iid, "to": path[rng.randrange(len(path) - 1)]}
+        else:
+            event = "cancel" if inst.state != "shipped" and rng.random() < 0.05 else NEXT[inst.state]
+            intent = {"op": "send", "id": iid, "event": event, "key": f"{seed}-{counter}"}
+        append(intents, json.dumps(intent))
+        act(mgr, intent, acks)
+
+
+def main() -> None:
+    db, work, seed, mode = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+    hooks = Hooks(work / "hooks.log")
+    store = SQLiteStore(db)
+    if mode == "bump":
+        mgr = Manager(wfdsl.loads(COUNTER), store, hooks=hooks)
+        print("ready", flush=True)
+        sys.stdin.readline()  # all workers start sending together
+        for i in range(int(sys.argv[5])):
+            mgr.send("shared", "bump", key=f"{seed}-{i}")
+            time.sleep(0.001)  # think time, so that the senders interleave
+        store.close()
+        return
+    # A stable worker id: after a crash this worker takes its leases back at once.
+    mgr = Manager(wfdsl.load(ROOT / "examples" / "order.wf"), store, hooks=hooks, worker_id="crash-worker")
+    if mode == "resume":
+        report = mgr.resume()
+        print(json.dumps({"ok": report.ok, "failed": report.failed}), flush=True)
+        store.close()
+        return
+    drive(mgr, work, seed)
+
+
+if __name__ == "__main__":
+    main()

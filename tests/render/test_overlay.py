@@ -1,0 +1,84 @@
+"""``wfdsl render --db``: live counts per state and one instance's path, read
+from a real SQLite store that a real Manager wrote."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import wfdsl
+from wfdsl.cli import cli
+from wfdsl.runtime.manager import Manager
+from wfdsl.stores import open_store
+
+from .helpers import ROOT
+
+ORDER = ROOT / "examples" / "order.wf"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> str:
+    """Six orders: o-0 shipped, o-1 packed, o-2 and o-3 paid, o-4 created, o-5 cancelled."""
+    spec = wfdsl.load(ORDER)
+    path = str(tmp_path / "orders.db")
+    store = open_store(path)
+    hooks: dict[str, Callable[..., Any]] = {n: (lambda ctx: True) for n in spec.guard_names}
+    hooks["flagged_for_fraud"] = lambda ctx: False
+    hooks.update({n: (lambda ctx: None) for n in spec.hook_names()})
+    mgr = Manager(spec, store, hooks=hooks)
+    for i in range(6):
+        mgr.start(f"o-{i}")
+    for i in range(4):
+        mgr.send(f"o-{i}", "pay")
+    for i in range(2):
+        mgr.send(f"o-{i}", "pack")
+    mgr.send("o-0", "ship")
+    mgr.send("o-5", "cancel")
+    store.close()
+    return path
+
+
+def render(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["render", str(ORDER), *args], catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def state_line(dot: str, state: str) -> str:
+    return next(ln for ln in dot.splitlines() if ln.startswith(f'  "{state}" ['))
+
+
+def test_db_overlay_shows_each_states_instance_count(db: str) -> None:
+    code, dot, _ = render("--db", db)
+    assert code == 0
+    assert "2 instances" in state_line(dot, "paid")
+    assert "1 instance<" in state_line(dot, "shipped")
+    assert "0 instances" in state_line(dot, "delivered")
+    assert "live instances per state (6 in all)" in dot
+    assert 'fillcolor="#90cdf4"' in state_line(dot, "paid")  # the busiest state is darkest
+
+
+def test_sqlite_url_form_is_accepted(db: str) -> None:
+    assert render("--db", f"sqlite:///{db}")[1] == render("--db", db)[1]
+
+
+def test_instance_overlay_draws_its_path_and_current_state(db: str) -> None:
+    code, dot, _ = render("--db", db, "--instance", "o-1")
+    assert code == 0
+    bold = [ln.split(" [")[0].strip() for ln in dot.splitlines() if "penwidth=2.6" in ln]
+    assert bold == ['"__initial" -> "created"', '"created" -> "paid"', '"paid" -> "packed"']
+    assert 'fillcolor="#fefcbf"' in state_line(dot, "packed")
+    assert "instance o-1: path in bold, now in packed" in dot
+
+
+def test_an_unknown_instance_is_exit_2(db: str) -> None:
+    code, _, err = render("--db", db, "--instance", "nope")
+    assert code == 2 and "no instance 'nope'" in err
+
+
+def test_an_unknown_database_scheme_is_exit_2(db: str) -> None:
+    code, _, err = render("--db", "mysql://x/y")
+    assert code == 2 and "unknown database scheme" in err

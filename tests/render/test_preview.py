@@ -1,0 +1,190 @@
+"""``wfdsl preview``: the page shows the diagram and the lint findings, and a
+real headless Chromium sees it change when the file is saved, without a reload."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from wfdsl.preview import Previewer
+
+from .cdp import Browser, chromium_path
+from .helpers import HOSTILE, ROOT, needs_dot
+
+ORDER = ROOT / "examples" / "order.wf"
+LOST = (
+    '    final state lost "Lost in transit"\n'
+    '    event lose "Carrier reports the parcel lost"\n'
+    "    shipped -> lost on lose\n"
+)
+
+
+def grow(text: str, members: str) -> str:
+    """``text`` with ``members`` added before the workflow's closing brace."""
+    end = text.rindex("}")
+    return text[:end] + members + text[end:]
+
+
+needs_chromium = pytest.mark.skipif(
+    chromium_path() is None,
+    reason="headless browser test needs Debian's chromium (apt-get install -y chromium)",
+)
+
+
+def save(path: Path, text: str) -> None:
+    """Write like an editor does, and make sure the modification time moves."""
+    before = path.stat().st_mtime_ns if path.exists() else 0
+    path.write_text(text)
+    if path.stat().st_mtime_ns == before:
+        os.utime(path, ns=(before + 1_000_000, before + 1_000_000))
+
+
+@pytest.fixture
+def wf(tmp_path: Path) -> Path:
+    path = tmp_path / "order.wf"
+    shutil.copy(ORDER, path)
+    return path
+
+
+@needs_dot
+def test_a_snapshot_has_the_diagram_and_the_lint_findings(wf: Path) -> None:
+    save(wf, grow(wf.read_text(), '    event unused "never sent"\n'))
+    snap = Previewer(str(wf)).snapshot()
+    assert snap.svg is not None and "<title>shipped</title>" in snap.svg
+    assert [d.code for d in snap.findings] == ["WF205"]
+    assert not snap.stale
+
+
+@needs_dot
+def test_saving_changes_the_version_and_an_unchanged_file_keeps_it(wf: Path) -> None:
+    previewer = Previewer(str(wf))
+    first = previewer.snapshot()
+    assert previewer.snapshot() is first
+    save(wf, grow(wf.read_text(), LOST))
+    second = previewer.snapshot()
+    assert second.version != first.version
+    assert second.svg is not None and "<title>lost</title>" in second.svg
+
+
+@needs_dot
+def test_an_invalid_file_keeps_the_last_good_diagram_and_shows_the_errors(wf: Path) -> None:
+    previewer = Previewer(str(wf))
+    good = previewer.snapshot()
+    save(wf, wf.read_text().replace("packed -> shipped on ship", "packed -> shiped on ship"))
+    bad = previewer.snapshot()
+    assert bad.stale and bad.svg == good.svg
+    assert [d.code for d in bad.findings] == ["WF101"]
+    assert json.loads(bad.to_json())["findings"][0]["hint"] == "did you mean 'shipped'?"
+
+
+@pytest.fixture
+def server(wf: Path) -> Iterator[str]:
+    """``wfdsl preview`` as a user runs it, in its own process; yields the URL."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wfdsl", "preview", str(wf), "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        assert "serving" in line, line
+        url = line.split(" at ", 1)[1].split()[0]
+        assert url.startswith("http://127.0.0.1:")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        if proc.stderr:
+            proc.stderr.close()
+
+
+@needs_dot
+def test_the_server_listens_on_localhost_and_serves_state(server: str) -> None:
+    with urllib.request.urlopen(server + "state", timeout=10) as response:
+        state = json.load(response)
+    assert "<title>created</title>" in state["svg"]
+    with urllib.request.urlopen(server, timeout=10) as response:
+        page = response.read().decode()
+    assert 'id="diagram"' in page and "order.wf" in page
+
+
+NODES = (
+    "JSON.stringify(Array.from(document.querySelectorAll('#diagram g.node > title'))"
+    ".map(t => t.textContent))"
+)
+FINDINGS = (
+    "JSON.stringify(Array.from(document.querySelectorAll('#findings li'))"
+    ".map(li => li.textContent))"
+)
+
+
+@needs_dot
+@needs_chromium
+def test_the_page_redraws_in_the_browser_when_the_file_is_saved(wf: Path, server: str) -> None:
+    browser = Browser(server)
+    try:
+        browser.wait_for(f"{NODES}.includes('\"shipped\"')")
+        browser.evaluate("window.notReloaded = true")
+        assert "lost" not in json.loads(browser.evaluate(NODES))
+
+        save(wf, grow(wf.read_text(), LOST))
+        nodes = json.loads(browser.wait_for(f"{NODES}.includes('\"lost\"') && {NODES}"))
+        assert "lost" in nodes and "shipped" in nodes
+        assert browser.evaluate("window.notReloaded") is True
+
+        save(wf, wf.read_text().replace("shipped -> lost", "shipped -> lots"))
+        findings = json.loads(browser.wait_for(f"{FINDINGS}.includes('WF101') && {FINDINGS}"))
+        assert any("lots" in f for f in findings)
+        assert "lost" in json.loads(browser.evaluate(NODES))  # last good diagram stays
+        assert "invalid" in browser.evaluate("document.getElementById('status').textContent")
+    finally:
+        browser.close()
+
+
+@needs_dot
+@needs_chromium
+def test_hostile_text_cannot_inject_markup_into_the_page(wf: Path, server: str) -> None:
+    save(wf, HOSTILE.read_text() + "\n# noqa-free tail\n")
+    browser = Browser(server)
+    try:
+        browser.wait_for(f"{NODES}.includes('\"direction\"')")
+        time.sleep(0.5)  # a few more polls
+        assert browser.evaluate("document.querySelectorAll('#diagram script').length") == 0
+        assert browser.evaluate("document.querySelectorAll('img, iframe').length") == 0
+        assert browser.evaluate("document.scripts.length") == 1  # the page's own
+    finally:
+        browser.close()
+
+
+def test_preview_of_a_missing_file_is_exit_2(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from wfdsl.cli import cli
+
+    result = CliRunner().invoke(cli, ["preview", str(tmp_path / "nope.wf")])
+    assert result.exit_code == 2 and "no such file" in result.stderr
+
+
+def test_preview_on_a_busy_port_is_exit_2(wf: Path) -> None:
+    import socket
+
+    from click.testing import CliRunner
+
+    from wfdsl.cli import cli
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(cli, ["preview", str(wf), "--port", str(port)])
+    assert result.exit_code == 2 and "cannot listen on 127.0.0.1" in result.stderr

@@ -1,0 +1,251 @@
+"""The runtime commands (SPEC §4): instances, history, start, send, resume, compensate.
+
+Exit 0 done; 1 the workflow refused or a hook failed; 2 the command is wrong.
+Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from wfdsl.cli import cli
+
+ROOT = Path(__file__).resolve().parents[2]
+SPEC = str(ROOT / "examples" / "order.wf")
+HOOKS = f"{ROOT / 'examples' / 'order_hooks.py'}:OrderHooks"
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("ORDER_LEDGER", str(tmp_path / "ledger.db"))
+    return str(tmp_path / "orders.db")
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def drive(db: str, *args: str) -> Result:
+    return run(*args, "--spec", SPEC, "--hooks", HOOKS, "--db", db)
+
+
+def one_line_error(result: Result, code: int) -> str:
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("wfdsl: error: "), result.stderr
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def test_start_send_and_history(db: str) -> None:
+    assert drive(db, "start", "o-1").stdout == "o-1: started in created (seq 1)\n"
+    result = drive(db, "send", "o-1", "pay", "--key", "k1", "--data", '{"amount": 1200}')
+    assert (result.exit_code, result.stdout) == (0, "o-1: created -> paid on pay (seq 2)\n")
+    hist = run("history", "--db", db, "o-1", "--format", "json")
+    assert hist.exit_code == 0
+    rows = json.loads(hist.stdout)
+    assert [(r["seq"], r["kind"], r["target"], r["key"], r["data"]) for r in rows] == [
+        (1, "start", "created", None, {}),
+        (2, "event", "paid", "k1", {"amount": 1200}),
+    ]
+    text = run("history", "--db", db, "o-1").stdout
+    assert text.splitlines()[0] == "order/o-1"
+    assert "created -> paid on pay" in text
+
+
+def test_instances_lists_and_filters(db: str) -> None:
+    drive(db, "start", "o-1")
+    drive(db, "start", "o-2")
+    drive(db, "send", "o-2", "cancel")
+    out = run("instances", "--db", db).stdout.splitlines()
+    assert out[0].split() == ["WORKFLOW", "INSTANCE", "STATE", "SEQ", "PENDING", "DEAD", "NOTE"]
+    assert [line.split()[:3] for line in out[1:]] == [["order", "o-1", "created"], ["order", "o-2", "cancelled"]]
+    rows = json.loads(run("instances", "--db", f"sqlite:///{db}", "--state", "cancelled", "--format", "json").stdout)
+    assert [r["instance"] for r in rows] == ["o-2"]
+    assert json.loads(run("instances", "--db", db, "--workflow", "other", "--format", "json").stdout) == []
+
+
+def test_a_rejected_transition_exits_1(db: str) -> None:
+    drive(db, "start", "o-1")
+    line = one_line_error(drive(db, "send", "o-1", "ship"), 1)
+    assert "does not accept 'ship'" in line
+
+
+def test_a_guard_rejection_exits_1(db: str) -> None:
+    drive(db, "start", "o-1")
+    line = one_line_error(drive(db, "send", "o-1", "pay", "--data", '{"card": "expired"}'), 1)
+    assert "every guard was false" in line
+
+
+def test_start_twice_exits_1(db: str) -> None:
+    drive(db, "start", "o-1")
+    one_line_error(drive(db, "start", "o-1"), 1)
+
+
+def test_idempotent_replay_and_conflict(db: str) -> None:
+    drive(db, "start", "o-1")
+    first = drive(db, "send", "o-1", "pay", "--key", "k", "--data", '{"amount": 5}')
+    again = drive(db, "send", "o-1", "pay", "--key", "k", "--data", '{"amount": 5}')
+    assert first.stdout == again.stdout
+    one_line_error(drive(db, "send", "o-1", "pay", "--key", "k", "--data", '{"amount": 6}'), 1)
+
+
+def test_compensate_and_resume(db: str) -> None:
+    drive(db, "start", "o-1")
+    drive(db, "send", "o-1", "pay", "--data", '{"amount": 5}')
+    drive(db, "send", "o-1", "pack")
+    result = drive(db, "compensate", "o-1", "created")
+    assert result.stdout.splitlines() == [
+        "o-1: packed -> paid (compensate) (seq 4)",
+        "o-1: paid -> created (compensate) (seq 5)",
+    ]
+    assert drive(db, "compensate", "o-1", "created").stdout.startswith("o-1: already in created")
+    resumed = drive(db, "resume")
+    assert (resumed.exit_code, resumed.stdout) == (0, "nothing to resume\n")
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["send", "ghost", "pay"], "unknown instance 'ghost'"),
+        (["send", "o-1", "teleport"], "no event 'teleport'"),
+        (["send", "o-1", "pay", "--data", "{not json"], "--data is not valid JSON"),
+        (["send", "o-1", "pay", "--data", "[1, 2]"], "--data must be a JSON object"),
+        (["compensate", "o-1", "nowhere"], "no state 'nowhere'"),
+    ],
+    ids=["unknown-instance", "unknown-event", "bad-json", "json-not-object", "unknown-state"],
+)
+def test_user_mistakes_exit_2_with_one_line(db: str, args: list[str], fragment: str) -> None:
+    drive(db, "start", "o-1")
+    assert fragment in one_line_error(drive(db, *args), 2)
+
+
+def test_a_missing_spec_exits_2(db: str, tmp_path: Path) -> None:
+    result = run("start", "o-1", "--spec", str(tmp_path / "nope.wf"), "--hooks", HOOKS, "--db", db)
+    assert "cannot read" in one_line_error(result, 2)
+
+
+def test_an_invalid_spec_exits_2(db: str, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.wf"
+    bad.write_text("workflow w { state }")
+    result = run("start", "o-1", "--spec", str(bad), "--db", db)
+    assert result.exit_code == 2 and "not a valid workflow" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("hooks", "fragment"),
+    [
+        ("no_such_module_xyz:Hooks", "cannot import 'no_such_module_xyz'"),
+        ("no-colon", "expected MODULE:OBJECT"),
+        (f"{ROOT / 'examples' / 'order_hooks.py'}:Nope", "has no attribute 'Nope'"),
+        ("/nonexistent/hooks.py:H", "no such file"),
+    ],
+    ids=["not-importable", "no-colon", "no-attribute", "no-file"],
+)
+def test_bad_hooks_exit_2(db: str, hooks: str, fragment: str) -> None:
+    result = run("start", "o-1", "--spec", SPEC, "--hooks", hooks, "--db", db)
+    assert fragment in one_line_error(result, 2)
+
+
+def test_missing_hooks_name_every_unbound_name(db: str) -> None:
+    line = one_line_error(run("start", "o-1", "--spec", SPEC, "--db", db), 2)
+    assert "card_valid" in line and "recall_shipment" in line and "--hooks" in line
+
+
+@pytest.mark.parametrize(
+    ("url", "fragment"),
+    [("mysql://x/y", "unknown database scheme"), ("sqlite://", "no file"), ("", "no database")],
+)
+def test_bad_db_urls_exit_2(url: str, fragment: str) -> None:
+    assert fragment in one_line_error(run("instances", "--db", url), 2)
+
+
+def test_reading_a_database_that_does_not_exist_exits_2(tmp_path: Path) -> None:
+    missing = str(tmp_path / "missing.db")
+    assert "no such database file" in one_line_error(run("instances", "--db", missing), 2)
+    assert not os.path.exists(missing)
+    one_line_error(run("history", "--db", missing, "o-1"), 2)
+
+
+def test_history_of_an_unknown_instance_exits_2(db: str) -> None:
+    drive(db, "start", "o-1")
+    assert "no instance 'o-9'" in one_line_error(run("history", "--db", db, "o-9"), 2)
+
+
+def test_a_failing_hook_exits_1_and_resume_finishes_it(db: str, tmp_path: Path) -> None:
+    flaky = tmp_path / "flaky.py"
+    flaky.write_text(
+        "import os\n"
+        "class Hooks:\n"
+        "    def tick(self, ctx):\n"
+        "        if not os.path.exists(os.environ['FLAG']):\n"
+        "            raise RuntimeError('not yet')\n"
+    )
+    spec = tmp_path / "t.wf"
+    spec.write_text("workflow t { initial state a final state b { enter tick } event go a -> b on go }")
+    flag = tmp_path / "flag"
+    env = {"FLAG": str(flag)}
+    runner = CliRunner(env=env)
+    args = ["--spec", str(spec), "--hooks", f"{flaky}:Hooks", "--db", db]
+    assert runner.invoke(cli, ["start", "x", *args]).exit_code == 0
+    failed = runner.invoke(cli, ["send", "x", "go", *args])
+    assert failed.exit_code == 1 and "hook 'tick' failed" in failed.stderr
+    unfinished = runner.invoke(cli, ["resume", *args])
+    assert unfinished.exit_code == 1 and "tick failed again" in unfinished.stderr
+    flag.write_text("")
+    done = runner.invoke(cli, ["resume", *args])
+    assert (done.exit_code, done.stdout) == (0, "x: ran tick\n")
+
+
+WFDSL = ROOT / ".venv" / "bin" / "wfdsl"
+
+
+@pytest.mark.skipif(not WFDSL.exists(), reason="needs the installed wfdsl script in .venv")
+def test_the_installed_script_drives_an_instance(tmp_path: Path) -> None:
+    db = str(tmp_path / "orders.db")
+    env = {**os.environ, "ORDER_LEDGER": str(tmp_path / "ledger.db")}
+
+    def sh(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(WFDSL), *args], capture_output=True, text=True, env=env, check=False)
+
+    common = ["--spec", SPEC, "--hooks", HOOKS, "--db", db]
+    assert sh("start", "o-1", *common).returncode == 0
+    paid = sh("send", "o-1", "pay", "--data", '{"amount": 3}', *common)
+    assert (paid.returncode, paid.stdout) == (0, "o-1: created -> paid on pay (seq 2)\n")
+    listed = sh("instances", "--db", db)
+    assert "o-1" in listed.stdout and "paid" in listed.stdout
+
+
+@pytest.mark.skipif(not WFDSL.exists(), reason="needs the installed wfdsl script in .venv")
+def test_the_installed_script_reports_mistakes_without_a_traceback(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [str(WFDSL), "send", "o-1", "pay", "--spec", SPEC, "--hooks", HOOKS, "--db", str(tmp_path / "x.db")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "ORDER_LEDGER": str(tmp_path / "ledger.db")},
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr == "wfdsl: error: order: unknown instance 'o-1'\n"
+
+
+def test_the_example_app_tells_its_story(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "order_app.py"), "--db", str(tmp_path / "orders.db")],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "charged once: effect_key made the retry a no-op" in out
+    assert "ledger: charge 4200, receipt  <-" in out
+    assert "o-5: cancelled  created -> paid -> packed -> paid -> created -> cancelled" in out

@@ -1,0 +1,143 @@
+"""Compensation (SPEC §7): walk back along the path, one persisted step per state."""
+
+from __future__ import annotations
+
+import pytest
+
+import wfdsl
+from wfdsl import Manager
+from wfdsl.errors import CompensationInProgress, HookFailed, IllegalTransition, InvalidInput
+from wfdsl.ir import Spec
+from wfdsl.runtime.records import TransitionKind
+from wfdsl.stores.base import Store
+
+from .conftest import OrderHooks
+
+
+def shipped(mgr: Manager[str, str], iid: str = "o-1") -> None:
+    mgr.start(iid)
+    for event in ("pay", "pack", "ship"):
+        mgr.send(iid, event)
+
+
+def test_compensate_runs_compensators_newest_first_back_to_the_target(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
+    mgr = Manager(order_spec, store, hooks=hooks)
+    shipped(mgr)
+    hooks.log.clear()
+    steps = mgr.compensate("o-1", "created")
+    assert hooks.ran() == ["recall_shipment", "release_stock", "refund_card"]
+    assert [(t.kind, t.source, t.target, t.event) for t in steps] == [
+        (TransitionKind.COMPENSATE, "shipped", "packed", None),
+        (TransitionKind.COMPENSATE, "packed", "paid", None),
+        (TransitionKind.COMPENSATE, "paid", "created", None),
+    ]
+    assert mgr.state("o-1") == "created"
+    assert [t.seq for t in mgr.history("o-1")] == list(range(1, 8))
+
+
+def test_compensate_stops_at_an_intermediate_state(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
+    mgr = Manager(order_spec, store, hooks=hooks)
+    shipped(mgr)
+    hooks.log.clear()
+    mgr.compensate("o-1", "paid")
+    assert hooks.ran() == ["recall_shipment", "release_stock"]
+    assert mgr.state("o-1") == "paid"
+
+
+def test_compensating_to_the_current_state_does_nothing(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
+    mgr = Manager(order_spec, store, hooks=hooks)
+    shipped(mgr)
+    assert mgr.compensate("o-1", "shipped") == []
+    assert len(mgr.history("o-1")) == 4
+
+
+def test_a_state_not_on_the_path_raises_illegal_transition(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
+    mgr = Manager(order_spec, store, hooks=hooks)
+    mgr.start("o-1")
+    mgr.send("o-1", "pay")
+    with pytest.raises(IllegalTransition, match="not on the path"):
+        mgr.compensate("o-1", "shipped")
+    with pytest.raises(InvalidInput):
+        mgr.compensate("o-1", "nowhere")
+
+
+def test_a_failing_compensator_stops_the_walk_and_a_second_call_continues(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
+    mgr = Manager(order_spec, store, hooks=hooks)
+    shipped(mgr)
+    hooks.log.clear()
+    hooks.failures["release_stock"] = 1
+    with pytest.raises(HookFailed) as info:
+        mgr.compensate("o-1", "created")
+    assert info.value.hook == "release_stock"
+    assert mgr.state("o-1") == "paid"  # the step is recorded; its compensator is pending
+    assert mgr.instance("o-1").compensating == "created"
+    assert hooks.ran() == ["recall_shipment"]
+    steps = mgr.compensate("o-1", "created")
+    assert hooks.ran() == ["recall_shipment", "release_stock", "refund_card"]
+    assert [t.target for t in steps] == ["created"]
+    assert mgr.instance("o-1").compensating is None
+
+
+def test_send_is_refused_while_a_compensation_is_in_progress(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
+    mgr = Manager(order_spec, store, hooks=hooks)
+    shipped(mgr)
+    hooks.failures["release_stock"] = 1
+    with pytest.raises(HookFailed):
+        mgr.compensate("o-1", "created")
+    with pytest.raises(CompensationInProgress):
+        mgr.send("o-1", "cancel")
+    with pytest.raises(CompensationInProgress):
+        mgr.compensate("o-1", "paid")
+
+
+def test_resume_finishes_an_interrupted_compensation(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
+    mgr = Manager(order_spec, store, hooks=hooks)
+    shipped(mgr)
+    hooks.failures["recall_shipment"] = 1
+    with pytest.raises(HookFailed):
+        mgr.compensate("o-1", "created")
+    report = mgr.resume()
+    assert report.compensated == ["o-1"]
+    assert mgr.state("o-1") == "created"
+    mgr.send("o-1", "pay")
+
+
+def test_after_compensation_the_instance_moves_on_and_can_compensate_again(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
+    mgr = Manager(order_spec, store, hooks=hooks)
+    shipped(mgr)
+    mgr.compensate("o-1", "paid")
+    mgr.send("o-1", "pack")
+    hooks.log.clear()
+    mgr.compensate("o-1", "created")
+    assert hooks.ran() == ["release_stock", "refund_card"]
+    assert Manager.path(mgr.history("o-1")) == ["created"]
+
+
+def test_a_state_entered_twice_is_compensated_twice(store: Store) -> None:
+    spec = wfdsl.loads(
+        "workflow w { initial state a state b { compensate undo } event e a -> b on e b -> b on e }"
+    )
+    undone: list[int] = []
+    mgr = Manager(spec, store, hooks={"undo": lambda c: undone.append(c.seq)})
+    mgr.start("1")
+    mgr.send("1", "e")
+    mgr.send("1", "e")
+    mgr.compensate("1", "a")
+    assert undone == [4, 5]
+    assert mgr.state("1") == "a"

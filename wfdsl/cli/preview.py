@@ -1,0 +1,52 @@
+"""``wfdsl preview``: serve a page that redraws FILE whenever it is saved."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from wfdsl.cli.common import UserError
+
+
+@click.command()
+@click.argument("file", metavar="FILE")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port on 127.0.0.1 (0 picks a free one).",
+)
+@click.option(
+    "--detail",
+    type=click.IntRange(0, 2),
+    default=2,
+    show_default=True,
+    help="0: states and events; 1: with guards; 2: with hooks and compensators.",
+)
+@click.option("--open", "open_browser", is_flag=True, help="Open the page in a web browser.")
+def preview(file: str, port: int, detail: int, open_browser: bool) -> None:
+    """Serve a local page with FILE's diagram and lint findings, redrawn
+    whenever the file is saved (the page updates itself; no reload needed).
+    Stop with Ctrl-C."""
+    from wfdsl.preview import Previewer, PreviewServer
+    from wfdsl.render import Detail
+
+    if not os.path.isfile(file):
+        raise UserError(f"{file}: no such file")
+    try:
+        server = PreviewServer(Previewer(file, Detail(detail)), port)
+    except OSError as exc:
+        raise UserError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}") from None
+    click.echo(f"wfdsl preview: serving {file} at {server.url} (Ctrl-C to stop)", err=True)
+    if open_browser:
+        import webbrowser
+
+        webbrowser.open(server.url)
+    try:
+        server.serve_forever(poll_interval=0.25)
+    except KeyboardInterrupt:
+        click.echo("wfdsl preview: stopped", err=True)
+    finally:
+        server.server_close()

@@ -1,0 +1,798 @@
+"""The server-backed store: PostgreSQL, for many workers on many machines.
+
+Design (see ``docs/scaling.md`` for the why):
+
+* Every write is **one SQL statement** run in autocommit mode (data-modifying
+  CTEs), so it is atomic, needs no ``BEGIN``/``COMMIT`` round trips, and can
+  never be left half-written. ``fail`` alone uses an explicit transaction.
+* ``append`` guards the instance row with its version (``UPDATE ... WHERE
+  version = seq - 1``): concurrent senders to one instance serialise on the row
+  lock and the loser gets :class:`~wfdsl.errors.VersionConflict`.
+* ``claim`` locks the instances whose work it takes with ``FOR NO KEY UPDATE
+  SKIP LOCKED`` (one claimer per instance at a time, so an instance's work is
+  never split between workers) and re-checks each work row's lease in the
+  ``UPDATE`` itself, so a lease that another worker took after this statement's
+  snapshot is never overwritten.
+* Every write can be re-run safely, which is what makes connection failures
+  recoverable: a transition row carries a random token, so after a lost
+  connection the store can tell its own committed write from a rival's;
+  ``fail`` and ``revive`` stamp the work rows they change with a token the same
+  way; ``complete`` and ``claim`` are idempotent. A dropped connection or a
+  restarted server is retried (with backoff, for ``retry_for`` seconds) on a
+  fresh connection; after that the call raises :class:`~wfdsl.errors.StoreError`.
+* Completion markers are committed with ``synchronous_commit = off``: they are
+  visible to other workers at once but do not wait for a disk flush. A server
+  crash may lose the last few of them, which only means those hooks run again
+  (hooks are at-least-once). ``durable_completions=True`` waits for the flush.
+* The schema (default ``wfdsl``) is created and migrated by the store, under an
+  advisory lock so that workers starting together migrate once.
+
+psycopg is imported when a store is constructed, never at import time.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
+from wfdsl.ir import HookKind
+from wfdsl.runtime.records import (
+    InstanceRecord,
+    Transition,
+    TransitionKind,
+    WorkItem,
+    WorkStatus,
+)
+
+if TYPE_CHECKING:
+    from psycopg import Connection
+    from psycopg_pool import ConnectionPool
+
+__all__ = ["DEFAULT_SCHEMA", "INSTALL_HINT", "MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
+
+#: The schema wfdsl's tables live in unless told otherwise.
+DEFAULT_SCHEMA = "wfdsl"
+
+#: What to tell a user whose Python lacks the driver.
+INSTALL_HINT = "pip install 'wfdsl[postgres]'"
+
+_T = TypeVar("_T")
+
+#: ``MIGRATIONS[n]`` takes a schema from version ``n`` to ``n + 1``. ``{s}`` is the
+#: quoted schema name. Text columns that are sorted use the "C" collation so that
+#: ordering is by code point, as in the other stores, whatever the database locale.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE {s}.wf_instances (
+            workflow     text COLLATE "C" NOT NULL,
+            instance_id  text COLLATE "C" NOT NULL,
+            state        text NOT NULL,
+            version      bigint NOT NULL,
+            fingerprint  text NOT NULL,
+            compensating text,
+            created_at   text NOT NULL,
+            updated_at   text NOT NULL,
+            PRIMARY KEY (workflow, instance_id)
+        )""",
+        "CREATE INDEX wf_instances_state ON {s}.wf_instances (workflow, state)",
+        """CREATE TABLE {s}.wf_transitions (
+            workflow    text COLLATE "C" NOT NULL,
+            instance_id text COLLATE "C" NOT NULL,
+            seq         bigint NOT NULL,
+            kind        text NOT NULL,
+            source      text,
+            target      text NOT NULL,
+            event       text,
+            key         text,
+            data        json NOT NULL,
+            at          text NOT NULL,
+            token       uuid NOT NULL,
+            PRIMARY KEY (workflow, instance_id, seq)
+        )""",
+        """CREATE UNIQUE INDEX wf_transitions_key
+            ON {s}.wf_transitions (workflow, instance_id, key) WHERE key IS NOT NULL""",
+        """CREATE TABLE {s}.wf_work (
+            workflow    text COLLATE "C" NOT NULL,
+            instance_id text COLLATE "C" NOT NULL,
+            seq         bigint NOT NULL,
+            idx         integer NOT NULL,
+            hook        text NOT NULL,
+            kind        text NOT NULL,
+            status      text NOT NULL,
+            attempts    integer NOT NULL DEFAULT 0,
+            last_error  text,
+            lease_owner text,
+            lease_until double precision,
+            op_token    uuid,
+            PRIMARY KEY (workflow, instance_id, seq, idx)
+        )""",
+        """CREATE INDEX wf_work_open ON {s}.wf_work (workflow, instance_id, seq, idx)
+            WHERE status <> 'done'""",
+    ),
+)
+
+#: The schema version this code writes.
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_META = """CREATE TABLE IF NOT EXISTS {s}.wf_meta (
+    one     boolean PRIMARY KEY DEFAULT true CHECK (one),
+    version integer NOT NULL
+)"""
+
+_INSTANCE = """SELECT i.workflow, i.instance_id, i.state, i.version, i.fingerprint,
+    i.compensating, c.pending, c.dead, i.created_at, i.updated_at
+FROM {s}.wf_instances i
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE w.status = 'pending') AS pending,
+           count(*) FILTER (WHERE w.status = 'dead') AS dead
+    FROM {s}.wf_work w
+    WHERE w.workflow = i.workflow AND w.instance_id = i.instance_id AND w.status <> 'done'
+) c"""
+
+_WORK_COLUMNS = """workflow, instance_id, seq, idx, hook, kind, status, attempts,
+    last_error, lease_owner, lease_until"""
+
+_TRANSITION_COLUMNS = "seq, kind, source, target, event, key, data, at"
+
+#: Inserts the work given as parallel arrays, once per row of the CTE ``gate``.
+_INSERT_WORK = """, wk AS (
+    INSERT INTO {s}.wf_work (workflow, instance_id, seq, idx, hook, kind, status, attempts,
+        last_error, lease_owner, lease_until)
+    SELECT %(wf)s, %(id)s, %(seq)s, w.idx, w.hook, w.kind, w.status, w.attempts,
+        w.last_error, w.lease_owner, w.lease_until
+    FROM gate, unnest(%(w_idx)s::integer[], %(w_hook)s::text[], %(w_kind)s::text[],
+        %(w_status)s::text[], %(w_attempts)s::integer[], %(w_error)s::text[],
+        %(w_owner)s::text[], %(w_until)s::double precision[])
+        AS w(idx, hook, kind, status, attempts, last_error, lease_owner, lease_until)
+)"""
+
+_INSERT_TRANSITION = """, tr AS (
+    INSERT INTO {s}.wf_transitions (workflow, instance_id, seq, kind, source, target, event,
+        key, data, at, token)
+    SELECT %(wf)s, %(id)s, %(seq)s, %(kind)s, %(source)s, %(target)s, %(event)s, %(key)s,
+        %(data)s::json, %(at)s, %(token)s::uuid
+    FROM gate
+)"""
+
+_CREATE = (
+    """WITH gate AS (
+    INSERT INTO {s}.wf_instances (workflow, instance_id, state, version, fingerprint,
+        compensating, created_at, updated_at)
+    VALUES (%(wf)s, %(id)s, %(state)s, %(version)s, %(fingerprint)s, %(compensating)s,
+        %(created)s, %(created)s)
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)"""
+    + _INSERT_TRANSITION
+)
+
+_APPEND = (
+    """WITH gate AS (
+    UPDATE {s}.wf_instances
+    SET state = %(target)s, version = %(seq)s, compensating = %(compensating)s,
+        updated_at = %(at)s
+    WHERE workflow = %(wf)s AND instance_id = %(id)s AND version = %(seq)s - 1
+    RETURNING 1
+)"""
+    + _INSERT_TRANSITION
+)
+
+_WRITTEN = """SELECT
+    EXISTS (SELECT 1 FROM {s}.wf_instances WHERE workflow = %(wf)s AND instance_id = %(id)s),
+    (SELECT token FROM {s}.wf_transitions
+     WHERE workflow = %(wf)s AND instance_id = %(id)s AND seq = %(seq)s)"""
+
+_CLAIMABLE = """w.status = 'pending'
+    AND (w.lease_owner IS NULL OR w.lease_owner = %(owner)s OR w.lease_until < %(now)s)"""
+
+_CLAIM = (
+    """WITH inst AS MATERIALIZED (
+    SELECT i.workflow, i.instance_id FROM {s}.wf_instances i
+    WHERE i.workflow = %(wf)s {only}
+      AND EXISTS (SELECT 1 FROM {s}.wf_work w
+                  WHERE w.workflow = i.workflow AND w.instance_id = i.instance_id AND """
+    + _CLAIMABLE
+    + """)
+    ORDER BY i.instance_id
+    LIMIT %(limit)s
+    FOR NO KEY UPDATE OF i SKIP LOCKED
+), pick AS MATERIALIZED (
+    SELECT w.workflow, w.instance_id, w.seq, w.idx
+    FROM {s}.wf_work w JOIN inst ON w.workflow = inst.workflow AND w.instance_id = inst.instance_id
+    WHERE """
+    + _CLAIMABLE
+    + """
+    ORDER BY w.instance_id, w.seq, w.idx
+    LIMIT %(limit)s
+)
+UPDATE {s}.wf_work w SET lease_owner = %(owner)s, lease_until = %(until)s
+FROM pick
+WHERE w.workflow = pick.workflow AND w.instance_id = pick.instance_id
+  AND w.seq = pick.seq AND w.idx = pick.idx AND """
+    + _CLAIMABLE
+    + """
+RETURNING w.workflow, w.instance_id, w.seq, w.idx, w.hook, w.kind, w.status, w.attempts,
+    w.last_error, w.lease_owner, w.lease_until"""
+)
+
+#: ``set_config(..., true)`` applies to this statement's own transaction only.
+_COMPLETE = """UPDATE {s}.wf_work w
+SET status = 'done', lease_owner = NULL, lease_until = NULL
+FROM unnest(%(wf)s::text[], %(id)s::text[], %(seq)s::bigint[], %(idx)s::integer[])
+    AS d(workflow, instance_id, seq, idx){async_}
+WHERE w.workflow = d.workflow AND w.instance_id = d.instance_id AND w.seq = d.seq
+  AND w.idx = d.idx AND w.status = 'pending'"""
+
+_ASYNC_COMMIT = ", (SELECT set_config('synchronous_commit', 'off', true)) AS nowait(setting)"
+
+_FAIL = """UPDATE {s}.wf_work
+SET attempts = attempts + 1, last_error = %(error)s, status = %(status)s,
+    op_token = %(token)s::uuid
+WHERE workflow = %(wf)s AND instance_id = %(id)s AND seq = %(seq)s AND idx = %(idx)s
+  AND status = 'pending' AND op_token IS DISTINCT FROM %(token)s::uuid"""
+
+_RELEASE = """UPDATE {s}.wf_work SET lease_owner = NULL, lease_until = NULL
+WHERE workflow = %(wf)s AND instance_id = %(id)s AND status <> 'done'
+  AND lease_owner = %(owner)s"""
+
+#: The second count finds rows this very call revived in an attempt whose commit
+#: was not acknowledged (the CTE's snapshot predates its own update).
+_REVIVE = """WITH r AS (
+    UPDATE {s}.wf_work SET status = 'pending', attempts = 0, lease_owner = NULL,
+        lease_until = NULL, op_token = %(token)s::uuid
+    WHERE workflow = %(wf)s AND instance_id = %(id)s AND status = 'dead'
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM r) + (SELECT count(*) FROM {s}.wf_work
+    WHERE workflow = %(wf)s AND instance_id = %(id)s AND status <> 'done'
+      AND op_token = %(token)s::uuid)"""
+
+
+def _split_schema(dsn: str) -> tuple[str, str | None]:
+    """Take wfdsl's own ``schema`` query parameter out of a ``postgresql://`` URL
+    (libpq would reject it) and return the URL for libpq and the schema."""
+    parts = urlsplit(dsn)
+    if parts.scheme not in ("postgresql", "postgres") or not parts.query:
+        return dsn, None
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    schemas = [value for name, value in query if name == "schema"]
+    if not schemas:
+        return dsn, None
+    rest = urlencode([(name, value) for name, value in query if name != "schema"])
+    return urlunsplit(parts._replace(query=rest)), schemas[-1] or None
+
+
+def _dump(data: Any) -> str:
+    if not data:
+        return "{}"
+    return json.dumps(data, sort_keys=True, separators=(",", ":"))
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _instance(row: Sequence[Any]) -> InstanceRecord:
+    return InstanceRecord(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        _time(row[8]),
+        _time(row[9]),
+    )
+
+
+def _transition(row: Sequence[Any]) -> Transition:
+    return Transition(
+        row[0],
+        TransitionKind(row[1]),
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        datetime.fromisoformat(row[7]),
+    )
+
+
+def _work(row: Sequence[Any]) -> WorkItem:
+    return WorkItem(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        HookKind(row[5]),
+        WorkStatus(row[6]),
+        row[7],
+        row[8],
+        row[9],
+        row[10],
+    )
+
+
+def _work_params(work: Sequence[WorkItem]) -> dict[str, list[Any]]:
+    return {
+        "w_idx": [w.idx for w in work],
+        "w_hook": [w.hook for w in work],
+        "w_kind": [w.kind.value for w in work],
+        "w_status": [w.status.value for w in work],
+        "w_attempts": [w.attempts for w in work],
+        "w_error": [w.last_error for w in work],
+        "w_owner": [w.lease_owner for w in work],
+        "w_until": [w.lease_until for w in work],
+    }
+
+
+def _transition_params(
+    workflow: str, instance_id: str, t: Transition, token: str
+) -> dict[str, Any]:
+    return {
+        "wf": workflow,
+        "id": instance_id,
+        "seq": t.seq,
+        "kind": t.kind.value,
+        "source": t.source,
+        "target": t.target,
+        "event": t.event,
+        "key": t.key,
+        "data": _dump(t.data),
+        "at": t.at.isoformat(),
+        "token": token,
+    }
+
+
+class PostgresStore:
+    """Implements :class:`~wfdsl.stores.base.Store` on PostgreSQL (psycopg 3 + psycopg-pool).
+
+    :param dsn: a libpq connection string or ``postgresql://`` URL.
+    :param schema: the schema holding wfdsl's tables (created if missing); by
+        default the URL's ``schema`` query parameter
+        (``postgresql://host/db?schema=orders``), else ``wfdsl``.
+    :param min_size: connections kept open in the pool.
+    :param max_size: most connections the pool opens (one per concurrent thread
+        is enough; a single-threaded worker needs one or two).
+    :param connect_timeout: seconds to wait for a connection when opening.
+    :param retry_for: seconds during which a call that lost its connection (or
+        hit a deadlock or serialization failure) is retried before it raises
+        :class:`~wfdsl.errors.StoreError`.
+    :param durable_completions: wait for hook completion markers to reach the
+        server's disk (off by default: a lost marker only re-runs a hook).
+    :param application_name: shown in ``pg_stat_activity`` (unless the DSN sets one).
+    :raises StoreError: psycopg is not installed (install ``wfdsl[postgres]``),
+        the server cannot be reached, or the schema was written by a newer wfdsl.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str | None = None,
+        min_size: int = 1,
+        max_size: int = 4,
+        connect_timeout: float = 10.0,
+        retry_for: float = 30.0,
+        durable_completions: bool = False,
+        application_name: str = "wfdsl",
+    ) -> None:
+        try:
+            import psycopg
+            from psycopg import sql
+            from psycopg.conninfo import conninfo_to_dict
+            from psycopg_pool import ConnectionPool
+        except ImportError as exc:
+            raise StoreError(
+                f"the PostgreSQL store needs psycopg 3 and psycopg-pool ({exc}); "
+                f"install them with: {INSTALL_HINT}"
+            ) from exc
+        dsn, url_schema = _split_schema(dsn)
+        schema = schema or url_schema or DEFAULT_SCHEMA
+        self.schema = schema
+        self.retry_for = retry_for
+        self.connect_timeout = connect_timeout
+        self.durable_completions = durable_completions
+        self._closed = True
+        self._pg = psycopg
+        try:
+            params = conninfo_to_dict(dsn)
+        except psycopg.Error as exc:
+            raise StoreError(f"invalid PostgreSQL DSN: {exc}") from None
+        self._where = "{}@{}:{}/{}".format(
+            params.get("user", ""),
+            params.get("host", "localhost"),
+            params.get("port", "5432"),
+            params.get("dbname", ""),
+        )
+        kwargs: dict[str, Any] = {"autocommit": True}
+        if "application_name" not in params:
+            kwargs["application_name"] = application_name
+        if "connect_timeout" not in params:
+            kwargs["connect_timeout"] = max(1, int(connect_timeout))
+        quoted = sql.Identifier(schema).as_string(None)
+        self._sql: dict[str, str] = {}
+        for name, text in (
+            ("meta", _META),
+            ("load", _INSTANCE + " WHERE i.workflow = %s AND i.instance_id = %s"),
+            ("create", _CREATE + " SELECT count(*) FROM gate"),
+            ("create_work", _CREATE + _INSERT_WORK + " SELECT count(*) FROM gate"),
+            ("append", _APPEND + " SELECT count(*) FROM gate"),
+            ("append_work", _APPEND + _INSERT_WORK + " SELECT count(*) FROM gate"),
+            ("written", _WRITTEN),
+            ("claim_one", _CLAIM.replace("{only}", "AND i.instance_id = %(id)s")),
+            ("claim_any", _CLAIM.replace("{only}", "")),
+            (
+                "complete",
+                _COMPLETE.replace("{async_}", "" if durable_completions else _ASYNC_COMMIT),
+            ),
+            ("fail", _FAIL),
+            ("release", _RELEASE),
+            ("revive", _REVIVE),
+        ):
+            self._sql[name] = text.replace("{s}", quoted)
+        self._quoted = quoted
+        # One plain connection first: it fails fast with libpq's own words when the
+        # server is unreachable, and migrates the schema before any pool exists.
+        try:
+            with psycopg.connect(dsn, **kwargs) as conn:
+                self._migrate(conn)
+        except psycopg.OperationalError as exc:
+            raise StoreError(
+                f"cannot connect to PostgreSQL at {self._where}: {str(exc).strip()}"
+            ) from None
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"PostgreSQL at {self._where}: cannot set up schema {schema!r}: {str(exc).strip()}"
+            ) from None
+        pool: ConnectionPool[Connection[Any]] = ConnectionPool(
+            dsn,
+            kwargs=kwargs,
+            min_size=min_size,
+            max_size=max(max_size, min_size),
+            open=False,
+            timeout=connect_timeout,
+            name=f"wfdsl:{schema}",
+        )
+        try:
+            pool.open(wait=True, timeout=connect_timeout)
+        except psycopg.Error as exc:
+            pool.close()
+            raise StoreError(f"cannot connect to PostgreSQL at {self._where}: {exc}") from None
+        self._pool = pool
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({self._where!r}, schema={self.schema!r})"
+
+    # -- plumbing ---------------------------------------------------------------
+
+    def _q(self, text: str) -> str:
+        return text.replace("{s}", self._quoted)
+
+    def _call(self, what: str, op: Callable[[Connection[Any]], _T]) -> _T:
+        """Run ``op`` on a pooled connection, retrying it on a fresh one after a
+        lost connection, a deadlock or a serialization failure. Only operations
+        that are safe to run again (every one in this module) go through here."""
+        if self._closed:
+            raise StoreError("the store is closed")
+        pg = self._pg
+        transient = (
+            pg.OperationalError,
+            pg.errors.SerializationFailure,
+            pg.errors.DeadlockDetected,
+        )
+        deadline: float | None = None
+        delay = 0.02
+        while True:
+            try:
+                with self._pool.connection(timeout=self.connect_timeout) as conn:
+                    return op(conn)
+            except transient as exc:
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + self.retry_for
+                if now >= deadline or self._closed:
+                    raise StoreError(
+                        f"PostgreSQL at {self._where}: could not {what} for "
+                        f"{self.retry_for:g}s: {str(exc).strip()}"
+                    ) from exc
+                if isinstance(exc, pg.OperationalError):
+                    self._pool.check()  # drop every idle connection that died with this one
+                time.sleep(min(delay, max(0.0, deadline - now)))
+                delay = min(delay * 2, 1.0)
+            except pg.Error as exc:
+                raise StoreError(
+                    f"PostgreSQL at {self._where}: could not {what}: {str(exc).strip()}"
+                ) from exc
+
+    def _migrate(self, conn: Connection[Any]) -> None:
+        pg = self._pg
+        try:
+            row = conn.execute(self._q("SELECT version FROM {s}.wf_meta")).fetchone()
+            current = row[0] if row else 0
+        except (pg.errors.UndefinedTable, pg.errors.InvalidSchemaName):
+            current = 0
+        if current == SCHEMA_VERSION:
+            return
+        with conn.transaction():
+            # Workers starting together wait here; the first migrates, the rest find it done.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"wfdsl:{self.schema}",))
+            conn.execute(self._q("CREATE SCHEMA IF NOT EXISTS {s}"))
+            conn.execute(self._sql["meta"])
+            row = conn.execute(self._q("SELECT version FROM {s}.wf_meta")).fetchone()
+            current = row[0] if row else 0
+            if current > SCHEMA_VERSION:
+                raise StoreError(
+                    f"PostgreSQL schema {self.schema!r} has version {current}, written by a "
+                    f"newer wfdsl (this one knows {SCHEMA_VERSION})"
+                )
+            for version in range(current, SCHEMA_VERSION):
+                for statement in MIGRATIONS[version]:
+                    conn.execute(self._q(statement))
+            conn.execute(
+                self._q(
+                    "INSERT INTO {s}.wf_meta (one, version) VALUES (true, %s) "
+                    "ON CONFLICT (one) DO UPDATE SET version = EXCLUDED.version"
+                ),
+                (SCHEMA_VERSION,),
+            )
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version recorded in the database."""
+
+        def op(conn: Connection[Any]) -> int:
+            row = conn.execute(self._q("SELECT version FROM {s}.wf_meta")).fetchone()
+            return int(row[0]) if row else 0
+
+        return self._call("read the schema version", op)
+
+    # -- reads --------------------------------------------------------------------
+
+    def load(self, workflow: str, instance_id: str) -> InstanceRecord | None:
+        def op(conn: Connection[Any]) -> InstanceRecord | None:
+            row = conn.execute(self._sql["load"], (workflow, instance_id)).fetchone()
+            return None if row is None else _instance(row)
+
+        return self._call("load an instance", op)
+
+    def find_key(self, workflow: str, instance_id: str, key: str) -> Transition | None:
+        query = self._q(
+            f"SELECT {_TRANSITION_COLUMNS} FROM {{s}}.wf_transitions "
+            "WHERE workflow = %s AND instance_id = %s AND key = %s"
+        )
+
+        def op(conn: Connection[Any]) -> Transition | None:
+            row = conn.execute(query, (workflow, instance_id, key)).fetchone()
+            return None if row is None else _transition(row)
+
+        return self._call("look up an idempotency key", op)
+
+    def history(self, workflow: str, instance_id: str) -> list[Transition]:
+        query = self._q(
+            f"SELECT {_TRANSITION_COLUMNS} FROM {{s}}.wf_transitions "
+            "WHERE workflow = %s AND instance_id = %s ORDER BY seq"
+        )
+
+        def op(conn: Connection[Any]) -> list[Transition]:
+            return [_transition(r) for r in conn.execute(query, (workflow, instance_id))]
+
+        return self._call("read a history", op)
+
+    def pending_work(self, workflow: str, instance_id: str) -> list[WorkItem]:
+        query = self._q(
+            f"SELECT {_WORK_COLUMNS} FROM {{s}}.wf_work WHERE workflow = %s AND instance_id = %s "
+            "AND status <> 'done' ORDER BY seq, idx"
+        )
+
+        def op(conn: Connection[Any]) -> list[WorkItem]:
+            return [_work(r) for r in conn.execute(query, (workflow, instance_id))]
+
+        return self._call("read pending work", op)
+
+    def instances(
+        self,
+        workflow: str | None = None,
+        *,
+        state: str | None = None,
+        pending_only: bool = False,
+        compensating_only: bool = False,
+    ) -> list[InstanceRecord]:
+        where: list[str] = []
+        args: list[Any] = []
+        if workflow is not None:
+            where.append("i.workflow = %s")
+            args.append(workflow)
+        if state is not None:
+            where.append("i.state = %s")
+            args.append(state)
+        if compensating_only:
+            where.append("i.compensating IS NOT NULL")
+        if pending_only:
+            where.append("c.pending > 0")
+        query = self._q(_INSTANCE)
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        query += " ORDER BY i.workflow, i.instance_id"
+
+        def op(conn: Connection[Any]) -> list[InstanceRecord]:
+            return [_instance(r) for r in conn.execute(query, args)]
+
+        return self._call("list instances", op)
+
+    def other_fingerprints(self, workflow: str, fingerprint: str) -> list[str]:
+        query = self._q(
+            "SELECT instance_id FROM {s}.wf_instances WHERE workflow = %s AND fingerprint <> %s "
+            "ORDER BY instance_id"
+        )
+
+        def op(conn: Connection[Any]) -> list[str]:
+            return [r[0] for r in conn.execute(query, (workflow, fingerprint))]
+
+        return self._call("compare spec fingerprints", op)
+
+    # -- writes -------------------------------------------------------------------
+
+    def create(self, instance: InstanceRecord, first: Transition, work: Sequence[WorkItem]) -> None:
+        wf, iid = instance.workflow, instance.instance_id
+        token = str(uuid.uuid4())
+        params = _transition_params(wf, iid, first, token)
+        params.update(
+            state=instance.state,
+            version=instance.version,
+            fingerprint=instance.fingerprint,
+            compensating=instance.compensating,
+            created=(instance.created_at or first.at).isoformat(),
+        )
+        query = self._sql["create"]
+        if work:
+            params.update(_work_params(work))
+            query = self._sql["create_work"]
+
+        def op(conn: Connection[Any]) -> None:
+            row = conn.execute(query, params).fetchone()
+            if row and row[0] == 1:
+                return
+            # Not inserted: a rival's instance, or ours from an attempt whose
+            # acknowledgement was lost with the connection.
+            written = conn.execute(self._sql["written"], params).fetchone()
+            if written is None or str(written[1]) != token:
+                raise AlreadyStarted(wf, iid)
+
+        self._call("create an instance", op)
+
+    def append(
+        self,
+        workflow: str,
+        instance_id: str,
+        transition: Transition,
+        work: Sequence[WorkItem],
+        *,
+        compensating: str | None,
+    ) -> None:
+        token = str(uuid.uuid4())
+        params = _transition_params(workflow, instance_id, transition, token)
+        params["compensating"] = compensating
+        query = self._sql["append"]
+        if work:
+            params.update(_work_params(work))
+            query = self._sql["append_work"]
+        pg = self._pg
+
+        def op(conn: Connection[Any]) -> None:
+            try:
+                row = conn.execute(query, params).fetchone()
+            except pg.errors.UniqueViolation:
+                # The idempotency key is taken (by a concurrent send).
+                raise VersionConflict(workflow, instance_id, transition.seq - 1) from None
+            if row and row[0] == 1:
+                return
+            written = conn.execute(self._sql["written"], params).fetchone()
+            if written is None or not written[0]:
+                raise UnknownInstance(workflow, instance_id)
+            if str(written[1]) == token:
+                return  # our own write, committed by an earlier attempt
+            raise VersionConflict(workflow, instance_id, transition.seq - 1)
+
+        self._call("append a transition", op)
+
+    def claim(
+        self,
+        workflow: str,
+        instance_id: str | None,
+        *,
+        owner: str,
+        now: float,
+        until: float,
+        limit: int = 1000,
+    ) -> list[WorkItem]:
+        params = {
+            "wf": workflow,
+            "id": instance_id,
+            "owner": owner,
+            "now": float(now),
+            "until": float(until),
+            "limit": limit,
+        }
+        query = self._sql["claim_any" if instance_id is None else "claim_one"]
+
+        def op(conn: Connection[Any]) -> list[WorkItem]:
+            return [_work(r) for r in conn.execute(query, params)]
+
+        items = self._call("claim work", op)
+        items.sort(key=lambda w: (w.instance_id, w.seq, w.idx))
+        return items
+
+    def complete(self, items: Sequence[WorkItem]) -> None:
+        if not items:
+            if self._closed:
+                raise StoreError("the store is closed")
+            return
+        params = {
+            "wf": [w.workflow for w in items],
+            "id": [w.instance_id for w in items],
+            "seq": [w.seq for w in items],
+            "idx": [w.idx for w in items],
+        }
+        query = self._sql["complete"]
+
+        def op(conn: Connection[Any]) -> None:
+            conn.execute(query, params)
+
+        self._call("mark work done", op)
+
+    def fail(self, item: WorkItem, error: str, *, dead: bool) -> None:
+        params = {
+            "wf": item.workflow,
+            "id": item.instance_id,
+            "seq": item.seq,
+            "idx": item.idx,
+            "error": error,
+            "status": WorkStatus.DEAD.value if dead else WorkStatus.PENDING.value,
+            "token": str(uuid.uuid4()),
+            "owner": item.lease_owner,
+        }
+
+        def op(conn: Connection[Any]) -> None:
+            with conn.transaction():
+                conn.execute(self._sql["fail"], params)
+                if item.lease_owner is not None:
+                    conn.execute(self._sql["release"], params)
+
+        self._call("record a failed hook", op)
+
+    def revive(self, workflow: str, instance_id: str) -> int:
+        params = {"wf": workflow, "id": instance_id, "token": str(uuid.uuid4())}
+
+        def op(conn: Connection[Any]) -> int:
+            row = conn.execute(self._sql["revive"], params).fetchone()
+            return int(row[0]) if row else 0
+
+        return self._call("revive dead work", op)
+
+    def flush(self) -> None:
+        """Nothing is deferred: completion markers are written when reported."""
+        if self._closed:
+            raise StoreError("the store is closed")
+
+    def close(self) -> None:
+        """Close the connection pool (idempotent)."""
+        if not self._closed:
+            self._closed = True
+            self._pool.close()
+
+    def __enter__(self) -> PostgresStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
