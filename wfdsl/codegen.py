@@ -132,11 +132,13 @@ def py_docstring(paragraphs: str | Sequence[str | None], indent: int, width: int
     bodies = [_escape(p.strip(), '"') for p in parts if p is not None and p.strip()]
     if not bodies:
         raise ValueError("a docstring needs some text")
-    if len(bodies) == 1 and indent + len(bodies[0]) + 6 <= width:
-        return f'"""{bodies[0]}"""'
     pad = " " * indent
     blocks = [_wrap(bodies[0], indent, width, first=3)]
     blocks += [_wrap(body, indent, width) for body in bodies[1:]]
+    if len(blocks) == 1 and "\n" not in blocks[0]:
+        # ruff keeps the closing quotes of a one-line docstring on its line,
+        # even when that makes the line too long (one long word).
+        return f'"""{bodies[0]}"""'
     return '"""' + ("\n\n" + pad).join(blocks) + "\n" + pad + '"""'
 
 
@@ -249,30 +251,40 @@ def _lay(node: _Node, indent: int, lead: str, trail: str, force: bool = False) -
 
 
 def _lay_str(value: str, indent: int, lead: str, trail: str) -> Iterator[str]:
+    """A string too long for one line at its place, as ruff keeps it at any line
+    length from 88 to 100: whole if its line stays within 100 columns; else
+    alone in parentheses if it fits there; else split at spaces into
+    parenthesised parts too long for ruff to join again."""
     pad = " " * indent
     whole = py_str(value)
     if indent + len(lead) + len(whole) + len(trail) <= SPLIT_WIDTH:
         yield pad + lead + whole + trail
         return
-    room = WIDTH - indent - 4
-    chunks: list[str] = []
-    for word in value.split(" "):
-        # Keep each space at the end of the part before the break.
-        if chunks and len(py_str(chunks[-1] + word)) <= room:
-            chunks[-1] += word + " "
-        else:
-            chunks.append(word + " ")
-    chunks[-1] = chunks[-1][:-1]
-    if chunks[-1] == "" and len(chunks) > 1:
-        chunks.pop()
-        chunks[-1] += " "
-    if len(chunks) == 1:
-        yield pad + lead + whole + trail
+    chunks = [whole]
+    if indent + 4 + len(whole) > SPLIT_WIDTH:
+        chunks = [py_str(part) for part in _split_words(value, WIDTH - indent - 4)]
+    if len(chunks) == 1 and indent + 4 + len(whole) > SPLIT_WIDTH:
+        yield pad + lead + whole + trail  # one long word: nothing helps
         return
     yield pad + lead + "("
     for chunk in chunks:
-        yield pad + "    " + py_str(chunk)
+        yield pad + "    " + chunk
     yield pad + ")" + trail
+
+
+def _split_words(value: str, room: int) -> list[str]:
+    """``value`` cut after spaces into parts whose literals fit in ``room``
+    columns where possible; the parts concatenate to ``value``."""
+    parts: list[str] = []
+    for word in value.split(" "):
+        if parts and len(py_str(parts[-1] + word)) <= room:
+            parts[-1] += word + " "
+        else:
+            parts.append(word + " ")
+    parts[-1] = parts[-1][:-1]  # the split added one space too many
+    if parts[-1] == "" and len(parts) > 1:
+        parts.pop()
+    return parts
 
 
 def _name(value: str) -> _Call:

@@ -40,7 +40,7 @@ def random_spec(seed: int):  # type: ignore[no-untyped-def]
         return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 300)))
 
     def name(prefix: str, i: int) -> str:
-        return f"{prefix}{i}_" + "n" * rng.randint(0, 40)
+        return f"{prefix}{i}_" + "n" * rng.randint(0, 36)
 
     states = tuple(
         State(name(s, i), description=text(), initial=i == 0) for i, s in enumerate("abcd")
@@ -58,6 +58,4 @@ def random_spec(seed: int):  # type: ignore[no-untyped-def]
         )
         for i in range(3)
     )
-    return Spec(
-        name=f"random{seed}", states=states, events=events, edges=edges, description=text()
-    )
+    return Spec(name=f"random{seed}", states=states, events=events, edges=edges, description=text())

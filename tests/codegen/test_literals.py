@@ -9,7 +9,7 @@ import tokenize
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wfdsl.codegen import WIDTH, py_doc_lines, py_docstring, py_str
+from wfdsl.codegen import WIDTH, py_docstring, py_str
 
 HOSTILE = [
     "",
@@ -86,6 +86,10 @@ def test_long_docstring_is_wrapped_within_the_line_length() -> None:
     assert ast.literal_eval(doc).split() == text.split()
 
 
-def test_docstring_paragraph_is_wrapped_and_escaped() -> None:
-    text = 'a "quoted" ' + "x" * 100
-    assert py_doc_lines(text, 0) == 'a \\"quoted\\"\n' + "x" * 100
+def test_docstring_paragraphs_are_escaped_wrapped_and_separated() -> None:
+    doc = py_docstring(["Summary.", 'a "quoted" ' + "x" * 100, None, "  "], 4)
+    assert doc == '"""Summary.\n\n    a \\"quoted\\"\n    ' + "x" * 100 + '\n    """'
+
+
+def test_one_long_word_stays_a_one_line_docstring_as_ruff_keeps_it() -> None:
+    assert py_docstring("x" * 100, 8) == '"""' + "x" * 100 + '"""'

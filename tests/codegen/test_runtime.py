@@ -8,13 +8,15 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
 import wfdsl
+from wfdsl.codegen import generate
 from wfdsl.ir import Spec
 
-from .helpers import GOLDEN_DIR, ROOT, SOURCES, TYPING_DIR, golden_path
+from .helpers import GOLDEN_DIR, ROOT, SOURCES, TYPING_DIR, golden_path, random_spec
 
 
 def load_module(path: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
@@ -51,6 +53,15 @@ def test_enums_list_every_state_and_event_valued_as_written(
     spec = wfdsl.load(source)
     assert [m.value for m in generated.State] == [s.name for s in spec.states]
     assert [m.value for m in generated.Event] == [e.name for e in spec.events]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_specs_survive_generation_exactly(seed: int) -> None:
+    spec = random_spec(seed)
+    namespace: dict[str, Any] = {}
+    text = generate(spec, source="r.wf", sha256="0" * 64)
+    exec(compile(text, f"random{seed}_wf.py", "exec"), namespace)
+    assert namespace["SPEC"].to_data() == spec.to_data()
 
 
 def test_importing_a_generated_module_parses_nothing(monkeypatch: pytest.MonkeyPatch) -> None:

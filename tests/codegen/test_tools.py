@@ -18,9 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import ROOT, SOURCES, TYPING_DIR, golden_path
+from wfdsl.codegen import generate
+
+from .helpers import ROOT, SOURCES, TYPING_DIR, golden_path, random_spec
 
 MODULES = [golden_path(s).name for s in SOURCES]
+#: Modules of seeded random specs: hostile text in every place a string goes.
+RANDOM_SEEDS = range(40)
+RANDOM_MODULES = [f"random{seed}_wf.py" for seed in RANDOM_SEEDS]
 TYPING_OK = sorted(p.name for p in TYPING_DIR.glob("*_ok.py"))
 TYPING_BAD = sorted(p.name for p in TYPING_DIR.glob("*_bad.py"))
 
@@ -67,7 +72,10 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> Reports:
         shutil.copy(ROOT / "tests" / "golden" / "codegen" / name, work / name)
     for name in TYPING_OK + TYPING_BAD:
         shutil.copy(TYPING_DIR / name, work / name)
-    files = MODULES + TYPING_OK + TYPING_BAD
+    for seed, name in zip(RANDOM_SEEDS, RANDOM_MODULES, strict=True):
+        text = generate(random_spec(seed), source=f"random{seed}.wf", sha256="0" * 64)
+        (work / name).write_text(text, encoding="utf-8")
+    files = MODULES + RANDOM_MODULES + TYPING_OK + TYPING_BAD
 
     env = dict(os.environ, MYPYPATH=str(ROOT))
     # --follow-imports=silent: wfdsl itself is checked by its own CI step; here
@@ -144,6 +152,14 @@ def test_generated_module_is_already_ruff_formatted(
     reports: Reports, module: str, config: str
 ) -> None:
     assert module not in reports.ruff_format[config]
+
+
+@pytest.mark.parametrize("config", RUFF_CONFIGS)
+def test_modules_of_random_specs_pass_every_tool(reports: Reports, config: str) -> None:
+    assert {m: reports.mypy[m] for m in RANDOM_MODULES if reports.mypy[m]} == {}
+    checked = reports.ruff_check[config]
+    assert {m: checked[m] for m in RANDOM_MODULES if checked[m]} == {}
+    assert reports.ruff_format[config].isdisjoint(RANDOM_MODULES)
 
 
 @pytest.mark.parametrize("user_module", TYPING_OK)

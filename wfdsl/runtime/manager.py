@@ -371,10 +371,12 @@ class Manager(Generic[S, E]):
         report = ResumeReport()
         changed = set(store.other_fingerprints(self.workflow, self.fingerprint))
         report.spec_changed.extend(sorted(changed))
-        for inst in store.instances(self.workflow, pending_only=True):
-            if inst.instance_id in changed:
-                continue
-            self._resume_one(inst.instance_id, report)
+        if changed:
+            for inst in store.instances(self.workflow, pending_only=True):
+                if inst.instance_id not in changed:
+                    self._resume_one(inst.instance_id, report)
+        else:
+            self._resume_all(report)
         for inst in store.instances(self.workflow, compensating_only=True):
             if inst.instance_id in changed or inst.compensating is None:
                 continue
@@ -578,6 +580,13 @@ class Manager(Generic[S, E]):
         )
         if not items:
             return False
+        self._run_claimed(instance_id, items, ran)
+        return True
+
+    def _run_claimed(
+        self, instance_id: str, items: Sequence[WorkItem], ran: list[WorkItem] | None
+    ) -> None:
+        """Run one instance's claimed work, transition by transition, in order."""
         by_seq = {t.seq: t for t in self.store.history(self.workflow, instance_id)}
         batch: list[WorkItem] = []
         for item in items:
@@ -587,7 +596,39 @@ class Manager(Generic[S, E]):
             batch.append(item)
         if batch:
             self._run(by_seq[batch[0].seq], batch, ran)
-        return True
+
+    def _resume_all(self, report: ResumeReport, batch: int = 1000) -> None:
+        """Claim pending work of the whole workflow a batch at a time (one store
+        transaction per batch) and run it instance by instance."""
+        failed: set[str] = set()
+        while True:
+            now = time.time()
+            items = self.store.claim(
+                self.workflow,
+                None,
+                owner=self.worker_id,
+                now=now,
+                until=now + self.lease,
+                limit=batch,
+            )
+            by_instance: dict[str, list[WorkItem]] = {}
+            for item in items:
+                if item.instance_id not in failed:
+                    by_instance.setdefault(item.instance_id, []).append(item)
+            if not by_instance:
+                return
+            for instance_id, work in by_instance.items():
+                ran: list[WorkItem] = []
+                try:
+                    self._run_claimed(instance_id, work, ran)
+                except HookFailed as exc:
+                    failed.add(instance_id)
+                    report.failed.append((exc.instance_id, exc.hook, exc.error))
+                    if exc.attempt >= self.max_attempts:
+                        report.dead.append(exc.instance_id)
+                report.completed.extend((w.instance_id, w.hook) for w in ran)
+            if len(items) < batch:
+                return
 
     def _resume_one(self, instance_id: str, report: ResumeReport) -> None:
         ran: list[WorkItem] = []

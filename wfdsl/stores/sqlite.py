@@ -100,20 +100,38 @@ _Key = tuple[str, str]
 _Done = dict[_Key, set[tuple[int, int]]]
 
 
-def _flush_buffer(conn: sqlite3.Connection, done: _Done) -> None:
-    """Mark buffered work done and keep each instance's ``pending`` count in step."""
+def _flush_buffer(conn: sqlite3.Connection, done: _Done, skip: _Key | None = None) -> int:
+    """Mark buffered work done and keep each instance's ``pending`` count in step.
+
+    For the instance ``skip`` the count is not updated but returned, so that the
+    caller folds it into the update of that instance it is about to make."""
+    folded = 0
     for (wf, iid), items in done.items():
-        cur = conn.executemany(
-            "UPDATE wf_work SET status = 'done', lease_owner = NULL, lease_until = NULL "
-            "WHERE workflow = ? AND instance_id = ? AND seq = ? AND idx = ? "
-            "AND status = 'pending'",
-            [(wf, iid, seq, idx) for seq, idx in items],
-        )
-        if cur.rowcount > 0:
+        if len(items) == 1:
+            seq, idx = next(iter(items))
+            n = conn.execute(
+                "UPDATE wf_work SET status = 'done', lease_owner = NULL, lease_until = NULL "
+                "WHERE workflow = ? AND instance_id = ? AND seq = ? AND idx = ? "
+                "AND status = 'pending'",
+                (wf, iid, seq, idx),
+            ).rowcount
+        else:
+            n = conn.executemany(
+                "UPDATE wf_work SET status = 'done', lease_owner = NULL, lease_until = NULL "
+                "WHERE workflow = ? AND instance_id = ? AND seq = ? AND idx = ? "
+                "AND status = 'pending'",
+                [(wf, iid, seq, idx) for seq, idx in items],
+            ).rowcount
+        if n <= 0:
+            continue
+        if (wf, iid) == skip:
+            folded = n
+        else:
             conn.execute(
                 "UPDATE wf_instances SET pending = pending - ? WHERE workflow = ? AND instance_id = ?",
-                (cur.rowcount, wf, iid),
+                (n, wf, iid),
             )
+    return folded
 
 
 def _finalize(conn: sqlite3.Connection, done: _Done, lock: threading.RLock) -> None:
@@ -228,8 +246,11 @@ class SQLiteStore:
                 raise StoreError(f"{self.path}: {exc}") from exc
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT``, folding in deferred completion markers."""
+    def _write(self, fold: _Key | None = None) -> Iterator[tuple[sqlite3.Connection, int]]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``, folding in deferred completion markers.
+
+        Yields the connection and how many markers of instance ``fold`` were
+        written, whose ``pending`` count the caller must lower itself."""
         if self._closed:
             raise StoreError("the store is closed")
         with self._lock:
@@ -240,8 +261,8 @@ class SQLiteStore:
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
             try:
-                _flush_buffer(conn, done)
-                yield conn
+                folded = _flush_buffer(conn, done, fold) if done else 0
+                yield conn, folded
                 conn.execute("COMMIT")
             except BaseException as exc:
                 if conn.in_transaction:
@@ -313,7 +334,25 @@ class SQLiteStore:
 
     @staticmethod
     def _insert_work(conn: sqlite3.Connection, work: Sequence[WorkItem]) -> None:
-        if work:
+        if len(work) == 1:
+            w = work[0]
+            conn.execute(
+                f"INSERT INTO wf_work ({_WORK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    w.workflow,
+                    w.instance_id,
+                    w.seq,
+                    w.idx,
+                    w.hook,
+                    w.kind.value,
+                    w.status.value,
+                    w.attempts,
+                    w.last_error,
+                    w.lease_owner,
+                    w.lease_until,
+                ),
+            )
+        elif work:
             conn.executemany(
                 f"INSERT INTO wf_work ({_WORK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 [
@@ -437,7 +476,7 @@ class SQLiteStore:
 
     def create(self, instance: InstanceRecord, first: Transition, work: Sequence[WorkItem]) -> None:
         at = (instance.created_at or first.at).isoformat()
-        with self._write() as conn:
+        with self._write() as (conn, _):
             try:
                 conn.execute(
                     "INSERT INTO wf_instances (workflow, instance_id, state, version, fingerprint, "
@@ -469,7 +508,7 @@ class SQLiteStore:
         compensating: str | None,
     ) -> None:
         at = transition.at.isoformat()
-        with self._write() as conn:
+        with self._write((workflow, instance_id)) as (conn, done):
             cur = conn.execute(
                 "UPDATE wf_instances SET state = ?, version = ?, compensating = ?, updated_at = ?, "
                 "pending = pending + ? WHERE workflow = ? AND instance_id = ? AND version = ?",
@@ -478,7 +517,7 @@ class SQLiteStore:
                     transition.seq,
                     compensating,
                     at,
-                    len(work),
+                    len(work) - done,
                     workflow,
                     instance_id,
                     transition.seq - 1,
@@ -519,7 +558,7 @@ class SQLiteStore:
             " ORDER BY instance_id, seq, idx LIMIT ?"
         )
         args += [owner, now, limit]
-        with self._write() as conn:
+        with self._write() as (conn, _):
             rows = conn.execute(sql, args).fetchall()
             items = [self._work(r) for r in rows]
             conn.executemany(
@@ -557,7 +596,7 @@ class SQLiteStore:
                 self.flush()
 
     def fail(self, item: WorkItem, error: str, *, dead: bool) -> None:
-        with self._write() as conn:
+        with self._write() as (conn, _):
             cur = conn.execute(
                 "UPDATE wf_work SET attempts = attempts + 1, last_error = ?, status = ? "
                 "WHERE workflow = ? AND instance_id = ? AND seq = ? AND idx = ? "
@@ -579,7 +618,7 @@ class SQLiteStore:
                 )
 
     def revive(self, workflow: str, instance_id: str) -> int:
-        with self._write() as conn:
+        with self._write() as (conn, _):
             cur = conn.execute(
                 "UPDATE wf_work SET status = 'pending', attempts = 0, lease_owner = NULL, "
                 "lease_until = NULL WHERE workflow = ? AND instance_id = ? "

@@ -1,0 +1,484 @@
+"""PostgresStore beyond the shared contract: schema and migrations, several worker
+processes, a worker killed mid-hook, and connections that drop or never answer.
+
+The conformance suite (test_conformance.py) runs against PostgreSQL too; these
+tests cover what only a server-backed store has to get right.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pgtest import drop_schema, new_schema, pg_dsn, schema_scope, terminate_backends
+from psycopg import sql
+
+import wfdsl
+from wfdsl import Manager
+from wfdsl.errors import AlreadyStarted, StoreError
+from wfdsl.ir import HookKind
+from wfdsl.runtime.records import InstanceRecord, Transition, TransitionKind, WorkItem
+from wfdsl.stores import open_store
+from wfdsl.stores.postgres import SCHEMA_VERSION, PostgresStore
+
+from .pg_worker import COUNTER, JOB
+
+WORKER = str(Path(__file__).with_name("pg_worker.py"))
+AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+@pytest.fixture
+def pg() -> Iterator[tuple[str, str]]:
+    """``(dsn, schema)``: the test server and a schema of this test's own."""
+    with schema_scope() as where:
+        yield where
+
+
+@pytest.fixture
+def store(pg: tuple[str, str]) -> Iterator[PostgresStore]:
+    dsn, schema = pg
+    with PostgresStore(dsn, schema=schema, application_name=schema) as s:
+        yield s
+
+
+def query(dsn: str, text: str, *args: Any) -> list[tuple[Any, ...]]:
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        cur = conn.execute(text, args)  # type: ignore[arg-type]
+        return cur.fetchall() if cur.description else []
+
+
+def start_job(store: PostgresStore, iid: str, *, fingerprint: str) -> None:
+    """An instance of ``job`` whose two enter hooks are pending and unleased, as a
+    worker that crashed right after writing the transition leaves it."""
+    record = InstanceRecord("job", iid, "queued", 1, fingerprint, created_at=AT, updated_at=AT)
+    first = Transition(1, TransitionKind.START, None, "queued", None, None, {}, AT)
+    work = [WorkItem("job", iid, 1, i, h, HookKind.ENTER) for i, h in enumerate(("step_one", "step_two"))]
+    store.create(record, first, work)
+
+
+def worker(*args: object) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, WORKER, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 120) -> str:
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, err
+    return out
+
+
+# -- construction ---------------------------------------------------------------------
+
+
+def test_the_module_imports_without_psycopg_and_construction_says_what_to_install() -> None:
+    code = (
+        "import sys; sys.modules['psycopg'] = None; sys.modules['psycopg_pool'] = None\n"
+        "from wfdsl.stores.postgres import PostgresStore\n"
+        "from wfdsl.errors import StoreError\n"
+        "try:\n"
+        "    PostgresStore('postgresql://nobody@127.0.0.1/none')\n"
+        "except StoreError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "pip install 'wfdsl[postgres]'" in out.stdout
+
+
+@pytest.mark.postgres
+def test_an_unreachable_server_is_a_store_error_naming_it_without_the_password() -> None:
+    pg_dsn()  # skip with the others when there is no server configured
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(StoreError, match=f"127.0.0.1:{port}") as info:
+        PostgresStore(f"postgresql://alice:s3cret@127.0.0.1:{port}/db", connect_timeout=2)
+    assert "s3cret" not in str(info.value)
+
+
+@pytest.mark.postgres
+def test_open_store_takes_a_postgresql_url_and_its_schema_parameter(pg: tuple[str, str]) -> None:
+    dsn, schema = pg
+    store = open_store(f"{dsn}?schema={schema}")
+    try:
+        assert isinstance(store, PostgresStore)
+        assert store.schema == schema
+    finally:
+        store.close()
+
+
+# -- schema -------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_the_store_creates_its_tables_and_indexes_in_its_own_schema(
+    store: PostgresStore, pg: tuple[str, str]
+) -> None:
+    dsn, schema = pg
+    tables = query(
+        dsn,
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY 1",
+        schema,
+    )
+    assert [t for (t,) in tables] == ["wf_instances", "wf_meta", "wf_transitions", "wf_work"]
+    indexes = {i for (i,) in query(dsn, "SELECT indexname FROM pg_indexes WHERE schemaname = %s", schema)}
+    assert {"wf_instances_state", "wf_transitions_key", "wf_work_open"} <= indexes
+    assert store.schema_version == SCHEMA_VERSION
+
+
+@pytest.mark.postgres
+def test_reopening_keeps_the_data(store: PostgresStore, pg: tuple[str, str]) -> None:
+    dsn, schema = pg
+    start_job(store, "j-1", fingerprint="fp")
+    with PostgresStore(dsn, schema=schema) as again:
+        record = again.load("job", "j-1")
+        assert record is not None and record.pending == 2
+
+
+@pytest.mark.postgres
+def test_a_schema_written_by_a_newer_wfdsl_is_refused(store: PostgresStore, pg: tuple[str, str]) -> None:
+    dsn, schema = pg
+    query(dsn, f'UPDATE "{schema}".wf_meta SET version = 99 RETURNING version')
+    with pytest.raises(StoreError, match="newer wfdsl"):
+        PostgresStore(dsn, schema=schema)
+
+
+@pytest.mark.postgres
+def test_workers_opening_a_fresh_schema_together_migrate_it_once(pg: tuple[str, str]) -> None:
+    dsn, schema = pg
+    code = (
+        "import sys\nfrom wfdsl.stores.postgres import PostgresStore\n"
+        "PostgresStore(sys.argv[1], schema=sys.argv[2]).close()\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, dsn, schema], stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+    assert query(dsn, f'SELECT version FROM "{schema}".wf_meta') == [(SCHEMA_VERSION,)]
+
+
+@pytest.mark.postgres
+def test_schemas_do_not_see_each_other(store: PostgresStore) -> None:
+    other_schema = new_schema()
+    try:
+        with PostgresStore(pg_dsn(), schema=other_schema) as other:
+            start_job(store, "j-1", fingerprint="fp")
+            assert other.load("job", "j-1") is None
+    finally:
+        drop_schema(pg_dsn(), other_schema)
+
+
+# -- several processes ------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_sends_from_several_processes_to_one_instance_lose_no_update(
+    store: PostgresStore, pg: tuple[str, str]
+) -> None:
+    dsn, schema = pg
+    Manager(wfdsl.loads(COUNTER), store).start("shared")
+    at = time.time() + 1.0
+    procs = [worker("send", dsn, schema, 25, f"p{n}", at) for n in range(4)]
+    assert [finish(p) for p in procs] == ["25\n"] * 4
+
+    history = store.history("counter", "shared")
+    assert [t.seq for t in history] == list(range(1, 102))
+    for n in range(4):  # every send of every process is there once, in its order
+        assert [t.data["i"] for t in history if t.data.get("tag") == f"p{n}"] == list(range(25))
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_concurrent_resumes_never_run_the_same_hook_twice(
+    store: PostgresStore, pg: tuple[str, str]
+) -> None:
+    dsn, schema = pg
+    query(dsn, f'CREATE TABLE "{schema}".ran (instance_id text, hook text, worker text, what text)')
+    fp = wfdsl.loads(JOB).fingerprint()
+    for n in range(150):
+        start_job(store, f"j-{n:03}", fingerprint=fp)
+    at = time.time() + 1.5
+    procs = [worker("resume", dsn, schema, f"w{n}", 60, at) for n in range(3)]
+    completed = [int(finish(p)) for p in procs]
+
+    assert sum(completed) == 300
+    runs = query(dsn, f'SELECT instance_id, hook, count(*) FROM "{schema}".ran GROUP BY 1, 2')
+    assert len(runs) == 300
+    assert {count for _, _, count in runs} == {1}
+    assert store.instances("job", pending_only=True) == []
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_work_of_a_killed_worker_is_taken_over_once_its_lease_expires(
+    store: PostgresStore, pg: tuple[str, str]
+) -> None:
+    dsn, schema = pg
+    query(dsn, f'CREATE TABLE "{schema}".ran (instance_id text, hook text, worker text, what text)')
+    start_job(store, "j-1", fingerprint=wfdsl.loads(JOB).fingerprint())
+    lease = 3.0
+    doomed = worker("resume", dsn, schema, "doomed", lease, 0, "hang")
+    try:
+        assert doomed.stdout is not None
+        ready, _, _ = select.select([doomed.stdout], [], [], 60)
+        assert ready and doomed.stdout.readline() == "running\n"
+        # While the lease holds, another worker leaves the work alone.
+        assert finish(worker("resume", dsn, schema, "early", lease, 0)) == "0\n"
+        held = store.pending_work("job", "j-1")
+        assert {w.lease_owner for w in held} == {"doomed"}
+    finally:
+        doomed.send_signal(signal.SIGKILL)
+        doomed.communicate()
+
+    until = max(w.lease_until or 0.0 for w in held)
+    time.sleep(max(0.0, until - time.time()) + 0.2)
+    assert finish(worker("resume", dsn, schema, "heir", lease, 0)) == "2\n"
+    runs = query(dsn, f'SELECT hook, worker, what FROM "{schema}".ran ORDER BY hook, what')
+    assert runs == [
+        ("step_one", "heir", "done"),
+        ("step_one", "doomed", "started"),
+        ("step_two", "heir", "done"),
+    ]
+    assert store.pending_work("job", "j-1") == []
+
+
+# -- connection failures --------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_sends_survive_their_backends_being_terminated_and_none_is_applied_twice(
+    store: PostgresStore, pg: tuple[str, str]
+) -> None:
+    dsn, schema = pg
+    mgr = Manager(wfdsl.loads(COUNTER), store)
+    mgr.start("shared")
+    errors: list[BaseException] = []
+
+    def sender() -> None:
+        try:
+            for i in range(300):
+                mgr.send("shared", "tick", data={"i": i})
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    thread = threading.Thread(target=sender)
+    thread.start()
+    killed = 0
+    while thread.is_alive():
+        killed += terminate_backends(schema)
+        time.sleep(0.01)
+    thread.join()
+
+    assert errors == []
+    assert killed > 0
+    history = store.history("counter", "shared")
+    assert [t.data.get("i") for t in history[1:]] == list(range(300))
+    assert [t.seq for t in history] == list(range(1, 302))
+
+
+class Proxy:
+    """A TCP proxy in front of the server that can lose one message on cue:
+    ``drop_reply`` forwards the next request and swallows its answer (the write
+    commits but its acknowledgement never arrives), ``drop_request`` swallows the
+    next request (nothing reaches the server). Either way the client's connection
+    is cut. ``down`` refuses every connection."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        self.mode = "pass"
+        self.connections = 0
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self._stop = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self._stop:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            if self.mode == "down":
+                client.close()
+                continue
+            self.connections += 1
+            server = socket.create_connection(self.target)
+            threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
+
+    def _pump(self, client: socket.socket, server: socket.socket) -> None:
+        asked = False
+        try:
+            while True:
+                ready, _, _ = select.select([client, server], [], [], 0.5)
+                if self.mode == "down" or self._stop:
+                    return
+                for sock in ready:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    if sock is client:
+                        if self.mode == "drop_request":
+                            self.mode = "pass"
+                            return
+                        asked = True
+                        server.sendall(data)
+                    else:
+                        if self.mode == "drop_reply" and asked:
+                            self.mode = "pass"
+                            time.sleep(0.3)  # let the server finish its commit
+                            return
+                        client.sendall(data)
+        except OSError:
+            return
+        finally:
+            client.close()
+            server.close()
+
+    def close(self) -> None:
+        self._stop = True
+        self._listener.close()
+
+
+@pytest.fixture
+def proxied(pg: tuple[str, str]) -> Iterator[tuple[Proxy, PostgresStore]]:
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    dsn, schema = pg
+    params = conninfo_to_dict(dsn)
+    proxy = Proxy(str(params.get("host", "127.0.0.1")), int(params.get("port", 5432)))
+    through = make_conninfo(dsn, host="127.0.0.1", port=str(proxy.port), sslmode="disable")
+    store = PostgresStore(through, schema=schema, min_size=1, max_size=1, retry_for=5)
+    try:
+        yield proxy, store
+    finally:
+        proxy.mode = "pass"
+        store.close()
+        proxy.close()
+
+
+def _create(store: PostgresStore) -> object:
+    start_job(store, "j-2", fingerprint="fp")
+    return store.load("job", "j-2") is not None
+
+
+def _append(store: PostgresStore) -> object:
+    t = Transition(2, TransitionKind.EVENT, "queued", "done", "finish", None, {}, AT)
+    store.append("job", "j-1", t, [], compensating=None)
+    return [x.seq for x in store.history("job", "j-1")]
+
+
+def _fail(store: PostgresStore) -> object:
+    item = store.pending_work("job", "j-1")[0]
+    store.fail(item, "boom", dead=False)
+    return store.pending_work("job", "j-1")[0].attempts
+
+
+def _revive(store: PostgresStore) -> object:
+    return store.revive("job", "j-1")
+
+
+WRITES: dict[str, tuple[Callable[[PostgresStore], object], object]] = {
+    "create": (_create, True),
+    "append": (_append, [1, 2]),
+    "fail": (_fail, 1),
+    "revive": (_revive, 1),
+}
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("mode", ["drop_reply", "drop_request"])
+@pytest.mark.parametrize("write", sorted(WRITES))
+def test_a_write_whose_connection_is_cut_is_applied_exactly_once(
+    proxied: tuple[Proxy, PostgresStore], write: str, mode: str
+) -> None:
+    proxy, store = proxied
+    start_job(store, "j-1", fingerprint="fp")
+    if write == "revive":
+        store.fail(store.pending_work("job", "j-1")[0], "boom", dead=True)
+    op, expected = WRITES[write]
+    before = proxy.connections
+    proxy.mode = mode
+    assert op(store) == expected
+    assert proxy.mode == "pass"  # the message was lost, and the store went on
+    assert proxy.connections > before  # on a new connection
+
+
+@pytest.mark.postgres
+def test_a_server_that_stays_away_is_a_store_error_and_nothing_is_half_written(
+    proxied: tuple[Proxy, PostgresStore],
+) -> None:
+    proxy, store = proxied
+    start_job(store, "j-1", fingerprint="fp")
+    store.retry_for = 1.0
+    proxy.mode = "down"
+    t = Transition(2, TransitionKind.EVENT, "queued", "done", "finish", None, {}, AT)
+    work = [WorkItem("job", "j-1", 2, 0, "step_one", HookKind.ENTER)]
+    with pytest.raises(StoreError, match="could not append a transition"):
+        store.append("job", "j-1", t, work, compensating=None)
+    proxy.mode = "pass"
+    record = store.load("job", "j-1")
+    assert record is not None and (record.state, record.version, record.pending) == ("queued", 1, 2)
+    assert len(store.history("job", "j-1")) == 1
+
+
+@pytest.mark.postgres
+def test_a_rivals_instance_is_still_already_started_after_a_lost_reply(
+    proxied: tuple[Proxy, PostgresStore], pg: tuple[str, str]
+) -> None:
+    proxy, store = proxied
+    dsn, schema = pg
+    with PostgresStore(dsn, schema=schema) as rival:
+        start_job(rival, "j-1", fingerprint="fp")
+    proxy.mode = "drop_reply"
+    with pytest.raises(AlreadyStarted):
+        start_job(store, "j-1", fingerprint="fp")
+
+
+@pytest.mark.postgres
+def test_the_cli_lists_instances_and_history_from_postgresql(store: PostgresStore, pg: tuple[str, str]) -> None:
+    dsn, schema = pg
+    mgr = Manager(wfdsl.loads(COUNTER), store)
+    mgr.start("c-1")
+    mgr.send("c-1", "tick", key="k-1")
+    url = f"{dsn}?schema={schema}"
+    env = {**os.environ, "NO_COLOR": "1"}
+    listed = subprocess.run(
+        [sys.executable, "-m", "wfdsl", "instances", "--db", url],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert listed.returncode == 0, listed.stderr
+    assert "c-1" in listed.stdout and "open" in listed.stdout
+    shown = subprocess.run(
+        [sys.executable, "-m", "wfdsl", "history", "c-1", "--db", url, "--format", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert shown.returncode == 0, shown.stderr
+    import json
+
+    steps = json.loads(shown.stdout)
+    assert [(s["seq"], s["kind"], s["key"]) for s in steps] == [(1, "start", None), (2, "event", "k-1")]
