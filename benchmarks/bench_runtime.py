@@ -14,9 +14,9 @@ On one three-state machine (green -> yellow -> red -> green on ``next``):
   (target: >= 2x transitions);
 * ``resume()`` of many instances with pending hook work, on SQLite.
 
-Durable variants run in alternating rounds on fresh files in the same
-directory, and the table shows each one's median round, so that disk noise
-hits every variant alike.
+Durable variants run in lockstep (one send of each in turn, every call timed)
+on fresh files in the same directory, and the table shows each one's median
+round, so that disk noise hits every variant alike.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ HOOKS = {"on_green": noop, "on_yellow": noop, "on_red": noop}
 # -- durable --------------------------------------------------------------------------
 
 
-def raw_round(path: str, n: int) -> float:
+def raw_setup(path: str) -> Callable[[], None]:
     """The ceiling: the same transaction, hand-written, nothing else."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
@@ -80,8 +80,8 @@ def raw_round(path: str, n: int) -> float:
         "event TEXT, data TEXT, at TEXT, PRIMARY KEY (workflow, id, seq)) WITHOUT ROWID"
     )
     conn.execute("INSERT INTO instances VALUES ('light', 'a', 'green', 1)")
-    start = time.perf_counter()
-    for _ in range(n):
+
+    def step() -> None:
         state, version = conn.execute(
             "SELECT state, version FROM instances WHERE workflow = ? AND id = ?", ("light", "a")
         ).fetchone()
@@ -96,34 +96,41 @@ def raw_round(path: str, n: int) -> float:
             (target, version + 1, "light", "a"),
         )
         conn.execute("COMMIT")
-    elapsed = time.perf_counter() - start
-    conn.close()
-    return n / elapsed
+
+    return step
 
 
-def wfdsl_round(path: str, n: int, spec_text: str) -> float:
+def wfdsl_setup(path: str, spec_text: str) -> Callable[[], None]:
     store = SQLiteStore(path)
     mgr = Manager(wfdsl.loads(spec_text), store, hooks=HOOKS if "enter" in spec_text else None)
     mgr.start("a")
-    start = time.perf_counter()
-    for _ in range(n):
+
+    def step() -> None:
         mgr.send("a", "next")
-    elapsed = time.perf_counter() - start
-    store.close()
-    return n / elapsed
+
+    return step
 
 
 def durable(sends: int, rounds: int) -> dict[str, float]:
-    variants: dict[str, Callable[[str], float]] = {
-        "raw sqlite3 transaction": lambda p: raw_round(p, sends),
-        "wfdsl send": lambda p: wfdsl_round(p, sends, PLAIN),
-        "wfdsl send, 1 enter hook": lambda p: wfdsl_round(p, sends, HOOKED),
-    }
-    results: dict[str, list[float]] = {name: [] for name in variants}
+    """Each round makes fresh files and then runs the variants in lockstep, one
+    send each in turn, timing every call: disk hiccups hit all variants alike."""
+    results: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="wfdsl-bench-", dir=os.getcwd()) as tmp:
         for r in range(rounds):
-            for i, (name, fn) in enumerate(variants.items()):
-                results[name].append(fn(os.path.join(tmp, f"{r}-{i}.db")))
+            steps: dict[str, Callable[[], None]] = {
+                "raw sqlite3 transaction": raw_setup(os.path.join(tmp, f"{r}-raw.db")),
+                "wfdsl send": wfdsl_setup(os.path.join(tmp, f"{r}-plain.db"), PLAIN),
+                "wfdsl send, 1 enter hook": wfdsl_setup(os.path.join(tmp, f"{r}-hook.db"), HOOKED),
+            }
+            spent = dict.fromkeys(steps, 0.0)
+            clock = time.perf_counter
+            for _ in range(sends):
+                for name, step in steps.items():
+                    t0 = clock()
+                    step()
+                    spent[name] += clock() - t0
+            for name, seconds in spent.items():
+                results.setdefault(name, []).append(sends / seconds)
     return {name: statistics.median(v) for name, v in results.items()}
 
 

@@ -277,7 +277,7 @@ def _split_words(value: str, room: int) -> list[str]:
     columns where possible; the parts concatenate to ``value``."""
     parts: list[str] = []
     for word in value.split(" "):
-        if parts and len(py_str(parts[-1] + word)) <= room:
+        if parts and len(py_str(parts[-1] + word + " ")) <= room:
             parts[-1] += word + " "
         else:
             parts.append(word + " ")
@@ -369,7 +369,7 @@ class _Member:
     #: The value as a literal.
     value: str
     doc: str | None
-    #: Too long for one line: ruff puts the value in parentheses on its own line.
+    #: Too long for one line: the value goes in parentheses on a line of its own.
     wrap: bool
 
 
@@ -391,7 +391,8 @@ def _members(decls: Sequence[State] | Sequence[Event], kind: str) -> list[_Membe
         member = _identifier(upper_snake(_identifier(d.name, kind)), f"{kind} member")
         doc = d.description if d.description and d.description.strip() else None
         value = py_str(d.name)
-        wrap = len(f"    {member} = {value}") > WIDTH
+        # ruff parenthesises the value only where that makes it fit.
+        wrap = len(f"    {member} = {value}") > WIDTH and 8 + len(value) <= WIDTH
         out.append(_Member(member, value, doc, wrap))
     return out
 

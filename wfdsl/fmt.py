@@ -46,6 +46,7 @@ from wfdsl.parser import parse
 from wfdsl.syntax import (
     AndNode,
     EventsNode,
+    GroupNode,
     GuardNode,
     NotNode,
     OrNode,
@@ -97,17 +98,27 @@ class _StateUnits:
 
 # -- guards -------------------------------------------------------------------------
 
-_PRECEDENCE: dict[type, int] = {OrNode: 1, AndNode: 2, NotNode: 3, RefNode: 4}
+_PRECEDENCE: dict[type, int] = {OrNode: 1, AndNode: 2, NotNode: 3, GroupNode: 4, RefNode: 4}
 
 
 def format_guard_node(node: GuardNode) -> str:
-    """A guard in source syntax with only the parentheses precedence needs.
+    """A guard in source syntax, keeping the parentheses the author wrote.
 
-    ``and``/``or`` associate to the left, so a right operand of the same
-    precedence keeps its parentheses and the tree is unchanged."""
+    Parentheses that group something are kept even when precedence makes them
+    redundant (``(a and b) or c`` reads better than ``a and b or c``); doubled
+    ones, ones around a single name and ones around the whole guard are dropped. ``and``/``or`` associate
+    to the left, so a right operand of the same precedence keeps its
+    parentheses and the tree is unchanged."""
 
     def fmt(g: GuardNode, outer: int) -> str:
         prec = _PRECEDENCE[type(g)]
+        if isinstance(g, GroupNode):
+            inner = g.inner
+            while isinstance(inner, GroupNode):
+                inner = inner.inner
+            if isinstance(inner, RefNode | NotNode):
+                return fmt(inner, outer)
+            return f"({fmt(inner, 0)})"
         if isinstance(g, RefNode):
             text = str(g.name)
         elif isinstance(g, NotNode):
@@ -118,6 +129,8 @@ def format_guard_node(node: GuardNode) -> str:
             text = f"{fmt(g.left, prec)} or {fmt(g.right, prec + 1)}"
         return f"({text})" if prec < outer else text
 
+    while isinstance(node, GroupNode):  # around the whole guard they group nothing
+        node = node.inner
     return fmt(node, 0)
 
 
@@ -130,6 +143,8 @@ def _guard_tokens(node: GuardNode) -> list[Token]:
             out.append(g.name)
         elif isinstance(g, NotNode):
             stack.append(g.operand)
+        elif isinstance(g, GroupNode):
+            stack.append(g.inner)
         else:
             stack += (g.right, g.left)
     return out

@@ -20,6 +20,7 @@ from wfdsl.syntax import (
     AndNode,
     EventNode,
     EventsNode,
+    GroupNode,
     GuardNode,
     NotNode,
     OrNode,
@@ -73,6 +74,9 @@ class _AstBuilder(Transformer[Token, Any]):
 
     def not_(self, c: list[GuardNode]) -> NotNode:
         return NotNode(c[0])
+
+    def group(self, c: list[GuardNode]) -> GroupNode:
+        return GroupNode(c[0])
 
     def and_(self, c: list[GuardNode]) -> AndNode:
         return AndNode(c[0], c[1])

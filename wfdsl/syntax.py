@@ -54,6 +54,13 @@ class NotNode:
 
 
 @dataclass(slots=True)
+class GroupNode:
+    """Parentheses as written: meaningless to the IR, kept for the formatter."""
+
+    inner: GuardNode
+
+
+@dataclass(slots=True)
 class AndNode:
     left: GuardNode
     right: GuardNode
@@ -65,7 +72,7 @@ class OrNode:
     right: GuardNode
 
 
-GuardNode = RefNode | NotNode | AndNode | OrNode
+GuardNode = RefNode | NotNode | GroupNode | AndNode | OrNode
 
 
 @dataclass(slots=True)

@@ -31,6 +31,7 @@ from wfdsl.naming import is_python_keyword, upper_snake
 from wfdsl.syntax import (
     AndNode,
     EventsNode,
+    GroupNode,
     GuardNode,
     NotNode,
     RefNode,
@@ -107,6 +108,8 @@ class _Builder:
             return GuardRef(node.name.value, span_of(node.name))
         if isinstance(node, NotNode):
             return GuardNot(self.guard(node.operand))
+        if isinstance(node, GroupNode):
+            return self.guard(node.inner)
         if isinstance(node, AndNode):
             return GuardAnd(self.guard(node.left), self.guard(node.right))
         return GuardOr(self.guard(node.left), self.guard(node.right))
@@ -181,6 +184,8 @@ def _refs(node: GuardNode | None) -> Iterable[Token]:
             yield n.name
         elif isinstance(n, NotNode):
             stack.append(n.operand)
+        elif isinstance(n, GroupNode):
+            stack.append(n.inner)
         else:
             stack += (n.right, n.left)
 
@@ -194,6 +199,8 @@ def _depth(node: GuardNode) -> int:
         deepest = max(deepest, d)
         if isinstance(n, NotNode):
             stack.append((n.operand, d + 1))
+        elif isinstance(n, GroupNode):
+            stack.append((n.inner, d + 1))
         elif not isinstance(n, RefNode):
             stack += ((n.left, d + 1), (n.right, d + 1))
     return deepest

@@ -10,9 +10,10 @@ TYPING_DIR = ROOT / "tests" / "typing"
 HERE = Path(__file__).resolve().parent
 HOSTILE = HERE / "hostile.wf"
 MINIMAL = HERE / "minimal.wf"
+LONG_NAMES = HERE / "long_names.wf"
 
 #: Every example, found afresh at collection time, and the edge cases.
-SOURCES = [*sorted((ROOT / "examples").glob("*.wf")), HOSTILE, MINIMAL]
+SOURCES = [*sorted((ROOT / "examples").glob("*.wf")), HOSTILE, MINIMAL, LONG_NAMES]
 
 
 def golden_path(source: Path) -> Path:

@@ -6,7 +6,8 @@ import ast
 import io
 import tokenize
 
-from hypothesis import given
+import pytest
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from wfdsl.codegen import WIDTH, py_docstring, py_str
@@ -61,6 +62,7 @@ def test_non_ascii_is_escaped_in_lower_case_hex() -> None:
 
 @given(st.sampled_from(HOSTILE) | st.text())
 def test_docstring_is_one_string_token_holding_the_words_of_the_text(text: str) -> None:
+    assume(text.strip())
     doc = py_docstring(text, 4)
     assert doc.isascii()
     tokens = _tokens(doc)
@@ -69,6 +71,11 @@ def test_docstring_is_one_string_token_holding_the_words_of_the_text(text: str) 
     assert " ".join(ast.literal_eval(doc).split()) == " ".join(
         ast.literal_eval(py_str(text.strip())).split()
     )
+
+
+def test_a_docstring_without_text_is_refused() -> None:
+    with pytest.raises(ValueError, match="needs some text"):
+        py_docstring(["  ", None], 4)
 
 
 def test_docstring_with_template_syntax_and_quotes_stays_literal() -> None:

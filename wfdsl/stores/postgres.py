@@ -492,7 +492,7 @@ class PostgresStore:
             pg.errors.DeadlockDetected,
         )
         deadline: float | None = None
-        delay = 0.02
+        delay = 0.01
         while True:
             try:
                 with self._pool.connection(timeout=self.connect_timeout) as conn:
@@ -506,10 +506,12 @@ class PostgresStore:
                         f"PostgreSQL at {self._where}: could not {what} for "
                         f"{self.retry_for:g}s: {str(exc).strip()}"
                     ) from exc
-                if isinstance(exc, pg.OperationalError):
-                    self._pool.check()  # drop every idle connection that died with this one
                 time.sleep(min(delay, max(0.0, deadline - now)))
-                delay = min(delay * 2, 1.0)
+                delay = min(delay * 2, 0.5)
+                if isinstance(exc, pg.OperationalError):
+                    # Idle connections may have died with this one (a server
+                    # restart kills them all): test them now, not one failure each.
+                    self._pool.check()
             except pg.Error as exc:
                 raise StoreError(
                     f"PostgreSQL at {self._where}: could not {what}: {str(exc).strip()}"

@@ -93,6 +93,8 @@ _SYNC_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 _INSTANCE_COLUMNS = """i.workflow, i.instance_id, i.state, i.version, i.fingerprint,
     i.compensating, i.created_at, i.updated_at, i.pending, i.dead"""
 
+_LOAD = f"SELECT {_INSTANCE_COLUMNS} FROM wf_instances i WHERE i.workflow = ? AND i.instance_id = ?"
+
 _WORK_COLUMNS = """workflow, instance_id, seq, idx, hook, kind, status, attempts,
     last_error, lease_owner, lease_until"""
 
@@ -397,12 +399,14 @@ class SQLiteStore:
     # -- reads --------------------------------------------------------------------
 
     def load(self, workflow: str, instance_id: str) -> InstanceRecord | None:
-        with self._read() as conn:
-            row = conn.execute(
-                f"SELECT {_INSTANCE_COLUMNS} FROM wf_instances i "
-                "WHERE i.workflow = ? AND i.instance_id = ?",
-                (workflow, instance_id),
-            ).fetchone()
+        # On every send's path: written out rather than through ``_read``.
+        if self._closed:
+            raise StoreError("the store is closed")
+        with self._lock:
+            try:
+                row = self._conn.execute(_LOAD, (workflow, instance_id)).fetchone()
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: {exc}") from exc
             return None if row is None else self._instance(row)
 
     def find_key(self, workflow: str, instance_id: str, key: str) -> Transition | None:
@@ -507,35 +511,70 @@ class SQLiteStore:
         *,
         compensating: str | None,
     ) -> None:
+        # On every send's path: the transaction is written out rather than
+        # going through ``_write``, which costs a generator per call.
+        if self._closed:
+            raise StoreError("the store is closed")
         at = transition.at.isoformat()
-        with self._write((workflow, instance_id)) as (conn, done):
-            cur = conn.execute(
-                "UPDATE wf_instances SET state = ?, version = ?, compensating = ?, updated_at = ?, "
-                "pending = pending + ? WHERE workflow = ? AND instance_id = ? AND version = ?",
-                (
-                    transition.target,
-                    transition.seq,
-                    compensating,
-                    at,
-                    len(work) - done,
-                    workflow,
-                    instance_id,
-                    transition.seq - 1,
-                ),
-            )
-            if cur.rowcount != 1:
-                exists = conn.execute(
-                    "SELECT 1 FROM wf_instances WHERE workflow = ? AND instance_id = ?",
-                    (workflow, instance_id),
-                ).fetchone()
-                if exists is None:
-                    raise UnknownInstance(workflow, instance_id)
-                raise VersionConflict(workflow, instance_id, transition.seq - 1)
+        with self._lock:
+            conn = self._conn
+            buffer = self._done
             try:
-                self._insert_transition(conn, workflow, instance_id, transition, at)
-            except sqlite3.IntegrityError:
-                raise VersionConflict(workflow, instance_id, transition.seq - 1) from None
-            self._insert_work(conn, work)
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: {exc}") from exc
+            try:
+                done = _flush_buffer(conn, buffer, (workflow, instance_id)) if buffer else 0
+                self._append(conn, workflow, instance_id, transition, work, compensating, at, done)
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"{self.path}: {exc}") from exc
+                raise
+            if buffer:
+                buffer.clear()
+
+    def _append(
+        self,
+        conn: sqlite3.Connection,
+        workflow: str,
+        instance_id: str,
+        transition: Transition,
+        work: Sequence[WorkItem],
+        compensating: str | None,
+        at: str,
+        done: int,
+    ) -> None:
+        """The statements of :meth:`append`, inside its transaction."""
+        cur = conn.execute(
+            "UPDATE wf_instances SET state = ?, version = ?, compensating = ?, updated_at = ?, "
+            "pending = pending + ? WHERE workflow = ? AND instance_id = ? AND version = ?",
+            (
+                transition.target,
+                transition.seq,
+                compensating,
+                at,
+                len(work) - done,
+                workflow,
+                instance_id,
+                transition.seq - 1,
+            ),
+        )
+        if cur.rowcount != 1:
+            exists = conn.execute(
+                "SELECT 1 FROM wf_instances WHERE workflow = ? AND instance_id = ?",
+                (workflow, instance_id),
+            ).fetchone()
+            if exists is None:
+                raise UnknownInstance(workflow, instance_id)
+            raise VersionConflict(workflow, instance_id, transition.seq - 1)
+        try:
+            self._insert_transition(conn, workflow, instance_id, transition, at)
+        except sqlite3.IntegrityError:
+            raise VersionConflict(workflow, instance_id, transition.seq - 1) from None
+        self._insert_work(conn, work)
 
     def claim(
         self,
