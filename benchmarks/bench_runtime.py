@@ -22,6 +22,7 @@ round, so that disk noise hits every variant alike.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sqlite3
 import statistics
@@ -166,15 +167,11 @@ def in_memory(n: int, rounds: int) -> dict[str, float]:
     Machine(
         model=model,
         states=["green", "yellow", "red"],
-        transitions=[
-            {"trigger": "next", "source": s, "dest": d} for s, d in NEXT.items()
-        ],
+        transitions=[{"trigger": "next", "source": s, "dest": d} for s, d in NEXT.items()],
         initial="green",
     )
     mgr = Manager(wfdsl.loads(PLAIN), MemoryStore())
     mgr.start("a")
-    fresh = [0]
-
     def wf_send() -> None:
         mgr.send("a", "next")
 
@@ -183,7 +180,6 @@ def in_memory(n: int, rounds: int) -> dict[str, float]:
         "python-statemachine": per_second(lambda: psm.send("next"), n, rounds),
         "transitions": per_second(model.next, n, rounds),  # type: ignore[attr-defined]
     }
-    del fresh
     return out
 
 
@@ -203,10 +199,8 @@ def resume(instances: int) -> tuple[float, int]:
         mgr = Manager(wfdsl.loads(HOOKED), store, hooks=hooks)
         for i in range(instances):
             mgr.start(f"i{i}")
-            try:
+            with contextlib.suppress(HookFailed):
                 mgr.send(f"i{i}", "next")
-            except HookFailed:
-                pass
         store.close()
         fail[0] = False
         store = SQLiteStore(os.path.join(tmp, "resume.db"))
@@ -229,7 +223,9 @@ def main() -> None:
     print(f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}\n")
     d = durable(args.sends, args.rounds)
     raw = d["raw sqlite3 transaction"]
-    print(f"Durable send on SQLite (WAL, synchronous=FULL), median of {args.rounds} rounds x {args.sends}")
+    print(
+        f"Durable send on SQLite (WAL, synchronous=FULL), median of {args.rounds} rounds x {args.sends}"
+    )
     print(f"{'variant':<40} {'sends/s':>10} {'µs/send':>9} {'vs raw':>8}")
     for name, rate in d.items():
         print(f"{name:<40} {rate:>10,.0f} {1e6 / rate:>9.1f} {rate / raw:>7.2f}x")

@@ -51,7 +51,10 @@ def crash_during_payment(db: str, ledger: str, order: str) -> None:
 
 def ledger_line(hooks: OrderHooks, order: str) -> str:
     effects = hooks.effects(order)
-    return ", ".join(f"{kind}{f' {amount}' if amount else ''}" for _, kind, amount in effects) or "nothing"
+    return (
+        ", ".join(f"{kind}{f' {amount}' if amount else ''}" for _, kind, amount in effects)
+        or "nothing"
+    )
 
 
 def story(db: str, ledger: str) -> None:
@@ -64,7 +67,9 @@ def story(db: str, ledger: str) -> None:
     first = mgr.send("o-1", "pay", key="checkout-o-1", data={"amount": 1200})
     say(f"   pay        -> {first.target} (seq {first.seq}); card charged, receipt sent")
     again = mgr.send("o-1", "pay", key="checkout-o-1", data={"amount": 1200})
-    say(f"   pay again with the same key -> the original transition (seq {again.seq}), nothing charged twice")
+    say(
+        f"   pay again with the same key -> the original transition (seq {again.seq}), nothing charged twice"
+    )
     for event in ("pack", "ship", "deliver"):
         t = mgr.send("o-1", event)
         say(f"   {event:<10} -> {t.target} (seq {t.seq})")
@@ -75,7 +80,9 @@ def story(db: str, ledger: str) -> None:
     try:
         mgr.send("o-2", "pay", data={"amount": 800, "card": "expired"})
     except GuardRejected as exc:
-        say(f"   rejected: every guard was false ({'; '.join(exc.guards)}); still {mgr.state('o-2')}")
+        say(
+            f"   rejected: every guard was false ({'; '.join(exc.guards)}); still {mgr.state('o-2')}"
+        )
     mgr.send("o-2", "cancel")
     say(f"   cancel     -> {mgr.state('o-2')}\n")
 
@@ -90,7 +97,9 @@ def story(db: str, ledger: str) -> None:
         say(f"   ship stands (state {mgr.state('o-3')}), but {exc.hook} failed: {exc.error}")
         say(f"   pending hook work: {mgr.instance('o-3').pending}")
     report = mgr.resume()
-    say(f"   resume() ran {', '.join(h for _, h in report.completed)}; pending now {mgr.instance('o-3').pending}")
+    say(
+        f"   resume() ran {', '.join(h for _, h in report.completed)}; pending now {mgr.instance('o-3').pending}"
+    )
     say(f"   ledger: {ledger_line(hooks, 'o-3')}\n")
 
     say("4. o-4: the worker process is killed right after charging the card")
@@ -103,10 +112,14 @@ def story(db: str, ledger: str) -> None:
     say(f"   worker died (exit status {child.returncode}) before recording charge_card as done")
     mgr = manager(db, hooks)
     inst = mgr.instance("o-4")
-    say(f"   after restart: o-4 is {inst.state}, {inst.pending} hook(s) pending; ledger: {ledger_line(hooks, 'o-4')}")
+    say(
+        f"   after restart: o-4 is {inst.state}, {inst.pending} hook(s) pending; ledger: {ledger_line(hooks, 'o-4')}"
+    )
     report = mgr.resume()
     say(f"   resume() ran {', '.join(h for _, h in report.completed)}")
-    say(f"   ledger: {ledger_line(hooks, 'o-4')}  <- charged once: effect_key made the retry a no-op\n")
+    say(
+        f"   ledger: {ledger_line(hooks, 'o-4')}  <- charged once: effect_key made the retry a no-op\n"
+    )
 
     say("5. o-5: the warehouse finds the parcel damaged after packing; undo back to created")
     mgr.start("o-5")
@@ -136,7 +149,9 @@ def main() -> None:
         return
     db = args.db or os.path.join(tempfile.mkdtemp(prefix="wfdsl-orders-"), "orders.db")
     if os.path.exists(db):
-        parser.error(f"{db} exists; remove it or choose another --db (the story starts from scratch)")
+        parser.error(
+            f"{db} exists; remove it or choose another --db (the story starts from scratch)"
+        )
     ledger = os.path.splitext(db)[0] + ".ledger.db"
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(ledger + suffix):

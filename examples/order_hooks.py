@@ -63,7 +63,9 @@ class OrderHooks:
                     (ctx.effect_key, kind, ctx.instance_id, amount),
                 )
                 if stock:
-                    db.execute("UPDATE stock SET on_hand = on_hand + ? WHERE sku = 'widget'", (stock,))
+                    db.execute(
+                        "UPDATE stock SET on_hand = on_hand + ? WHERE sku = 'widget'", (stock,)
+                    )
             db.execute("COMMIT")
         finally:
             db.close()

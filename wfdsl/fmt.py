@@ -32,10 +32,6 @@ same Spec IR and the same comments, or :class:`~wfdsl.errors.FormatError`.
 from __future__ import annotations
 
 import bisect
-import contextlib
-import os
-import stat
-import tempfile
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -377,23 +373,3 @@ def format_source(text: str, path: str = "<string>") -> str:
     if _comment_texts(comments2) != _comment_texts(comments):
         raise FormatError(path, "the formatted text lost or changed a comment")
     return out
-
-
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Replace the file at ``path`` with ``text`` (UTF-8) in one rename, keeping
-    its permission bits: a reader sees the old file or the new one, never half."""
-    target = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(target))
-    mode = stat.S_IMODE(os.stat(target).st_mode)
-    fd, tmp = tempfile.mkstemp(prefix=".wfdsl-fmt-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(text.encode("utf-8"))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise

@@ -32,7 +32,22 @@ from wfdsl.syntax import (
 )
 
 KEYWORDS = frozenset(
-    ["workflow", "state", "initial", "final", "event", "enter", "exit", "compensate", "on", "if", "not", "and", "or", "after"]
+    [
+        "workflow",
+        "state",
+        "initial",
+        "final",
+        "event",
+        "enter",
+        "exit",
+        "compensate",
+        "on",
+        "if",
+        "not",
+        "and",
+        "or",
+        "after",
+    ]
 )
 
 

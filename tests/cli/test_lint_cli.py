@@ -221,12 +221,6 @@ def test_every_example_is_lint_clean(run) -> None:  # type: ignore[no-untyped-de
     assert code == 0, out
 
 
-def test_installed_package_ships_the_grammar() -> None:
-    from importlib import resources
-
-    assert resources.files("wfdsl.grammar").joinpath("wf.lark").is_file()
-
-
 def test_installed_script_and_python_m_run_lint(tmp_path: Path) -> None:
     script = shutil.which("wfdsl") or str(Path(sys.executable).parent / "wfdsl")
     for argv in ([script], [sys.executable, "-m", "wfdsl"]):

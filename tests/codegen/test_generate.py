@@ -119,7 +119,8 @@ def test_hostile_header_is_four_comment_lines() -> None:
 
 
 def test_template_syntax_in_descriptions_comes_out_literally() -> None:
-    text = golden_path(HOSTILE).read_text(encoding="utf-8")
+    # Below the header, whose hash could contain any digits.
+    text = golden_path(HOSTILE).read_text(encoding="utf-8").split("\n", 4)[4]
     assert "{{ 7 * 7 }} {% raw %}" in text
     assert "{% for x in range(3) %}{{ x }}{% endfor %}" in text
     assert "012" not in text and "49" not in text

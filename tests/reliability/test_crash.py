@@ -8,6 +8,7 @@ once under their stable ``effect_key``; every history is a valid path of the spe
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import signal
@@ -53,7 +54,9 @@ def check_valid_path(spec: Spec, history: list[Transition]) -> None:
     assert history[0].target == spec.initial.name
     stack = [history[0].target]
     for t in history[1:]:
-        assert t.source == stack[-1], f"transition {t.seq} leaves {t.source}, instance was in {stack[-1]}"
+        assert t.source == stack[-1], (
+            f"transition {t.seq} leaves {t.source}, instance was in {stack[-1]}"
+        )
         if t.kind is TransitionKind.COMPENSATE:
             stack.pop()
             assert stack and t.target == stack[-1], f"compensation {t.seq} does not step back"
@@ -91,13 +94,17 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(tmp_path: Path) ->
     acks = [json.loads(line) for line in (tmp_path / "acks.log").read_text().splitlines()]
     effects = Counter((tmp_path / "hooks.log").read_text().splitlines())
     with SQLiteStore(str(db)) as store:
-        mgr = Manager(spec, store, hooks={n: (lambda c: True) for n in spec.guard_names + spec.hook_names()})
+        mgr = Manager(
+            spec, store, hooks={n: (lambda c: True) for n in spec.guard_names + spec.hook_names()}
+        )
         records = store.instances("order")
         histories = {r.instance_id: mgr.history(r.instance_id) for r in records}
 
         assert kills == KILLS
         assert len(acks) > KILLS, "the worker made too little progress to test anything"
-        print(f"{kills} kills, {len(acks)} acknowledged, {sum(len(h) for h in histories.values())} transitions")
+        print(
+            f"{kills} kills, {len(acks)} acknowledged, {sum(len(h) for h in histories.values())} transitions"
+        )
         # No acknowledged transition lost.
         for ack in acks:
             hist = histories[ack["id"]]
@@ -112,13 +119,18 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(tmp_path: Path) ->
             # Every persisted transition's hooks ran at least once, under a stable key.
             for t in hist:
                 for hook in expected_hooks(spec, t):
-                    assert effects[f"order/{iid}/{t.seq}/{hook}"] >= 1, f"{iid} seq {t.seq}: {hook} never ran"
+                    assert effects[f"order/{iid}/{t.seq}/{hook}"] >= 1, (
+                        f"{iid} seq {t.seq}: {hook} never ran"
+                    )
             rec = store.load("order", iid)
             assert rec is not None and (rec.pending, rec.dead, rec.compensating) == (0, 0, None)
             assert rec.version == len(hist)
         # Hooks only ever ran for transitions that exist.
         persisted = {
-            f"order/{iid}/{t.seq}/{h}" for iid, hist in histories.items() for t in hist for h in expected_hooks(spec, t)
+            f"order/{iid}/{t.seq}/{h}"
+            for iid, hist in histories.items()
+            for t in hist
+            for h in expected_hooks(spec, t)
         }
         assert set(effects) <= persisted
 
@@ -128,8 +140,13 @@ def test_three_processes_sending_to_one_instance_lose_no_update(tmp_path: Path) 
     db = tmp_path / "counter.db"
     n = 100
     with SQLiteStore(str(db)) as store:
-        Manager(wfdsl.loads("workflow counter { initial state counting { enter tick } event bump counting -> counting on bump }"),
-                store, hooks={"tick": lambda c: None}).start("shared")
+        Manager(
+            wfdsl.loads(
+                "workflow counter { initial state counting { enter tick } event bump counting -> counting on bump }"
+            ),
+            store,
+            hooks={"tick": lambda c: None},
+        ).start("shared")
     procs = [run_worker(db, tmp_path, seed, "bump", str(n)) for seed in (1, 2, 3)]
     for p in procs:
         assert p.stdout is not None and p.stdout.readline().strip() == "ready"
@@ -145,7 +162,7 @@ def test_three_processes_sending_to_one_instance_lose_no_update(tmp_path: Path) 
         assert [t.seq for t in hist] == list(range(1, 3 * n + 2))
         assert len({t.key for t in hist[1:]}) == 3 * n
         senders = [t.key.split("-")[0] for t in hist[1:] if t.key]
-        switches = sum(a != b for a, b in zip(senders, senders[1:], strict=False))
+        switches = sum(a != b for a, b in itertools.pairwise(senders))
         assert switches > 3, "the three senders did not overlap; the test proved nothing"
     effects = Counter((tmp_path / "hooks.log").read_text().splitlines())
     assert all(effects[f"counter/shared/{seq}/tick"] >= 1 for seq in range(2, 3 * n + 2))

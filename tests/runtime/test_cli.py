@@ -66,10 +66,20 @@ def test_instances_lists_and_filters(db: str) -> None:
     drive(db, "send", "o-2", "cancel")
     out = run("instances", "--db", db).stdout.splitlines()
     assert out[0].split() == ["WORKFLOW", "INSTANCE", "STATE", "SEQ", "PENDING", "DEAD", "NOTE"]
-    assert [line.split()[:3] for line in out[1:]] == [["order", "o-1", "created"], ["order", "o-2", "cancelled"]]
-    rows = json.loads(run("instances", "--db", f"sqlite:///{db}", "--state", "cancelled", "--format", "json").stdout)
+    assert [line.split()[:3] for line in out[1:]] == [
+        ["order", "o-1", "created"],
+        ["order", "o-2", "cancelled"],
+    ]
+    rows = json.loads(
+        run(
+            "instances", "--db", f"sqlite:///{db}", "--state", "cancelled", "--format", "json"
+        ).stdout
+    )
     assert [r["instance"] for r in rows] == ["o-2"]
-    assert json.loads(run("instances", "--db", db, "--workflow", "other", "--format", "json").stdout) == []
+    assert (
+        json.loads(run("instances", "--db", db, "--workflow", "other", "--format", "json").stdout)
+        == []
+    )
 
 
 def test_a_rejected_transition_exits_1(db: str) -> None:
@@ -189,7 +199,9 @@ def test_a_failing_hook_exits_1_and_resume_finishes_it(db: str, tmp_path: Path) 
         "            raise RuntimeError('not yet')\n"
     )
     spec = tmp_path / "t.wf"
-    spec.write_text("workflow t { initial state a final state b { enter tick } event go a -> b on go }")
+    spec.write_text(
+        "workflow t { initial state a final state b { enter tick } event go a -> b on go }"
+    )
     flag = tmp_path / "flag"
     env = {"FLAG": str(flag)}
     runner = CliRunner(env=env)
@@ -213,7 +225,9 @@ def test_the_installed_script_drives_an_instance(tmp_path: Path) -> None:
     env = {**os.environ, "ORDER_LEDGER": str(tmp_path / "ledger.db")}
 
     def sh(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(WFDSL), *args], capture_output=True, text=True, env=env, check=False)
+        return subprocess.run(
+            [str(WFDSL), *args], capture_output=True, text=True, env=env, check=False
+        )
 
     common = ["--spec", SPEC, "--hooks", HOOKS, "--db", db]
     assert sh("start", "o-1", *common).returncode == 0
@@ -226,7 +240,18 @@ def test_the_installed_script_drives_an_instance(tmp_path: Path) -> None:
 @pytest.mark.skipif(not WFDSL.exists(), reason="needs the installed wfdsl script in .venv")
 def test_the_installed_script_reports_mistakes_without_a_traceback(tmp_path: Path) -> None:
     result = subprocess.run(
-        [str(WFDSL), "send", "o-1", "pay", "--spec", SPEC, "--hooks", HOOKS, "--db", str(tmp_path / "x.db")],
+        [
+            str(WFDSL),
+            "send",
+            "o-1",
+            "pay",
+            "--spec",
+            SPEC,
+            "--hooks",
+            HOOKS,
+            "--db",
+            str(tmp_path / "x.db"),
+        ],
         capture_output=True,
         text=True,
         env={**os.environ, "ORDER_LEDGER": str(tmp_path / "ledger.db")},
@@ -238,7 +263,12 @@ def test_the_installed_script_reports_mistakes_without_a_traceback(tmp_path: Pat
 
 def test_the_example_app_tells_its_story(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "order_app.py"), "--db", str(tmp_path / "orders.db")],
+        [
+            sys.executable,
+            str(ROOT / "examples" / "order_app.py"),
+            "--db",
+            str(tmp_path / "orders.db"),
+        ],
         capture_output=True,
         text=True,
         check=False,

@@ -69,9 +69,9 @@ class _Recorder:
 
     def _record(self, ctx: Context, what: str) -> None:
         self.conn.execute(
-            sql.SQL("INSERT INTO {} (instance_id, hook, worker, what) VALUES (%s, %s, %s, %s)").format(
-                self.table
-            ),
+            sql.SQL(
+                "INSERT INTO {} (instance_id, hook, worker, what) VALUES (%s, %s, %s, %s)"
+            ).format(self.table),
             (ctx.instance_id, ctx.hook, self.worker, what),
         )
 

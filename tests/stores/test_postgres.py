@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 from pgtest import drop_schema, new_schema, pg_dsn, schema_scope, terminate_backends
-from psycopg import sql
 
 import wfdsl
 from wfdsl import Manager
@@ -65,7 +64,10 @@ def start_job(store: PostgresStore, iid: str, *, fingerprint: str) -> None:
     worker that crashed right after writing the transition leaves it."""
     record = InstanceRecord("job", iid, "queued", 1, fingerprint, created_at=AT, updated_at=AT)
     first = Transition(1, TransitionKind.START, None, "queued", None, None, {}, AT)
-    work = [WorkItem("job", iid, 1, i, h, HookKind.ENTER) for i, h in enumerate(("step_one", "step_two"))]
+    work = [
+        WorkItem("job", iid, 1, i, h, HookKind.ENTER)
+        for i, h in enumerate(("step_one", "step_two"))
+    ]
     store.create(record, first, work)
 
 
@@ -137,7 +139,9 @@ def test_the_store_creates_its_tables_and_indexes_in_its_own_schema(
         schema,
     )
     assert [t for (t,) in tables] == ["wf_instances", "wf_meta", "wf_transitions", "wf_work"]
-    indexes = {i for (i,) in query(dsn, "SELECT indexname FROM pg_indexes WHERE schemaname = %s", schema)}
+    indexes = {
+        i for (i,) in query(dsn, "SELECT indexname FROM pg_indexes WHERE schemaname = %s", schema)
+    }
     assert {"wf_instances_state", "wf_transitions_key", "wf_work_open"} <= indexes
     assert store.schema_version == SCHEMA_VERSION
 
@@ -152,7 +156,9 @@ def test_reopening_keeps_the_data(store: PostgresStore, pg: tuple[str, str]) -> 
 
 
 @pytest.mark.postgres
-def test_a_schema_written_by_a_newer_wfdsl_is_refused(store: PostgresStore, pg: tuple[str, str]) -> None:
+def test_a_schema_written_by_a_newer_wfdsl_is_refused(
+    store: PostgresStore, pg: tuple[str, str]
+) -> None:
     dsn, schema = pg
     query(dsn, f'UPDATE "{schema}".wf_meta SET version = 99 RETURNING version')
     with pytest.raises(StoreError, match="newer wfdsl"):
@@ -167,7 +173,9 @@ def test_workers_opening_a_fresh_schema_together_migrate_it_once(pg: tuple[str, 
         "PostgresStore(sys.argv[1], schema=sys.argv[2]).close()\n"
     )
     procs = [
-        subprocess.Popen([sys.executable, "-c", code, dsn, schema], stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", code, dsn, schema], stderr=subprocess.PIPE, text=True
+        )
         for _ in range(4)
     ]
     for p in procs:
@@ -270,7 +278,7 @@ def test_work_of_a_killed_worker_is_taken_over_once_its_lease_expires(
 def test_sends_survive_their_backends_being_terminated_and_none_is_applied_twice(
     store: PostgresStore, pg: tuple[str, str]
 ) -> None:
-    dsn, schema = pg
+    _, schema = pg
     mgr = Manager(wfdsl.loads(COUNTER), store)
     mgr.start("shared")
     errors: list[BaseException] = []
@@ -307,6 +315,10 @@ class Proxy:
     def __init__(self, host: str, port: int) -> None:
         self.target = (host, port)
         self.mode = "pass"
+        #: With ``drop_reply``, only a request containing these bytes (if set) has its reply lost.
+        self.trigger: bytes | None = None
+        #: The reply that was lost.
+        self.swallowed = b""
         self.connections = 0
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
@@ -341,11 +353,12 @@ class Proxy:
                         if self.mode == "drop_request":
                             self.mode = "pass"
                             return
-                        asked = True
+                        asked = self.trigger is None or self.trigger in data
                         server.sendall(data)
                     else:
                         if self.mode == "drop_reply" and asked:
                             self.mode = "pass"
+                            self.swallowed = data
                             time.sleep(0.3)  # let the server finish its commit
                             return
                         client.sendall(data)
@@ -398,6 +411,9 @@ def _revive(store: PostgresStore) -> object:
     return store.revive("job", "j-1")
 
 
+#: The server's ReadyForQuery message after a committed transaction ("idle").
+READY_IDLE = b"Z\x00\x00\x00\x05I"
+
 WRITES: dict[str, tuple[Callable[[PostgresStore], object], object]] = {
     "create": (_create, True),
     "append": (_append, [1, 2]),
@@ -418,10 +434,13 @@ def test_a_write_whose_connection_is_cut_is_applied_exactly_once(
         store.fail(store.pending_work("job", "j-1")[0], "boom", dead=True)
     op, expected = WRITES[write]
     before = proxy.connections
+    proxy.trigger = b"COMMIT" if write == "fail" else None  # fail is a BEGIN ... COMMIT
     proxy.mode = mode
     assert op(store) == expected
     assert proxy.mode == "pass"  # the message was lost, and the store went on
     assert proxy.connections > before  # on a new connection
+    if mode == "drop_reply":  # the lost reply said the write had committed
+        assert READY_IDLE in proxy.swallowed
 
 
 @pytest.mark.postgres
@@ -456,7 +475,9 @@ def test_a_rivals_instance_is_still_already_started_after_a_lost_reply(
 
 
 @pytest.mark.postgres
-def test_the_cli_lists_instances_and_history_from_postgresql(store: PostgresStore, pg: tuple[str, str]) -> None:
+def test_the_cli_lists_instances_and_history_from_postgresql(
+    store: PostgresStore, pg: tuple[str, str]
+) -> None:
     dsn, schema = pg
     mgr = Manager(wfdsl.loads(COUNTER), store)
     mgr.start("c-1")
@@ -481,4 +502,7 @@ def test_the_cli_lists_instances_and_history_from_postgresql(store: PostgresStor
     import json
 
     steps = json.loads(shown.stdout)
-    assert [(s["seq"], s["kind"], s["key"]) for s in steps] == [(1, "start", None), (2, "event", "k-1")]
+    assert [(s["seq"], s["kind"], s["key"]) for s in steps] == [
+        (1, "start", None),
+        (2, "event", "k-1"),
+    ]

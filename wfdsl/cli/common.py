@@ -21,16 +21,11 @@ class UserError(click.ClickException):
         click.echo(f"wfdsl: error: {self.format_message()}", err=True)
 
 
-def write_output(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` atomically (a temporary file renamed over it)."""
-    import os
-    import tempfile
+def write_output(path: str, data: str | bytes) -> None:
+    """Write a command's output file atomically; a failure is a user-facing error."""
+    from wfdsl.fileio import write_atomic
 
-    directory = os.path.dirname(os.path.abspath(path))
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".wfdsl-", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        write_atomic(path, data)
     except OSError as exc:
         raise UserError(f"{path}: cannot write: {exc.strerror or exc}") from None

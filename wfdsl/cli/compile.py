@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from dataclasses import dataclass
 
 import click
 
 from wfdsl.cli.common import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UserError
+from wfdsl.fileio import write_atomic
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,31 +17,6 @@ class _Failure:
 
     message: str
     status: int
-
-
-def _write_atomic(path: str, text: str) -> None:
-    """Replace ``path`` with ``text`` in one rename, so a reader (or a crash)
-    never sees half a module. The file gets the mode the old one had, or the
-    umask's default for a new file."""
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        mode = os.stat(path).st_mode & 0o7777
-    except FileNotFoundError:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        mode = 0o666 & ~umask
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".wfdsl-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _read_text(path: str) -> str | None:
@@ -163,7 +137,7 @@ def compile_command(
                 click.echo(f"{m.output}: up to date")
                 continue
             try:
-                _write_atomic(m.output, m.text)
+                write_atomic(m.output, m.text)
             except OSError as exc:
                 raise UserError(f"{m.output}: cannot write: {exc.strerror or exc}") from None
             click.echo(f"{m.output}: written from {m.source}")

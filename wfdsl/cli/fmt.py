@@ -10,7 +10,8 @@ import click
 from wfdsl.cli.common import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
 from wfdsl.cli.lint import iter_wf_files
 from wfdsl.errors import FormatError, SpecError
-from wfdsl.fmt import format_source, write_atomic
+from wfdsl.fileio import write_atomic
+from wfdsl.fmt import format_source
 from wfdsl.source import decode
 
 STDIN = "-"

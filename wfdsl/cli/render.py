@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from wfdsl.cli.common import EXIT_FINDINGS, UserError
+from wfdsl.cli.common import EXIT_FINDINGS, UserError, write_output
 from wfdsl.errors import RenderError, SpecError, StoreError, WorkflowError
 from wfdsl.ir import Spec
 from wfdsl.render import FORMATS, SUFFIXES, Detail, Overlay, Step, render
@@ -77,22 +77,6 @@ def _format(fmt: str | None, output: str | None) -> str:
             f"give --format ({', '.join(FORMATS)}) or a suffix like .svg, .png, .dot, .mmd"
         )
     return found
-
-
-def _write(path: str, data: bytes) -> None:
-    import tempfile
-
-    directory = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".wfdsl-", suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; diagrams are for everyone
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise UserError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 @click.command()
@@ -183,4 +167,4 @@ def render_command(
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    _write(output, data)
+    write_output(output, data)

@@ -495,7 +495,10 @@ class PostgresStore:
         delay = 0.01
         while True:
             try:
-                with self._pool.connection(timeout=self.connect_timeout) as conn:
+                wait = self.connect_timeout
+                if deadline is not None:
+                    wait = max(0.05, min(wait, deadline - time.monotonic()))
+                with self._pool.connection(timeout=wait) as conn:
                     return op(conn)
             except transient as exc:
                 now = time.monotonic()

@@ -14,9 +14,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -136,8 +138,12 @@ def _flush_buffer(conn: sqlite3.Connection, done: _Done, skip: _Key | None = Non
     return folded
 
 
-def _finalize(conn: sqlite3.Connection, done: _Done, lock: threading.RLock) -> None:
-    """At garbage collection or interpreter exit: write deferred markers, close."""
+def _finalize(
+    conn: sqlite3.Connection, done: _Done, lock: threading.RLock, wake: threading.Event
+) -> None:
+    """At garbage collection or interpreter exit: write deferred markers, close,
+    and let the idle flusher thread end."""
+    wake.set()
     with lock:
         try:
             if done:
@@ -151,6 +157,24 @@ def _finalize(conn: sqlite3.Connection, done: _Done, lock: threading.RLock) -> N
             conn.close()
 
 
+def _idle_flusher(ref: weakref.ref[SQLiteStore], wake: threading.Event, delay: float) -> None:
+    """Background thread: write completion markers no write came to fold in.
+
+    Holds only a weak reference, so the store can be collected; exits when the
+    store is closed or gone."""
+    while True:
+        wake.wait()
+        time.sleep(delay)
+        store = ref()
+        if store is None or store._closed:
+            return
+        wake.clear()
+        # Closed meanwhile, or busy: the next write or close folds them in.
+        with contextlib.suppress(StoreError):
+            store.flush()
+        del store
+
+
 class SQLiteStore:
     """Implements :class:`~wfdsl.stores.base.Store` on a SQLite file.
 
@@ -160,6 +184,9 @@ class SQLiteStore:
         transactions), ``"EXTRA"``, or ``"OFF"``.
     :param busy_timeout: seconds a writer waits for another process's write.
     :param defer_completions: fold hook completion markers into the next write.
+    :param flush_delay: seconds after which markers not yet folded into a write
+        are written anyway, by a background thread (``None``: only at the next
+        write, ``flush``, ``close`` or exit).
     :raises StoreError: the file cannot be opened, or was written by a newer wfdsl.
     """
 
@@ -170,6 +197,7 @@ class SQLiteStore:
         synchronous: str = "FULL",
         busy_timeout: float = 30.0,
         defer_completions: bool = True,
+        flush_delay: float | None = 0.5,
     ) -> None:
         mode = synchronous.upper()
         if mode not in _SYNC_MODES:
@@ -177,6 +205,9 @@ class SQLiteStore:
         self.path = str(path)
         self.synchronous = mode
         self.defer_completions = defer_completions
+        self.flush_delay = flush_delay
+        self._wake = threading.Event()
+        self._flusher: threading.Thread | None = None
         self._lock = threading.RLock()
         self._done: _Done = {}
         self._closed = False
@@ -187,7 +218,9 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite database {self.path!r}: {exc}") from None
         self._conn = conn
-        self._finalizer = weakref.finalize(self, _finalize, conn, self._done, self._lock)
+        self._finalizer = weakref.finalize(
+            self, _finalize, conn, self._done, self._lock, self._wake
+        )
         try:
             if self.path != ":memory:":
                 jm = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -633,6 +666,16 @@ class SQLiteStore:
                 done.setdefault((w.workflow, w.instance_id), set()).add((w.seq, w.idx))
             if not self.defer_completions or len(done) > 256:
                 self.flush()
+            elif self.flush_delay is not None and not self._wake.is_set():
+                if self._flusher is None:
+                    self._flusher = threading.Thread(
+                        target=_idle_flusher,
+                        args=(weakref.ref(self), self._wake, self.flush_delay),
+                        name=f"wfdsl-flush:{self.path}",
+                        daemon=True,
+                    )
+                    self._flusher.start()
+                self._wake.set()
 
     def fail(self, item: WorkItem, error: str, *, dead: bool) -> None:
         with self._write() as (conn, _):
@@ -685,6 +728,7 @@ class SQLiteStore:
         """Write deferred completion markers and close the connection (idempotent)."""
         if not self._closed:
             self._closed = True
+            self._wake.set()  # lets the idle flusher see the store is closed
             self._finalizer()
 
     def __enter__(self) -> SQLiteStore:

@@ -1,0 +1,163 @@
+"""What only the SQLite store promises: durability settings, schema versioning,
+URLs, deferred completion markers, several processes on one file."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from wfdsl.errors import StoreError
+from wfdsl.stores import open_store
+from wfdsl.stores.memory import MemoryStore
+from wfdsl.stores.sqlite import SCHEMA_VERSION, SQLiteStore
+
+from .test_conformance import WF, start
+
+
+def pragma(path: Path, name: str) -> object:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute(f"PRAGMA {name}").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_the_file_is_in_wal_mode_with_full_sync_by_default(tmp_path: Path) -> None:
+    with SQLiteStore(str(tmp_path / "wf.db")) as store:
+        assert store._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert store._conn.isolation_level is None  # autocommit; writes use BEGIN IMMEDIATE
+
+
+def test_synchronous_normal_can_be_asked_for(tmp_path: Path) -> None:
+    with SQLiteStore(str(tmp_path / "wf.db"), synchronous="normal") as store:
+        assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 1
+
+
+def test_an_unknown_synchronous_mode_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="synchronous"):
+        SQLiteStore(str(tmp_path / "wf.db"), synchronous="SOMETIMES")
+
+
+def test_the_store_creates_and_versions_its_schema(tmp_path: Path) -> None:
+    path = tmp_path / "wf.db"
+    SQLiteStore(str(path)).close()
+    assert pragma(path, "user_version") == SCHEMA_VERSION
+    with SQLiteStore(str(path)) as again:  # reopening migrates nothing and keeps data
+        assert again.schema_version == SCHEMA_VERSION
+
+
+def test_a_database_from_a_newer_wfdsl_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "wf.db"
+    SQLiteStore(str(path)).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(StoreError, match="newer wfdsl"):
+        SQLiteStore(str(path))
+
+
+def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="cannot open"):
+        SQLiteStore(str(path))
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        (":memory:", MemoryStore),
+        ("memory://", MemoryStore),
+        ("{tmp}/a.db", SQLiteStore),
+        ("sqlite:///{tmp}/b.db", SQLiteStore),
+    ],
+)
+def test_open_store_understands_urls(tmp_path: Path, url: str, kind: type) -> None:
+    store = open_store(url.format(tmp=tmp_path))
+    try:
+        assert isinstance(store, kind)
+    finally:
+        store.close()
+
+
+def test_sqlite_urls_take_relative_and_absolute_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with open_store("sqlite:///rel.db") as rel:  # type: ignore[attr-defined]
+        assert isinstance(rel, SQLiteStore) and rel.path == "rel.db"
+    with open_store(f"sqlite:///{tmp_path}/abs.db") as absolute:  # type: ignore[attr-defined]
+        assert isinstance(absolute, SQLiteStore) and absolute.path == f"{tmp_path}/abs.db"
+
+
+@pytest.mark.parametrize("url", ["", "   ", "mysql://host/db", "sqlite://"])
+def test_open_store_rejects_bad_urls(url: str) -> None:
+    with pytest.raises(StoreError):
+        open_store(url)
+
+
+def test_completion_markers_are_folded_into_the_next_write(tmp_path: Path) -> None:
+    path = tmp_path / "wf.db"
+    with SQLiteStore(str(path), flush_delay=None) as store:
+        start(store, "a", hooks=("h",))
+        store.complete(store.pending_work(WF, "a"))
+        other = SQLiteStore(str(path))
+        assert other.load(WF, "a").pending == 1  # type: ignore[union-attr]  # not written yet
+        start(store, "b")  # any write carries the marker along
+        assert other.load(WF, "a").pending == 0  # type: ignore[union-attr]
+        other.close()
+
+
+def test_an_idle_store_writes_its_markers_after_a_short_delay(tmp_path: Path) -> None:
+    path = tmp_path / "wf.db"
+    with SQLiteStore(str(path), flush_delay=0.05) as store:
+        start(store, "a", hooks=("h",))
+        store.complete(store.pending_work(WF, "a"))
+        with SQLiteStore(str(path)) as other:
+            deadline = time.monotonic() + 10
+            while other.load(WF, "a").pending and time.monotonic() < deadline:  # type: ignore[union-attr]
+                time.sleep(0.02)
+            assert other.load(WF, "a").pending == 0  # type: ignore[union-attr]
+
+
+def test_markers_are_written_when_the_process_exits_without_close(tmp_path: Path) -> None:
+    path = tmp_path / "wf.db"
+    with SQLiteStore(str(path)) as store:
+        start(store, "a", hooks=("h",))
+    script = (
+        "from wfdsl.stores.sqlite import SQLiteStore\n"
+        f"s = SQLiteStore({str(path)!r}, flush_delay=None)\n"
+        "s.complete(s.pending_work('order', 'a'))\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+    with SQLiteStore(str(path)) as store:
+        assert store.pending_work(WF, "a") == []
+
+
+def test_markers_lost_to_a_hard_crash_leave_the_work_pending(tmp_path: Path) -> None:
+    path = tmp_path / "wf.db"
+    with SQLiteStore(str(path)) as store:
+        start(store, "a", hooks=("h",))
+    script = (
+        "import os\n"
+        "from wfdsl.stores.sqlite import SQLiteStore\n"
+        f"s = SQLiteStore({str(path)!r}, flush_delay=None)\n"
+        "s.complete(s.pending_work('order', 'a'))\n"
+        "os._exit(0)\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+    with SQLiteStore(str(path)) as store:
+        assert [w.hook for w in store.pending_work(WF, "a")] == ["h"]  # runs again: at least once
+
+
+def test_two_stores_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
+    path = str(tmp_path / "wf.db")
+    with SQLiteStore(path) as one, SQLiteStore(path) as two:
+        start(one, "a")
+        assert two.load(WF, "a") is not None
