@@ -16,7 +16,8 @@ from wfdsl.diagnostics import Severity
 from wfdsl.lint.base import SECTIONS, Rule, doc_sections, iter_rules
 
 #: The committed page, relative to the repository root.
-DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
+#: Relative to the working directory: run the generator from the repository root.
+DOC_PATH = Path("docs") / "rules.md"
 REGENERATE = "python -m wfdsl.lint.docs"
 
 _INTRO = """\
