@@ -172,6 +172,7 @@ def in_memory(n: int, rounds: int) -> dict[str, float]:
     )
     mgr = Manager(wfdsl.loads(PLAIN), MemoryStore())
     mgr.start("a")
+
     def wf_send() -> None:
         mgr.send("a", "next")
 

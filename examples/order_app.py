@@ -152,6 +152,7 @@ def main() -> None:
         parser.error(
             f"{db} exists; remove it or choose another --db (the story starts from scratch)"
         )
+    os.makedirs(os.path.dirname(os.path.abspath(db)), exist_ok=True)
     ledger = os.path.splitext(db)[0] + ".ledger.db"
     for suffix in ("", "-wal", "-shm"):
         if os.path.exists(ledger + suffix):

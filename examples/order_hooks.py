@@ -72,19 +72,6 @@ class OrderHooks:
         if self.after_effect is not None:
             self.after_effect(ctx)
 
-    def _amount(self, ctx: Context) -> int:
-        """The amount paid for this order, from the transition that entered ``paid``."""
-        db = self._db()
-        try:
-            row = db.execute(
-                "SELECT amount FROM effects WHERE order_id = ? AND kind = 'charge' "
-                "ORDER BY rowid DESC LIMIT 1",
-                (ctx.instance_id,),
-            ).fetchone()
-        finally:
-            db.close()
-        return int(row[0]) if row else 0
-
     # -- guards -------------------------------------------------------------------
 
     def card_valid(self, ctx: Context) -> bool:
@@ -118,7 +105,8 @@ class OrderHooks:
     # -- compensators ---------------------------------------------------------------
 
     def refund_card(self, ctx: Context) -> None:
-        self._effect(ctx, "refund", amount=-self._amount(ctx))
+        # A compensation step carries the data of the transition it undoes.
+        self._effect(ctx, "refund", amount=-int(ctx.data.get("amount", 0)))
 
     def release_stock(self, ctx: Context) -> None:
         self._effect(ctx, "release", stock=+1)

@@ -15,6 +15,7 @@ from wfdsl.ir import Spec
 from wfdsl.source import load, loads
 
 if TYPE_CHECKING:
+    from wfdsl.runtime.aio import AsyncManager
     from wfdsl.runtime.context import Context
     from wfdsl.runtime.manager import Manager
     from wfdsl.runtime.records import Transition
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 __version__ = "0.1.0"
 
 _LAZY = {
+    "AsyncManager": "wfdsl.runtime.aio",
     "Manager": "wfdsl.runtime.manager",
     "Context": "wfdsl.runtime.context",
     "Transition": "wfdsl.runtime.records",
@@ -36,6 +38,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "AsyncManager",
     "Context",
     "Manager",
     "MemoryStore",

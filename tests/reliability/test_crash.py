@@ -75,15 +75,20 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(tmp_path: Path) ->
     for round_ in range(KILLS):
         proc = run_worker(db, tmp_path, round_, "drive")
         assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if line.strip() != "ready":
-            proc.kill()
-            _, err = proc.communicate()
-            pytest.fail(f"worker did not start (round {round_}): {line!r} {err}")
-        time.sleep(rng.uniform(0.0, 0.25))
+        if round_ % 4 == 3:
+            # Now and then, kill it while it starts up and recovers: resume()
+            # itself must survive a crash.
+            time.sleep(rng.uniform(0.0, 0.6))
+        else:
+            line = proc.stdout.readline()
+            if line.strip() != "ready":
+                proc.kill()
+                _, err = proc.communicate()
+                pytest.fail(f"worker did not start (round {round_}): {line!r} {err}")
+            time.sleep(rng.uniform(0.0, 0.25))
         proc.send_signal(signal.SIGKILL)
-        proc.communicate()
-        assert proc.returncode == -signal.SIGKILL, "the worker died on its own"
+        _, err = proc.communicate()
+        assert proc.returncode == -signal.SIGKILL, f"the worker died on its own: {err}"
         kills += 1
     final = run_worker(db, tmp_path, 0, "resume")
     out, err = final.communicate(timeout=60)

@@ -1,4 +1,5 @@
-"""Runtime tests run on the in-memory store and on a real SQLite file."""
+"""Runtime tests run on the in-memory store, a real SQLite file and, when
+``WFDSL_PG_DSN`` is set, a real PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -18,9 +19,22 @@ from wfdsl.stores.sqlite import SQLiteStore
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+def _postgres(tmp_path: Path) -> Store:
+    from pgtest import store_for  # skips (or fails under WFDSL_REQUIRE_PG=1) without a server
+
+    store: Store = store_for(tmp_path)
+    return store
+
+
+@pytest.fixture(
+    params=[
+        pytest.param(lambda tmp: MemoryStore(), id="memory"),
+        pytest.param(lambda tmp: SQLiteStore(str(tmp / "wf.db")), id="sqlite"),
+        pytest.param(_postgres, marks=pytest.mark.postgres, id="postgres"),
+    ]
+)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    s: Store = MemoryStore() if request.param == "memory" else SQLiteStore(str(tmp_path / "wf.db"))
+    s: Store = request.param(tmp_path)
     yield s
     s.close()
 

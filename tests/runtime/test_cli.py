@@ -216,10 +216,10 @@ def test_a_failing_hook_exits_1_and_resume_finishes_it(db: str, tmp_path: Path) 
     assert (done.exit_code, done.stdout) == (0, "x: ran tick\n")
 
 
-WFDSL = ROOT / ".venv" / "bin" / "wfdsl"
+# The console script installed beside this interpreter (editable or wheel install).
+WFDSL = Path(sys.executable).parent / "wfdsl"
 
 
-@pytest.mark.skipif(not WFDSL.exists(), reason="needs the installed wfdsl script in .venv")
 def test_the_installed_script_drives_an_instance(tmp_path: Path) -> None:
     db = str(tmp_path / "orders.db")
     env = {**os.environ, "ORDER_LEDGER": str(tmp_path / "ledger.db")}
@@ -237,7 +237,6 @@ def test_the_installed_script_drives_an_instance(tmp_path: Path) -> None:
     assert "o-1" in listed.stdout and "paid" in listed.stdout
 
 
-@pytest.mark.skipif(not WFDSL.exists(), reason="needs the installed wfdsl script in .venv")
 def test_the_installed_script_reports_mistakes_without_a_traceback(tmp_path: Path) -> None:
     result = subprocess.run(
         [
@@ -279,3 +278,32 @@ def test_the_example_app_tells_its_story(tmp_path: Path) -> None:
     assert "charged once: effect_key made the retry a no-op" in out
     assert "ledger: charge 4200, receipt  <-" in out
     assert "o-5: cancelled  created -> paid -> packed -> paid -> created -> cancelled" in out
+
+
+def test_retry_re_drives_dead_work(db: str, tmp_path: Path) -> None:
+    flaky = tmp_path / "dying.py"
+    flaky.write_text(
+        "import os\n"
+        "class Hooks:\n"
+        "    def tick(self, ctx):\n"
+        "        if not os.path.exists(os.environ['FLAG']):\n"
+        "            raise RuntimeError('not yet')\n"
+    )
+    spec = tmp_path / "t.wf"
+    spec.write_text(
+        "workflow t { initial state a final state b { enter tick } event go a -> b on go }"
+    )
+    flag = tmp_path / "flag"
+    runner = CliRunner(env={"FLAG": str(flag)})
+    args = ["--spec", str(spec), "--hooks", f"{flaky}:Hooks", "--db", db]
+    runner.invoke(cli, ["start", "x", *args])
+    assert runner.invoke(cli, ["send", "x", "go", *args]).exit_code == 1  # attempt 1
+    for _ in range(4):  # attempts 2-5: the fifth failure (max_attempts) makes the work dead
+        assert runner.invoke(cli, ["resume", *args]).exit_code == 1
+    listed = json.loads(run("instances", "--db", db, "--format", "json").stdout)
+    assert (listed[0]["pending"], listed[0]["dead"]) == (0, 1)
+    flag.write_text("")
+    done = runner.invoke(cli, ["retry", "x", *args])
+    assert (done.exit_code, done.stdout) == (0, "x: revived 1 dead hook(s); pending work ran\n")
+    listed = json.loads(run("instances", "--db", db, "--format", "json").stdout)
+    assert (listed[0]["pending"], listed[0]["dead"]) == (0, 0)

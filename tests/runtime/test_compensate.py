@@ -141,3 +141,19 @@ def test_a_state_entered_twice_is_compensated_twice(store: Store) -> None:
     mgr.compensate("1", "a")
     assert undone == [4, 5]
     assert mgr.state("1") == "a"
+
+
+def test_a_compensation_step_carries_the_data_of_the_transition_it_undoes(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
+    mgr = Manager(order_spec, store, hooks=hooks)
+    mgr.start("o-1")
+    mgr.send("o-1", "pay", data={"amount": 1200})
+    mgr.send("o-1", "pack", data={"bin": 7})
+    hooks.contexts.clear()
+    steps = mgr.compensate("o-1", "created")
+    assert [dict(t.data) for t in steps] == [{"bin": 7}, {"amount": 1200}]
+    assert [(c.hook, dict(c.data)) for c in hooks.contexts] == [
+        ("release_stock", {"bin": 7}),
+        ("refund_card", {"amount": 1200}),
+    ]

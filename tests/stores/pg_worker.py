@@ -10,13 +10,20 @@ machine would be. Commands:
   hook ``step_one`` records that it started, prints ``running`` and never
   returns (the test kills the process). Prints how many hooks completed.
 
+* ``drive WORKER SEED LEASE``: drive random instances of ``examples/order.wf``
+  (start, random events, now and then a compensation back to ``created``) until
+  killed. Every hook records its ``effect_key`` in the table ``effects``; every
+  acknowledged step is printed as ``ack ID SEQ KEY`` before the next begins.
+
 ``START_AT`` (epoch seconds) lets several workers begin at the same moment.
 """
 
 from __future__ import annotations
 
+import random
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -24,6 +31,7 @@ from psycopg import sql
 
 import wfdsl
 from wfdsl import Context, Manager
+from wfdsl.errors import WorkflowError
 from wfdsl.stores.postgres import PostgresStore
 
 COUNTER = """
@@ -98,6 +106,52 @@ def resume(dsn: str, schema: str, worker: str, lease: float, start_at: float, ha
     print(hooks.completed, flush=True)
 
 
+ORDER = Path(__file__).resolve().parents[2] / "examples" / "order.wf"
+ORDER_HOOKS = (
+    "charge_card",
+    "send_receipt",
+    "refund_card",
+    "reserve_stock",
+    "release_stock",
+    "book_courier",
+    "recall_shipment",
+)
+ORDER_EVENTS = ("pay", "pack", "ship", "deliver", "cancel")
+
+
+def drive(dsn: str, schema: str, worker: str, seed: int, lease: float) -> None:
+    conn = psycopg.connect(dsn, autocommit=True)
+    insert = sql.SQL("INSERT INTO {}.effects (effect_key, worker) VALUES (%s, %s)").format(
+        sql.Identifier(schema)
+    )
+
+    def hook(ctx: Context) -> None:
+        conn.execute(insert, (ctx.effect_key, worker))
+
+    hooks: dict[str, Any] = dict.fromkeys(ORDER_HOOKS, hook)
+    hooks.update(card_valid=lambda ctx: True, flagged_for_fraud=lambda ctx: False)
+    hooks["in_stock"] = lambda ctx: True
+    rng = random.Random(seed)
+    store = PostgresStore(dsn, schema=schema)
+    mgr = Manager(wfdsl.loads(ORDER.read_text()), store, hooks=hooks, worker_id=worker, lease=lease)
+    print("ready", flush=True)
+    for n in range(10**9):
+        iid = f"o-{rng.randrange(12)}"
+        try:
+            if store.load("order", iid) is None:
+                t = mgr.start(iid)
+                print(f"ack {iid} {t.seq} -", flush=True)
+            elif rng.random() < 0.1:
+                for t in mgr.compensate(iid, "created"):
+                    print(f"ack {iid} {t.seq} -", flush=True)
+            else:
+                key = f"{worker}-{seed}-{n}"
+                t = mgr.send(iid, rng.choice(ORDER_EVENTS), key=key)
+                print(f"ack {iid} {t.seq} {key}", flush=True)
+        except WorkflowError:
+            pass  # illegal events, rivals' starts, compensations to a state not on the path
+
+
 def main(argv: list[str]) -> None:
     command, dsn, schema, *rest = argv
     args: list[Any] = rest
@@ -105,6 +159,8 @@ def main(argv: list[str]) -> None:
         send(dsn, schema, int(args[0]), args[1], float(args[2]))
     elif command == "resume":
         resume(dsn, schema, args[0], float(args[1]), float(args[2]), args[3:] == ["hang"])
+    elif command == "drive":
+        drive(dsn, schema, args[0], int(args[1]), float(args[2]))
     else:
         raise SystemExit(f"unknown command {command!r}")
 

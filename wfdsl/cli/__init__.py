@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "send": "wfdsl.cli.runtime:send",
     "resume": "wfdsl.cli.runtime:resume",
     "compensate": "wfdsl.cli.runtime:compensate",
+    "retry": "wfdsl.cli.runtime:retry",
 }
 
 

@@ -1,4 +1,5 @@
-"""Runtime commands: ``instances``, ``history``, ``start``, ``send``, ``resume``, ``compensate``.
+"""Runtime commands: ``instances``, ``history``, ``start``, ``send``, ``resume``,
+``compensate``, ``retry``.
 
 Exit codes: 0 done; 1 the workflow refused (illegal transition, guard rejected,
 idempotency conflict, already started, compensation in progress, dead work) or a
@@ -69,7 +70,7 @@ def _db_option(f: F) -> F:
         "db",
         required=True,
         metavar="URL",
-        help="SQLite file, sqlite:///path, or postgresql://... .",
+        help="The store: a SQLite file, sqlite:///path or postgresql://...",
     )(f)
 
 
@@ -424,3 +425,13 @@ def resume(spec_path: str, hooks_ref: str | None, db: str) -> None:
         click.echo("nothing to resume")
     if not report.ok:
         sys.exit(EXIT_FINDINGS)
+
+
+@click.command()
+@click.argument("instance_id", metavar="ID")
+@_run_options
+def retry(instance_id: str, spec_path: str, hooks_ref: str | None, db: str) -> None:
+    """Re-drive an instance's dead hook work (after fixing what made it fail)."""
+    with _manager(spec_path, hooks_ref, db) as mgr:
+        revived = mgr.retry(instance_id)
+    click.echo(f"{instance_id}: revived {revived} dead hook(s); pending work ran")

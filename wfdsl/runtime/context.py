@@ -27,7 +27,8 @@ class Context:
     source: str | None
     #: The state entered.
     target: str
-    #: The data given to ``send``/``start`` (``{}`` when none).
+    #: The data given to ``send``/``start`` (``{}`` when none; for a compensator,
+    #: the data of the transition being undone). Read it; do not change it.
     data: Mapping[str, Any]
     #: The transition's sequence number (for a guard: the one it would get).
     seq: int

@@ -274,8 +274,9 @@ class Manager(Generic[S, E]):
     def compensate(self, instance_id: str, to_state: S | str) -> list[Transition]:
         """Walk back along the path taken to ``to_state``, running the compensators
         of every state entered after it, newest first. Each step is recorded as a
-        ``compensate`` transition before its compensators run, so a crash or a
-        failing compensator leaves the walk where it stopped; call again to go on.
+        ``compensate`` transition, carrying the data of the transition it undoes,
+        before its compensators run, so a crash or a failing compensator leaves
+        the walk where it stopped; call again to go on.
         Returns the steps taken by this call (empty when already there).
 
         :raises InvalidInput: ``to_state`` is not a state of the workflow.
@@ -298,7 +299,8 @@ class Manager(Generic[S, E]):
                 raise self._dead_error(instance_id)
             if inst.pending and self._retry_pending(instance_id):
                 continue
-            path = self.path(self.store.history(wf, instance_id))
+            entries = self._entries(self.store.history(wf, instance_id))
+            path = [e.target for e in entries]
             if path[-1] == target:
                 return steps
             if target not in path[:-1]:
@@ -314,6 +316,8 @@ class Manager(Generic[S, E]):
                 while path[-1] != target:
                     source, back_to = path[-1], path[-2]
                     version += 1
+                    # The step carries the data of the transition it undoes, so a
+                    # compensator knows e.g. the amount to refund.
                     t = Transition(
                         version,
                         TransitionKind.COMPENSATE,
@@ -321,7 +325,7 @@ class Manager(Generic[S, E]):
                         back_to,
                         None,
                         None,
-                        {},
+                        entries[-1].data,
                         self._clock(),
                     )
                     work = [
@@ -341,6 +345,7 @@ class Manager(Generic[S, E]):
                     self.store.append(wf, instance_id, t, work, compensating=still)
                     steps.append(t)
                     path.pop()
+                    entries.pop()
                     if work:
                         self._run(t, work)
                 return steps
@@ -393,12 +398,17 @@ class Manager(Generic[S, E]):
     def path(history: Sequence[Transition]) -> list[str]:
         """The states an instance is in, oldest first, after its compensations:
         ``start`` and ``event`` transitions push their target, ``compensate`` pops."""
-        stack: list[str] = []
+        return [t.target for t in Manager._entries(history)]
+
+    @staticmethod
+    def _entries(history: Sequence[Transition]) -> list[Transition]:
+        """The transitions that entered each state of :meth:`path`."""
+        stack: list[Transition] = []
         for t in history:
             if t.kind is TransitionKind.COMPENSATE:
                 stack.pop()
             else:
-                stack.append(t.target)
+                stack.append(t)
         return stack
 
     # -- internals ---------------------------------------------------------------

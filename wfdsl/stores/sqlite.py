@@ -281,11 +281,8 @@ class SQLiteStore:
                 raise StoreError(f"{self.path}: {exc}") from exc
 
     @contextmanager
-    def _write(self, fold: _Key | None = None) -> Iterator[tuple[sqlite3.Connection, int]]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT``, folding in deferred completion markers.
-
-        Yields the connection and how many markers of instance ``fold`` were
-        written, whose ``pending`` count the caller must lower itself."""
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``, folding in deferred completion markers."""
         if self._closed:
             raise StoreError("the store is closed")
         with self._lock:
@@ -296,8 +293,9 @@ class SQLiteStore:
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
             try:
-                folded = _flush_buffer(conn, done, fold) if done else 0
-                yield conn, folded
+                if done:
+                    _flush_buffer(conn, done)
+                yield conn
                 conn.execute("COMMIT")
             except BaseException as exc:
                 if conn.in_transaction:
@@ -513,7 +511,7 @@ class SQLiteStore:
 
     def create(self, instance: InstanceRecord, first: Transition, work: Sequence[WorkItem]) -> None:
         at = (instance.created_at or first.at).isoformat()
-        with self._write() as (conn, _):
+        with self._write() as conn:
             try:
                 conn.execute(
                     "INSERT INTO wf_instances (workflow, instance_id, state, version, fingerprint, "
@@ -630,7 +628,7 @@ class SQLiteStore:
             " ORDER BY instance_id, seq, idx LIMIT ?"
         )
         args += [owner, now, limit]
-        with self._write() as (conn, _):
+        with self._write() as conn:
             rows = conn.execute(sql, args).fetchall()
             items = [self._work(r) for r in rows]
             conn.executemany(
@@ -678,7 +676,7 @@ class SQLiteStore:
                 self._wake.set()
 
     def fail(self, item: WorkItem, error: str, *, dead: bool) -> None:
-        with self._write() as (conn, _):
+        with self._write() as conn:
             cur = conn.execute(
                 "UPDATE wf_work SET attempts = attempts + 1, last_error = ?, status = ? "
                 "WHERE workflow = ? AND instance_id = ? AND seq = ? AND idx = ? "
@@ -700,7 +698,7 @@ class SQLiteStore:
                 )
 
     def revive(self, workflow: str, instance_id: str) -> int:
-        with self._write() as (conn, _):
+        with self._write() as conn:
             cur = conn.execute(
                 "UPDATE wf_work SET status = 'pending', attempts = 0, lease_owner = NULL, "
                 "lease_until = NULL WHERE workflow = ? AND instance_id = ? "

@@ -1,0 +1,100 @@
+"""AsyncManager: the same surface and semantics, awaited; hooks may be coroutines."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+
+import wfdsl
+from wfdsl.errors import GuardRejected, HookFailed
+from wfdsl.runtime.aio import AsyncManager
+from wfdsl.runtime.context import Context
+from wfdsl.stores.base import Store
+
+SPEC = wfdsl.loads(
+    """workflow job {
+        initial state queued
+        state running { enter launch compensate abort }
+        final state done { enter notify }
+        event run, finish
+        queued -> running on run if allowed
+        running -> done on finish
+    }"""
+)
+
+
+class Hooks:
+    def __init__(self) -> None:
+        self.log: list[tuple[str, str]] = []
+        self.loop_threads: set[int] = set()
+        self.fail_launch = False
+
+    async def allowed(self, ctx: Context) -> bool:
+        await asyncio.sleep(0)
+        return ctx.data.get("ok", True) is not False
+
+    async def launch(self, ctx: Context) -> None:
+        self.loop_threads.add(threading.get_ident())
+        await asyncio.sleep(0)
+        if self.fail_launch:
+            raise RuntimeError("no capacity")
+        self.log.append(("launch", ctx.effect_key))
+
+    async def abort(self, ctx: Context) -> None:
+        self.log.append(("abort", ctx.effect_key))
+
+    def notify(self, ctx: Context) -> None:  # plain functions work too
+        self.log.append(("notify", ctx.effect_key))
+
+
+def test_an_async_manager_drives_instances_with_async_hooks(store: Store) -> None:
+    hooks = Hooks()
+
+    async def main() -> list[str]:
+        mgr = AsyncManager(SPEC, store, hooks=hooks)
+        await mgr.start("j-1")
+        await mgr.send("j-1", "run")
+        await mgr.send("j-1", "finish")
+        return [t.target for t in await mgr.history("j-1")]
+
+    assert asyncio.run(main()) == ["queued", "running", "done"]
+    assert hooks.log == [("launch", "job/j-1/2/launch"), ("notify", "job/j-1/3/notify")]
+    assert hooks.loop_threads == {threading.main_thread().ident}  # coroutines ran on the loop
+
+
+def test_concurrent_sends_to_many_instances(store: Store) -> None:
+    hooks = Hooks()
+
+    async def main() -> set[str]:
+        mgr = AsyncManager(SPEC, store, hooks=hooks)
+        ids = [f"j-{i}" for i in range(20)]
+        await asyncio.gather(*(mgr.start(i) for i in ids))
+        await asyncio.gather(*(mgr.send(i, "run") for i in ids))
+        return {await mgr.state(i) for i in ids}
+
+    assert asyncio.run(main()) == {"running"}
+    assert len(hooks.log) == 20
+
+
+def test_errors_surface_as_in_the_sync_manager(store: Store) -> None:
+    hooks = Hooks()
+
+    async def main() -> None:
+        mgr = AsyncManager(SPEC, store, hooks=hooks)
+        await mgr.start("j-1")
+        with pytest.raises(GuardRejected):
+            await mgr.send("j-1", "run", data={"ok": False})
+        hooks.fail_launch = True
+        with pytest.raises(HookFailed) as info:
+            await mgr.send("j-1", "run")
+        assert info.value.hook == "launch"
+        hooks.fail_launch = False
+        report = await mgr.resume()
+        assert report.completed == [("j-1", "launch")]
+        await mgr.compensate("j-1", "queued")
+        assert await mgr.state("j-1") == "queued"
+
+    asyncio.run(main())
+    assert hooks.log[-1] == ("abort", "job/j-1/3/abort")
