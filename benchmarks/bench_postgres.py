@@ -7,9 +7,11 @@ On the three-state machine of bench_runtime.py (green -> yellow -> red -> green)
 
 * durable ``send`` against the raw psycopg transaction doing the same work
   (read the state; ``BEGIN``; insert the transition; update the instance;
-  ``COMMIT``), and against the same work hand-written as one statement
-  (a data-modifying CTE, which is how PostgresStore writes) -- one worker,
-  variants in lockstep, median of the rounds (target: >= 0.8x the raw transaction);
+  ``COMMIT``), against the same work hand-written as one statement (a
+  data-modifying CTE, which is how PostgresStore writes), and, for a send with
+  an ``enter`` hook, against the raw transaction that also inserts the hook's
+  work row and, after running the hook, marks it done -- one worker, variants
+  in lockstep, median of the rounds (target: >= 0.8x the raw transaction);
 * the same with 1 and with ``--workers`` concurrent processes, each driving its
   own instance for ``--seconds`` (target: 4 workers >= 3x one);
 * ``resume()`` of ``--instances`` instances with pending hook work, by one
@@ -88,6 +90,12 @@ def raw_schema(dsn: str, schema: str) -> None:
                 "target text, event text, data json, at text, PRIMARY KEY (workflow, id, seq))"
             ).format(s)
         )
+        conn.execute(
+            sql.SQL(
+                "CREATE TABLE {}.work (workflow text, id text, seq bigint, idx integer, hook text, "
+                "status text, PRIMARY KEY (workflow, id, seq, idx))"
+            ).format(s)
+        )
 
 
 def raw_setup(dsn: str, schema: str, iid: str) -> Callable[[], None]:
@@ -113,6 +121,42 @@ def raw_setup(dsn: str, schema: str, iid: str) -> Callable[[], None]:
         with conn.transaction():
             conn.execute(insert, ("light", iid, version + 1, state, target, "next", "{}", AT))
             conn.execute(update, (target, version + 1, "light", iid))
+
+    return step
+
+
+def raw_hook_setup(dsn: str, schema: str, iid: str) -> Callable[[], None]:
+    """The hand-written transaction that also records the hook it owes, runs the
+    hook after the commit, then marks it done: what a send with a hook does."""
+    iid += "-hook"  # shares the raw variant's tables
+    conn = psycopg.connect(dsn, autocommit=True)
+    s = sql.Identifier(schema)
+    conn.execute(
+        sql.SQL("INSERT INTO {}.instances VALUES ('light', %s, 'green', 1)").format(s), (iid,)
+    )
+    read = sql.SQL(
+        "SELECT state, version FROM {}.instances WHERE workflow = %s AND id = %s"
+    ).format(s)
+    insert = sql.SQL("INSERT INTO {}.transitions VALUES (%s, %s, %s, %s, %s, %s, %s, %s)").format(s)
+    update = sql.SQL(
+        "UPDATE {}.instances SET state = %s, version = %s WHERE workflow = %s AND id = %s"
+    ).format(s)
+    owe = sql.SQL("INSERT INTO {}.work VALUES (%s, %s, %s, 0, %s, 'pending')").format(s)
+    done = sql.SQL(
+        "UPDATE {}.work SET status = 'done' WHERE workflow = %s AND id = %s AND seq = %s AND idx = 0"
+    ).format(s)
+
+    def step() -> None:
+        row = conn.execute(read, ("light", iid)).fetchone()
+        assert row is not None
+        state, version = row
+        target = NEXT[state]
+        with conn.transaction():
+            conn.execute(insert, ("light", iid, version + 1, state, target, "next", "{}", AT))
+            conn.execute(update, (target, version + 1, "light", iid))
+            conn.execute(owe, ("light", iid, version + 1, f"on_{target}"))
+        noop(None)
+        conn.execute(done, ("light", iid, version + 1))
 
     return step
 
@@ -160,6 +204,7 @@ def wfdsl_setup(dsn: str, schema: str, iid: str, spec_text: str) -> Callable[[],
 VARIANTS: dict[str, Callable[[str, str, str], Callable[[], None]]] = {
     "raw psycopg transaction": raw_setup,
     "raw psycopg, one statement": raw_cte_setup,
+    "raw psycopg, with hook work": raw_hook_setup,
     "wfdsl send": lambda dsn, schema, iid: wfdsl_setup(dsn, schema + "_plain", iid, PLAIN),
     "wfdsl send, 1 enter hook": lambda dsn, schema, iid: wfdsl_setup(
         dsn, schema + "_hook", iid, HOOKED
@@ -305,10 +350,16 @@ def main() -> None:
             raw_schema(dsn, schema + suffix)
         d = lockstep(dsn, schema, args.sends, args.rounds)
         raw = d["raw psycopg transaction"]
+        raw_hook = d["raw psycopg, with hook work"]
         print(f"Durable send, one worker, median of {args.rounds} rounds x {args.sends} (lockstep)")
-        print(f"{'variant':<34} {'sends/s':>10} {'µs/send':>9} {'vs raw txn':>11}")
+        print(
+            f"{'variant':<34} {'sends/s':>10} {'µs/send':>9} {'vs raw txn':>11} {'vs raw+hook':>12}"
+        )
         for name, rate in d.items():
-            print(f"{name:<34} {rate:>10,.0f} {1e6 / rate:>9.1f} {rate / raw:>10.2f}x")
+            print(
+                f"{name:<34} {rate:>10,.0f} {1e6 / rate:>9.1f} {rate / raw:>10.2f}x "
+                f"{rate / raw_hook:>11.2f}x"
+            )
 
         c = concurrent(dsn, schema + "_c", args.workers, args.seconds)
         w = args.workers

@@ -1,0 +1,58 @@
+"""Every benchmark, one after another, each printing its table.
+
+    python benchmarks/run_all.py [--quick]
+
+Runs, in one process tree on one machine so the figures compare:
+front end (load + lint against Lark's bare parse, CLI start-up), compile
+throughput, runtime (durable SQLite send against raw sqlite3, in-memory send
+against python-statemachine and transitions, resume), and PostgreSQL (against
+raw psycopg, 1 and 4 workers, resume) when ``WFDSL_PG_DSN`` is set.
+Benchmarks share the machine's cores: run this on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--quick", action="store_true", help="smaller sizes, fewer rounds")
+    args = ap.parse_args()
+    quick = {
+        "bench_lint.py": ["--states", "2000", "--transitions", "6000", "--repeat", "2"],
+        "bench_compile.py": ["--states", "2000", "--transitions", "6000", "--repeat", "1"],
+        "bench_runtime.py": ["--sends", "100", "--rounds", "3", "--instances", "200"],
+        "bench_postgres.py": [
+            "--sends",
+            "100",
+            "--rounds",
+            "3",
+            "--seconds",
+            "2",
+            "--instances",
+            "1000",
+        ],
+    }
+    runs = ["bench_lint.py", "bench_compile.py", "bench_runtime.py"]
+    if os.environ.get("WFDSL_PG_DSN"):
+        runs.append("bench_postgres.py")
+    else:
+        print("(PostgreSQL benchmark skipped: set WFDSL_PG_DSN=postgresql://user@host:5432/db)\n")
+    failed = 0
+    for script in runs:
+        print(f"=== {script} ===", flush=True)
+        extra = quick[script] if args.quick else []
+        failed |= subprocess.call([sys.executable, str(HERE / script), *extra])
+        print(flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
