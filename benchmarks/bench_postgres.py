@@ -69,6 +69,10 @@ def noop(ctx: object) -> None:
     pass
 
 
+#: The server backend (process id) each variant's "send" talks to.
+BACKEND: dict[Callable[[], None], int] = {}
+
+
 HOOKS = {"on_green": noop, "on_yellow": noop, "on_red": noop}
 
 # -- the variants: each setup returns one "send" ---------------------------------------
@@ -122,6 +126,7 @@ def raw_setup(dsn: str, schema: str, iid: str) -> Callable[[], None]:
             conn.execute(insert, ("light", iid, version + 1, state, target, "next", "{}", AT))
             conn.execute(update, (target, version + 1, "light", iid))
 
+    BACKEND[step] = conn.info.backend_pid
     return step
 
 
@@ -158,6 +163,7 @@ def raw_hook_setup(dsn: str, schema: str, iid: str) -> Callable[[], None]:
         noop(None)
         conn.execute(done, ("light", iid, version + 1))
 
+    BACKEND[step] = conn.info.backend_pid
     return step
 
 
@@ -187,6 +193,7 @@ def raw_cte_setup(dsn: str, schema: str, iid: str) -> Callable[[], None]:
             write, {"t": NEXT[state], "v": version, "w": "light", "i": iid, "s": state, "at": AT}
         )
 
+    BACKEND[step] = conn.info.backend_pid
     return step
 
 
@@ -198,6 +205,7 @@ def wfdsl_setup(dsn: str, schema: str, iid: str, spec_text: str) -> Callable[[],
     def step() -> None:
         mgr.send(iid, "next")
 
+    BACKEND[step] = store._call("find the backend", lambda c: c.info.backend_pid)
     return step
 
 
@@ -229,23 +237,36 @@ def lockstep(dsn: str, schema: str, sends: int, rounds: int) -> dict[str, float]
     return {name: statistics.median(v) for name, v in results.items()}
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process on this machine (the server backend)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _worker(
     variant: str, dsn: str, schema: str, iid: str, start_at: float, seconds: float, out: Any
 ) -> None:
     step = VARIANTS[variant](dsn, schema, iid)
+    backend = BACKEND[step]
     time.sleep(max(0.0, start_at - time.time()))
     end = start_at + seconds
     n = 0
+    client0, server0 = time.process_time(), _cpu_seconds(backend)
     while time.time() < end:
         step()
         n += 1
-    out.put(n)
+    out.put((n, time.process_time() - client0, _cpu_seconds(backend) - server0))
 
 
-def concurrent(dsn: str, schema: str, workers: int, seconds: float) -> dict[str, dict[int, float]]:
-    """Sends per second of all workers together, each on its own instance."""
+def concurrent(
+    dsn: str, schema: str, workers: int, seconds: float
+) -> dict[str, dict[int, tuple[float, float]]]:
+    """Per variant and worker count: sends per second of all workers together
+    (each on its own instance), and CPU seconds per send (the workers' own plus
+    their server backends')."""
     ctx = mp.get_context("spawn")
-    rates: dict[str, dict[int, float]] = {}
+    rates: dict[str, dict[int, tuple[float, float]]] = {}
     for variant in VARIANTS:
         for n in sorted({1, workers}):
             out = ctx.Queue()
@@ -259,10 +280,12 @@ def concurrent(dsn: str, schema: str, workers: int, seconds: float) -> dict[str,
             ]
             for p in procs:
                 p.start()
-            total = sum(out.get(timeout=seconds + 120) for _ in procs)
+            results = [out.get(timeout=seconds + 120) for _ in procs]
             for p in procs:
                 p.join()
-            rates.setdefault(variant, {})[n] = total / seconds
+            sends = sum(r[0] for r in results)
+            cpu = sum(r[1] + r[2] for r in results)
+            rates.setdefault(variant, {})[n] = (sends / seconds, cpu / max(sends, 1))
     return rates
 
 
@@ -343,7 +366,7 @@ def main() -> None:
     print(
         f"Python {sys.version.split()[0]}, psycopg {psycopg.__version__}, "
         f"PostgreSQL {version[0] if version else '?'} ({settings[0] if settings else ''}), "
-        f"{os.cpu_count()} cores\n"
+        f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at start\n"
     )
     try:
         for suffix in ("", "_c"):
@@ -363,11 +386,22 @@ def main() -> None:
 
         c = concurrent(dsn, schema + "_c", args.workers, args.seconds)
         w = args.workers
+        cores = os.cpu_count() or 1
         print(f"\nDurable send, 1 and {w} concurrent worker processes, {args.seconds:g} s each")
-        print(f"{'variant':<34} {'1 worker/s':>11} {f'{w} workers/s':>13} {'speed-up':>9}")
+        print(
+            f"{'variant':<34} {'1 worker/s':>11} {f'{w} workers/s':>13} {'speed-up':>9} "
+            f"{'CPU µs/send':>12} {'CPU ceiling/s':>14}"
+        )
         for name, by_n in c.items():
-            one, many = by_n[1], by_n[w]
-            print(f"{name:<34} {one:>11,.0f} {many:>13,.0f} {many / one:>8.2f}x")
+            (one, _), (many, cpu) = by_n[1], by_n[w]
+            print(
+                f"{name:<34} {one:>11,.0f} {many:>13,.0f} {many / one:>8.2f}x "
+                f"{cpu * 1e6:>12.0f} {cores / cpu:>14,.0f}"
+            )
+        print(
+            f"(CPU µs/send: the workers' and their server backends' CPU time per send with "
+            f"{w} workers; CPU ceiling: {cores} cores / that, if nothing else ran)"
+        )
 
         r = resume(dsn, schema, args.instances, w)
         print(f"\nresume() of {args.instances} instances with one pending hook each")

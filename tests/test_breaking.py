@@ -389,6 +389,20 @@ def test_db_with_no_live_instance_affected_exits_0(
     assert result.stdout == "No breaking changes for 2 live instances.\n"
 
 
+def test_db_keeps_a_removed_state_that_live_instances_were_heading_for(
+    runner: CliRunner, tmp_path: Path, db: str
+) -> None:
+    # Nobody is in 'packed', but the two instances in 'paid' wait for 'pack',
+    # which led there and now leads nowhere.
+    new = OLD.replace("    state packed\n", "").replace(
+        "    paid -> packed on pack\n    packed -> delivered on deliver\n", ""
+    )
+    old, new_path = files(tmp_path, OLD, new)
+    result = runner.invoke(cli, ["breaking", "--db", db, old, new_path])
+    assert result.exit_code == 1
+    assert "WF501 state 'packed' was removed (2 live instances in 'paid')" in result.stdout
+
+
 def test_db_with_a_bad_url_exits_2(runner: CliRunner, tmp_path: Path) -> None:
     old, new = files(tmp_path, OLD, OLD)
     result = runner.invoke(cli, ["breaking", "--db", "mysql://x", old, new])
@@ -530,3 +544,13 @@ def test_installed_command_reports_and_exits_1(tmp_path: Path) -> None:
     )
     assert done.returncode == 1, done.stderr
     assert [d["code"] for d in json.loads(done.stdout)] == ["WF506"]
+
+
+def test_db_naming_a_missing_sqlite_file_exits_2_and_creates_nothing(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    old, new = files(tmp_path, OLD, OLD.replace("    packed -> delivered on deliver\n", ""))
+    result = runner.invoke(cli, ["breaking", "--db", str(tmp_path / "typo.db"), old, new])
+    assert result.exit_code == 2
+    assert "no such database file" in result.stderr
+    assert not (tmp_path / "typo.db").exists()

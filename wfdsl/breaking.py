@@ -281,12 +281,16 @@ def _compare(old: Spec, new: Spec) -> Iterator[Change]:
 
     added_states = [s.name for s in new.states if not old.has_state(s.name)]
     added_shapes = {n: _state_shape(new, n) for n in added_states}
+    old_moves = moves(old)
     for st in old.states:
         if not new.has_state(st.name):
             hint = _rename_hint(_state_shape(old, st.name), added_shapes)
+            # Instances in it, and those in surviving states whose moves into it
+            # are gone with it (they are not reported as removed transitions).
+            feeding = (s for (s, _e, t) in old_moves if t == st.name and new.has_state(s))
             yield Change(
                 StateRemoved.at(old.path, st.span, f"state '{st.name}' was removed", hint),
-                (st.name,),
+                tuple(dict.fromkeys((st.name, *feeding))),
             )
 
     added_events = [e.name for e in new.events if not old.has_event(e.name)]
@@ -294,7 +298,7 @@ def _compare(old: Spec, new: Spec) -> Iterator[Change]:
     for ev in old.events:
         if not new.has_event(ev.name):
             hint = _rename_hint(_event_shape(old, ev.name), event_shapes)
-            waiting = tuple(dict.fromkeys(s for (s, e, _t) in moves(old) if e == ev.name))
+            waiting = tuple(dict.fromkeys(s for (s, e, _t) in old_moves if e == ev.name))
             yield Change(
                 EventRemoved.at(old.path, ev.span, f"event '{ev.name}' was removed", hint),
                 waiting,
@@ -302,7 +306,7 @@ def _compare(old: Spec, new: Spec) -> Iterator[Change]:
 
     new_moves = moves(new)
     lost: dict[int, list[str]] = {}
-    for (src, event, target), edge in moves(old).items():
+    for (src, event, target), edge in old_moves.items():
         if not (new.has_state(src) and new.has_state(target) and new.has_event(event)):
             continue  # reported as a removed state or event
         if (src, event, target) not in new_moves:

@@ -72,7 +72,7 @@ class Previewer:
         self.path = path
         self.detail = detail
         self._lock = threading.Lock()
-        self._stat: tuple[int, int] | None = None
+        self._stat: tuple[int, ...] | None = None
         self._digest: str | None = None
         self._snapshot: Snapshot | None = None
         self._last_svg: str | None = None
@@ -82,7 +82,9 @@ class Previewer:
         with self._lock:
             try:
                 st = os.stat(self.path)
-                stat = (st.st_mtime_ns, st.st_size)
+                # The inode and ctime change when an editor saves by renaming a
+                # new file over the old one, even if size and mtime do not.
+                stat = (st.st_ino, st.st_ctime_ns, st.st_mtime_ns, st.st_size)
             except OSError as exc:
                 return self._missing(exc)
             if self._snapshot is not None and stat == self._stat:
@@ -151,7 +153,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         route = self.path.split("?", 1)[0]
-        if route == "/":
+        if not self._local_host():
+            self._send(403, "text/plain; charset=utf-8", b"forbidden: not a local address\n")
+        elif route == "/":
             name = os.path.basename(self.server.previewer.path)
             body = preview_page(name, self.server.previewer.path).encode()
             self._send(200, "text/html; charset=utf-8", body)
@@ -160,6 +164,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, "application/json", body)
         else:
             self._send(404, "text/plain; charset=utf-8", b"not found\n")
+
+    def _local_host(self) -> bool:
+        """The request names this machine in its ``Host`` header. A web page
+        elsewhere can point a DNS name at 127.0.0.1 (DNS rebinding) to read the
+        preview; its requests carry that name, and are refused."""
+        host = (self.headers.get("Host") or "").rsplit(":", 1)[0].lower()
+        return host in ("127.0.0.1", "localhost", "[::1]")
 
     def _send(self, status: int, content_type: str, body: bytes) -> None:
         self.send_response(status)

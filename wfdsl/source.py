@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from lark import Token
@@ -52,20 +54,29 @@ def decode(data: bytes, path: str) -> str:
     return text
 
 
-def analyze(text: str, path: str = "<string>") -> Source:
-    """Parse and validate ``text``. :raises SpecError: on any error."""
-    # Parsing allocates one object per token and node and almost no reference
-    # cycles; the cyclic collector would rescan the growing graph again and
-    # again (a third of the time on a large spec), so it pauses meanwhile.
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for the block.
+
+    Parsing allocates one object per token and node and almost no reference
+    cycles; the collector would rescan the growing graph again and again (a
+    third of the time on a large spec), so it pauses meanwhile.
+    """
     paused = gc.isenabled()
     if paused:
         gc.disable()
     try:
-        tree, comments = parse(text, path)
-        return Source(build_spec(tree, path), text, tuple(comments))
+        yield
     finally:
         if paused:
             gc.enable()
+
+
+def analyze(text: str, path: str = "<string>") -> Source:
+    """Parse and validate ``text``. :raises SpecError: on any error."""
+    with gc_paused():
+        tree, comments = parse(text, path)
+        return Source(build_spec(tree, path), text, tuple(comments))
 
 
 def read(path: str | os.PathLike[str]) -> str:

@@ -150,6 +150,34 @@ def test_sarif_describes_every_rule_and_locates_results(run, tmp_path: Path) -> 
     assert result["partialFingerprints"]["primaryLocationLineHash"]
 
 
+def sarif_uris(out: str) -> list[dict[str, str]]:
+    return [
+        r["locations"][0]["physicalLocation"]["artifactLocation"]
+        for r in json.loads(out)["runs"][0]["results"]
+    ]
+
+
+def test_sarif_uris_are_percent_encoded(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # A space, '#' (fragment), '%' and ':' (would read as a URI scheme) in names.
+    write(tmp_path / "my flows#1%" / "a:b.wf", DIRTY)
+    _, out, _ = run("--format", "sarif", "my flows#1%")
+    assert sarif_uris(out)[0] == {"uri": "my%20flows%231%25/a%3Ab.wf", "uriBaseId": "%SRCROOT%"}
+
+
+def test_sarif_names_files_outside_the_working_directory_by_file_uri(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path
+) -> None:
+    write(tmp_path / "..hidden.wf", DIRTY)  # below the working directory despite its name
+    write(tmp_path / "outside" / "bad.wf", DIRTY)
+    (tmp_path / "work").mkdir()
+    os.chdir(tmp_path / "work")
+    _, out, _ = run("--format", "sarif", "../outside/bad.wf")
+    assert sarif_uris(out)[0] == {"uri": (tmp_path / "outside" / "bad.wf").as_uri()}
+    os.chdir(tmp_path)
+    _, out, _ = run("--format", "sarif", "..hidden.wf")
+    assert sarif_uris(out)[0] == {"uri": "..hidden.wf", "uriBaseId": "%SRCROOT%"}
+
+
 def test_sarif_fingerprints_survive_lines_moving(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     def fingerprints() -> list[str]:
         _, out, _ = run("--format", "sarif", "bad.wf")
@@ -184,7 +212,9 @@ def test_pyproject_config_applies_and_flags_override_it(run, tmp_path: Path) -> 
     _, out, _ = run("--format", "json", "bad.wf")
     assert [d["code"] for d in json.loads(out)] == ["WF205"]
     _, out, _ = run("--format", "json", "--ignore", "WF205", "bad.wf")
-    assert [d["code"] for d in json.loads(out)] == ["WF201", "WF202"]
+    assert [d["code"] for d in json.loads(out)] == []
+    _, out, _ = run("--format", "json", "--select", "WF201", "bad.wf")
+    assert [d["code"] for d in json.loads(out)] == ["WF201"]
 
 
 def test_broken_config_is_exit_2_naming_the_file(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -251,3 +281,17 @@ def test_lint_does_not_import_codegen_diagram_or_database_modules(tmp_path: Path
         cwd=tmp_path,
     )
     assert proc.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_directory_without_wf_files_says_so(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "flows").mkdir()
+    write(tmp_path / "flows" / "notes.txt", "not a workflow")
+    code, out, err = run("flows")
+    assert code == 0 and out == ""
+    assert "wfdsl: warning: no .wf files found in flows" in err
+
+
+def test_github_format_names_files_relative_to_the_working_directory(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    write(tmp_path / "flows" / "a,b.wf", DIRTY)
+    _, out, _ = run("--format", "github", ".")
+    assert out.splitlines()[0].startswith("::warning file=flows/a%2Cb.wf,line=3,")

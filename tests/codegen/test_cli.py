@@ -137,6 +137,7 @@ def test_a_hook_that_cannot_be_generated_is_a_finding(tmp_path: Path) -> None:
 def test_missing_source_is_an_error(tmp_path: Path) -> None:
     code, _, stderr = run("compile", tmp_path / "nope.wf")
     assert code == 2
+    assert stderr.startswith("wfdsl: error: ")
     assert "nope.wf: cannot read: No such file or directory" in stderr
 
 
@@ -161,6 +162,18 @@ def test_two_workflows_of_one_name_cannot_share_an_out_dir(order: Path, tmp_path
     assert code == 2
     assert "would both be written to" in stderr
     assert not (tmp_path / "gen").exists()
+
+
+def test_output_naming_the_source_is_refused_and_the_source_kept(
+    order: Path, tmp_path: Path
+) -> None:
+    before = order.read_bytes()
+    via_dotdot = tmp_path / "sub" / ".." / order.name
+    (tmp_path / "sub").mkdir()
+    code, _, stderr = run("compile", order, "-o", via_dotdot)
+    assert code == 2
+    assert "is a source file; generating would overwrite it" in stderr
+    assert order.read_bytes() == before
 
 
 def test_installed_command_compiles_end_to_end(order: Path, tmp_path: Path) -> None:

@@ -33,11 +33,19 @@ def test_all_selects_every_lint_rule() -> None:
     assert {"WF209", "WF302", "WF303"} <= enabled
 
 
-def test_flags_override_the_file_setting_by_setting() -> None:
-    file_sel = Selection(select=("WF201",), ignore=("WF201",))
-    assert file_sel.enabled("x.wf") == frozenset()
-    assert file_sel.override(None, None, []).enabled("x.wf") == {"WF201"}
-    assert file_sel.override(["WF202"], None, None).enabled("x.wf") == {"WF202"}
+def test_select_flag_starts_again_from_exactly_its_codes() -> None:
+    file_sel = Selection(select=("WF201",), extend_select=("WF203",), ignore=("WF205",))
+    assert file_sel.override(["WF202", "WF205"], None, None).enabled("x.wf") == {
+        "WF202",
+        "WF205",
+    }
+
+
+def test_ignore_and_extend_select_flags_add_to_the_file_settings() -> None:
+    # As in ruff: a CI job's --ignore must not bring back what pyproject ignores.
+    file_sel = Selection(select=("WF201", "WF202", "WF205"), ignore=("WF201",))
+    assert file_sel.override(None, None, ["WF202"]).enabled("x.wf") == {"WF205"}
+    assert file_sel.override(None, ["WF209"], None).enabled("x.wf") == {"WF202", "WF205", "WF209"}
 
 
 def test_per_file_ignores_match_paths_relative_to_the_pyproject(tmp_path: Path) -> None:

@@ -82,3 +82,35 @@ def test_errors_are_never_suppressed() -> None:
 def test_hash_inside_a_description_is_not_a_comment() -> None:
     text = BASE.replace("{noqa}", ' "# noqa: WF201, WF202"')
     assert codes(text) == [("WF201", 3), ("WF202", 3)]
+
+
+def test_prose_that_mentions_noqa_suppresses_nothing() -> None:
+    text = BASE.replace("{noqa}", "  # see the noqa docs before adding one")
+    assert codes(text) == [("WF201", 3), ("WF202", 3)]
+
+
+def test_bare_noqa_may_carry_a_reason_after_it() -> None:
+    assert codes(BASE.replace("{noqa}", "  # noqa - kept for the migration")) == []
+
+
+def test_an_unknown_entry_suppresses_nothing() -> None:
+    # "W" is a prefix of every code, but it names no rule.
+    text = BASE.replace("{noqa}", "  # noqa: W")
+    assert codes(text, Selection(ignore=("WF303",))) == [("WF201", 3), ("WF202", 3)]
+
+
+def test_unused_noqa_findings_obey_a_file_level_noqa() -> None:
+    text = "# wfdsl: noqa: unused-noqa\n" + BASE.replace("{noqa}", "  # noqa: WF201, WF202, WF205")
+    assert codes(text) == []
+
+
+def test_unused_noqa_findings_obey_an_entry_for_wf303_on_their_line() -> None:
+    text = BASE.replace("{noqa}", "  # noqa: WF201, WF202, WF205, WF303")
+    assert codes(text) == []
+
+
+def test_an_entry_for_wf303_that_suppresses_nothing_is_itself_unused() -> None:
+    found = lint_text(BASE.replace("{noqa}", "  # noqa: WF201, WF202, WF303"), "w.wf")
+    assert [(d.code, d.message) for d in found] == [
+        ("WF303", "unused 'noqa' for WF303: nothing to suppress")
+    ]

@@ -108,13 +108,16 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(tmp_path: Path) ->
         assert kills == KILLS
         assert len(acks) > KILLS, "the worker made too little progress to test anything"
         print(
-            f"{kills} kills, {len(acks)} acknowledged, {sum(len(h) for h in histories.values())} transitions"
+            f"{kills} kills, {len(acks)} acknowledged, "
+            f"{sum(len(h) for h in histories.values())} transitions, "
+            f"{sum(n > 1 for n in effects.values())} hooks ran more than once"
         )
         # No acknowledged transition lost.
         for ack in acks:
             hist = histories[ack["id"]]
             assert len(hist) >= ack["seq"], f"acknowledged {ack} is missing"
-            assert hist[ack["seq"] - 1].key == ack["key"]
+            t = hist[ack["seq"] - 1]
+            assert (t.kind, t.target, t.key) == (ack["kind"], ack["target"], ack["key"]), ack
         for iid, hist in histories.items():
             # None applied twice: seq 1..n without gaps, keys unique.
             assert [t.seq for t in hist] == list(range(1, len(hist) + 1))
@@ -138,6 +141,9 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(tmp_path: Path) ->
             for h in expected_hooks(spec, t)
         }
         assert set(effects) <= persisted
+        # The kills did cut hooks off from their completion markers, so the
+        # at-least-once path (resume running work again) was exercised.
+        assert any(n > 1 for n in effects.values()), "no hook ever ran twice: no kill hit a hook"
 
 
 @pytest.mark.slow

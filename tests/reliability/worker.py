@@ -65,10 +65,12 @@ def act(mgr: Manager[str, str], intent: dict[str, str], acks: Path) -> None:
     iid = intent["id"]
     if intent["op"] == "send":
         t = mgr.send(iid, intent["event"], key=intent["key"], data={"n": intent["key"]})
-        append(acks, json.dumps({"id": iid, "seq": t.seq, "key": intent["key"]}))
+        steps = [t]
     else:
-        for t in mgr.compensate(iid, intent["to"]):
-            append(acks, json.dumps({"id": iid, "seq": t.seq, "key": None}))
+        steps = mgr.compensate(iid, intent["to"])
+    for t in steps:
+        ack = {"id": iid, "seq": t.seq, "kind": str(t.kind), "target": t.target, "key": t.key}
+        append(acks, json.dumps(ack))
 
 
 def drive(mgr: Manager[str, str], work: Path, seed: int) -> None:

@@ -126,3 +126,34 @@ def test_docs_check_reports_stale_pages(order: Path, tmp_path: Path) -> None:
     order.write_text(order.read_text().replace('"Handed to the carrier"', '"With the courier"'))
     code, _, err = run("docs", str(order), "-o", str(out), "--check")
     assert code == 1 and "order.md" in err
+
+
+@needs_dot
+def test_pdf_output_is_the_same_bytes_every_time(order: Path) -> None:
+    """Graphviz stamps the current time into a PDF; wfdsl fixes it, so a
+    committed PDF passes ``--check`` later (not only within the same second)."""
+    out = order.with_suffix(".pdf")
+    assert run("render", str(order), "-o", str(out))[0] == 0
+    assert b"/CreationDate (D:19700101000000" in out.read_bytes()
+    assert run("render", str(order), "-o", str(out), "--check")[0] == 0
+
+
+def test_check_tells_the_command_that_rewrites_the_diagram_with_every_option(
+    order: Path,
+) -> None:
+    out = order.parent / "order diagram.txt"
+    code, _, err = run("render", str(order), "-o", str(out), "--format", "dot", "--check")
+    assert code == 1
+    assert f"run: wfdsl render {order} -o '{out}' --format dot" in err
+    code, _, err = run("render", str(order), "-o", str(out), "--format", "dot", "--detail", "0")
+    assert code == 0
+    order.write_text(order.read_text().replace("packed -> shipped", "packed -> delivered"))
+    args = ("-o", str(out), "--format", "dot", "--detail", "0", "--check")
+    code, _, err = run("render", str(order), *args)
+    assert code == 1 and "--format dot --detail 0" in err
+
+
+def test_dash_as_output_means_standard_output(order: Path) -> None:
+    assert run("render", str(order), "-o", "-") == run("render", str(order))
+    code, _, err = run("render", str(order), "-o", "-", "--check")
+    assert code == 2 and "--check needs -o OUT" in err

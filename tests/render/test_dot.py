@@ -146,10 +146,21 @@ def test_counts_overlay_labels_and_shades_each_state() -> None:
     text = dot_of(ORDER, overlay=Overlay(counts={"created": 4, "paid": 1}))
     lines = {ln.split(" [")[0].strip(): ln for ln in text.splitlines() if ln.startswith('  "')}
     assert "4 instances" in lines['"created"'] and "1 instance<" in lines['"paid"']
-    assert "0 instances" in lines['"delivered"']
+    assert "0 finished" in lines['"delivered"']
     assert 'fillcolor="#90cdf4"' in lines['"created"']  # the busiest state is darkest
     assert "fillcolor" in lines['"paid"'] and 'fillcolor="#90cdf4"' not in lines['"paid"']
     assert "fillcolor" not in lines['"delivered"']
+
+
+def test_finished_instances_are_counted_but_do_not_wash_out_the_shading() -> None:
+    """Final states collect every instance that ever finished; the shading
+    shows where the live ones are."""
+    text = dot_of(ORDER, overlay=Overlay(counts={"delivered": 90_000, "paid": 3, "created": 1}))
+    lines = {ln.split(" [")[0].strip(): ln for ln in text.splitlines() if ln.startswith('  "')}
+    assert "90000 finished" in lines['"delivered"']
+    assert 'fillcolor="#90cdf4"' in lines['"paid"']
+    assert "fillcolor" not in lines['"delivered"']
+    assert "live instances per state (4 in all; 90000 finished)" in text
 
 
 def test_instance_overlay_bolds_the_path_and_highlights_the_current_state() -> None:

@@ -56,8 +56,9 @@ def test_db_overlay_shows_each_states_instance_count(db: str) -> None:
     assert code == 0
     assert "2 instances" in state_line(dot, "paid")
     assert "1 instance<" in state_line(dot, "shipped")
-    assert "0 instances" in state_line(dot, "delivered")
-    assert "live instances per state (6 in all)" in dot
+    assert "0 finished" in state_line(dot, "delivered")
+    assert "1 finished" in state_line(dot, "cancelled")
+    assert "live instances per state (5 in all; 1 finished)" in dot
     assert 'fillcolor="#90cdf4"' in state_line(dot, "paid")  # the busiest state is darkest
 
 
@@ -82,3 +83,10 @@ def test_an_unknown_instance_is_exit_2(db: str) -> None:
 def test_an_unknown_database_scheme_is_exit_2(db: str) -> None:
     code, _, err = render("--db", "mysql://x/y")
     assert code == 2 and "unknown database scheme" in err
+
+
+def test_a_database_file_that_does_not_exist_is_exit_2_and_is_not_created(tmp_path: Path) -> None:
+    typo = tmp_path / "ordres.db"
+    code, _, err = render("--db", str(typo))
+    assert code == 2 and "no such database file" in err
+    assert not typo.exists()

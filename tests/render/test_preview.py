@@ -6,12 +6,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,9 +90,9 @@ def test_an_invalid_file_keeps_the_last_good_diagram_and_shows_the_errors(wf: Pa
     assert json.loads(bad.to_json())["findings"][0]["hint"] == "did you mean 'shipped'?"
 
 
-@pytest.fixture
-def server(wf: Path) -> Iterator[str]:
-    """``wfdsl preview`` as a user runs it, in its own process; yields the URL."""
+@contextmanager
+def running_preview(wf: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """``wfdsl preview`` as a user runs it, in its own process, with its URL."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "wfdsl", "preview", str(wf), "--port", "0"],
         stderr=subprocess.PIPE,
@@ -100,12 +104,26 @@ def server(wf: Path) -> Iterator[str]:
         assert "serving" in line, line
         url = line.split(" at ", 1)[1].split()[0]
         assert url.startswith("http://127.0.0.1:")
-        yield url
+        yield proc, url
     finally:
-        proc.terminate()
+        if proc.poll() is None:
+            proc.terminate()
         proc.wait(timeout=10)
         if proc.stderr:
             proc.stderr.close()
+
+
+@pytest.fixture
+def server(wf: Path) -> Iterator[str]:
+    """The URL of a running ``wfdsl preview`` of ``wf``."""
+    with running_preview(wf) as (_, url):
+        yield url
+
+
+def get_state(url: str) -> dict[str, Any]:
+    with urllib.request.urlopen(url + "state", timeout=10) as response:
+        state: dict[str, Any] = json.load(response)
+    return state
 
 
 @needs_dot
@@ -188,3 +206,82 @@ def test_preview_on_a_busy_port_is_exit_2(wf: Path) -> None:
         port = busy.getsockname()[1]
         result = CliRunner().invoke(cli, ["preview", str(wf), "--port", str(port)])
     assert result.exit_code == 2 and "cannot listen on 127.0.0.1" in result.stderr
+
+
+@needs_dot
+def test_the_server_outlives_a_deleted_renamed_or_invalid_file(wf: Path, server: str) -> None:
+    good = get_state(server)
+    wf.unlink()
+    gone = get_state(server)
+    assert gone["stale"] and gone["svg"] == good["svg"] and "cannot read" in gone["message"]
+    wf.mkdir()
+    assert get_state(server)["stale"]
+    wf.rmdir()
+    wf.write_text("workflow broken {")
+    invalid = get_state(server)
+    assert invalid["stale"] and invalid["findings"][0]["code"] == "WF100"
+    saved = wf.with_suffix(".tmp")  # an editor's save: write aside, rename over
+    saved.write_text(grow(ORDER.read_text(), LOST))
+    os.replace(saved, wf)
+    fresh = get_state(server)
+    assert not fresh["stale"] and "<title>lost</title>" in fresh["svg"]
+
+
+@needs_dot
+def test_a_save_by_rename_is_seen_even_when_size_and_mtime_match(wf: Path) -> None:
+    previewer = Previewer(str(wf))
+    assert "<title>shipped</title>" in (previewer.snapshot().svg or "")
+    st = wf.stat()
+    saved = wf.with_suffix(".tmp")
+    saved.write_text(wf.read_text().replace("shipped", "shipper"))  # same size
+    os.utime(saved, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(saved, wf)
+    assert "<title>shipper</title>" in (previewer.snapshot().svg or "")
+
+
+@needs_dot
+def test_requests_naming_another_host_are_refused(server: str) -> None:
+    """A page on another site that points its DNS name at 127.0.0.1 (DNS
+    rebinding) must not read the workflow."""
+    port = server.rsplit(":", 1)[1].strip("/")
+    request = urllib.request.Request(server + "state", headers={"Host": f"evil.example:{port}"})
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(request, timeout=10)
+    info.value.close()
+    assert info.value.code == 403
+    local = urllib.request.Request(server + "state", headers={"Host": f"localhost:{port}"})
+    with urllib.request.urlopen(local, timeout=10) as response:
+        assert response.status == 200
+
+
+@needs_dot
+def test_ctrl_c_stops_the_server_cleanly(wf: Path) -> None:
+    with running_preview(wf) as (proc, url):
+        assert get_state(url)["svg"]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+        assert proc.stderr is not None
+        err = proc.stderr.read()
+    assert err == "wfdsl preview: stopped\n"
+
+
+@needs_dot
+@needs_chromium
+def test_a_wide_diagram_is_shown_at_full_size_until_fit_is_asked_for(
+    wf: Path, server: str
+) -> None:
+    """Shrinking a wide workflow into the window makes its text unreadable: a
+    small one is fitted, a wide one is drawn at its own size (the pane
+    scrolls), and "Fit to window" shrinks it anyway."""
+    browser = Browser(server)
+    width = "document.querySelector('#diagram svg').getBoundingClientRect().width"
+    pane = "document.querySelector('main').clientWidth"
+    try:
+        browser.wait_for(f"{NODES}.includes('\"shipped\"')")
+        save(wf, (ROOT / "tests" / "render" / "release.wf").read_text())
+        browser.wait_for(f"{NODES}.length > 20")
+        assert browser.evaluate(f"{width} > {pane}")
+        browser.evaluate("document.getElementById('fit').click()")
+        assert browser.evaluate(f"{width} <= {pane}")
+    finally:
+        browser.close()

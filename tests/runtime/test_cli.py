@@ -184,6 +184,16 @@ def test_reading_a_database_that_does_not_exist_exits_2(tmp_path: Path) -> None:
     one_line_error(run("history", "--db", missing, "o-1"), 2)
 
 
+@pytest.mark.parametrize(
+    "command",
+    [["send", "o-1", "pay"], ["compensate", "o-1", "created"], ["resume"], ["retry", "o-1"]],
+)
+def test_only_start_creates_a_database(tmp_path: Path, command: list[str]) -> None:
+    typo = str(tmp_path / "ordres.db")
+    assert "no such database file" in one_line_error(drive(typo, *command), 2)
+    assert not os.path.exists(typo)
+
+
 def test_history_of_an_unknown_instance_exits_2(db: str) -> None:
     drive(db, "start", "o-1")
     assert "no instance 'o-9'" in one_line_error(run("history", "--db", db, "o-9"), 2)
@@ -238,6 +248,9 @@ def test_the_installed_script_drives_an_instance(tmp_path: Path) -> None:
 
 
 def test_the_installed_script_reports_mistakes_without_a_traceback(tmp_path: Path) -> None:
+    from wfdsl.stores.sqlite import SQLiteStore
+
+    SQLiteStore(str(tmp_path / "x.db")).close()  # an empty database
     result = subprocess.run(
         [
             str(WFDSL),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 import wfdsl
 from wfdsl import Manager
 from wfdsl.errors import CompensationInProgress, HookFailed, IllegalTransition, InvalidInput
-from wfdsl.ir import Spec
-from wfdsl.runtime.records import TransitionKind
+from wfdsl.ir import HookKind, Spec
+from wfdsl.runtime.records import Transition, TransitionKind, WorkItem
 from wfdsl.stores.base import Store
 
 from .conftest import OrderHooks
@@ -114,6 +116,39 @@ def test_resume_finishes_an_interrupted_compensation(
     assert report.compensated == ["o-1"]
     assert mgr.state("o-1") == "created"
     mgr.send("o-1", "pay")
+
+
+def test_a_compensation_does_not_walk_past_a_compensator_another_worker_holds(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
+    w1 = Manager(order_spec, store, hooks=hooks, worker_id="w1")
+    shipped(w1)
+    # What w1 leaves when it dies right after recording the first step back:
+    # the step, and its compensator leased to w1.
+    at = w1.history("o-1")[-1].at
+    step = Transition(5, TransitionKind.COMPENSATE, "shipped", "packed", None, None, {}, at)
+    held = WorkItem(
+        "order",
+        "o-1",
+        5,
+        0,
+        "recall_shipment",
+        HookKind.COMPENSATE,
+        lease_owner="w1",
+        lease_until=time.time() + 3600,
+    )
+    store.append("order", "o-1", step, [held], compensating="created")
+    ran_before = len(hooks.log)
+    w2 = Manager(order_spec, store, hooks=hooks, worker_id="w2")
+    assert w2.resume().compensated == []
+    with pytest.raises(CompensationInProgress):
+        w2.compensate("o-1", "created")
+    assert hooks.ran()[ran_before:] == []  # refund_card did not run before recall_shipment
+    assert w2.state("o-1") == "packed"
+    report = w1.resume()  # the worker that holds the lease carries the walk on, in order
+    assert report.compensated == ["o-1"]
+    assert hooks.ran()[ran_before:] == ["recall_shipment", "release_stock", "refund_card"]
+    assert w1.state("o-1") == "created"
 
 
 def test_after_compensation_the_instance_moves_on_and_can_compensate_again(

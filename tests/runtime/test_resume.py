@@ -11,8 +11,10 @@ import wfdsl
 from wfdsl import Manager
 from wfdsl.errors import HookFailed
 from wfdsl.ir import HookKind, Spec
+from wfdsl.runtime.context import Context
 from wfdsl.runtime.records import Transition, TransitionKind, WorkItem
 from wfdsl.stores.base import Store
+from wfdsl.stores.memory import MemoryStore
 from wfdsl.stores.sqlite import SQLiteStore
 
 from .conftest import OrderHooks
@@ -41,7 +43,11 @@ def test_resume_runs_pending_work_of_every_instance(
 def test_resume_reports_instances_started_under_another_spec(
     order_spec: Spec, store: Store, hooks: OrderHooks
 ) -> None:
-    Manager(order_spec, store, hooks=hooks).start("old")
+    old = Manager(order_spec, store, hooks=hooks)
+    old.start("old")
+    hooks.failures["charge_card"] = 1
+    with pytest.raises(HookFailed):
+        old.send("old", "pay")  # its work is pending
     changed = wfdsl.loads(
         (Path(order_spec.path))
         .read_text()
@@ -53,6 +59,20 @@ def test_resume_reports_instances_started_under_another_spec(
     report = Manager(changed, store, hooks=hooks).resume()
     assert report.spec_changed == ["old"]
     assert not report.ok
+
+
+def test_finished_instances_of_an_older_spec_do_not_fail_every_resume(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
+    old = Manager(order_spec, store, hooks=hooks)
+    old.start("done")
+    old.send("done", "cancel")  # nothing left to do for it
+    changed = wfdsl.loads(
+        Path(order_spec.path).read_text().replace("event cancel", "event refund event cancel")
+    )
+    report = Manager(changed, store, hooks=hooks).resume()
+    assert report.spec_changed == []
+    assert report.ok
 
 
 def test_resume_ignores_layout_only_changes_to_the_spec(
@@ -113,3 +133,50 @@ def test_another_worker_waits_for_a_lease_but_the_same_worker_reclaims_it(
         assert Manager(order_spec, s3, hooks=hooks, worker_id="w1").resume().completed == [
             ("o-1", "charge_card")
         ]
+
+
+def test_one_resume_tries_a_failing_compensator_once(store: Store) -> None:
+    spec = wfdsl.loads(
+        "workflow w { initial state a state b { compensate undo_b }"
+        " state c { compensate undo_c } state d { compensate undo_d }"
+        " event go a -> b on go b -> c on go c -> d on go }"
+    )
+    attempts: list[int] = []
+
+    def undo_c(ctx: Context) -> None:
+        attempts.append(ctx.attempt)
+        raise RuntimeError("down")
+
+    mgr = Manager(
+        spec, store, hooks={"undo_b": lambda c: None, "undo_c": undo_c, "undo_d": lambda c: None}
+    )
+    mgr.start("i")
+    for _ in range(3):
+        mgr.send("i", "go")
+    with pytest.raises(HookFailed):
+        mgr.compensate("i", "a")  # stops at c -> b, still compensating to a
+    report = mgr.resume()
+    assert attempts == [1, 2]
+    assert report.failed == [("i", "undo_c", "RuntimeError: down")]
+    assert report.compensated == []
+
+
+def test_resume_reaches_work_behind_a_full_batch_of_failing_instances() -> None:
+    spec = wfdsl.loads("workflow w { initial state a { enter h } }")
+    broken = {f"a{n:04}" for n in range(1001)}
+    runs: list[str] = []
+
+    def h(ctx: Context) -> None:
+        iid = ctx.instance_id
+        if iid in broken or ctx.attempt == 1:
+            raise RuntimeError("down")
+        runs.append(iid)
+
+    mgr = Manager(spec, MemoryStore(), hooks={"h": h})
+    for iid in [*sorted(broken), "z"]:
+        with pytest.raises(HookFailed):
+            mgr.start(iid)
+    report = mgr.resume()
+    assert runs == ["z"]
+    assert ("z", "h") in report.completed
+    assert len(report.failed) == 1001

@@ -233,6 +233,18 @@ def test_start_rejects_an_empty_id_and_bad_data(
     assert store.load("order", "o-1") is None
 
 
+def test_data_may_be_any_mapping_of_json_values(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
+    from types import MappingProxyType
+
+    mgr = Manager(order_spec, store, hooks=hooks)
+    mgr.start("o-1", data=MappingProxyType({"customer": "c-9"}))
+    t = mgr.send("o-1", "pay", key="k", data=MappingProxyType({"amount": 1200}))
+    assert dict(t.data) == {"amount": 1200}
+    assert mgr.send("o-1", "pay", key="k", data={"amount": 1200}) == t  # same data: a replay
+
+
 def test_every_runtime_error_is_a_workflow_error(
     order_spec: Spec, store: Store, hooks: OrderHooks
 ) -> None:

@@ -455,8 +455,9 @@ def test_a_server_that_stays_away_is_a_store_error_and_nothing_is_half_written(
     proxy.mode = "down"
     t = Transition(2, TransitionKind.EVENT, "queued", "done", "finish", None, {}, AT)
     work = [WorkItem("job", "j-1", 2, 0, "step_one", HookKind.ENTER)]
-    with pytest.raises(StoreError, match="could not append a transition"):
+    with pytest.raises(StoreError, match="could not append a transition") as info:
         store.append("job", "j-1", t, work, compensating=None)
+    assert "may have been applied" in str(info.value)  # the caller is told what to check
     proxy.mode = "pass"
     record = store.load("job", "j-1")
     assert record is not None and (record.state, record.version, record.pending) == ("queued", 1, 2)

@@ -161,3 +161,46 @@ def test_two_stores_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
     with SQLiteStore(path) as one, SQLiteStore(path) as two:
         start(one, "a")
         assert two.load(WF, "a") is not None
+
+
+def test_a_forked_child_gets_its_own_connection_and_leaves_the_parents_markers(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "wf.db"
+    with SQLiteStore(str(path)) as store:
+        start(store, "a", hooks=("h",))
+    script = (
+        "import os, sys\n"
+        "from wfdsl.stores.sqlite import SQLiteStore\n"
+        f"s = SQLiteStore({str(path)!r}, flush_delay=None)\n"
+        "s.complete(s.pending_work('order', 'a'))  # the parent's marker, not yet written\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    assert s.pending_work('order', 'a') != []  # the child sees the file\n"
+        "    s.complete(s.pending_work('order', 'b'))\n"
+        "    sys.exit(0)  # a normal exit: must not write the parent's marker\n"
+        "_, status = os.waitpid(pid, 0)\n"
+        "print(os.waitstatus_to_exitcode(status))\n"
+        "other = SQLiteStore(s.path)\n"
+        "print(len(other.pending_work('order', 'a')))\n"
+        "other.close()\n"
+        "s.flush()  # the parent's connection still works and writes its marker\n"
+        "s.close()\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], check=True, capture_output=True, text=True
+    ).stdout.split()
+    assert out == ["0", "1"]  # the child exited cleanly; the marker was not written by it
+    with SQLiteStore(str(path)) as store:
+        assert store.pending_work(WF, "a") == []
+
+
+def test_the_idle_flusher_ends_when_the_store_is_closed(tmp_path: Path) -> None:
+    store = SQLiteStore(str(tmp_path / "wf.db"), flush_delay=0.01)
+    start(store, "a", hooks=("h",))
+    store.complete(store.pending_work(WF, "a"))
+    flusher = store._flusher
+    assert flusher is not None
+    store.close()
+    flusher.join(timeout=10)
+    assert not flusher.is_alive()

@@ -70,16 +70,14 @@ def _read(path: str) -> bytes:
 
 
 def _live(url: str, old: Spec) -> dict[str, int]:
-    from wfdsl.stores import open_store
+    # A mistyped SQLite path must not pass as an empty store (and create a file).
+    from wfdsl.cli.runtime import _store
 
-    try:
-        store = open_store(url)
+    with _store(url, must_exist=True) as store:
         try:
             records = store.instances(old.name)
-        finally:
-            store.close()
-    except StoreError as exc:
-        raise UserError(f"--db: {exc}") from None
+        except StoreError as exc:
+            raise UserError(f"--db {url}: {exc}") from None
     return live_states(
         ((r.state, bool(r.pending or r.dead or r.compensating)) for r in records), old
     )
@@ -105,10 +103,7 @@ def _render(out: str, old: Spec, new: Spec, old_label: str, new_label: str) -> N
         data = run_dot(dot_text, kind, dpi=144 if kind == "png" else None)
     except WorkflowError as exc:
         raise UserError(str(exc)) from None
-    try:
-        Path(out).write_bytes(data)
-    except OSError as exc:
-        raise UserError(f"{out}: cannot write: {exc.strerror or exc}") from None
+    write_output(out, data)
 
 
 def _report(fmt: str, changes: list[Change], sources: dict[str, str | None], note: str) -> str:

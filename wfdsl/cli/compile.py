@@ -7,8 +7,7 @@ from dataclasses import dataclass
 
 import click
 
-from wfdsl.cli.common import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UserError
-from wfdsl.fileio import write_atomic
+from wfdsl.cli.common import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UserError, write_output
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +16,11 @@ class _Failure:
 
     message: str
     status: int
+
+
+def _identity(path: str) -> str:
+    """One key per file however it is named (relative, ``..``, symlinks, case)."""
+    return os.path.normcase(os.path.realpath(path))
 
 
 def _read_text(path: str) -> str | None:
@@ -86,7 +90,9 @@ def compile_command(
     failures: list[_Failure] = []
     for path in files:
         if os.path.isdir(path):
-            failures.append(_Failure(f"{path}: is a directory, not a .wf file", EXIT_ERROR))
+            failures.append(
+                _Failure(f"wfdsl: error: {path}: is a directory, not a .wf file", EXIT_ERROR)
+            )
             continue
         try:
             source = read_source(path)
@@ -95,15 +101,20 @@ def compile_command(
                 target = os.path.join(out_dir, module_filename(source.spec))
             modules.append(generate_module(source, target))
         except OSError as exc:
-            failures.append(_Failure(f"{path}: cannot read: {exc.strerror or exc}", EXIT_ERROR))
+            failures.append(
+                _Failure(f"wfdsl: error: {path}: cannot read: {exc.strerror or exc}", EXIT_ERROR)
+            )
         except SpecError as exc:
             failures.append(_spec_failure(path, exc))
         except CodegenError as exc:
             failures.append(_Failure(f"{path}: {exc}", EXIT_FINDINGS))
 
     seen: dict[str, str] = {}
+    sources = {_identity(path) for path in files}
     for m in modules:
-        key = os.path.normcase(os.path.abspath(m.output))
+        key = _identity(m.output)
+        if key in sources:
+            raise UserError(f"{m.output}: is a source file; generating would overwrite it")
         if key in seen:
             raise UserError(f"{seen[key]} and {m.source} would both be written to {m.output}")
         seen[key] = m.source
@@ -136,10 +147,7 @@ def compile_command(
             if _read_text(m.output) == m.text:
                 click.echo(f"{m.output}: up to date")
                 continue
-            try:
-                write_atomic(m.output, m.text)
-            except OSError as exc:
-                raise UserError(f"{m.output}: cannot write: {exc.strerror or exc}") from None
+            write_output(m.output, m.text)
             click.echo(f"{m.output}: written from {m.source}")
 
     for failure in failures:

@@ -48,7 +48,10 @@ def iter_wf_files(paths: Sequence[str]) -> Iterator[tuple[str, str | None]]:
     help="Output format.",
 )
 @click.option(
-    "--select", multiple=True, metavar="CODES", help="Rules to run instead of the defaults."
+    "--select",
+    multiple=True,
+    metavar="CODES",
+    help="Exactly the rules to run (replaces the defaults and the config's selection).",
 )
 @click.option("--extend-select", multiple=True, metavar="CODES", help="Rules to run in addition.")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Rules not to run.")
@@ -73,8 +76,8 @@ def lint(
     """Lint `.wf` files; directories are searched for `*.wf`.
 
     CODES are comma-separated rule codes (WF201), prefixes (WF2), names
-    (unreachable-state) or ALL. Flags override `[tool.wfdsl.lint]` in the
-    nearest pyproject.toml. Exit status: 0 clean, 1 findings, 2 error.
+    (unreachable-state) or ALL. Flags apply on top of `[tool.wfdsl.lint]` in
+    the nearest pyproject.toml. Exit status: 0 clean, 1 findings, 2 error.
     """
     from wfdsl import __version__
 
@@ -118,8 +121,10 @@ def lint(
         fmt == "text" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     )
     report = render(fmt, diags, sources, files, color, __version__)
+    if files == 0 and not problems:
+        click.echo("wfdsl: warning: no .wf files found in " + ", ".join(paths), err=True)
     if fmt == "text" and files == 0:
-        report = ""  # nothing was linted; the errors above say why
+        report = ""  # nothing was linted; the messages above say why
     if output is not None:
         write_output(output, report)
     else:

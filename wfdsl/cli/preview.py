@@ -7,6 +7,7 @@ import os
 import click
 
 from wfdsl.cli.common import UserError
+from wfdsl.cli.render import detail_option
 
 
 @click.command()
@@ -18,13 +19,7 @@ from wfdsl.cli.common import UserError
     show_default=True,
     help="Port on 127.0.0.1 (0 picks a free one).",
 )
-@click.option(
-    "--detail",
-    type=click.IntRange(0, 2),
-    default=2,
-    show_default=True,
-    help="0: states and events; 1: with guards; 2: with hooks and compensators.",
-)
+@detail_option
 @click.option("--open", "open_browser", is_flag=True, help="Open the page in a web browser.")
 def preview(file: str, port: int, detail: int, open_browser: bool) -> None:
     """Serve a local page with FILE's diagram and lint findings, redrawn

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 from collections import Counter
 from typing import TYPE_CHECKING
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from wfdsl.cli.common import EXIT_FINDINGS, UserError, write_output
-from wfdsl.errors import RenderError, SpecError, StoreError, WorkflowError
+from wfdsl.errors import RenderError, SpecError, WorkflowError
 from wfdsl.ir import Spec
 from wfdsl.render import FORMATS, SUFFIXES, Detail, Overlay, Step, render
 
@@ -50,24 +51,20 @@ def overlay_from_store(store: Store, spec: Spec, instance: str | None) -> Overla
 
 
 def _overlay(db: str, spec: Spec, instance: str | None) -> Overlay:
-    from wfdsl.stores import open_store
+    # Reading only: a mistyped SQLite path is an error, not a new empty database.
+    from wfdsl.cli.runtime import _store
 
-    try:
-        store = open_store(db)
-    except StoreError as exc:
-        raise UserError(f"--db {db}: {exc}") from None
-    try:
-        return overlay_from_store(store, spec, instance)
-    except WorkflowError as exc:
-        raise UserError(f"--db {db}: {exc}") from None
-    finally:
-        store.close()
+    with _store(db, must_exist=True) as store:
+        try:
+            return overlay_from_store(store, spec, instance)
+        except WorkflowError as exc:
+            raise UserError(f"--db {db}: {exc}") from None
 
 
 def _format(fmt: str | None, output: str | None) -> str:
     if fmt:
         return fmt
-    if output is None:
+    if output is None or output == "-":
         return "dot"
     suffix = os.path.splitext(output)[1].lower()
     found = SUFFIXES.get(suffix)
@@ -77,6 +74,44 @@ def _format(fmt: str | None, output: str | None) -> str:
             f"give --format ({', '.join(FORMATS)}) or a suffix like .svg, .png, .dot, .mmd"
         )
     return found
+
+
+#: ``--detail`` when not given: everything.
+DEFAULT_DETAIL = int(Detail.HOOKS)
+
+#: The ``--detail`` option of ``render`` and ``preview``.
+detail_option = click.option(
+    "--detail",
+    type=click.IntRange(0, 2),
+    default=DEFAULT_DETAIL,
+    show_default=True,
+    help="0: states and events; 1: with guards; 2: with hooks and compensators.",
+)
+
+
+def _rerun(file: str, output: str, fmt: str | None, detail: int) -> str:
+    """The command that rewrites ``output`` the way ``--check`` renders it."""
+    args = ["wfdsl", "render", file, "-o", output]
+    if fmt is not None:
+        args += ["--format", fmt]
+    if detail != DEFAULT_DETAIL:
+        args += ["--detail", str(detail)]
+    return shlex.join(args)
+
+
+def _check(file: str, output: str, data: bytes, rerun: str) -> None:
+    """Exit 1 unless ``output`` holds exactly ``data``."""
+    try:
+        with open(output, "rb") as fh:
+            same = fh.read() == data
+        problem = f"out of date with {file}"
+    except FileNotFoundError:
+        same, problem = False, "missing"
+    except OSError as exc:
+        raise UserError(f"{output}: cannot read: {exc.strerror or exc}") from None
+    if not same:
+        click.echo(f"{output}: {problem}; run: {rerun}", err=True)
+        sys.exit(EXIT_FINDINGS)
 
 
 @click.command()
@@ -93,13 +128,7 @@ def _format(fmt: str | None, output: str | None) -> str:
     type=click.Choice(FORMATS),
     help="Output format (default: from OUT's suffix, or dot).",
 )
-@click.option(
-    "--detail",
-    type=click.IntRange(0, 2),
-    default=2,
-    show_default=True,
-    help="0: states and events; 1: with guards; 2: with hooks and compensators.",
-)
+@detail_option
 @click.option(
     "--check",
     is_flag=True,
@@ -133,10 +162,11 @@ def render_command(
     """
     if instance is not None and db is None:
         raise click.UsageError("--instance needs --db")
-    if check and output is None:
+    if check and output in (None, "-"):
         raise click.UsageError("--check needs -o OUT (the committed diagram to compare)")
     if check and db is not None:
         raise click.UsageError("--check compares committed diagrams; it takes no --db")
+    explicit_fmt = fmt
     fmt = _format(fmt, output)
     spec = load_spec(file)
     overlay = _overlay(db, spec, instance) if db is not None else None
@@ -145,21 +175,7 @@ def render_command(
     except RenderError as exc:
         raise UserError(str(exc)) from None
     if check:
-        try:
-            with open(output or "", "rb") as fh:
-                current = fh.read()
-        except FileNotFoundError:
-            click.echo(f"{output}: missing; run: wfdsl render {file} -o {output}", err=True)
-            sys.exit(EXIT_FINDINGS)
-        except OSError as exc:
-            raise UserError(f"{output}: cannot read: {exc.strerror or exc}") from None
-        if current != data:
-            click.echo(
-                f"{output}: out of date with {file}; run: wfdsl render {file} -o {output}"
-                + (f" --detail {detail}" if detail != 2 else ""),
-                err=True,
-            )
-            sys.exit(EXIT_FINDINGS)
+        _check(file, output or "", data, _rerun(file, output or "", explicit_fmt, detail))
         return
     if output is None or output == "-":
         if fmt in ("png", "pdf") and sys.stdout.isatty():

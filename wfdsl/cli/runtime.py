@@ -193,12 +193,16 @@ def _parse_data(text: str | None) -> dict[str, Any] | None:
 
 
 @contextmanager
-def _manager(spec_path: str, hooks_ref: str | None, db: str) -> Iterator[Manager[str, str]]:
+def _manager(
+    spec_path: str, hooks_ref: str | None, db: str, *, create: bool = False
+) -> Iterator[Manager[str, str]]:
+    """A manager on ``db``; only ``start`` (``create``) may create a new SQLite file,
+    so that a mistyped path is an error rather than a stray empty database."""
     from wfdsl.runtime.manager import Manager
 
     spec = _load_spec(spec_path)
     hooks = _load_hooks(hooks_ref)
-    with _store(db, must_exist=False) as store:
+    with _store(db, must_exist=not create) as store:
         try:
             mgr = Manager(spec, store, hooks=hooks)
         except BindError as exc:
@@ -352,7 +356,7 @@ def start(
 ) -> None:
     """Start an instance in the initial state."""
     payload = _parse_data(data)
-    with _manager(spec_path, hooks_ref, db) as mgr:
+    with _manager(spec_path, hooks_ref, db, create=True) as mgr:
         t = mgr.start(instance_id, data=payload)
     click.echo(f"{instance_id}: {_describe(t)} (seq {t.seq})")
 

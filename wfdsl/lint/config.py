@@ -3,7 +3,7 @@
 Follows ruff's conventions: ``select`` replaces the default set,
 ``extend-select`` adds to it, ``ignore`` removes from it, and
 ``per-file-ignores`` maps glob patterns (relative to the ``pyproject.toml``)
-to codes. Entries are codes, code prefixes (``WF2``), ``ALL``, or rule names.
+to codes. Command-line flags are a layer on top (:class:`Flags`). Entries are codes, code prefixes (``WF2``), ``ALL``, or rule names.
 Errors (WF1xx) always run: they cannot be deselected.
 """
 
@@ -43,8 +43,23 @@ def _expand(entries: Iterable[str], source: str) -> set[str]:
 
 
 @dataclass(frozen=True, slots=True)
+class Flags:
+    """Command-line selection: a layer applied on top of the file's, as in ruff.
+
+    ``--select`` starts again from exactly the codes given (the file's
+    ``select``, ``extend-select`` and ``ignore`` no longer matter);
+    ``--extend-select`` and ``--ignore`` add to and remove from what the file
+    left enabled."""
+
+    select: tuple[str, ...] | None = None
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Selection:
-    """Rule selection; ``None`` means "not set here" so that layers can override."""
+    """Rule selection from ``[tool.wfdsl.lint]`` (``None`` means "not set"),
+    with the command line's :class:`Flags` on top."""
 
     select: tuple[str, ...] | None = None
     extend_select: tuple[str, ...] = ()
@@ -54,6 +69,7 @@ class Selection:
     root: str = "."
     #: Where the settings came from, for error messages.
     source: str = "defaults"
+    flags: Flags = Flags()
 
     def override(
         self,
@@ -61,13 +77,13 @@ class Selection:
         extend_select: Sequence[str] | None,
         ignore: Sequence[str] | None,
     ) -> Selection:
-        """Command-line flags win over the file: each flag given replaces that setting."""
-        return replace(
-            self,
-            select=tuple(select) if select is not None else self.select,
-            extend_select=tuple(extend_select) if extend_select is not None else self.extend_select,
-            ignore=tuple(ignore) if ignore is not None else self.ignore,
+        """This selection with command-line flags on top (see :class:`Flags`)."""
+        flags = Flags(
+            tuple(select) if select is not None else None,
+            tuple(extend_select or ()),
+            tuple(ignore or ()),
         )
+        return replace(self, flags=flags)
 
     def validate(self) -> None:
         """:raises ConfigError: if any entry names no rule."""
@@ -76,15 +92,24 @@ class Selection:
         _expand(self.ignore or (), self.source)
         for codes in self.per_file_ignores.values():
             _expand(codes, self.source)
+        _expand(self.flags.select or (), "command line")
+        _expand(self.flags.extend_select, "command line")
+        _expand(self.flags.ignore, "command line")
 
     def enabled(self, path: str) -> frozenset[str]:
         """The lint-rule codes (WF2xx/WF3xx) that run on ``path``."""
-        if self.select is None:
-            codes = {c for c, r in REGISTRY.items() if r.default_enabled}
+        flags = self.flags
+        if flags.select is not None:
+            codes = _expand(flags.select, "command line")
         else:
-            codes = _expand(self.select, self.source)
-        codes |= _expand(self.extend_select, self.source)
-        codes -= _expand(self.ignore or (), self.source)
+            if self.select is None:
+                codes = {c for c, r in REGISTRY.items() if r.default_enabled}
+            else:
+                codes = _expand(self.select, self.source)
+            codes |= _expand(self.extend_select, self.source)
+            codes -= _expand(self.ignore or (), self.source)
+        codes |= _expand(flags.extend_select, "command line")
+        codes -= _expand(flags.ignore, "command line")
         if self.per_file_ignores:
             rel = _relative(path, self.root)
             for pattern, ignored in self.per_file_ignores.items():

@@ -11,7 +11,7 @@ from wfdsl.ir import Spec
 from wfdsl.lint import rules as _rules  # noqa: F401  (registers every rule)
 from wfdsl.lint.base import REGISTRY, LintRule, resolve
 from wfdsl.lint.config import Selection
-from wfdsl.lint.noqa import Directive, parse_directives
+from wfdsl.lint.noqa import Directive, covers, parse_directives
 from wfdsl.source import analyze, decode
 
 _RULE_INSTANCES: dict[str, LintRule] = {}
@@ -87,17 +87,35 @@ def _apply_noqa(found: list[Diagnostic], directives: list[Directive]) -> list[Di
     return kept
 
 
-def _unused(directives: list[Directive], path: str) -> Iterator[Diagnostic]:
+def _unused(directives: list[Directive], path: str) -> list[Diagnostic]:
+    """WF303 findings. They obey ``noqa`` themselves: a file-level directive
+    or a line's explicit entry for WF303 (not a bare ``noqa``) suppresses
+    them, and such an entry counts as used only if it suppresses one."""
     rule = REGISTRY[UNUSED_NOQA]
+    found: list[Diagnostic] = []
+    deferred: list[tuple[Directive, str, str]] = []
     for d in directives:
         if d.codes is None:
             if not d.used:
-                yield rule.at(path, d.span, "unused blanket 'noqa': nothing to suppress here")
+                found.append(
+                    rule.at(path, d.span, "unused blanket 'noqa': nothing to suppress here")
+                )
             continue
         for written, entry in zip(d.written, d.codes, strict=True):
             if resolve(written) is None:
-                yield rule.at(path, d.span, f"'noqa' names unknown rule '{written}'")
-            elif entry not in d.used:
-                yield rule.at(
-                    path, d.span, f"unused 'noqa' for {written}: nothing to suppress", "remove it"
-                )
+                found.append(rule.at(path, d.span, f"'noqa' names unknown rule '{written}'"))
+            elif entry in d.used:
+                continue
+            elif covers(entry, UNUSED_NOQA):
+                deferred.append((d, written, entry))
+            else:
+                found.append(_unused_entry(path, d, written))
+    found = _apply_noqa(found, [d for d in directives if d.codes is not None])
+    found.extend(_unused_entry(path, d, w) for d, w, entry in deferred if entry not in d.used)
+    return found
+
+
+def _unused_entry(path: str, directive: Directive, written: str) -> Diagnostic:
+    return REGISTRY[UNUSED_NOQA].at(
+        path, directive.span, f"unused 'noqa' for {written}: nothing to suppress", "remove it"
+    )

@@ -11,8 +11,11 @@ from lark import Token
 from wfdsl.ir import Span
 from wfdsl.lint.base import resolve
 
-# A directive inside a comment's text; everything before it is free prose.
-_LINE = re.compile(r"(?<![\w-])noqa(?::\s*(?P<codes>[\w-]+(?:\s*,\s*[\w-]+)*))?", re.IGNORECASE)
+# A directive with codes may follow free prose in the comment; a bare ``noqa``
+# (every code) must open the comment, so that prose which merely mentions the
+# word ("# see the noqa docs") silences nothing.
+_LINE = re.compile(r"(?<![\w-])noqa:\s*(?P<codes>[\w-]+(?:\s*,\s*[\w-]+)*)", re.IGNORECASE)
+_BARE = re.compile(r"^#\s*(?:wfdsl:\s*)?noqa(?![\w-])", re.IGNORECASE)
 _FILE = re.compile(r"^#\s*wfdsl:\s*noqa:\s*(?P<codes>[\w-]+(?:\s*,\s*[\w-]+)*)\s*$", re.IGNORECASE)
 
 
@@ -32,9 +35,16 @@ class Directive:
         if self.codes is None:
             return "*"
         for entry in self.codes:
-            if entry == "ALL" or code.startswith(entry):
+            if covers(entry, code):
                 return entry
         return None
+
+
+def covers(entry: str, code: str) -> bool:
+    """Whether a resolved entry (code, prefix or ``ALL``) covers ``code``.
+    Unknown entries (kept for WF303) cover nothing: not even the stray "W"
+    of which every code is an extension."""
+    return entry == "ALL" or (entry.startswith("WF") and code.startswith(entry))
 
 
 def _split(raw: str | None) -> tuple[str, ...]:
@@ -58,8 +68,9 @@ def parse_directives(comments: Iterable[Token], text: str) -> list[Directive]:
         m = _LINE.search(body)
         if m:
             written = _split(m["codes"])
-            codes = _resolve_all(written) if written else None
-            out.append(Directive(span, codes, written, False, set()))
+            out.append(Directive(span, _resolve_all(written), written, False, set()))
+        elif _BARE.match(body):
+            out.append(Directive(span, None, (), False, set()))
     return out
 
 

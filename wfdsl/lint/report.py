@@ -8,6 +8,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from wfdsl.diagnostics import Diagnostic, Severity, source_line
 from wfdsl.lint.base import doc_sections, iter_rules
@@ -18,13 +19,31 @@ FORMATS = ("text", "json", "github", "sarif")
 Sources = dict[str, str | None]
 
 
-def display_path(path: str) -> str:
-    """Paths relative to the working directory when below it, with ``/`` separators."""
+def _below_cwd(path: str) -> str | None:
+    """``path`` relative to the working directory, or None when it is not below it."""
     try:
         rel = os.path.relpath(path)
-    except ValueError:
-        return Path(path).as_posix()
-    return Path(path if rel.startswith("..") else rel).as_posix()
+    except ValueError:  # another drive on Windows
+        return None
+    if rel == os.pardir or rel.startswith(os.pardir + os.sep):
+        return None
+    return rel
+
+
+def display_path(path: str) -> str:
+    """Paths relative to the working directory when below it, with ``/`` separators."""
+    rel = _below_cwd(path)
+    return Path(path if rel is None else rel).as_posix()
+
+
+def artifact_location(path: str) -> dict[str, str]:
+    """A SARIF ``artifactLocation``: a percent-encoded URI relative to
+    ``%SRCROOT%`` (the working directory) for files below it, else an
+    absolute ``file:`` URI."""
+    rel = _below_cwd(path)
+    if rel is None:
+        return {"uri": Path(os.path.abspath(path)).as_uri()}
+    return {"uri": quote(Path(rel).as_posix(), safe="/"), "uriBaseId": "%SRCROOT%"}
 
 
 def format_text(diags: Sequence[Diagnostic], sources: Sources, files: int, color: bool) -> str:
@@ -101,7 +120,7 @@ def format_github(diags: Sequence[Diagnostic]) -> str:
         kind = "error" if d.severity is Severity.ERROR else "warning"
         message = d.message + (f" ({d.hint})" if d.hint else "")
         lines.append(
-            f"::{kind} file={_gh_prop(d.path)},line={d.line},col={d.column},"
+            f"::{kind} file={_gh_prop(display_path(d.path))},line={d.line},col={d.column},"
             f"endLine={d.end_line},endColumn={d.end_column},"
             f"title={_gh_prop(d.code + ' ' + d.name)}::{_gh_data(message)}"
         )
@@ -139,6 +158,11 @@ def sarif_rules() -> list[dict[str, Any]]:
     return rules
 
 
+def _directory_uri(directory: Path) -> str:
+    uri = directory.as_uri()
+    return uri if uri.endswith("/") else uri + "/"
+
+
 def _line_hash(d: Diagnostic, uri: str, line_text: str) -> str:
     # Stable when lines move: the rule, the file and the offending line's text,
     # not its number. An occurrence count is appended to separate equal lines.
@@ -152,10 +176,10 @@ def format_sarif(diags: Sequence[Diagnostic], sources: Sources, version: str) ->
     seen: dict[str, int] = {}
     results = []
     for d in diags:
-        uri = display_path(d.path)
+        shown = display_path(d.path)
         text = sources.get(d.path)
         line_text = (source_line(text, d.line) or "") if text is not None else ""
-        base = _line_hash(d, uri, line_text)
+        base = _line_hash(d, shown, line_text)
         seen[base] = seen.get(base, 0) + 1
         results.append(
             {
@@ -166,7 +190,7 @@ def format_sarif(diags: Sequence[Diagnostic], sources: Sources, version: str) ->
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
+                            "artifactLocation": artifact_location(d.path),
                             "region": {
                                 "startLine": max(d.line, 1),
                                 "startColumn": max(d.column, 1),
@@ -193,7 +217,7 @@ def format_sarif(diags: Sequence[Diagnostic], sources: Sources, version: str) ->
                         "rules": rules,
                     }
                 },
-                "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
+                "originalUriBaseIds": {"%SRCROOT%": {"uri": _directory_uri(Path.cwd())}},
                 "results": results,
                 "columnKind": "unicodeCodePoints",
             }

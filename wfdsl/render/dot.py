@@ -136,10 +136,9 @@ def _wrap(names: str, width: int) -> list[str]:
 def _state_label(node: Node, diagram: Diagram, style: Style) -> str:
     rows = [f"<TR><TD><B>{html_text(node.name)}</B></TD></TR>"]
     if node.count is not None:
-        noun = "instance" if node.count == 1 else "instances"
         rows.append(
             f'<TR><TD><FONT POINT-SIZE="{style.small_size + 1}">'
-            f"{node.count} {noun}</FONT></TD></TR>"
+            f"{node.count_label}</FONT></TD></TR>"
         )
     hook_rows: list[str] = []
     for kind, names in node.hook_lines:
@@ -190,7 +189,7 @@ def _state(node: Node, diagram: Diagram, style: Style, main: bool) -> str:
     elif node.final:
         attrs["shape"] = "doublecircle"
         attrs["margin"] = '"0.04"'
-    if diagram.has_counts and diagram.max_count > 0 and node.count:
+    if diagram.max_count > 0 and node.count and not node.final:
         fill = _mix(style.fill, style.hot_fill, node.count / diagram.max_count)
     if diagram.overlay.path:
         if node.current:
@@ -250,10 +249,11 @@ def _title(diagram: Diagram, style: Style) -> str:
             "</FONT>"
         )
     elif diagram.has_counts:
-        total = sum(n.count or 0 for n in diagram.nodes)
+        live = sum(n.count or 0 for n in diagram.nodes if not n.final)
+        done = sum(n.count or 0 for n in diagram.nodes if n.final)
         parts.append(
             f'<BR ALIGN="LEFT"/><FONT POINT-SIZE="{style.small_size + 1}" COLOR="{style.muted}">'
-            f"live instances per state ({total} in all)</FONT>"
+            f"live instances per state ({live} in all; {done} finished)</FONT>"
         )
     return "<" + "".join(parts) + '<BR ALIGN="LEFT"/>>'
 
@@ -382,4 +382,29 @@ def run_dot(dot_text: str, format: str, *, dpi: int | None = None) -> bytes:
     if done.returncode != 0:
         message = done.stderr.decode(errors="replace").strip() or f"exit status {done.returncode}"
         raise RenderError(format, f"Graphviz dot failed: {message}")
-    return done.stdout
+    return _fixed_pdf_date(done.stdout) if format == "pdf" else done.stdout
+
+
+#: Written over the creation time that Graphviz's PDF writer (cairo) stamps
+#: into every file, so that the same diagram gives the same bytes.
+_PDF_EPOCH = b"D:19700101000000"
+
+
+def _fixed_pdf_date(pdf: bytes) -> bytes:
+    """``pdf`` with its ``/CreationDate`` set to :data:`_PDF_EPOCH`.
+
+    The date string keeps its length (a time-zone suffix such as ``+01'00``
+    becomes ``+00'00``), so the byte offsets in the PDF's cross-reference table
+    stay right.
+    """
+    key = b"/CreationDate ("
+    start = pdf.find(key)
+    if start < 0:
+        return pdf
+    start += len(key)
+    end = pdf.find(b")", start)
+    old = pdf[start:end] if end > start else b""
+    if not old.startswith(b"D:") or len(old) < len(_PDF_EPOCH):
+        return pdf
+    zone = bytes(b"0"[0] if 0x30 <= c <= 0x39 else c for c in old[len(_PDF_EPOCH) :])
+    return pdf[:start] + _PDF_EPOCH + zone + pdf[end:]

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from html import escape
 
+#: The page shrinks a diagram to the window only down to this fraction of its size.
+MIN_SCALE = 0.6
+
 _PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -28,7 +31,9 @@ _PAGE = """<!DOCTYPE html>
   #status {{ color: var(--muted); font-size: .85rem; }}
   #status.stale {{ color: #c05621; }}
   main {{ overflow: auto; padding: 1rem; }}
-  #diagram svg {{ max-width: 100%; height: auto; }}
+  #diagram svg {{ display: block; }}
+  #diagram.fit svg {{ max-width: 100%; height: auto; }}
+  header button {{ margin-left: auto; font: inherit; font-size: .85rem; }}
   aside {{ border-left: 1px solid var(--line); overflow: auto; padding: 1rem; }}
   aside h2 {{ font-size: .9rem; margin: 0 0 .5rem; }}
   ol {{ list-style: none; padding: 0; margin: 0; }}
@@ -41,7 +46,8 @@ _PAGE = """<!DOCTYPE html>
 </style>
 </head>
 <body data-path="{path}">
-<header><h1>{title}</h1><span id="status">loading\u2026</span></header>
+<header><h1>{title}</h1><span id="status">loading\u2026</span>
+<button id="fit" type="button" aria-pressed="false">Fit to window</button></header>
 <main><div id="diagram"></div></main>
 <aside><h2>Lint findings</h2><p id="clean" hidden>No findings.</p><ol id="findings"></ol></aside>
 <script>
@@ -93,7 +99,10 @@ async function poll() {{
       version = state.version;
       if (state.svg !== null) {{
         const svg = cleanSvg(state.svg);
-        if (svg) document.getElementById("diagram").replaceChildren(svg);
+        if (svg) {{
+          document.getElementById("diagram").replaceChildren(svg);
+          applyFit();
+        }}
       }}
       showFindings(state.findings);
       const status = document.getElementById("status");
@@ -106,6 +115,28 @@ async function poll() {{
   }}
   setTimeout(poll, {interval});
 }}
+// A diagram is shrunk to the window only while its text stays readable (to
+// {min_scale} of its size or more); a wider one scrolls. The button overrides.
+let fitChoice = null;
+
+function applyFit() {{
+  const diagram = document.getElementById("diagram");
+  const svg = diagram.querySelector("svg");
+  let fit = fitChoice;
+  if (fit === null && svg) {{
+    diagram.classList.remove("fit");
+    const natural = svg.getBoundingClientRect().width;
+    fit = natural > 0 && diagram.clientWidth / natural >= {min_scale};
+  }}
+  diagram.classList.toggle("fit", Boolean(fit));
+  document.getElementById("fit").setAttribute("aria-pressed", String(Boolean(fit)));
+}}
+
+document.getElementById("fit").addEventListener("click", () => {{
+  fitChoice = !document.getElementById("diagram").classList.contains("fit");
+  applyFit();
+}});
+window.addEventListener("resize", applyFit);
 poll();
 </script>
 </body>
@@ -115,4 +146,6 @@ poll();
 
 def preview_page(title: str, path: str, *, interval_ms: int = 400) -> str:
     """The preview page for the workflow file ``path``."""
-    return _PAGE.format(title=escape(title), path=escape(path), interval=int(interval_ms))
+    return _PAGE.format(
+        title=escape(title), path=escape(path), interval=int(interval_ms), min_scale=MIN_SCALE
+    )

@@ -94,8 +94,7 @@ def _node_lines(node: Node, ident: str, show_desc: bool) -> list[str]:
     if description:
         lines.append(f"    {ident} : {description}")
     if node.count is not None:
-        noun = "instance" if node.count == 1 else "instances"
-        lines.append(f"    {ident} : {node.count} {noun}")
+        lines.append(f"    {ident} : {node.count_label}")
     for kind, names in node.hook_lines:
         lines.append(f"    {ident} : {kind} / {mermaid_text(names)}")
     if lines or ident != node.name:
@@ -136,7 +135,7 @@ def to_mermaid(diagram: Diagram, *, descriptions: bool = False) -> str:
         classes.append(("wfcurrent", "fill:#fefcbf,stroke:#d69e2e,stroke-width:3px", current))
         classes.append(("wfvisited", "stroke:#1a202c,stroke-width:2px", visited))
     elif diagram.has_counts and diagram.max_count:
-        busy = [ids[n.name] for n in diagram.nodes if n.count]
+        busy = [ids[n.name] for n in diagram.nodes if n.count and not n.final]
         classes.append(("wfbusy", "fill:#bee3f8,stroke:#2b6cb0", busy))
     for name, css, members in classes:
         if members:

@@ -77,6 +77,16 @@ class Node:
     visited: bool = False
 
     @property
+    def count_label(self) -> str:
+        """``"3 instances"``; in a final state, where nothing runs any more,
+        ``"3 finished"``. Empty without a counts overlay."""
+        if self.count is None:
+            return ""
+        if self.final:
+            return f"{self.count} finished"
+        return f"{self.count} instance" + ("" if self.count == 1 else "s")
+
+    @property
     def hook_lines(self) -> tuple[tuple[str, str], ...]:
         """``(kind, "a, b")`` for each non-empty hook list, in a fixed order."""
         lines = (("enter", self.enter), ("exit", self.exit), ("compensate", self.compensate))
@@ -119,7 +129,9 @@ class Diagram:
     nodes: tuple[Node, ...]
     arrows: tuple[Arrow, ...]
     detail: Detail = Detail.HOOKS
-    #: Largest live count, for shading (0 when there is no counts overlay).
+    #: Largest count in a non-final state, for shading (0 when there is no
+    #: counts overlay). Finished instances pile up in final states over time;
+    #: shading by them would wash out the states where work is happening.
     max_count: int = 0
     overlay: Overlay = field(default_factory=Overlay)
 
@@ -192,7 +204,7 @@ def extract(spec: Spec, detail: Detail = Detail.HOOKS, overlay: Overlay | None =
                 )
             )
 
-    max_count = max((n.count or 0 for n in nodes), default=0)
+    max_count = max((n.count or 0 for n in nodes if not n.final), default=0)
     return Diagram(
         name=spec.name,
         description=spec.description,

@@ -297,8 +297,14 @@ class Manager(Generic[S, E]):
                 raise CompensationInProgress(wf, instance_id, inst.compensating)
             if inst.dead:
                 raise self._dead_error(instance_id)
-            if inst.pending and self._retry_pending(instance_id):
-                continue
+            if inst.pending:
+                if self._retry_pending(instance_id):
+                    continue
+                if inst.compensating is not None:
+                    # An earlier step's compensator is leased to another worker
+                    # (running, or dead until its lease expires): walking on now
+                    # would undo in the wrong order.
+                    raise CompensationInProgress(wf, instance_id, inst.compensating)
             entries = self._entries(self.store.history(wf, instance_id))
             path = [e.target for e in entries]
             if path[-1] == target:
@@ -374,24 +380,38 @@ class Manager(Generic[S, E]):
         store = self.store
         store.flush()
         report = ResumeReport()
-        changed = set(store.other_fingerprints(self.workflow, self.fingerprint))
-        report.spec_changed.extend(sorted(changed))
+        wf = self.workflow
+        changed = set(store.other_fingerprints(wf, self.fingerprint))
         if changed:
-            for inst in store.instances(self.workflow, pending_only=True):
+            # Only instances resume would act on: a finished instance of an
+            # older spec needs no attention and must not fail every resume.
+            unfinished: set[str] = set()
+            for inst in store.instances(wf, pending_only=True):
+                unfinished.add(inst.instance_id)
                 if inst.instance_id not in changed:
                     self._resume_one(inst.instance_id, report)
+            unfinished.update(i.instance_id for i in store.instances(wf, compensating_only=True))
+            report.spec_changed.extend(sorted(changed & unfinished))
         else:
             self._resume_all(report)
-        for inst in store.instances(self.workflow, compensating_only=True):
-            if inst.instance_id in changed or inst.compensating is None:
+        # An instance whose work just failed is not driven again in this call:
+        # that would spend another attempt and report the failure twice.
+        failed = {f[0] for f in report.failed}
+        for inst in store.instances(wf, compensating_only=True):
+            iid = inst.instance_id
+            if iid in changed or iid in failed or inst.compensating is None:
                 continue
             try:
-                self.compensate(inst.instance_id, inst.compensating)
-                report.compensated.append(inst.instance_id)
+                self.compensate(iid, inst.compensating)
+                report.compensated.append(iid)
             except HookFailed as exc:
                 report.failed.append((exc.instance_id, exc.hook, exc.error))
+                if exc.attempt >= self.max_attempts:
+                    report.dead.append(exc.instance_id)
             except WorkDead:
-                report.dead.append(inst.instance_id)
+                report.dead.append(iid)
+            except CompensationInProgress:
+                pass  # its work is leased to another worker, which carries it on
         return report
 
     @staticmethod
@@ -426,7 +446,12 @@ class Manager(Generic[S, E]):
         if not isinstance(data, Mapping):
             raise InvalidInput(self.workflow, "data must be a mapping of JSON values")
         try:
-            text = json.dumps(data, sort_keys=True, separators=(",", ":"), allow_nan=False)
+            text = json.dumps(
+                data if type(data) is dict else dict(data),
+                sort_keys=True,
+                separators=(",", ":"),
+                allow_nan=False,
+            )
         except (TypeError, ValueError) as exc:
             raise InvalidInput(self.workflow, f"data is not JSON: {exc}") from None
         copy = json.loads(text)
@@ -611,6 +636,7 @@ class Manager(Generic[S, E]):
         """Claim pending work of the whole workflow a batch at a time (one store
         transaction per batch) and run it instance by instance."""
         failed: set[str] = set()
+        limit = batch
         while True:
             now = time.time()
             items = self.store.claim(
@@ -619,14 +645,19 @@ class Manager(Generic[S, E]):
                 owner=self.worker_id,
                 now=now,
                 until=now + self.lease,
-                limit=batch,
+                limit=limit,
             )
             by_instance: dict[str, list[WorkItem]] = {}
             for item in items:
                 if item.instance_id not in failed:
                     by_instance.setdefault(item.instance_id, []).append(item)
             if not by_instance:
-                return
+                if len(items) < limit:
+                    return
+                # A full batch of work of instances that failed in this call:
+                # look past it rather than stop short of the rest.
+                limit += batch
+                continue
             for instance_id, work in by_instance.items():
                 ran: list[WorkItem] = []
                 try:
@@ -637,7 +668,7 @@ class Manager(Generic[S, E]):
                     if exc.attempt >= self.max_attempts:
                         report.dead.append(exc.instance_id)
                 report.completed.extend((w.instance_id, w.hook) for w in ran)
-            if len(items) < batch:
+            if len(items) < limit:
                 return
 
     def _resume_one(self, instance_id: str, report: ResumeReport) -> None:

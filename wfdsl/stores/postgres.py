@@ -483,10 +483,11 @@ class PostgresStore:
     def _q(self, text: str) -> str:
         return text.replace("{s}", self._quoted)
 
-    def _call(self, what: str, op: Callable[[Connection[Any]], _T]) -> _T:
+    def _call(self, what: str, op: Callable[[Connection[Any]], _T], *, write: bool = False) -> _T:
         """Run ``op`` on a pooled connection, retrying it on a fresh one after a
         lost connection, a deadlock or a serialization failure. Only operations
-        that are safe to run again (every one in this module) go through here."""
+        that are safe to run again (every one in this module) go through here.
+        A ``write`` that gives up says that it may have been applied."""
         if self._closed:
             raise StoreError("the store is closed")
         pg = self._pg
@@ -497,21 +498,29 @@ class PostgresStore:
         )
         deadline: float | None = None
         delay = 0.01
+        sent = False  # whether some attempt got as far as a connection
         while True:
             try:
                 wait = self.connect_timeout
                 if deadline is not None:
                     wait = max(0.05, min(wait, deadline - time.monotonic()))
                 with self._pool.connection(timeout=wait) as conn:
+                    sent = True
                     return op(conn)
             except transient as exc:
                 now = time.monotonic()
                 if deadline is None:
                     deadline = now + self.retry_for
                 if now >= deadline or self._closed:
+                    unknown = (
+                        " (it may have been applied before the connection was lost: read the "
+                        "instance back, or repeat the send with the same idempotency key)"
+                        if write and sent
+                        else ""
+                    )
                     raise StoreError(
                         f"PostgreSQL at {self._where}: could not {what} for "
-                        f"{self.retry_for:g}s: {str(exc).strip()}"
+                        f"{self.retry_for:g}s: {str(exc).strip()}{unknown}"
                     ) from exc
                 time.sleep(min(delay, max(0.0, deadline - now)))
                 delay = min(delay * 2, 0.5)
@@ -678,7 +687,7 @@ class PostgresStore:
             if written is None or str(written[1]) != token:
                 raise AlreadyStarted(wf, iid)
 
-        self._call("create an instance", op)
+        self._call("create an instance", op, write=True)
 
     def append(
         self,
@@ -713,7 +722,7 @@ class PostgresStore:
                 return  # our own write, committed by an earlier attempt
             raise VersionConflict(workflow, instance_id, transition.seq - 1)
 
-        self._call("append a transition", op)
+        self._call("append a transition", op, write=True)
 
     def claim(
         self,
@@ -787,7 +796,7 @@ class PostgresStore:
                 if item.lease_owner is not None:
                     conn.execute(self._sql["release"], params)
 
-        self._call("record a failed hook", op)
+        self._call("record a failed hook", op, write=True)
 
     def revive(self, workflow: str, instance_id: str) -> int:
         params = {"wf": workflow, "id": instance_id, "token": str(uuid.uuid4())}
@@ -796,7 +805,7 @@ class PostgresStore:
             row = conn.execute(self._sql["revive"], params).fetchone()
             return int(row[0]) if row else 0
 
-        return self._call("revive dead work", op)
+        return self._call("revive dead work", op, write=True)
 
     def flush(self) -> None:
         """Nothing is deferred: completion markers are written when reported."""

@@ -10,12 +10,16 @@
   transaction (or written on ``flush``/``close``/exit): marking work done then
   costs no disk flush of its own. If the process dies first, the work merely
   looks pending and runs again, which at-least-once hooks allow.
+* A store used in a child process after ``fork`` opens its own connection
+  there (SQLite connections must not cross a fork); the markers the parent had
+  not yet written stay the parent's to write.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -100,8 +104,18 @@ _LOAD = f"SELECT {_INSTANCE_COLUMNS} FROM wf_instances i WHERE i.workflow = ? AN
 _WORK_COLUMNS = """workflow, instance_id, seq, idx, hook, kind, status, attempts,
     last_error, lease_owner, lease_until"""
 
+_INSERT_WORK = f"INSERT INTO wf_work ({_WORK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+
+_MARK_DONE = (
+    "UPDATE wf_work SET status = 'done', lease_owner = NULL, lease_until = NULL "
+    "WHERE workflow = ? AND instance_id = ? AND seq = ? AND idx = ? AND status = 'pending'"
+)
+
 _Key = tuple[str, str]
 _Done = dict[_Key, set[tuple[int, int]]]
+
+#: Connections a forked child inherited: kept referenced, never used or closed.
+_INHERITED: list[sqlite3.Connection] = []
 
 
 def _flush_buffer(conn: sqlite3.Connection, done: _Done, skip: _Key | None = None) -> int:
@@ -113,19 +127,9 @@ def _flush_buffer(conn: sqlite3.Connection, done: _Done, skip: _Key | None = Non
     for (wf, iid), items in done.items():
         if len(items) == 1:
             seq, idx = next(iter(items))
-            n = conn.execute(
-                "UPDATE wf_work SET status = 'done', lease_owner = NULL, lease_until = NULL "
-                "WHERE workflow = ? AND instance_id = ? AND seq = ? AND idx = ? "
-                "AND status = 'pending'",
-                (wf, iid, seq, idx),
-            ).rowcount
+            n = conn.execute(_MARK_DONE, (wf, iid, seq, idx)).rowcount
         else:
-            n = conn.executemany(
-                "UPDATE wf_work SET status = 'done', lease_owner = NULL, lease_until = NULL "
-                "WHERE workflow = ? AND instance_id = ? AND seq = ? AND idx = ? "
-                "AND status = 'pending'",
-                [(wf, iid, seq, idx) for seq, idx in items],
-            ).rowcount
+            n = conn.executemany(_MARK_DONE, [(wf, iid, seq, idx) for seq, idx in items]).rowcount
         if n <= 0:
             continue
         if (wf, iid) == skip:
@@ -139,10 +143,17 @@ def _flush_buffer(conn: sqlite3.Connection, done: _Done, skip: _Key | None = Non
 
 
 def _finalize(
-    conn: sqlite3.Connection, done: _Done, lock: threading.RLock, wake: threading.Event
+    conn: sqlite3.Connection,
+    done: _Done,
+    lock: threading.RLock,
+    wake: threading.Event,
+    pid: int,
 ) -> None:
     """At garbage collection or interpreter exit: write deferred markers, close,
-    and let the idle flusher thread end."""
+    and let the idle flusher thread end. In a forked child this does nothing:
+    the connection, its lock and its markers belong to the parent."""
+    if os.getpid() != pid:
+        return
     wake.set()
     with lock:
         try:
@@ -165,10 +176,12 @@ def _idle_flusher(ref: weakref.ref[SQLiteStore], wake: threading.Event, delay: f
     while True:
         wake.wait()
         time.sleep(delay)
+        # Clear before looking at the store: ``close`` sets ``_closed`` before it
+        # sets ``wake``, so a close that this check misses wakes the next wait.
+        wake.clear()
         store = ref()
         if store is None or store._closed:
             return
-        wake.clear()
         # Closed meanwhile, or busy: the next write or close folds them in.
         with contextlib.suppress(StoreError):
             store.flush()
@@ -206,28 +219,10 @@ class SQLiteStore:
         self.synchronous = mode
         self.defer_completions = defer_completions
         self.flush_delay = flush_delay
-        self._wake = threading.Event()
-        self._flusher: threading.Thread | None = None
-        self._lock = threading.RLock()
-        self._done: _Done = {}
+        self._busy_timeout = busy_timeout
         self._closed = False
+        self._connect()
         try:
-            conn = sqlite3.connect(
-                self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open SQLite database {self.path!r}: {exc}") from None
-        self._conn = conn
-        self._finalizer = weakref.finalize(
-            self, _finalize, conn, self._done, self._lock, self._wake
-        )
-        try:
-            if self.path != ":memory:":
-                jm = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if str(jm).lower() != "wal":
-                    raise StoreError(f"{self.path}: cannot switch to WAL (journal_mode={jm})")
-            conn.execute(f"PRAGMA synchronous = {mode}")
-            conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
             self._migrate()
         except sqlite3.Error as exc:
             self._finalizer()
@@ -235,6 +230,55 @@ class SQLiteStore:
         except StoreError:
             self._finalizer()
             raise
+
+    def _connect(self) -> None:
+        """Open this process's connection, with its lock, marker buffer and flusher."""
+        self._pid = os.getpid()
+        self._wake = threading.Event()
+        self._flusher: threading.Thread | None = None
+        self._lock = threading.RLock()
+        self._done: _Done = {}
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self._busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open SQLite database {self.path!r}: {exc}") from None
+        self._conn = conn
+        self._finalizer = weakref.finalize(
+            self, _finalize, conn, self._done, self._lock, self._wake, self._pid
+        )
+        try:
+            if self.path != ":memory:":
+                jm = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(jm).lower() != "wal":
+                    raise StoreError(f"{self.path}: cannot switch to WAL (journal_mode={jm})")
+            conn.execute(f"PRAGMA synchronous = {self.synchronous}")
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+        except sqlite3.Error as exc:
+            self._finalizer()
+            raise StoreError(f"cannot open SQLite database {self.path!r}: {exc}") from None
+        except StoreError:
+            self._finalizer()
+            raise
+
+    def _check(self) -> None:
+        """Refuse a closed store; after a ``fork``, give the child its own connection.
+
+        The parent's connection is left open and unused here (closing or using
+        it in the child could disturb the parent's locks); its markers stay the
+        parent's to write."""
+        if self._closed:
+            raise StoreError("the store is closed")
+        if self._pid != os.getpid():
+            if self.path == ":memory:":
+                raise StoreError("an in-memory SQLite store cannot be used after fork")
+            self._finalizer.detach()
+            _INHERITED.append(self._conn)
+            self._connect()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r}, synchronous={self.synchronous!r})"
@@ -272,8 +316,8 @@ class SQLiteStore:
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        if self._closed:
-            raise StoreError("the store is closed")
+        if self._closed or self._pid != os.getpid():
+            self._check()
         with self._lock:
             try:
                 yield self._conn
@@ -283,8 +327,8 @@ class SQLiteStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``, folding in deferred completion markers."""
-        if self._closed:
-            raise StoreError("the store is closed")
+        if self._closed or self._pid != os.getpid():
+            self._check()
         with self._lock:
             conn = self._conn
             done = self._done
@@ -367,44 +411,26 @@ class SQLiteStore:
 
     @staticmethod
     def _insert_work(conn: sqlite3.Connection, work: Sequence[WorkItem]) -> None:
-        if len(work) == 1:
-            w = work[0]
-            conn.execute(
-                f"INSERT INTO wf_work ({_WORK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    w.workflow,
-                    w.instance_id,
-                    w.seq,
-                    w.idx,
-                    w.hook,
-                    w.kind.value,
-                    w.status.value,
-                    w.attempts,
-                    w.last_error,
-                    w.lease_owner,
-                    w.lease_until,
-                ),
+        rows = [
+            (
+                w.workflow,
+                w.instance_id,
+                w.seq,
+                w.idx,
+                w.hook,
+                w.kind.value,
+                w.status.value,
+                w.attempts,
+                w.last_error,
+                w.lease_owner,
+                w.lease_until,
             )
-        elif work:
-            conn.executemany(
-                f"INSERT INTO wf_work ({_WORK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    (
-                        w.workflow,
-                        w.instance_id,
-                        w.seq,
-                        w.idx,
-                        w.hook,
-                        w.kind.value,
-                        w.status.value,
-                        w.attempts,
-                        w.last_error,
-                        w.lease_owner,
-                        w.lease_until,
-                    )
-                    for w in work
-                ],
-            )
+            for w in work
+        ]
+        if len(rows) == 1:  # the common case: execute() is cheaper than executemany()
+            conn.execute(_INSERT_WORK, rows[0])
+        elif rows:
+            conn.executemany(_INSERT_WORK, rows)
 
     @staticmethod
     def _insert_transition(
@@ -431,8 +457,8 @@ class SQLiteStore:
 
     def load(self, workflow: str, instance_id: str) -> InstanceRecord | None:
         # On every send's path: written out rather than through ``_read``.
-        if self._closed:
-            raise StoreError("the store is closed")
+        if self._closed or self._pid != os.getpid():
+            self._check()
         with self._lock:
             try:
                 row = self._conn.execute(_LOAD, (workflow, instance_id)).fetchone()
@@ -544,8 +570,8 @@ class SQLiteStore:
     ) -> None:
         # On every send's path: the transaction is written out rather than
         # going through ``_write``, which costs a generator per call.
-        if self._closed:
-            raise StoreError("the store is closed")
+        if self._closed or self._pid != os.getpid():
+            self._check()
         at = transition.at.isoformat()
         with self._lock:
             conn = self._conn
@@ -656,8 +682,8 @@ class SQLiteStore:
     def complete(self, items: Sequence[WorkItem]) -> None:
         if not items:
             return
-        if self._closed:
-            raise StoreError("the store is closed")
+        if self._closed or self._pid != os.getpid():
+            self._check()
         with self._lock:
             done = self._done
             for w in items:
@@ -715,8 +741,8 @@ class SQLiteStore:
             return n
 
     def flush(self) -> None:
-        if self._closed:
-            raise StoreError("the store is closed")
+        if self._closed or self._pid != os.getpid():
+            self._check()
         with self._lock:
             if self._done:
                 with self._write():

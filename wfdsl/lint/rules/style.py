@@ -149,8 +149,10 @@ class UnusedNoqa(LintRule):
     """## What it does
     Reports a `# noqa` comment that suppresses nothing: no finding it names
     points at its line (or, for `# wfdsl: noqa: ...` on a line of its own,
-    at the file). Reported by the lint driver, which knows what each comment
-    suppressed.
+    at the file), or names no rule. Reported by the lint driver, which knows
+    what each comment suppressed. Like any finding it can be suppressed: by
+    `WF303` in the same comment or in a file-level `# wfdsl: noqa: WF303`
+    (a bare `# noqa` does not silence it).
 
     ## Why is this bad?
     A stale suppression hides the next real finding on that line and tells
