@@ -114,6 +114,11 @@ def test_removed_event_is_reported() -> None:
     assert only(OLD, new) == "old.wf:14:11: WF502 event 'cancel' was removed"
 
 
+def test_removing_an_event_no_transition_used_breaks_nothing() -> None:
+    old = OLD.replace("    event cancel\n", "    event cancel\n    event hold\n")
+    assert codes(old, OLD) == []
+
+
 def test_renamed_event_is_reported_with_a_hint() -> None:
     new = OLD.replace("cancel\n", "abort\n").replace("on cancel", "on abort")
     assert only(OLD, new) == (

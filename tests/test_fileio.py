@@ -46,3 +46,15 @@ def test_failure_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
 def test_text_is_utf8(tmp_path: Path) -> None:
     write_atomic(tmp_path / "a.md", "Überweisung → done\n")
     assert (tmp_path / "a.md").read_bytes() == "Überweisung → done\n".encode()
+
+
+def test_a_symlink_is_written_through_and_stays_a_link(tmp_path: Path) -> None:
+    (tmp_path / "shared").mkdir()
+    real = tmp_path / "shared" / "order.wf"
+    real.write_text("old\n", encoding="utf-8")
+    link = tmp_path / "order.wf"
+    link.symlink_to(real)
+    write_atomic(link, "new\n")
+    assert link.is_symlink()
+    assert real.read_text(encoding="utf-8") == "new\n"
+    assert sorted(p.name for p in (tmp_path / "shared").iterdir()) == ["order.wf"]

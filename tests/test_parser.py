@@ -257,6 +257,14 @@ def test_single_quotes_are_not_strings() -> None:
     assert diag.hint == "descriptions use double quotes"
 
 
+@pytest.mark.parametrize(("guard", "word"), [("x && y", "and"), ("x || y", "or"), ("!x", "not")])
+def test_operators_of_other_languages_point_to_the_keyword(guard: str, word: str) -> None:
+    text = f"workflow w {{ initial state a final state b event e a -> b on e if {guard} }}"
+    diag = only_error(text)
+    assert diag.message == f"unexpected character '{guard.strip('xy ')[0]}'"
+    assert diag.hint == f"guards are combined with '{word}'"
+
+
 def test_stray_character_is_reported_on_its_own_line() -> None:
     diag = only_error("workflow w {\n    initial state a\n\n      @\n}\n")
     assert diag.message == "unexpected character '@'"

@@ -67,6 +67,8 @@ class StateRemoved(BreakingRule):
 class EventRemoved(BreakingRule):
     """## What it does
     Reports an event of the old version that the new version does not declare.
+    An event that no transition used is not reported: every instance refused
+    it already.
 
     ## Why is this bad?
     Callers of running instances still send it; it is now an unknown event and
@@ -299,6 +301,8 @@ def _compare(old: Spec, new: Spec) -> Iterator[Change]:
         if not new.has_event(ev.name):
             hint = _rename_hint(_event_shape(old, ev.name), event_shapes)
             waiting = tuple(dict.fromkeys(s for (s, e, _t) in old_moves if e == ev.name))
+            if not waiting:
+                continue  # it moved no instance anywhere: every send was refused already
             yield Change(
                 EventRemoved.at(old.path, ev.span, f"event '{ev.name}' was removed", hint),
                 waiting,

@@ -23,9 +23,12 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> None:
     An existing file keeps its permission bits; a new one gets the umask's
     default (``mkstemp`` alone would make it private to the owner).
 
+    A symbolic link is written through: the file it points to is replaced,
+    and the link stays a link.
+
     :raises OSError: nothing was changed at ``path``.
     """
-    target = os.fspath(path)
+    target = os.path.realpath(path)
     directory = os.path.dirname(os.path.abspath(target))
     try:
         mode = stat.S_IMODE(os.stat(target).st_mode)

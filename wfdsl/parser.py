@@ -232,6 +232,10 @@ def _expected_phrase(expected: set[str], value_stack: Sequence[Any]) -> str:
     return _join(_name_kind(value_stack) if t == "NAME" else words.get(t, t.lower()) for t in order)
 
 
+#: Operator characters from other languages -> the guard keyword meant.
+_OPERATOR_WORDS = {"&": "'and'", "|": "'or'", "!": "'not'"}
+
+
 def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic:
     line, column = exc.line, exc.column
     hint: str | None = None
@@ -253,6 +257,8 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic
                 hint = "names use ASCII letters, digits and '_'"
             elif char == "'":
                 hint = "descriptions use double quotes"
+            elif char in _OPERATOR_WORDS:
+                hint = f"guards are combined with {_OPERATOR_WORDS[char]}"
         return SyntaxError_.diagnostic(path, line, column, line, end_column, message, hint)
     assert isinstance(exc, UnexpectedToken)
     tok = exc.token

@@ -295,3 +295,9 @@ def test_github_format_names_files_relative_to_the_working_directory(run, tmp_pa
     write(tmp_path / "flows" / "a,b.wf", DIRTY)
     _, out, _ = run("--format", "github", ".")
     assert out.splitlines()[0].startswith("::warning file=flows/a%2Cb.wf,line=3,")
+
+
+def test_a_file_named_twice_is_linted_once(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    write(tmp_path / "flows" / "bad.wf", DIRTY)
+    _, out, _ = run("--format", "json", "flows", "flows/bad.wf", "./flows/bad.wf")
+    assert [d["code"] for d in json.loads(out)] == ["WF201", "WF202", "WF205"]

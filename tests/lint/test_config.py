@@ -56,6 +56,13 @@ def test_per_file_ignores_match_paths_relative_to_the_pyproject(tmp_path: Path) 
     assert "WF301" in sel.enabled(str(tmp_path / "new" / "old.wf"))
 
 
+def test_per_file_ignores_pattern_may_start_with_dot_slash(tmp_path: Path) -> None:
+    sel = from_table(
+        {"per-file-ignores": {"./legacy/*.wf": ["WF301"]}}, str(tmp_path), "pyproject.toml"
+    )
+    assert "WF301" not in sel.enabled(str(tmp_path / "legacy" / "old.wf"))
+
+
 def test_unknown_rule_in_config_is_an_error_naming_the_file() -> None:
     with pytest.raises(ConfigError, match=r"pyproject.toml: unknown rule 'WF999'"):
         from_table({"select": ["WF999"]}, ".", "pyproject.toml")

@@ -114,3 +114,10 @@ def test_an_entry_for_wf303_that_suppresses_nothing_is_itself_unused() -> None:
     assert [(d.code, d.message) for d in found] == [
         ("WF303", "unused 'noqa' for WF303: nothing to suppress")
     ]
+
+
+def test_file_level_noqa_may_carry_a_reason_after_its_codes() -> None:
+    text = "# wfdsl: noqa: WF202, WF201  (generated from the legacy importer)\n" + BASE.replace(
+        "{noqa}", ""
+    )
+    assert codes(text) == []

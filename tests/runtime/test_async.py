@@ -98,3 +98,30 @@ def test_errors_surface_as_in_the_sync_manager(store: Store) -> None:
 
     asyncio.run(main())
     assert hooks.log[-1] == ("abort", "job/j-1/3/abort")
+
+
+def test_a_plain_callable_returning_a_coroutine_is_awaited(store: Store) -> None:
+    hooks = Hooks()
+
+    class Deny:  # a callable object whose __call__ is async: not a coroutine function
+        async def __call__(self, ctx: Context) -> bool:
+            return False
+
+    table = {
+        "allowed": Deny(),
+        "launch": lambda ctx: hooks.launch(ctx),  # a lambda around an async hook
+        "abort": hooks.abort,
+        "notify": hooks.notify,
+    }
+
+    async def main() -> None:
+        mgr = AsyncManager(SPEC, store, hooks=table)
+        await mgr.start("j-1")
+        with pytest.raises(GuardRejected):  # the guard's False counts, not a truthy coroutine
+            await mgr.send("j-1", "run")
+        table["allowed"] = lambda ctx: hooks.allowed(ctx)
+        mgr2 = AsyncManager(SPEC, store, hooks=table)
+        await mgr2.send("j-1", "run")
+
+    asyncio.run(main())
+    assert hooks.log == [("launch", "job/j-1/2/launch")]  # the hook really ran

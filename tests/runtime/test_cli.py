@@ -194,6 +194,16 @@ def test_only_start_creates_a_database(tmp_path: Path, command: list[str]) -> No
     assert not os.path.exists(typo)
 
 
+def test_control_characters_in_ids_cannot_break_the_output(db: str) -> None:
+    evil = "o-1\nforged line\x1b[2J"
+    started = drive(db, "start", evil)
+    assert started.stdout == "o-1\\nforged line\\x1b[2J: started in created (seq 1)\n"
+    listed = run("instances", "--db", db).stdout.splitlines()
+    assert len(listed) == 2 and "o-1\\nforged line\\x1b[2J" in listed[1]
+    shown = run("history", "--db", db, evil).stdout.splitlines()
+    assert shown[0] == "order/o-1\\nforged line\\x1b[2J" and len(shown) == 3
+
+
 def test_history_of_an_unknown_instance_exits_2(db: str) -> None:
     drive(db, "start", "o-1")
     assert "no instance 'o-9'" in one_line_error(run("history", "--db", db, "o-9"), 2)

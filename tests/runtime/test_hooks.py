@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+import wfdsl
 from wfdsl import Manager
 from wfdsl.errors import HookFailed, WorkDead
 from wfdsl.ir import Spec
+from wfdsl.runtime.context import Context
 from wfdsl.runtime.records import WorkStatus
 from wfdsl.stores.base import Store
 
@@ -149,3 +151,24 @@ def test_a_hook_named_on_exit_and_enter_of_a_self_transition_gets_two_effect_key
     mgr.start("1")
     mgr.send("1", "e")
     assert keys == ["w/1/1/log", "w/1/2/log", "w/1/2/log#2"]
+
+
+def test_a_hook_may_send_the_next_event_to_its_own_instance(store: Store) -> None:
+    spec = wfdsl.loads(
+        "workflow w { initial state a state b { enter auto } final state c"
+        " event go, next a -> b on go b -> c on next }"
+    )
+    runs: list[str] = []
+
+    def auto(ctx: Context) -> None:
+        runs.append(ctx.effect_key)
+        if len(runs) > 3:
+            raise AssertionError("the hook is being run again by its own send")
+        mgr.send(ctx.instance_id, "next")
+
+    mgr = Manager(spec, store, hooks={"auto": auto})
+    mgr.start("i")
+    mgr.send("i", "go")
+    assert runs == ["w/i/2/auto"]
+    assert mgr.state("i") == "c"
+    assert mgr.instance("i").pending == 0

@@ -222,6 +222,17 @@ def test_bad_input_is_rejected_before_anything_is_written(
     assert hooks.ran() == []
 
 
+@pytest.mark.parametrize("key", ["", 7])
+def test_an_empty_or_non_string_key_is_rejected_before_anything_is_written(
+    order_spec: Spec, store: Store, hooks: OrderHooks, key: object
+) -> None:
+    mgr = Manager(order_spec, store, hooks=hooks)
+    mgr.start("o-1")
+    with pytest.raises(InvalidInput, match="idempotency key"):
+        mgr.send("o-1", "pay", key=key)  # type: ignore[arg-type]
+    assert len(mgr.history("o-1")) == 1
+
+
 def test_start_rejects_an_empty_id_and_bad_data(
     order_spec: Spec, store: Store, hooks: OrderHooks
 ) -> None:

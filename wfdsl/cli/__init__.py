@@ -54,16 +54,22 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Console entry point. Exit codes: 0 ok, 1 findings, 2 usage/file/internal error."""
+    # Not click's standalone mode: it turns Ctrl-C into "Aborted!" and exit 1,
+    # which here means "findings" and would pass for a lint result in CI.
     try:
-        return cli.main(args=argv, prog_name="wfdsl", standalone_mode=True)
+        status = cli.main(args=argv, prog_name="wfdsl", standalone_mode=False)
     except SystemExit:
         raise
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("wfdsl: interrupted", err=True)
         sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
     except Exception as exc:  # a bug, not a user mistake: say so, traceback on request
         if os.environ.get("WFDSL_DEBUG"):
             traceback.print_exc()
         click.echo(f"wfdsl: internal error: {type(exc).__name__}: {exc}", err=True)
         click.echo("  (set WFDSL_DEBUG=1 for the traceback, and please report it)", err=True)
         sys.exit(2)
+    sys.exit(status if type(status) is int else 0)

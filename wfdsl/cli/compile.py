@@ -55,7 +55,7 @@ def _spec_failure(path: str, exc: Exception) -> _Failure:
     "-o",
     "--output",
     metavar="OUT",
-    help="Write the module to OUT (only with a single FILE).",
+    help="Write the module to OUT (only with a single FILE); missing directories are made.",
 )
 @click.option(
     "--out-dir",
@@ -138,15 +138,16 @@ def compile_command(
         elif modules:
             click.echo(f"{len(modules)} module{'s' if len(modules) != 1 else ''} up to date")
     else:
-        if out_dir is not None and modules:
-            try:
-                os.makedirs(out_dir, exist_ok=True)
-            except OSError as exc:
-                raise UserError(f"{out_dir}: cannot create: {exc.strerror or exc}") from None
         for m in modules:
             if _read_text(m.output) == m.text:
                 click.echo(f"{m.output}: up to date")
                 continue
+            # --out-dir DIR and -o app/x_wf.py alike: missing directories are made.
+            parent = os.path.dirname(m.output)
+            try:
+                os.makedirs(parent or os.curdir, exist_ok=True)
+            except OSError as exc:
+                raise UserError(f"{parent}: cannot create: {exc.strerror or exc}") from None
             write_output(m.output, m.text)
             click.echo(f"{m.output}: written from {m.source}")
 

@@ -23,16 +23,26 @@ def _split_codes(values: Sequence[str]) -> list[str]:
 
 def iter_wf_files(paths: Sequence[str]) -> Iterator[tuple[str, str | None]]:
     """(path, error) for every file to lint: given files as they are, directories
-    searched for ``*.wf`` (hidden directories and virtualenvs skipped), sorted."""
+    searched for ``*.wf`` (hidden directories and virtualenvs skipped), sorted;
+    a file reached twice (``flows flows/a.wf``) comes once."""
+    seen: set[str] = set()
+
+    def first(path: str) -> bool:
+        key = os.path.normcase(os.path.realpath(path))
+        new = key not in seen
+        seen.add(key)
+        return new
+
     for path in paths:
         if os.path.isdir(path):
             found: list[str] = []
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
                 found.extend(os.path.join(root, f) for f in files if f.endswith(".wf"))
-            yield from ((f, None) for f in sorted(found))
+            yield from ((f, None) for f in sorted(found) if first(f))
         elif os.path.exists(path):
-            yield path, None
+            if first(path):
+                yield path, None
         else:
             yield path, "no such file or directory"
 

@@ -259,7 +259,14 @@ def _instance_json(r: InstanceRecord) -> dict[str, Any]:
     }
 
 
+def _cell(text: str) -> str:
+    """``text`` with control characters escaped, so that no id or data from the
+    store can break a table line or send escape sequences to the terminal."""
+    return text if text.isprintable() else repr(text)[1:-1]
+
+
 def _table(rows: list[list[str]]) -> str:
+    rows = [[_cell(c) for c in row] for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join(
         "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
@@ -343,7 +350,7 @@ def history(db: str, instance_id: str, workflow: str | None, fmt: str) -> None:
                 t.at.isoformat(timespec="seconds"),
             ]
         )
-    click.echo(f"{workflow}/{instance_id}")
+    click.echo(_cell(f"{workflow}/{instance_id}"))
     click.echo(_table(rows))
 
 
@@ -358,7 +365,7 @@ def start(
     payload = _parse_data(data)
     with _manager(spec_path, hooks_ref, db, create=True) as mgr:
         t = mgr.start(instance_id, data=payload)
-    click.echo(f"{instance_id}: {_describe(t)} (seq {t.seq})")
+    click.echo(f"{_cell(instance_id)}: {_cell(_describe(t))} (seq {t.seq})")
 
 
 @click.command()
@@ -382,7 +389,7 @@ def send(
     payload = _parse_data(data)
     with _manager(spec_path, hooks_ref, db) as mgr:
         t = mgr.send(instance_id, event, key=key, data=payload)
-    click.echo(f"{instance_id}: {_describe(t)} (seq {t.seq})")
+    click.echo(f"{_cell(instance_id)}: {_cell(_describe(t))} (seq {t.seq})")
 
 
 @click.command()
@@ -396,9 +403,9 @@ def compensate(
     with _manager(spec_path, hooks_ref, db) as mgr:
         steps = mgr.compensate(instance_id, to_state)
     if not steps:
-        click.echo(f"{instance_id}: already in {to_state}, nothing to compensate")
+        click.echo(f"{_cell(instance_id)}: already in {_cell(to_state)}, nothing to compensate")
     for t in steps:
-        click.echo(f"{instance_id}: {_describe(t)} (seq {t.seq})")
+        click.echo(f"{_cell(instance_id)}: {_cell(_describe(t))} (seq {t.seq})")
 
 
 @click.command()
@@ -408,17 +415,20 @@ def resume(spec_path: str, hooks_ref: str | None, db: str) -> None:
     with _manager(spec_path, hooks_ref, db) as mgr:
         report = mgr.resume()
     for iid, hook in report.completed:
-        click.echo(f"{iid}: ran {hook}")
+        click.echo(f"{_cell(iid)}: ran {hook}")
     for iid in report.compensated:
-        click.echo(f"{iid}: finished compensating")
+        click.echo(f"{_cell(iid)}: finished compensating")
     for iid, hook, error in report.failed:
-        click.echo(f"wfdsl: {iid}: {hook} failed again: {error}", err=True)
+        click.echo(f"wfdsl: {_cell(iid)}: {hook} failed again: {_cell(error)}", err=True)
     for iid in report.dead:
         click.echo(
-            f"wfdsl: {iid}: work is dead after too many failures (fix it, then retry)", err=True
+            f"wfdsl: {_cell(iid)}: work is dead after too many failures (fix it, then retry)",
+            err=True,
         )
     for iid in report.spec_changed:
-        click.echo(f"wfdsl: {iid}: started under another version of the spec; left alone", err=True)
+        click.echo(
+            f"wfdsl: {_cell(iid)}: started under another version of the spec; left alone", err=True
+        )
     if not (
         report.completed
         or report.compensated

@@ -112,7 +112,8 @@ class Selection:
         codes -= _expand(flags.ignore, "command line")
         if self.per_file_ignores:
             rel = _relative(path, self.root)
-            for pattern, ignored in self.per_file_ignores.items():
+            for written, ignored in self.per_file_ignores.items():
+                pattern = written.removeprefix("./")
                 if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(os.path.basename(rel), pattern):
                     codes -= _expand(ignored, self.source)
         return frozenset(c for c in codes if REGISTRY[c].severity is not Severity.ERROR)

@@ -16,7 +16,8 @@ from wfdsl.lint.base import resolve
 # word ("# see the noqa docs") silences nothing.
 _LINE = re.compile(r"(?<![\w-])noqa:\s*(?P<codes>[\w-]+(?:\s*,\s*[\w-]+)*)", re.IGNORECASE)
 _BARE = re.compile(r"^#\s*(?:wfdsl:\s*)?noqa(?![\w-])", re.IGNORECASE)
-_FILE = re.compile(r"^#\s*wfdsl:\s*noqa:\s*(?P<codes>[\w-]+(?:\s*,\s*[\w-]+)*)\s*$", re.IGNORECASE)
+# A reason may follow the codes, as after a line-level directive.
+_FILE = re.compile(r"^#\s*wfdsl:\s*noqa:\s*(?P<codes>[\w-]+(?:\s*,\s*[\w-]+)*)", re.IGNORECASE)
 
 
 @dataclass(slots=True)

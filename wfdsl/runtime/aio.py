@@ -92,16 +92,21 @@ class AsyncManager(Generic[S, E]):
         self.store = store
 
     def _bridge(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        """A plain callable for the worker thread; a coroutine function is run on
-        the event loop that made the current call."""
-        if not inspect.iscoroutinefunction(fn):
-            return fn
+        """A plain callable for the worker thread. A coroutine it returns (from an
+        ``async def``, or a plain callable such as a lambda or an object whose
+        ``__call__`` is async) is run on the event loop that made the current call:
+        an un-awaited coroutine would be a guard that is always true, or a hook
+        that never runs."""
 
         def call(ctx: Any) -> Any:
+            result = fn(ctx)
+            if not inspect.iscoroutine(result):
+                return result
             loop = self._loop
             if loop is None:  # pragma: no cover - only reachable through the sync manager
+                result.close()
                 raise RuntimeError("an async hook was called outside AsyncManager")
-            coro: Coroutine[Any, Any, Any] = fn(ctx)
+            coro: Coroutine[Any, Any, Any] = result
             return asyncio.run_coroutine_threadsafe(coro, loop).result()
 
         return call

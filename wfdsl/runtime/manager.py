@@ -14,9 +14,12 @@ import functools
 import json
 import os
 import socket
+import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
@@ -148,6 +151,11 @@ class Manager(Generic[S, E]):
         self._events = frozenset(e.name for e in spec.events)
         self._candidates: dict[tuple[str, str], tuple[Edge, ...]] = {}
         self._finals = frozenset(s.name for s in spec.states if s.final)
+        # Work some thread of this manager is running now, with how many threads
+        # hold it: its leases name this worker, so without this another thread
+        # would run it at the same time.
+        self._running: Counter[tuple[str, str, int, int]] = Counter()
+        self._running_lock = threading.Lock()
 
     # -- public surface --------------------------------------------------------
 
@@ -172,9 +180,13 @@ class Manager(Generic[S, E]):
             self.workflow, instance_id, initial, 1, self.fingerprint, created_at=at, updated_at=at
         )
         work = self._work_for(instance_id, 1, None, initial)
-        self.store.create(record, first, work)
-        if work:
-            self._run(first, work)
+        held = self._hold_new(work)
+        try:
+            self.store.create(record, first, work)
+            if work:
+                self._run(first, work)
+        finally:
+            self._release(held)
         return first
 
     def send(
@@ -188,7 +200,8 @@ class Manager(Generic[S, E]):
         """Deliver ``event``; return the transition applied (or, when ``key`` was
         used before with the same event and data, the original one).
 
-        :raises InvalidInput: empty id, undeclared event, non-JSON data (nothing written).
+        :raises InvalidInput: empty id, undeclared event, empty or non-string key,
+            non-JSON data (nothing written).
         :raises UnknownInstance: no such instance in this workflow.
         :raises IdempotencyConflict: ``key`` was used with another event or data.
         :raises IllegalTransition: the state does not accept the event (or is final).
@@ -203,6 +216,8 @@ class Manager(Generic[S, E]):
         ev = event if type(event) is str else str(event)
         if ev not in self._events:
             raise InvalidInput(self.workflow, f"the workflow declares no event {ev!r}")
+        if key is not None and (type(key) is not str or not key):
+            raise InvalidInput(self.workflow, "an idempotency key must be a non-empty string")
         payload, text = (_NO_DATA, "{}") if data is None else self._encode(data)
         store = self.store
         wf = self.workflow
@@ -233,15 +248,27 @@ class Manager(Generic[S, E]):
             t = Transition(seq, _EVENT, source, target, ev, key, payload, self._clock())
             plan = self._work_plan.get((source, target))
             work = self._work_for(instance_id, seq, source, target) if plan != () else []
+            if not work:
+                try:
+                    store.append(wf, instance_id, t, work, compensating=None)
+                except VersionConflict:
+                    races += 1
+                    if races >= MAX_RACES:
+                        raise
+                    continue
+                return t
+            held = self._hold_new(work)
             try:
-                store.append(wf, instance_id, t, work, compensating=None)
-            except VersionConflict:
-                races += 1
-                if races >= MAX_RACES:
-                    raise
-                continue
-            if work:
+                try:
+                    store.append(wf, instance_id, t, work, compensating=None)
+                except VersionConflict:
+                    races += 1
+                    if races >= MAX_RACES:
+                        raise
+                    continue
                 self._run(t, work)
+            finally:
+                self._release(held)
             return t
 
     def state(self, instance_id: str) -> S:
@@ -348,12 +375,16 @@ class Manager(Generic[S, E]):
                         for i, hook in enumerate(self._compensators[source])
                     ]
                     still = target if back_to != target else None
-                    self.store.append(wf, instance_id, t, work, compensating=still)
-                    steps.append(t)
-                    path.pop()
-                    entries.pop()
-                    if work:
-                        self._run(t, work)
+                    held = self._hold_new(work)
+                    try:
+                        self.store.append(wf, instance_id, t, work, compensating=still)
+                        steps.append(t)
+                        path.pop()
+                        entries.pop()
+                        if work:
+                            self._run(t, work)
+                    finally:
+                        self._release(held)
                 return steps
             except VersionConflict:
                 continue
@@ -374,8 +405,9 @@ class Manager(Generic[S, E]):
     def resume(self) -> ResumeReport:
         """Finish what crashes and failures left undone for this workflow: run all
         pending hook work this worker can claim, and carry interrupted compensations
-        on to their target. Instances started under a different spec (their
-        fingerprint differs) are reported in ``spec_changed`` and left alone.
+        on to their target. Instances with work left that were started under a
+        different spec (their fingerprint differs) are reported in
+        ``spec_changed`` and left alone.
         """
         store = self.store
         store.flush()
@@ -602,21 +634,73 @@ class Manager(Generic[S, E]):
         :raises HookFailed: on the first failure."""
         now = time.time()
         owner = self.worker_id
+        running = self._running
         claimable = [
             w
             for w in self.store.pending_work(self.workflow, instance_id)
             if w.status is WorkStatus.PENDING
+            and not running[w.ident]
             and (w.lease_owner in (None, owner) or (w.lease_until or 0.0) < now)
         ]
         if not claimable:
             return False
-        items = self.store.claim(
-            self.workflow, instance_id, owner=owner, now=now, until=now + self.lease
-        )
-        if not items:
-            return False
-        self._run_claimed(instance_id, items, ran)
+        # Hold before claiming: work claimed first could be finished by the
+        # thread running it between the claim and the hold, and run again.
+        with self._holding(claimable) as held:
+            if not held:
+                return False
+            mine = {w.ident for w in held}
+            items = [
+                w
+                for w in self.store.claim(
+                    self.workflow, instance_id, owner=owner, now=now, until=now + self.lease
+                )
+                if w.ident in mine
+            ]
+            if not items:
+                return False
+            self._run_claimed(instance_id, items, ran)
         return True
+
+    def _hold_new(self, work: Sequence[WorkItem]) -> list[tuple[str, str, int, int]]:
+        """Mark the work of a transition this thread is about to write as running,
+        before the write, so that no other thread claims it in between. All of it
+        is held: a thread racing for the same ``seq`` may hold equal idents until
+        its write fails, hence counts rather than a set. Pass the result to
+        :meth:`_release`."""
+        idents = [w.ident for w in work]
+        if idents:
+            running = self._running
+            with self._running_lock:
+                for ident in idents:
+                    running[ident] += 1
+        return idents
+
+    def _release(self, idents: Sequence[tuple[str, str, int, int]]) -> None:
+        if idents:
+            running = self._running
+            with self._running_lock:
+                for ident in idents:
+                    n = running[ident] - 1
+                    if n > 0:
+                        running[ident] = n
+                    else:
+                        del running[ident]
+
+    @contextmanager
+    def _holding(self, items: Sequence[WorkItem]) -> Iterator[list[WorkItem]]:
+        """Mark as running, for the block, those of the claimed ``items`` that no
+        other thread of this manager is running, and yield them: the caller runs
+        only these."""
+        running = self._running
+        with self._running_lock:
+            free = [w for w in items if not running[w.ident]]
+            for w in free:
+                running[w.ident] += 1
+        try:
+            yield free
+        finally:
+            self._release([w.ident for w in free])
 
     def _run_claimed(
         self, instance_id: str, items: Sequence[WorkItem], ran: list[WorkItem] | None
@@ -639,6 +723,10 @@ class Manager(Generic[S, E]):
         limit = batch
         while True:
             now = time.time()
+            # Work other threads were running when the claim read it may be
+            # finished by the time it is held here: leave it to them.
+            with self._running_lock:
+                busy = set(self._running)
             items = self.store.claim(
                 self.workflow,
                 None,
@@ -649,7 +737,7 @@ class Manager(Generic[S, E]):
             )
             by_instance: dict[str, list[WorkItem]] = {}
             for item in items:
-                if item.instance_id not in failed:
+                if item.instance_id not in failed and item.ident not in busy:
                     by_instance.setdefault(item.instance_id, []).append(item)
             if not by_instance:
                 if len(items) < limit:
@@ -661,7 +749,8 @@ class Manager(Generic[S, E]):
             for instance_id, work in by_instance.items():
                 ran: list[WorkItem] = []
                 try:
-                    self._run_claimed(instance_id, work, ran)
+                    with self._holding(work) as free:
+                        self._run_claimed(instance_id, free, ran)
                 except HookFailed as exc:
                     failed.add(instance_id)
                     report.failed.append((exc.instance_id, exc.hook, exc.error))

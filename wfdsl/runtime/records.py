@@ -130,8 +130,10 @@ class ResumeReport:
     dead: list[str] = field(default_factory=list)
     #: Interrupted compensations that were carried on to their target.
     compensated: list[str] = field(default_factory=list)
-    #: Instances started under another version of the spec (their fingerprint
-    #: differs); their work is left pending, not run, and listed here.
+    #: Instances with pending work or an unfinished compensation that were
+    #: started under another version of the spec (their fingerprint differs):
+    #: their work is left pending, not run, and listed here. Finished instances
+    #: of an older spec are not listed.
     spec_changed: list[str] = field(default_factory=list)
 
     @property
