@@ -156,6 +156,22 @@ class WorkDead(WorkflowError):
         )
 
 
+class WorkInProgress(WorkflowError):
+    """``compensate`` found hook work it may not run yet: another worker holds its
+    lease (running it, or dead until the lease expires). Undoing a state before
+    its hooks have run would apply the compensation ahead of the effect."""
+
+    def __init__(self, workflow: str, instance_id: str, hooks: Sequence[str]) -> None:
+        self.workflow = workflow
+        self.instance_id = instance_id
+        self.hooks = tuple(hooks)
+        super().__init__(
+            f"{workflow}: instance {instance_id!r} has hook work that another worker "
+            f"holds ({', '.join(self.hooks)}); try again once it has run or its lease "
+            "has expired"
+        )
+
+
 class VersionConflict(StoreError):
     """An optimistic write lost a race: the instance changed since it was read.
     The manager retries from the read; users see it only under extreme contention."""

@@ -8,7 +8,13 @@ import pytest
 
 import wfdsl
 from wfdsl import Manager
-from wfdsl.errors import CompensationInProgress, HookFailed, IllegalTransition, InvalidInput
+from wfdsl.errors import (
+    CompensationInProgress,
+    HookFailed,
+    IllegalTransition,
+    InvalidInput,
+    WorkInProgress,
+)
 from wfdsl.ir import HookKind, Spec
 from wfdsl.runtime.records import Transition, TransitionKind, WorkItem
 from wfdsl.stores.base import Store
@@ -141,14 +147,46 @@ def test_a_compensation_does_not_walk_past_a_compensator_another_worker_holds(
     ran_before = len(hooks.log)
     w2 = Manager(order_spec, store, hooks=hooks, worker_id="w2")
     assert w2.resume().compensated == []
-    with pytest.raises(CompensationInProgress):
+    with pytest.raises(WorkInProgress) as info:
         w2.compensate("o-1", "created")
+    assert info.value.hooks == ("recall_shipment",)
     assert hooks.ran()[ran_before:] == []  # refund_card did not run before recall_shipment
     assert w2.state("o-1") == "packed"
     report = w1.resume()  # the worker that holds the lease carries the walk on, in order
     assert report.compensated == ["o-1"]
     assert hooks.ran()[ran_before:] == ["recall_shipment", "release_stock", "refund_card"]
     assert w1.state("o-1") == "created"
+
+
+def test_nothing_is_undone_before_its_hooks_have_run(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
+    w1 = Manager(order_spec, store, hooks=hooks, worker_id="w1")
+    w1.start("o-1")
+    # w1 dies while charging the card: the transition stands, charge_card is
+    # leased to w1 and has not run.
+    pay = Transition(
+        2, TransitionKind.EVENT, "created", "paid", "pay", None, {}, w1.history("o-1")[0].at
+    )
+    charge = WorkItem(
+        "order",
+        "o-1",
+        2,
+        0,
+        "charge_card",
+        HookKind.ENTER,
+        lease_owner="w1",
+        lease_until=time.time() + 3600,
+    )
+    store.append("order", "o-1", pay, [charge], compensating=None)
+    w2 = Manager(order_spec, store, hooks=hooks, worker_id="w2")
+    with pytest.raises(WorkInProgress) as info:
+        w2.compensate("o-1", "created")
+    assert info.value.hooks == ("charge_card",)
+    assert hooks.ran() == [] and w2.state("o-1") == "paid"  # no refund ahead of the charge
+    w1.resume()
+    w2.compensate("o-1", "created")
+    assert hooks.ran() == ["charge_card", "refund_card"]
 
 
 def test_after_compensation_the_instance_moves_on_and_can_compensate_again(

@@ -2,7 +2,8 @@
 ``compensate``, ``retry``.
 
 Exit codes: 0 done; 1 the workflow refused (illegal transition, guard rejected,
-idempotency conflict, already started, compensation in progress, dead work) or a
+idempotency conflict, already started, compensation in progress, dead work, work
+held by another worker) or a
 hook failed (the transition stands and the work is pending), or ``resume`` left
 something unfinished; 2 the command itself is wrong (missing or invalid spec,
 bad ``--db`` URL, unknown instance or event, bad JSON, hooks not importable).
@@ -34,6 +35,7 @@ from wfdsl.errors import (
     StoreError,
     WorkDead,
     WorkflowError,
+    WorkInProgress,
 )
 from wfdsl.ir import Spec
 from wfdsl.runtime.records import InstanceRecord, Transition
@@ -51,6 +53,7 @@ _REFUSALS = (
     AlreadyStarted,
     CompensationInProgress,
     WorkDead,
+    WorkInProgress,
     HookFailed,
 )
 

@@ -34,6 +34,7 @@ from wfdsl.errors import (
     UnknownInstance,
     VersionConflict,
     WorkDead,
+    WorkInProgress,
 )
 from wfdsl.ir import Edge, HookKind, Spec, evaluate_guard, format_guard
 from wfdsl.runtime.binding import bind
@@ -311,6 +312,8 @@ class Manager(Generic[S, E]):
         :raises IllegalTransition: ``to_state`` is not on the instance's path.
         :raises CompensationInProgress: a walk to another state has not finished.
         :raises WorkDead: the instance has dead work; see :meth:`retry`.
+        :raises WorkInProgress: hook work of the instance is leased to another
+            worker; nothing is undone before it has run.
         :raises HookFailed: a compensator raised; the walk stops there.
         """
         target = str(to_state)
@@ -327,11 +330,16 @@ class Manager(Generic[S, E]):
             if inst.pending:
                 if self._retry_pending(instance_id):
                     continue
-                if inst.compensating is not None:
-                    # An earlier step's compensator is leased to another worker
-                    # (running, or dead until its lease expires): walking on now
-                    # would undo in the wrong order.
-                    raise CompensationInProgress(wf, instance_id, inst.compensating)
+                # What is left is leased to another worker (or thread): walking
+                # back now would undo a state before its hooks, or an earlier
+                # step's compensators, have run.
+                leased = [
+                    w.hook
+                    for w in self.store.pending_work(wf, instance_id)
+                    if w.status is WorkStatus.PENDING
+                ]
+                if leased:
+                    raise WorkInProgress(wf, instance_id, leased)
             entries = self._entries(self.store.history(wf, instance_id))
             path = [e.target for e in entries]
             if path[-1] == target:
@@ -442,8 +450,8 @@ class Manager(Generic[S, E]):
                     report.dead.append(exc.instance_id)
             except WorkDead:
                 report.dead.append(iid)
-            except CompensationInProgress:
-                pass  # its work is leased to another worker, which carries it on
+            except WorkInProgress:
+                pass  # its work is leased to another worker; a later resume goes on
         return report
 
     @staticmethod
