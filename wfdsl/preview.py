@@ -65,12 +65,21 @@ class Snapshot:
         return json.dumps(data)
 
 
+#: Seconds Graphviz may take to lay out one version of the file. Past it the
+#: page says so, instead of every request queueing behind a layout that may
+#: take minutes (hundreds of states joined by long edges).
+DOT_TIMEOUT = 30.0
+
+
 class Previewer:
     """Snapshots of one ``.wf`` file, recomputed only when the file changed."""
 
-    def __init__(self, path: str, detail: Detail = Detail.HOOKS) -> None:
+    def __init__(
+        self, path: str, detail: Detail = Detail.HOOKS, *, dot_timeout: float = DOT_TIMEOUT
+    ) -> None:
         self.path = path
         self.detail = detail
+        self.dot_timeout = dot_timeout
         self._lock = threading.Lock()
         self._stat: tuple[int, ...] | None = None
         self._digest: str | None = None
@@ -128,7 +137,8 @@ class Previewer:
         except SpecError as exc:
             return self._invalid(version, exc.diagnostics)
         try:
-            svg = run_dot(to_dot(extract(spec, self.detail)), "svg").decode()
+            dot = to_dot(extract(spec, self.detail))
+            svg = run_dot(dot, "svg", timeout=self.dot_timeout).decode()
         except RenderError as exc:
             return Snapshot(version, None, findings, str(exc), stale=True)
         self._last_svg = svg

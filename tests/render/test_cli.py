@@ -128,6 +128,27 @@ def test_docs_check_reports_stale_pages(order: Path, tmp_path: Path) -> None:
     assert code == 1 and "order.md" in err
 
 
+def test_docs_check_on_a_page_that_is_not_text_is_exit_2(order: Path, tmp_path: Path) -> None:
+    out = tmp_path / "pages"
+    out.mkdir()
+    (out / "order.md").write_bytes(b"\xff\xfe garbage")
+    code, _, err = run("docs", str(order), "-o", str(out), "--check")
+    assert code == 2 and "order.md: cannot read: not UTF-8 text" in err
+
+
+def test_docs_check_says_which_pages_are_missing(order: Path, tmp_path: Path) -> None:
+    code, _, err = run("docs", str(order), "-o", str(tmp_path / "pages"), "--check")
+    assert code == 1 and "order.md: missing" in err
+
+
+def test_docs_into_a_file_is_exit_2_saying_it_is_not_a_directory(
+    order: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "pages").write_text("")
+    code, _, err = run("docs", str(order), "-o", str(tmp_path / "pages"))
+    assert code == 2 and "pages: not a directory" in err
+
+
 @needs_dot
 def test_pdf_output_is_the_same_bytes_every_time(order: Path) -> None:
     """Graphviz stamps the current time into a PDF; wfdsl fixes it, so a
@@ -157,3 +178,28 @@ def test_dash_as_output_means_standard_output(order: Path) -> None:
     assert run("render", str(order), "-o", "-") == run("render", str(order))
     code, _, err = run("render", str(order), "-o", "-", "--check")
     assert code == 2 and "--check needs -o OUT" in err
+
+
+def test_render_never_writes_over_the_workflow_file(order: Path) -> None:
+    before = order.read_text()
+    alias = order.parent / "." / order.name
+    code, _, err = run("render", str(order), "--format", "dot", "-o", str(alias))
+    assert code == 2 and "is the workflow file itself" in err
+    assert order.read_text() == before
+
+
+def test_docs_never_replaces_a_file_it_did_not_write(tmp_path: Path) -> None:
+    readme = tmp_path / "README.wf"
+    readme.write_text(ORDER.read_text().replace("workflow order", "workflow README"))
+    (tmp_path / "README.md").write_text("# The project's own README\n")
+    code, _, err = run("docs", str(readme), "-o", str(tmp_path))
+    assert code == 2 and "README.md: exists and was not written by wfdsl docs" in err
+    assert (tmp_path / "README.md").read_text() == "# The project's own README\n"
+
+
+def test_docs_replaces_its_own_pages(order: Path, tmp_path: Path) -> None:
+    out = tmp_path / "pages"
+    assert run("docs", str(order), "-o", str(out))[0] == 0
+    order.write_text(order.read_text().replace('"Handed to the carrier"', '"With the courier"'))
+    assert run("docs", str(order), "-o", str(out))[0] == 0
+    assert "With the courier" in (out / "order.md").read_text()

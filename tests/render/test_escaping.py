@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+import wfdsl
 from wfdsl.render import Detail, Overlay, extract
 from wfdsl.render.dot import to_dot
 from wfdsl.render.markdown import md_text, review_page
@@ -38,6 +39,21 @@ def test_hostile_descriptions_stay_text_in_graphviz_svg() -> None:
     assert not list(svg.iter(f"{SVG}script"))
     heading = " ".join(t.text or "" for t in svg.iter(f"{SVG}text"))
     assert spec.description is not None and spec.description.split("\\")[0].strip() in heading
+
+
+@needs_dot
+def test_characters_xml_cannot_hold_do_not_break_graphviz_or_the_svg() -> None:
+    """U+FFFE and U+FFFF are valid UTF-8 in a ``.wf`` string, but Graphviz
+    parses labels as XML and SVG is XML: they are drawn as U+FFFD."""
+    spec = wfdsl.loads(
+        'workflow w "title \uffff end" { initial state a "tip \ufffe" final state b '
+        "event go a -> b on go }"
+    )
+    svg = ET.fromstring(dot_to(to_dot(extract(spec)), "svg"))
+    heading = " ".join(t.text or "" for t in svg.iter(f"{SVG}text"))
+    assert "title \ufffd end" in heading
+    titles = {a.get(f"{XLINK}title") for a in svg.iter(f"{SVG}a")}
+    assert "tip \ufffd" in titles
 
 
 @needs_dot
@@ -100,3 +116,22 @@ def test_markdown_text_shows_markup_literally() -> None:
         "&#42;a&#42; &#95;b&#95; &#91;c&#93;(d) &#96;e&#96; &lt;f&gt; &#124; &#92; "
         "&#35; &#126; &#33; &#36;"
     )
+
+
+@pytest.mark.parametrize(
+    ("description", "shown"),
+    [
+        ("    - indented", "&#45; indented"),  # neither a code block nor a list
+        ("+ plus", "&#43; plus"),
+        ("1. first", "1&#46; first"),
+        ("2) second", "2&#41; second"),
+        ("===", "&#61;=="),  # not a heading underline
+        ("2024 was fine", "2024 was fine"),
+    ],
+)
+def test_a_workflow_description_is_one_plain_paragraph(description: str, shown: str) -> None:
+    spec = wfdsl.loads(
+        f'workflow w "{description}" {{ initial state a final state b event go a -> b on go }}'
+    )
+    page = review_page(spec).splitlines()
+    assert page[2] == shown and page[3] == ""

@@ -8,6 +8,7 @@ repository root. Skipped, saying so, when either it or Chromium is missing.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections.abc import Iterator
@@ -15,7 +16,9 @@ from pathlib import Path
 
 import pytest
 
+import wfdsl
 from wfdsl.render import Detail, Overlay, Step, extract
+from wfdsl.render.markdown import review_page
 from wfdsl.render.mermaid import to_mermaid
 
 from .cdp import Browser, chromium_path
@@ -101,3 +104,32 @@ def test_hostile_descriptions_show_as_text_in_mermaid(browser: Browser) -> None:
     assert "<b>bold" not in svg  # drawn as text, not as markup
     assert "--\u203a  [*] : , # %% classDef x fill:red {}" in svg  # described, not obeyed
     assert 'quote " backslash \\ newline   tab   end\\' in svg
+
+
+@pytest.mark.parametrize("source", CASES, ids=[p.stem for p in CASES])
+def test_the_review_pages_diagram_draws(browser: Browser, source: Path) -> None:
+    """The block GitHub draws on a ``wfdsl docs`` page, exactly as written there."""
+    spec = spec_of(source)
+    page = review_page(spec)
+    block = page.split("```mermaid\n", 1)[1].split("\n```", 1)[0]
+    svg = draw(browser, block)
+    for state in spec.states:
+        assert f">{state.name}<" in svg, state.name
+
+
+def test_states_named_like_mermaid_words_or_javascript_builtins_draw(browser: Browser) -> None:
+    """A state may be called ``end``, ``root``, ``constructor`` or ``toString``."""
+    names = [
+        *("end", "note", "direction", "classDef", "style", "click", "hide", "fork", "choice"),
+        *("href", "root", "constructor", "toString", "valueOf", "hasOwnProperty"),
+        *("isPrototypeOf", "propertyIsEnumerable", "toLocaleString", "default", "as"),
+    ]
+    chain = " ".join(f"{a} -> {b} on go" for a, b in itertools.pairwise(names))
+    states = " ".join(f"state {n}" for n in names[1:])
+    spec = wfdsl.loads(
+        f"workflow w {{ initial state {names[0]} {states} final state zz event go "
+        f"{chain} {names[-1]} -> zz on go }}"
+    )
+    svg = draw(browser, to_mermaid(extract(spec)))
+    for name in names:
+        assert f">{name}<" in svg, name

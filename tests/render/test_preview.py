@@ -22,7 +22,7 @@ import pytest
 from wfdsl.preview import Previewer
 
 from .cdp import Browser, chromium_path
-from .helpers import HOSTILE, ROOT, needs_dot
+from .helpers import BIG, HOSTILE, ROOT, needs_dot
 
 ORDER = ROOT / "examples" / "order.wf"
 LOST = (
@@ -193,6 +193,15 @@ def test_preview_of_a_missing_file_is_exit_2(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "no such file" in result.stderr
 
 
+def test_preview_of_a_directory_says_so(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from wfdsl.cli import cli
+
+    result = CliRunner().invoke(cli, ["preview", str(tmp_path)])
+    assert result.exit_code == 2 and "is a directory" in result.stderr
+
+
 def test_preview_on_a_busy_port_is_exit_2(wf: Path) -> None:
     import socket
 
@@ -267,9 +276,7 @@ def test_ctrl_c_stops_the_server_cleanly(wf: Path) -> None:
 
 @needs_dot
 @needs_chromium
-def test_a_wide_diagram_is_shown_at_full_size_until_fit_is_asked_for(
-    wf: Path, server: str
-) -> None:
+def test_a_wide_diagram_is_shown_at_full_size_until_fit_is_asked_for(wf: Path, server: str) -> None:
     """Shrinking a wide workflow into the window makes its text unreadable: a
     small one is fitted, a wide one is drawn at its own size (the pane
     scrolls), and "Fit to window" shrinks it anyway."""
@@ -285,3 +292,13 @@ def test_a_wide_diagram_is_shown_at_full_size_until_fit_is_asked_for(
         assert browser.evaluate(f"{width} <= {pane}")
     finally:
         browser.close()
+
+
+@needs_dot
+def test_a_layout_that_takes_too_long_is_reported_not_waited_for(wf: Path) -> None:
+    """Graphviz can take minutes on hundreds of long edges; the page must not
+    hang behind it. (A limit no real layout meets stands in for a slow one.)"""
+    shutil.copy(BIG, wf)
+    snap = Previewer(str(wf), dot_timeout=1e-6).snapshot()
+    assert snap.stale and snap.svg is None
+    assert "Graphviz took more than" in snap.message

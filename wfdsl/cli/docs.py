@@ -17,6 +17,20 @@ def _link(path: str, out_dir: str) -> str:
     return os.path.relpath(os.path.abspath(path), os.path.abspath(out_dir)).replace(os.sep, "/")
 
 
+def _replaceable(target: str) -> bool:
+    """``target`` is missing or is a page that ``wfdsl docs`` wrote (a workflow
+    called ``README`` must not replace the README of the output directory)."""
+    from wfdsl.render.markdown import GENERATED_MARK
+
+    try:
+        with open(target, encoding="utf-8", errors="replace") as fh:
+            return GENERATED_MARK in fh.read(4096)
+    except FileNotFoundError:
+        return True
+    except OSError as exc:
+        raise UserError(f"{target}: cannot read: {exc.strerror or exc}") from None
+
+
 @click.command()
 @click.argument("files", nargs=-1, required=True, metavar="FILE...")
 @click.option(
@@ -54,22 +68,32 @@ def docs(files: tuple[str, ...], out_dir: str, check: bool) -> None:
             try:
                 with open(target, encoding="utf-8") as fh:
                     same = fh.read() == text
+                problem = f"out of date with {file}"
             except FileNotFoundError:
-                same = False
-            except OSError as exc:
-                raise UserError(f"{target}: cannot read: {exc.strerror or exc}") from None
+                same, problem = False, "missing"
+            except (OSError, UnicodeDecodeError) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+                raise UserError(f"{target}: cannot read: {reason or exc}") from None
             if not same:
                 stale.append(target)
-                click.echo(f"{target}: out of date with {file}", err=True)
+                click.echo(f"{target}: {problem}", err=True)
         if stale:
             click.echo(f"run: wfdsl docs {' '.join(files)} -o {out_dir}", err=True)
             sys.exit(EXIT_FINDINGS)
         return
 
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise UserError(f"{out_dir}: not a directory")
     try:
         os.makedirs(out_dir, exist_ok=True)
     except OSError as exc:
         raise UserError(f"{out_dir}: cannot create: {exc.strerror or exc}") from None
+    for target, (file, _) in pages.items():
+        if not _replaceable(target):
+            raise UserError(
+                f"{target}: exists and was not written by wfdsl docs; "
+                f"not replacing it with the page of {file} (move it, or choose another -o)"
+            )
     for target, (_, text) in pages.items():
         write_output(target, text)
         click.echo(f"wrote {target}", err=True)

@@ -28,6 +28,8 @@ def preview(file: str, port: int, detail: int, open_browser: bool) -> None:
     from wfdsl.preview import Previewer, PreviewServer
     from wfdsl.render import Detail
 
+    if os.path.isdir(file):
+        raise UserError(f"{file}: is a directory; give a .wf file")
     if not os.path.isfile(file):
         raise UserError(f"{file}: no such file")
     try:

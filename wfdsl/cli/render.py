@@ -89,6 +89,11 @@ detail_option = click.option(
 )
 
 
+def _same_file(a: str, b: str) -> bool:
+    """``a`` and ``b`` name one file (however they are spelled)."""
+    return os.path.normcase(os.path.realpath(a)) == os.path.normcase(os.path.realpath(b))
+
+
 def _rerun(file: str, output: str, fmt: str | None, detail: int) -> str:
     """The command that rewrites ``output`` the way ``--check`` renders it."""
     args = ["wfdsl", "render", file, "-o", output]
@@ -166,6 +171,8 @@ def render_command(
         raise click.UsageError("--check needs -o OUT (the committed diagram to compare)")
     if check and db is not None:
         raise click.UsageError("--check compares committed diagrams; it takes no --db")
+    if output not in (None, "-") and _same_file(output, file):
+        raise UserError(f"{output}: is the workflow file itself; writing would overwrite it")
     explicit_fmt = fmt
     fmt = _format(fmt, output)
     spec = load_spec(file)

@@ -53,6 +53,12 @@ _ANY = "__any"
 # -- escaping -------------------------------------------------------------------
 
 
+def _not_xml(ch: str) -> bool:
+    """``ch`` is a character XML 1.0 cannot hold at all (the noncharacters
+    U+FFFE and U+FFFF, surrogates); control characters are handled apart."""
+    return ch in "\ufffe\uffff" or "\ud800" <= ch <= "\udfff"
+
+
 def quoted(text: str) -> str:
     """``text`` as a DOT quoted string that Graphviz shows literally.
 
@@ -62,11 +68,14 @@ def quoted(text: str) -> str:
     look-alike U+29F5 (these strings are only tooltips and ids; visible text is
     in HTML-like labels, where backslashes are plain). Newlines become ``&#10;``;
     ``&`` becomes ``&amp;`` so that text that looks like an entity stays text;
-    quotes are escaped; tabs become spaces; other control characters go.
+    quotes are escaped; tabs become spaces; other control characters go, and
+    characters XML cannot hold (SVG is XML) become U+FFFD.
     """
     out: list[str] = []
     for ch in text:
-        if ch == "\\":
+        if _not_xml(ch):
+            out.append("\ufffd")
+        elif ch == "\\":
             out.append("\u29f5")
         elif ch == '"':
             out.append('\\"')
@@ -85,10 +94,13 @@ def quoted(text: str) -> str:
 
 def html_text(text: str) -> str:
     """``text`` for the inside of an HTML-like label: entities for markup
-    characters, control characters (newlines included) as spaces."""
+    characters, control characters (newlines included) as spaces, and
+    characters XML cannot hold (Graphviz parses these labels as XML) as U+FFFD."""
     out: list[str] = []
     for ch in text:
-        if ch == "&":
+        if _not_xml(ch):
+            out.append("\ufffd")
+        elif ch == "&":
             out.append("&amp;")
         elif ch == "<":
             out.append("&lt;")
@@ -106,7 +118,7 @@ def html_text(text: str) -> str:
 # -- rendering ------------------------------------------------------------------
 
 
-def _attrs(**attrs: str) -> str:
+def attrs_list(**attrs: str) -> str:
     """``[a=..., b=...]``; values are already DOT (quoted strings or ``<...>``)."""
     return "[" + ", ".join(f"{k}={v}" for k, v in attrs.items()) + "]"
 
@@ -137,8 +149,7 @@ def _state_label(node: Node, diagram: Diagram, style: Style) -> str:
     rows = [f"<TR><TD><B>{html_text(node.name)}</B></TD></TR>"]
     if node.count is not None:
         rows.append(
-            f'<TR><TD><FONT POINT-SIZE="{style.small_size + 1}">'
-            f"{node.count_label}</FONT></TD></TR>"
+            f'<TR><TD><FONT POINT-SIZE="{style.small_size + 1}">{node.count_label}</FONT></TD></TR>'
         )
     hook_rows: list[str] = []
     for kind, names in node.hook_lines:
@@ -204,7 +215,7 @@ def _state(node: Node, diagram: Diagram, style: Style, main: bool) -> str:
         attrs["color"] = quoted(line)
     if pen != "1.2":
         attrs["penwidth"] = pen
-    return f"  {quoted(node.name)} {_attrs(**attrs)};"
+    return f"  {quoted(node.name)} {attrs_list(**attrs)};"
 
 
 def _edge_label(arrow: Arrow, style: Style) -> str:
@@ -233,7 +244,7 @@ def _arrow(arrow: Arrow, diagram: Diagram, style: Style, main: bool) -> str:
         else:
             attrs["color"] = quoted(style.faded)
             attrs["fontcolor"] = quoted(style.muted)
-    return f"  {quoted(source)} -> {quoted(arrow.target)} {_attrs(**attrs)};"
+    return f"  {quoted(source)} -> {quoted(arrow.target)} {attrs_list(**attrs)};"
 
 
 def _title(diagram: Diagram, style: Style) -> str:
@@ -258,81 +269,102 @@ def _title(diagram: Diagram, style: Style) -> str:
     return "<" + "".join(parts) + '<BR ALIGN="LEFT"/>>'
 
 
+def preamble(
+    comment: str,
+    name: str,
+    label: str,
+    style: Style,
+    *,
+    tooltip: str | None = None,
+    nodesep: str = "0.3",
+    ranksep: str = "0.45",
+) -> list[str]:
+    """The opening lines of a diagram: ``comment``, the digraph ``name``, and
+    the graph (titled by the HTML-like ``label``), node and edge defaults."""
+    s = style
+    font = quoted(s.font)
+    graph = {
+        "rankdir": "LR",
+        "fontname": font,
+        "fontsize": str(s.font_size + 1),
+        "fontcolor": quoted(s.ink),
+        "label": label,
+        "labelloc": "t",
+        "labeljust": "l",
+    }
+    if tooltip is not None:
+        graph["tooltip"] = quoted(tooltip)
+    graph |= {"nodesep": nodesep, "ranksep": ranksep, "pad": "0.25", "newrank": "true"}
+    node = attrs_list(
+        shape="box",
+        style='"rounded,filled"',
+        fillcolor=quoted(s.fill),
+        color=quoted(s.line),
+        penwidth="1.2",
+        fontname=font,
+        fontsize=str(s.font_size),
+        fontcolor=quoted(s.ink),
+        margin='"0.14,0.06"',
+    )
+    edge = attrs_list(
+        fontname=font,
+        fontsize=str(s.font_size - 2),
+        fontcolor=quoted(s.ink),
+        color=quoted(s.line),
+        arrowsize="0.7",
+    )
+    return [
+        f"// {comment}",
+        f"digraph {quoted(name)} {{",
+        f"  graph {attrs_list(**graph)};",
+        f"  node {node};",
+        f"  edge {edge};",
+        "",
+    ]
+
+
+def start_point(ident: str, style: Style) -> str:
+    """The filled dot that points to the initial state."""
+    attrs = attrs_list(
+        shape="point",
+        width="0.18",
+        style="filled",
+        fillcolor=quoted(style.ink),
+        color=quoted(style.ink),
+        tooltip=quoted("start"),
+    )
+    return f"  {quoted(ident)} {attrs};"
+
+
+def any_state(ident: str, style: Style) -> str:
+    """The dashed "any state" box that ``*`` transitions leave from."""
+    attrs = attrs_list(
+        label=quoted("any state"),
+        style='"rounded,dashed"',
+        fontsize=str(style.small_size + 1),
+        fontcolor=quoted(style.muted),
+        color=quoted(style.muted),
+        margin='"0.08,0.03"',
+        tooltip=quoted("* transitions leave every non-final state"),
+    )
+    return f"  {quoted(ident)} {attrs};"
+
+
 def to_dot(diagram: Diagram, style: Style = DEFAULT_STYLE) -> str:
     """The diagram as DOT text; the same diagram always gives the same bytes."""
     s = style
-    font = quoted(s.font)
-    lines = [
-        "// Generated by wfdsl render; do not edit.",
-        f"digraph {quoted(diagram.name)} {{",
-        "  "
-        + _attrs(
-            rankdir="LR",
-            fontname=font,
-            fontsize=str(s.font_size + 1),
-            fontcolor=quoted(s.ink),
-            label=_title(diagram, s),
-            labelloc="t",
-            labeljust="l",
-            tooltip=quoted(diagram.description or diagram.name),
-            nodesep="0.3",
-            ranksep="0.45",
-            pad="0.25",
-            newrank="true",
-        ).replace("[", "graph [", 1)
-        + ";",
-        "  "
-        + _attrs(
-            shape="box",
-            style='"rounded,filled"',
-            fillcolor=quoted(s.fill),
-            color=quoted(s.line),
-            penwidth="1.2",
-            fontname=font,
-            fontsize=str(s.font_size),
-            fontcolor=quoted(s.ink),
-            margin='"0.14,0.06"',
-        ).replace("[", "node [", 1)
-        + ";",
-        "  "
-        + _attrs(
-            fontname=font,
-            fontsize=str(s.font_size - 2),
-            fontcolor=quoted(s.ink),
-            color=quoted(s.line),
-            arrowsize="0.7",
-        ).replace("[", "edge [", 1)
-        + ";",
-        "",
-    ]
+    lines = preamble(
+        "Generated by wfdsl render; do not edit.",
+        diagram.name,
+        _title(diagram, s),
+        s,
+        tooltip=diagram.description or diagram.name,
+    )
     initial = diagram.initial
     if initial is not None:
-        lines.append(
-            f"  {quoted(_INITIAL)} "
-            + _attrs(
-                shape="point",
-                width="0.18",
-                style="filled",
-                fillcolor=quoted(s.ink),
-                color=quoted(s.ink),
-                tooltip=quoted("start"),
-            )
-            + ";"
-        )
+        lines.append(start_point(_INITIAL, s))
     if diagram.has_wildcard:
-        lines.append(
-            f"  {quoted(_ANY)} "
-            + _attrs(
-                label=quoted("any state"),
-                style='"rounded,dashed"',
-                fontsize=str(s.small_size + 1),
-                fontcolor=quoted(s.muted),
-                color=quoted(s.muted),
-                margin='"0.08,0.03"',
-                tooltip=quoted("* transitions leave every non-final state"),
-            )
-            + ";"
-        )
+        lines.append(any_state(_ANY, s))
     main = spine(diagram)
     main_set = set(main)
     main_steps = set(itertools.pairwise(main))
@@ -361,11 +393,16 @@ def dot_program() -> str | None:
     return shutil.which("dot")
 
 
-def run_dot(dot_text: str, format: str, *, dpi: int | None = None) -> bytes:
+def run_dot(
+    dot_text: str, format: str, *, dpi: int | None = None, timeout: float | None = None
+) -> bytes:
     """Render DOT text to ``format`` (``svg``, ``png``, ``pdf``) with the ``dot`` program.
 
+    Graphviz's layout time grows quickly with long edges: a few hundred states
+    joined at random can take minutes. ``timeout`` (seconds) bounds it.
+
     :raises GraphvizNotFound: if ``dot`` is not installed.
-    :raises RenderError: if ``dot`` fails (its message is kept).
+    :raises RenderError: if ``dot`` fails (its message is kept) or runs past ``timeout``.
     """
     if format not in GRAPHVIZ_FORMATS:
         raise ValueError(f"dot cannot render {format!r} for us; use one of {GRAPHVIZ_FORMATS}")
@@ -376,7 +413,15 @@ def run_dot(dot_text: str, format: str, *, dpi: int | None = None) -> bytes:
     if dpi is not None:
         args.append(f"-Gdpi={dpi}")
     try:
-        done = subprocess.run(args, input=dot_text.encode(), capture_output=True, check=False)
+        done = subprocess.run(
+            args, input=dot_text.encode(), capture_output=True, check=False, timeout=timeout
+        )
+    except subprocess.TimeoutExpired:
+        raise RenderError(
+            format,
+            f"Graphviz took more than {timeout:g} s to lay out the diagram; "
+            "a smaller --detail or the dot or mermaid format may help",
+        ) from None
     except OSError as exc:
         raise GraphvizNotFound(format) from exc
     if done.returncode != 0:

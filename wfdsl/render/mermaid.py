@@ -9,10 +9,22 @@ from __future__ import annotations
 
 from wfdsl.render.model import Diagram, Node
 
-#: Words Mermaid's state-diagram lexer treats specially; a state with one of
-#: these names gets another id (its label keeps the name).
-_RESERVED = frozenset(
+#: Words Mermaid's state-diagram lexer treats specially, and names that break
+#: Mermaid 11 as state ids (it keeps states in plain JavaScript objects, so
+#: ``constructor`` or ``toString`` collide with built-ins; ``root`` is its own
+#: node); a state with one of these names gets another id (its label keeps the
+#: name). ``tests/render/test_mermaid_browser.py`` draws a state of each.
+RESERVED = frozenset(
     {
+        "href",
+        "root",
+        "constructor",
+        "hasownproperty",
+        "isprototypeof",
+        "propertyisenumerable",
+        "tolocalestring",
+        "tostring",
+        "valueof",
         "state",
         "note",
         "end",
@@ -71,7 +83,7 @@ def state_ids(diagram: Diagram) -> dict[str, str]:
     ids: dict[str, str] = {}
     for node in diagram.nodes:
         ident = node.name
-        if ident.lower() in _RESERVED or ident.lower().startswith("wf_any"):
+        if ident.lower() in RESERVED or ident.lower().startswith("wf_any"):
             ident = f"s_{node.name}"
             while ident in taken:
                 ident = "s_" + ident
