@@ -28,8 +28,11 @@ def generate(states: int, transitions: int, seed: int = 7) -> str:
     for e in range(events):
         out.append(f'    event e{e} "Event {e}"')
     written = 0
+    # (source, event, guard, target) already written: a repeat would be WF112.
+    seen: set[tuple[int, int, str, int]] = set()
     for i in range(states - 1):
         out.append(f"    s{i} -> s{i + 1} on e{i % events}")
+        seen.add((i, i % events, "", i + 1))
         written += 1
     while written < transitions:
         src = rng.randrange(states - 1)
@@ -42,6 +45,9 @@ def generate(states: int, transitions: int, seed: int = 7) -> str:
         elif r < 0.4:
             guard = f" if g{rng.randrange(40)} and not g{rng.randrange(40)}"
         desc = ' "a described transition"' if rng.random() < 0.1 else ""
+        if (src, ev, guard, dst) in seen:
+            continue
+        seen.add((src, ev, guard, dst))
         out.append(f"    s{src} -> s{dst} on e{ev}{guard}{desc}")
         written += 1
     out.append("}")

@@ -71,9 +71,9 @@ def _read(path: str) -> bytes:
 
 def _live(url: str, old: Spec) -> dict[str, int]:
     # A mistyped SQLite path must not pass as an empty store (and create a file).
-    from wfdsl.cli.runtime import _store
+    from wfdsl.cli.common import opened_store
 
-    with _store(url, must_exist=True) as store:
+    with opened_store(url, must_exist=True) as store:
         try:
             records = store.instances(old.name)
         except StoreError as exc:

@@ -35,7 +35,7 @@ def load_spec(path: str) -> Spec:
         raise UserError(f"{path} is not a valid workflow:\n{shown}") from None
 
 
-def overlay_from_store(store: Store, spec: Spec, instance: str | None) -> Overlay:
+def overlay_fromopened_store(store: Store, spec: Spec, instance: str | None) -> Overlay:
     """Live data for ``spec`` from ``store``: instance counts per state, or, with
     ``instance``, that instance's path. :raises UserError: unknown instance."""
     if instance is None:
@@ -52,11 +52,11 @@ def overlay_from_store(store: Store, spec: Spec, instance: str | None) -> Overla
 
 def _overlay(db: str, spec: Spec, instance: str | None) -> Overlay:
     # Reading only: a mistyped SQLite path is an error, not a new empty database.
-    from wfdsl.cli.runtime import _store
+    from wfdsl.cli.common import opened_store
 
-    with _store(db, must_exist=True) as store:
+    with opened_store(db, must_exist=True) as store:
         try:
-            return overlay_from_store(store, spec, instance)
+            return overlay_fromopened_store(store, spec, instance)
         except WorkflowError as exc:
             raise UserError(f"--db {db}: {exc}") from None
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from wfdsl.cli.common import EXIT_FINDINGS, UserError
+from wfdsl.cli.common import EXIT_FINDINGS, UserError, opened_store
 from wfdsl.errors import (
     AlreadyStarted,
     BindError,
@@ -32,7 +32,6 @@ from wfdsl.errors import (
     HookFailed,
     IdempotencyConflict,
     IllegalTransition,
-    StoreError,
     WorkDead,
     WorkflowError,
     WorkInProgress,
@@ -42,7 +41,6 @@ from wfdsl.runtime.records import InstanceRecord, Transition
 
 if TYPE_CHECKING:
     from wfdsl.runtime.manager import Manager
-    from wfdsl.stores.base import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -93,35 +91,6 @@ def _run_options(f: F) -> F:
         help="The .wf file.",
     )(f)
     return _db_option(f)
-
-
-def _is_file_url(db: str) -> str | None:
-    """The SQLite file ``db`` names, if it names one."""
-    if db in (":memory:", "memory://", "memory:"):
-        return None
-    scheme, sep, rest = db.partition("://")
-    if not sep:
-        return db
-    if scheme == "sqlite":
-        return rest[1:] if rest.startswith("/") else rest
-    return None
-
-
-@contextmanager
-def _store(db: str, *, must_exist: bool) -> Iterator[Store]:
-    from wfdsl.stores import open_store
-
-    path = _is_file_url(db)
-    if must_exist and path and not os.path.exists(path):
-        raise UserError(f"--db {db}: no such database file")
-    try:
-        store = open_store(db)
-    except StoreError as exc:
-        raise UserError(f"--db {db}: {exc}") from None
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def _load_spec(path: str) -> Spec:
@@ -205,7 +174,7 @@ def _manager(
 
     spec = _load_spec(spec_path)
     hooks = _load_hooks(hooks_ref)
-    with _store(db, must_exist=not create) as store:
+    with opened_store(db, must_exist=not create) as store:
         try:
             mgr = Manager(spec, store, hooks=hooks)
         except BindError as exc:
@@ -297,7 +266,7 @@ _format_option = click.option(
 @_format_option
 def instances(db: str, workflow: str | None, state: str | None, fmt: str) -> None:
     """List instances and their states."""
-    with _store(db, must_exist=True) as store, _errors():
+    with opened_store(db, must_exist=True) as store, _errors():
         records = store.instances(workflow, state=state)
     if fmt == "json":
         click.echo(json.dumps([_instance_json(r) for r in records], indent=2))
@@ -323,7 +292,7 @@ def instances(db: str, workflow: str | None, state: str | None, fmt: str) -> Non
 @_format_option
 def history(db: str, instance_id: str, workflow: str | None, fmt: str) -> None:
     """Show one instance's transitions."""
-    with _store(db, must_exist=True) as store, _errors():
+    with opened_store(db, must_exist=True) as store, _errors():
         if workflow is None:
             owners = sorted({r.workflow for r in store.instances() if r.instance_id == instance_id})
             if not owners:
