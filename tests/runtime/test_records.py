@@ -25,7 +25,9 @@ def test_records_are_immutable_and_support_replace_and_pickle() -> None:
         t.seq = 2  # type: ignore[misc]
     assert dataclasses.replace(t, seq=2).seq == 2
     assert pickle.loads(pickle.dumps(t)) == t
-    assert hash(InstanceRecord("w", "i", "s", 1, "f")) == hash(InstanceRecord("w", "i", "s", 1, "f"))
+    assert hash(InstanceRecord("w", "i", "s", 1, "f")) == hash(
+        InstanceRecord("w", "i", "s", 1, "f")
+    )
 
 
 def test_missing_arguments_are_reported_like_any_constructor() -> None:
