@@ -12,7 +12,7 @@ from wfdsl.lint import rules as _rules  # noqa: F401  (registers every rule)
 from wfdsl.lint.base import REGISTRY, LintRule, resolve
 from wfdsl.lint.config import Selection
 from wfdsl.lint.noqa import Directive, covers, parse_directives
-from wfdsl.source import analyze, decode
+from wfdsl.source import analyze, decode, gc_paused
 
 _RULE_INSTANCES: dict[str, LintRule] = {}
 #: WF303 unused-noqa: reported by this driver rather than by a rule's check.
@@ -45,7 +45,13 @@ class FileResult:
 
 def lint_text(text: str, path: str, selection: Selection | None = None) -> list[Diagnostic]:
     """Every finding for one file's text, sorted by position."""
-    selection = selection or Selection()
+    # The collector stays off until the spec has been linted and dropped, so
+    # it never scans the whole live graph of a large spec (see gc_paused).
+    with gc_paused():
+        return _lint_text(text, path, selection or Selection())
+
+
+def _lint_text(text: str, path: str, selection: Selection) -> list[Diagnostic]:
     try:
         source = analyze(text, path)
     except SpecError as exc:

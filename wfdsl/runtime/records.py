@@ -7,14 +7,13 @@ package except :mod:`wfdsl.ir`'s ``HookKind``.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
-from wfdsl.ir import HookKind
+from wfdsl.ir import HookKind, fast_init
 
 __all__ = [
     "HookKind",
@@ -25,40 +24,6 @@ __all__ = [
     "WorkItem",
     "WorkStatus",
 ]
-
-
-_R = TypeVar("_R")
-
-
-def _fast_init(cls: type[_R]) -> type[_R]:
-    """Give a frozen, slotted dataclass an ``__init__`` that stores each field
-    through its slot descriptor.
-
-    The generated one calls ``object.__setattr__`` per field to get past the
-    frozen guard; the descriptor's own ``__set__`` does the same store in about
-    half the time. ``send`` builds two records per event, so on the in-memory
-    path this is a tenth of its cost. Signature, defaults and immutability are
-    unchanged.
-    """
-    namespace: dict[str, Any] = {}
-    params: list[str] = []
-    body: list[str] = []
-    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
-        namespace[f"_set_{f.name}"] = cls.__dict__[f.name].__set__
-        if f.default is not dataclasses.MISSING:
-            namespace[f"_default_{f.name}"] = f.default
-            params.append(f"{f.name}=_default_{f.name}")
-        elif f.default_factory is not dataclasses.MISSING:
-            raise TypeError(f"{cls.__name__}.{f.name}: default factories are not supported")
-        else:
-            params.append(f.name)
-        body.append(f"    _set_{f.name}(self, {f.name})")
-    source = f"def __init__(self, {', '.join(params)}):\n" + "\n".join(body) + "\n"
-    exec(source, namespace)  # as dataclasses itself builds __init__
-    init = namespace["__init__"]
-    init.__qualname__ = f"{cls.__qualname__}.__init__"
-    cls.__init__ = init  # type: ignore[method-assign]
-    return cls
 
 
 class TransitionKind(StrEnum):
@@ -72,7 +37,7 @@ class TransitionKind(StrEnum):
     COMPENSATE = "compensate"
 
 
-@_fast_init
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Transition:
     """One recorded step of an instance. ``history`` lists them in ``seq`` order."""
@@ -103,7 +68,7 @@ class WorkStatus(StrEnum):
     DEAD = "dead"
 
 
-@_fast_init
+@fast_init
 @dataclass(frozen=True, slots=True)
 class WorkItem:
     """One hook (or compensator) to run for one transition.
@@ -134,7 +99,7 @@ class WorkItem:
         return (self.workflow, self.instance_id, self.seq, self.idx)
 
 
-@_fast_init
+@fast_init
 @dataclass(frozen=True, slots=True)
 class InstanceRecord:
     """An instance as a store holds it."""
