@@ -28,22 +28,13 @@ from pathlib import Path
 from lark import Lark
 
 sys.path.insert(0, str(Path(__file__).parent))
+from bench_compile import best
 from gen_spec import generate
 
 from wfdsl.lint.engine import lint_text
 from wfdsl.parser import grammar_text
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def best(fn: object, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        fn()  # type: ignore[operator]
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> None:

@@ -37,43 +37,21 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_runtime import HOOKED, HOOKS, NEXT, PLAIN, noop
+
 import wfdsl
 from wfdsl import Manager
 from wfdsl.ir import HookKind
 from wfdsl.runtime.records import InstanceRecord, Transition, TransitionKind, WorkItem
 from wfdsl.stores.postgres import PostgresStore
 
-PLAIN = """workflow light {
-    initial state green
-    state yellow
-    state red
-    event next
-    green -> yellow on next
-    yellow -> red on next
-    red -> green on next
-}"""
-HOOKED = """workflow light {
-    initial state green { enter on_green }
-    state yellow { enter on_yellow }
-    state red { enter on_red }
-    event next
-    green -> yellow on next
-    yellow -> red on next
-    red -> green on next
-}"""
-NEXT = {"green": "yellow", "yellow": "red", "red": "green"}
 AT = "2026-01-01T00:00:00+00:00"
-
-
-def noop(ctx: object) -> None:
-    pass
 
 
 #: The server backend (process id) each variant's "send" talks to.
 BACKEND: dict[Callable[[], None], int] = {}
 
-
-HOOKS = {"on_green": noop, "on_yellow": noop, "on_red": noop}
 
 # -- the variants: each setup returns one "send" ---------------------------------------
 

@@ -406,6 +406,14 @@ def test_missing_file_exits_2(runner: CliRunner, tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
+def test_a_file_reached_twice_is_formatted_once(runner: CliRunner, tmp_path: Path) -> None:
+    path = write(tmp_path, "w.wf", MESSY)
+    result = runner.invoke(cli, ["fmt", "--check", str(tmp_path), str(path)])
+    assert result.exit_code == 1
+    assert result.stdout == f"would reformat {path}\n"
+    assert "1 file would be reformatted" in result.stderr
+
+
 def test_dash_reads_stdin_and_writes_stdout(runner: CliRunner) -> None:
     result = runner.invoke(cli, ["fmt", "-"], input=MESSY)
     assert result.exit_code == 0

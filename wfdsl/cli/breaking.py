@@ -17,8 +17,6 @@ from wfdsl.ir import Spec
 from wfdsl.source import analyze, decode
 
 FORMATS = ("text", "json", "github")
-#: Suffix of ``--render OUT`` -> what to write.
-RENDER_SUFFIXES = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png", ".pdf": "pdf"}
 
 
 def _run_git(args: list[str], cwd: str) -> subprocess.CompletedProcess[bytes]:
@@ -84,14 +82,17 @@ def _live(url: str, old: Spec) -> dict[str, int]:
 
 
 def _render(out: str, old: Spec, new: Spec, old_label: str, new_label: str) -> None:
-    suffix = Path(out).suffix.lower()
-    kind = RENDER_SUFFIXES.get(suffix)
+    from wfdsl.render import SUFFIXES
+    from wfdsl.render.diff import render_diff
+
+    # The change diagram is DOT, drawn by Graphviz: every diagram format but Mermaid.
+    suffixes = {s: kind for s, kind in SUFFIXES.items() if kind != "mermaid"}
+    kind = suffixes.get(Path(out).suffix.lower())
     if kind is None:
         raise click.UsageError(
             f"--render: cannot tell the format from {out!r}; use a name ending in "
-            + ", ".join(sorted(RENDER_SUFFIXES))
+            + ", ".join(sorted(suffixes))
         )
-    from wfdsl.render.diff import render_diff
 
     dot_text = render_diff(old, new, old_label, new_label)
     if kind == "dot":
@@ -100,7 +101,7 @@ def _render(out: str, old: Spec, new: Spec, old_label: str, new_label: str) -> N
     from wfdsl.render.dot import run_dot
 
     try:
-        data = run_dot(dot_text, kind, dpi=144 if kind == "png" else None)
+        data = run_dot(dot_text, kind)
     except WorkflowError as exc:
         raise UserError(str(exc)) from None
     write_output(out, data)

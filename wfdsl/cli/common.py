@@ -1,4 +1,4 @@
-"""Pieces every command shares: exit codes, user-facing errors, output files, stores."""
+"""Pieces every command shares: exit codes, user-facing errors, specs, output files, stores."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 if TYPE_CHECKING:
+    from wfdsl.ir import Spec
     from wfdsl.stores.base import Store
 
 EXIT_OK = 0
@@ -29,6 +30,23 @@ class UserError(click.ClickException):
         click.echo(f"wfdsl: error: {self.format_message()}", err=True)
 
 
+def load_spec(path: str) -> Spec:
+    """The spec in ``path``, or a :class:`UserError` saying what is wrong with it."""
+    from wfdsl.errors import SpecError
+    from wfdsl.source import load
+
+    try:
+        return load(path)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except SpecError as exc:
+        shown = "\n".join(d.headline() for d in exc.diagnostics[:10])
+        more = len(exc.diagnostics) - 10
+        if more > 0:
+            shown += f"\n... and {more} more (run wfdsl lint {path})"
+        raise UserError(f"{path} is not a valid workflow:\n{shown}") from None
+
+
 def write_output(path: str, data: str | bytes) -> None:
     """Write a command's output file atomically; a failure is a user-facing error."""
     from wfdsl.fileio import write_atomic
@@ -39,27 +57,15 @@ def write_output(path: str, data: str | bytes) -> None:
         raise UserError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
-def _is_file_url(db: str) -> str | None:
-    """The SQLite file ``db`` names, if it names one."""
-    if db in (":memory:", "memory://", "memory:"):
-        return None
-    scheme, sep, rest = db.partition("://")
-    if not sep:
-        return db
-    if scheme == "sqlite":
-        return rest[1:] if rest.startswith("/") else rest
-    return None
-
-
 @contextmanager
 def opened_store(db: str, *, must_exist: bool) -> Iterator[Store]:
     """The store ``--db`` names, closed afterwards; a bad URL or (with
     ``must_exist``) a SQLite file that does not exist is a :class:`UserError`,
     so a typo never creates an empty database."""
     from wfdsl.errors import StoreError
-    from wfdsl.stores import open_store
+    from wfdsl.stores import open_store, sqlite_path
 
-    path = _is_file_url(db)
+    path = sqlite_path(db)
     if must_exist and path and not os.path.exists(path):
         raise UserError(f"--db {db}: no such database file")
     try:

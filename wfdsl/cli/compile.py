@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import click
 
 from wfdsl.cli.common import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UserError, write_output
+
+if TYPE_CHECKING:
+    from wfdsl.errors import SpecError
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +40,7 @@ def _read_text(path: str) -> str | None:
         raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
-def _spec_failure(path: str, exc: Exception) -> _Failure:
-    from wfdsl.errors import SpecError
-
-    assert isinstance(exc, SpecError)
+def _spec_failure(path: str, exc: SpecError) -> _Failure:
     try:
         with open(path, encoding="utf-8-sig", errors="replace") as fh:
             text: str | None = fh.read()

@@ -7,8 +7,7 @@ import sys
 
 import click
 
-from wfdsl.cli.common import EXIT_FINDINGS, UserError, write_output
-from wfdsl.cli.render import load_spec
+from wfdsl.cli.common import EXIT_FINDINGS, UserError, load_spec, write_output
 
 
 def _link(path: str, out_dir: str) -> str:

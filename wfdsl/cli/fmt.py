@@ -113,13 +113,10 @@ def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
 
 
 def _targets(paths: tuple[str, ...]) -> list[tuple[str, str | None]]:
-    out: list[tuple[str, str | None]] = []
-    for path in paths:
-        if path == STDIN:
-            out.append((STDIN, None))
-        else:
-            out.extend(iter_wf_files([path]))
-    return out
+    """Standard input for each ``-``, then the files :func:`iter_wf_files` finds
+    for the other paths (a file reached twice comes once, as in ``lint``)."""
+    stdin: list[tuple[str, str | None]] = [(STDIN, None)] * paths.count(STDIN)
+    return stdin + list(iter_wf_files([p for p in paths if p != STDIN]))
 
 
 def _files(n: int) -> str:

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from wfdsl.cli.common import EXIT_FINDINGS, UserError, write_output
-from wfdsl.errors import RenderError, SpecError, WorkflowError
+from wfdsl.cli.common import EXIT_FINDINGS, UserError, load_spec, write_output
+from wfdsl.errors import RenderError, WorkflowError
 from wfdsl.ir import Spec
 from wfdsl.render import FORMATS, SUFFIXES, Detail, Overlay, Step, render
 
@@ -19,23 +19,7 @@ if TYPE_CHECKING:
     from wfdsl.stores.base import Store
 
 
-def load_spec(path: str) -> Spec:
-    """The spec in ``path``, or a :class:`UserError` saying what is wrong with it."""
-    from wfdsl.source import load
-
-    try:
-        return load(path)
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except SpecError as exc:
-        shown = "\n".join(d.headline() for d in exc.diagnostics[:10])
-        more = len(exc.diagnostics) - 10
-        if more > 0:
-            shown += f"\n... and {more} more (run wfdsl lint {path})"
-        raise UserError(f"{path} is not a valid workflow:\n{shown}") from None
-
-
-def overlay_fromopened_store(store: Store, spec: Spec, instance: str | None) -> Overlay:
+def overlay_from_store(store: Store, spec: Spec, instance: str | None) -> Overlay:
     """Live data for ``spec`` from ``store``: instance counts per state, or, with
     ``instance``, that instance's path. :raises UserError: unknown instance."""
     if instance is None:
@@ -56,7 +40,7 @@ def _overlay(db: str, spec: Spec, instance: str | None) -> Overlay:
 
     with opened_store(db, must_exist=True) as store:
         try:
-            return overlay_fromopened_store(store, spec, instance)
+            return overlay_from_store(store, spec, instance)
         except WorkflowError as exc:
             raise UserError(f"--db {db}: {exc}") from None
 

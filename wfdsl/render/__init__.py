@@ -24,9 +24,6 @@ SUFFIXES = {
     ".mermaid": "mermaid",
 }
 
-#: Resolution of PNG output (Graphviz's default of 96 looks blurry on most screens).
-PNG_DPI = 144
-
 __all__ = [
     "FORMATS",
     "SUFFIXES",
@@ -63,5 +60,5 @@ def render(
     if format == "dot":
         return text.encode()
     if format in GRAPHVIZ_FORMATS:
-        return run_dot(text, format, dpi=PNG_DPI if format == "png" else None)
+        return run_dot(text, format)
     raise ValueError(f"unknown diagram format {format!r}; expected one of {', '.join(FORMATS)}")

@@ -19,6 +19,9 @@ from wfdsl.render.model import Arrow, Diagram, Node
 #: Formats the ``dot`` program renders for us.
 GRAPHVIZ_FORMATS = ("svg", "png", "pdf")
 
+#: Resolution of PNG output (Graphviz's default of 96 looks blurry on most screens).
+PNG_DPI = 144
+
 
 @dataclass(frozen=True, slots=True)
 class Style:
@@ -398,6 +401,8 @@ def run_dot(
 ) -> bytes:
     """Render DOT text to ``format`` (``svg``, ``png``, ``pdf``) with the ``dot`` program.
 
+    ``dpi`` defaults to :data:`PNG_DPI` for PNG and to Graphviz's own otherwise.
+
     Graphviz's layout time grows quickly with long edges: a few hundred states
     joined at random can take minutes. ``timeout`` (seconds) bounds it.
 
@@ -410,6 +415,8 @@ def run_dot(
     if program is None:
         raise GraphvizNotFound(format)
     args = [program, f"-T{format}"]
+    if dpi is None and format == "png":
+        dpi = PNG_DPI
     if dpi is not None:
         args.append(f"-Gdpi={dpi}")
     try:

@@ -46,6 +46,7 @@ from wfdsl.runtime.records import (
     TransitionKind,
     WorkItem,
     WorkStatus,
+    dump_data,
 )
 
 if TYPE_CHECKING:
@@ -486,12 +487,7 @@ class Manager(Generic[S, E]):
         if not isinstance(data, Mapping):
             raise InvalidInput(self.workflow, "data must be a mapping of JSON values")
         try:
-            text = json.dumps(
-                data if type(data) is dict else dict(data),
-                sort_keys=True,
-                separators=(",", ":"),
-                allow_nan=False,
-            )
+            text = dump_data(data)
         except (TypeError, ValueError) as exc:
             raise InvalidInput(self.workflow, f"data is not JSON: {exc}") from None
         copy = json.loads(text)
@@ -501,9 +497,7 @@ class Manager(Generic[S, E]):
 
     @staticmethod
     def _same_data(data: Mapping[str, Any], text: str) -> bool:
-        if not data:
-            return text == "{}"
-        return json.dumps(dict(data), sort_keys=True, separators=(",", ":")) == text
+        return dump_data(data) == text
 
     def _load(self, instance_id: str) -> InstanceRecord:
         inst = self.store.load(self.workflow, instance_id)

@@ -7,6 +7,7 @@ package except :mod:`wfdsl.ir`'s ``HookKind``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,25 @@ __all__ = [
     "TransitionKind",
     "WorkItem",
     "WorkStatus",
+    "dump_data",
 ]
+
+
+def dump_data(data: Mapping[str, Any]) -> str:
+    """The canonical JSON text of transition data (sorted keys, no spaces, no
+    NaN; ``"{}"`` for none): what stores write and what idempotent replays are
+    compared by.
+
+    :raises TypeError, ValueError: a value is not JSON.
+    """
+    if not data:
+        return "{}"
+    return json.dumps(
+        data if type(data) is dict else dict(data),
+        sort_keys=True,
+        separators=(",", ":"),
+        allow_nan=False,
+    )
 
 
 class TransitionKind(StrEnum):

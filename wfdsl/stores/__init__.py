@@ -14,7 +14,23 @@ from wfdsl.errors import StoreError
 if TYPE_CHECKING:
     from wfdsl.stores.base import Store
 
-__all__ = ["open_store"]
+__all__ = ["open_store", "sqlite_path"]
+
+_MEMORY_URLS = (":memory:", "memory://", "memory:")
+
+
+def sqlite_path(url: str) -> str | None:
+    """The SQLite file ``url`` names (``sqlite:///path`` or a plain path), or
+    ``None`` if it names another kind of store. An empty result means the URL
+    names no file."""
+    if url in _MEMORY_URLS:
+        return None
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    if scheme == "sqlite":
+        return rest[1:] if rest.startswith("/") else rest
+    return None
 
 
 def open_store(url: str, **options: Any) -> Store:
@@ -34,11 +50,11 @@ def open_store(url: str, **options: Any) -> Store:
         raise StoreError(
             "no database given (expected a SQLite path, sqlite:///path or postgresql://...)"
         )
-    if url in (":memory:", "memory://", "memory:"):
+    if url in _MEMORY_URLS:
         from wfdsl.stores.memory import MemoryStore
 
         return MemoryStore()
-    scheme, sep, rest = url.partition("://")
+    scheme, sep, _ = url.partition("://")
     if sep and scheme in ("postgresql", "postgres"):
         try:
             module = importlib.import_module("wfdsl.stores.postgres")
@@ -49,17 +65,14 @@ def open_store(url: str, **options: Any) -> Store:
             ) from None
         store: Store = module.PostgresStore(url, **options)
         return store
-    if sep and scheme == "sqlite":
-        path = rest[1:] if rest.startswith("/") else rest
-        if not path:
-            raise StoreError(f"no file in {url!r} (expected sqlite:///path/to/file.db)")
-    elif sep:
+    path = sqlite_path(url)
+    if path is None:
         raise StoreError(
             f"unknown database scheme {scheme!r} in {url!r} "
             "(expected a SQLite path, sqlite:///path or postgresql://...)"
         )
-    else:
-        path = url
+    if not path:
+        raise StoreError(f"no file in {url!r} (expected sqlite:///path/to/file.db)")
     from wfdsl.stores.sqlite import SQLiteStore
 
     return SQLiteStore(path, **options)

@@ -28,9 +28,30 @@ Concurrency contract, for every backend:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
-from wfdsl.runtime.records import InstanceRecord, Transition, WorkItem
+from wfdsl.runtime.records import HookKind, InstanceRecord, Transition, WorkItem, WorkStatus
+
+#: The columns of a work row in the SQL stores, in :class:`WorkItem` field order.
+WORK_COLUMNS = """workflow, instance_id, seq, idx, hook, kind, status, attempts,
+    last_error, lease_owner, lease_until"""
+
+
+def work_from_row(row: Sequence[Any]) -> WorkItem:
+    """The :class:`WorkItem` in a row of :data:`WORK_COLUMNS`."""
+    return WorkItem(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        HookKind(row[5]),
+        WorkStatus(row[6]),
+        row[7],
+        row[8],
+        row[9],
+        row[10],
+    )
 
 
 @runtime_checkable

@@ -41,14 +41,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
-from wfdsl.ir import HookKind
 from wfdsl.runtime.records import (
     InstanceRecord,
     Transition,
     TransitionKind,
     WorkItem,
     WorkStatus,
+    dump_data,
 )
+from wfdsl.stores.base import WORK_COLUMNS, work_from_row
 
 if TYPE_CHECKING:
     from psycopg import Connection
@@ -134,9 +135,6 @@ CROSS JOIN LATERAL (
     FROM {s}.wf_work w
     WHERE w.workflow = i.workflow AND w.instance_id = i.instance_id AND w.status <> 'done'
 ) c"""
-
-_WORK_COLUMNS = """workflow, instance_id, seq, idx, hook, kind, status, attempts,
-    last_error, lease_owner, lease_until"""
 
 _TRANSITION_COLUMNS = "seq, kind, source, target, event, key, data, at"
 
@@ -268,12 +266,6 @@ def _split_schema(dsn: str) -> tuple[str, str | None]:
     return urlunsplit(parts._replace(query=rest)), schemas[-1] or None
 
 
-def _dump(data: Any) -> str:
-    if not data:
-        return "{}"
-    return json.dumps(data, sort_keys=True, separators=(",", ":"))
-
-
 def _time(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
@@ -306,22 +298,6 @@ def _transition(row: Sequence[Any]) -> Transition:
     )
 
 
-def _work(row: Sequence[Any]) -> WorkItem:
-    return WorkItem(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        HookKind(row[5]),
-        WorkStatus(row[6]),
-        row[7],
-        row[8],
-        row[9],
-        row[10],
-    )
-
-
 def _work_params(work: Sequence[WorkItem]) -> dict[str, str]:
     rows = [
         {
@@ -351,7 +327,7 @@ def _transition_params(
         "target": t.target,
         "event": t.event,
         "key": t.key,
-        "data": _dump(t.data),
+        "data": dump_data(t.data),
         "at": t.at.isoformat(),
         "token": token,
     }
@@ -609,12 +585,12 @@ class PostgresStore:
 
     def pending_work(self, workflow: str, instance_id: str) -> list[WorkItem]:
         query = self._q(
-            f"SELECT {_WORK_COLUMNS} FROM {{s}}.wf_work WHERE workflow = %s AND instance_id = %s "
+            f"SELECT {WORK_COLUMNS} FROM {{s}}.wf_work WHERE workflow = %s AND instance_id = %s "
             "AND status <> 'done' ORDER BY seq, idx"
         )
 
         def op(conn: Connection[Any]) -> list[WorkItem]:
-            return [_work(r) for r in conn.execute(query, (workflow, instance_id))]
+            return [work_from_row(r) for r in conn.execute(query, (workflow, instance_id))]
 
         return self._call("read pending work", op)
 
@@ -745,7 +721,7 @@ class PostgresStore:
         query = self._sql["claim_any" if instance_id is None else "claim_one"]
 
         def op(conn: Connection[Any]) -> list[WorkItem]:
-            return [_work(r) for r in conn.execute(query, params)]
+            return [work_from_row(r) for r in conn.execute(query, params)]
 
         claimed: dict[tuple[str, str, int, int], WorkItem] = {}
         for _ in range(3):

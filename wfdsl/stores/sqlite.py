@@ -30,14 +30,14 @@ from datetime import datetime
 from typing import Any
 
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
-from wfdsl.ir import HookKind
 from wfdsl.runtime.records import (
     InstanceRecord,
     Transition,
     TransitionKind,
     WorkItem,
-    WorkStatus,
+    dump_data,
 )
+from wfdsl.stores.base import WORK_COLUMNS, work_from_row
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
@@ -101,10 +101,7 @@ _INSTANCE_COLUMNS = """i.workflow, i.instance_id, i.state, i.version, i.fingerpr
 
 _LOAD = f"SELECT {_INSTANCE_COLUMNS} FROM wf_instances i WHERE i.workflow = ? AND i.instance_id = ?"
 
-_WORK_COLUMNS = """workflow, instance_id, seq, idx, hook, kind, status, attempts,
-    last_error, lease_owner, lease_until"""
-
-_INSERT_WORK = f"INSERT INTO wf_work ({_WORK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+_INSERT_WORK = f"INSERT INTO wf_work ({WORK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 
 _MARK_DONE = (
     "UPDATE wf_work SET status = 'done', lease_owner = NULL, lease_until = NULL "
@@ -388,28 +385,6 @@ class SQLiteStore:
         )
 
     @staticmethod
-    def _work(row: Any) -> WorkItem:
-        return WorkItem(
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            row[4],
-            HookKind(row[5]),
-            WorkStatus(row[6]),
-            row[7],
-            row[8],
-            row[9],
-            row[10],
-        )
-
-    @staticmethod
-    def _dump(data: Any) -> str:
-        if not data:
-            return "{}"
-        return json.dumps(data, sort_keys=True, separators=(",", ":"))
-
-    @staticmethod
     def _insert_work(conn: sqlite3.Connection, work: Sequence[WorkItem]) -> None:
         rows = [
             (
@@ -448,7 +423,7 @@ class SQLiteStore:
                 t.target,
                 t.event,
                 t.key,
-                SQLiteStore._dump(t.data),
+                dump_data(t.data),
                 at,
             ),
         )
@@ -487,12 +462,12 @@ class SQLiteStore:
     def pending_work(self, workflow: str, instance_id: str) -> list[WorkItem]:
         with self._read() as conn:
             rows = conn.execute(
-                f"SELECT {_WORK_COLUMNS} FROM wf_work WHERE workflow = ? AND instance_id = ? "
+                f"SELECT {WORK_COLUMNS} FROM wf_work WHERE workflow = ? AND instance_id = ? "
                 "AND status <> 'done' ORDER BY seq, idx",
                 (workflow, instance_id),
             ).fetchall()
             buffered = self._buffered(workflow, instance_id)
-            return [self._work(r) for r in rows if (r[2], r[3]) not in buffered]
+            return [work_from_row(r) for r in rows if (r[2], r[3]) not in buffered]
 
     def instances(
         self,
@@ -643,7 +618,7 @@ class SQLiteStore:
         until: float,
         limit: int = 1000,
     ) -> list[WorkItem]:
-        sql = f"SELECT {_WORK_COLUMNS} FROM wf_work WHERE workflow = ?"
+        sql = f"SELECT {WORK_COLUMNS} FROM wf_work WHERE workflow = ?"
         args: list[Any] = [workflow]
         if instance_id is not None:
             sql += " AND instance_id = ?"
@@ -656,7 +631,7 @@ class SQLiteStore:
         args += [owner, now, limit]
         with self._write() as conn:
             rows = conn.execute(sql, args).fetchall()
-            items = [self._work(r) for r in rows]
+            items = [work_from_row(r) for r in rows]
             conn.executemany(
                 "UPDATE wf_work SET lease_owner = ?, lease_until = ? "
                 "WHERE workflow = ? AND instance_id = ? AND seq = ? AND idx = ?",
