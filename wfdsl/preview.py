@@ -20,7 +20,7 @@ from typing import Any
 from wfdsl.diagnostics import Diagnostic
 from wfdsl.errors import RenderError, SpecError
 from wfdsl.lint.config import ConfigError, ConfigFinder, Selection
-from wfdsl.lint.engine import lint_text
+from wfdsl.lint.engine import lint_source
 from wfdsl.render import Detail, extract
 from wfdsl.render.dot import run_dot, to_dot
 from wfdsl.render.html import preview_page
@@ -131,11 +131,12 @@ class Previewer:
             selection = ConfigFinder().for_file(self.path)
         except ConfigError:
             selection = Selection()
-        findings = tuple(lint_text(text, self.path, selection))
         try:
-            spec = analyze(text, self.path).spec
+            source = analyze(text, self.path)
         except SpecError as exc:
             return self._invalid(version, exc.diagnostics)
+        spec = source.spec
+        findings = tuple(lint_source(source, selection))
         try:
             dot = to_dot(extract(spec, self.detail))
             svg = run_dot(dot, "svg", timeout=self.dot_timeout).decode()

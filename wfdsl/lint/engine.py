@@ -12,7 +12,7 @@ from wfdsl.lint import rules as _rules  # noqa: F401  (registers every rule)
 from wfdsl.lint.base import REGISTRY, LintRule, resolve
 from wfdsl.lint.config import Selection
 from wfdsl.lint.noqa import Directive, covers, parse_directives
-from wfdsl.source import analyze, decode, gc_paused
+from wfdsl.source import Source, analyze, decode, gc_paused
 
 _RULE_INSTANCES: dict[str, LintRule] = {}
 #: WF303 unused-noqa: reported by this driver rather than by a rule's check.
@@ -56,9 +56,17 @@ def _lint_text(text: str, path: str, selection: Selection) -> list[Diagnostic]:
         source = analyze(text, path)
     except SpecError as exc:
         return sorted(exc.diagnostics, key=Diagnostic.sort_key)  # errors are never suppressed
+    return lint_source(source, selection)
+
+
+def lint_source(source: Source, selection: Selection | None = None) -> list[Diagnostic]:
+    """Every lint finding for a file already parsed and validated, sorted by
+    position: for callers that need the spec too and should not parse twice."""
+    selection = selection or Selection()
+    path = source.spec.path
     enabled = selection.enabled(path)
     found = list(check_spec(source.spec, enabled))
-    directives = parse_directives(source.comments, text)
+    directives = parse_directives(source.comments, source.text)
     if directives:
         found = _apply_noqa(found, directives)
         if UNUSED_NOQA in enabled:
