@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from wfdsl import loads
-from wfdsl.breaking import BREAKING_RULES, compare
 from wfdsl.cli import cli
+from wfdsl.compare.breaking import BREAKING_RULES, compare
 from wfdsl.fmt import format_source
 from wfdsl.render.diff import render_diff
 from wfdsl.render.dot import quoted

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from wfdsl.fileio import write_atomic
+from wfdsl.cli.fileio import write_atomic
 
 
 def mode(path: Path) -> int:

@@ -16,7 +16,7 @@ from wfdsl import loads
 from wfdsl.cli import cli
 from wfdsl.errors import SpecError
 from wfdsl.fmt import format_source
-from wfdsl.parser import parse
+from wfdsl.frontend.parser import parse
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = Path(__file__).resolve().parent / "fmt_cases"

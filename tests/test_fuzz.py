@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 import wfdsl
 from wfdsl.diagnostics import Diagnostic, source_line
 from wfdsl.errors import SpecError
-from wfdsl.parser import _lark
-from wfdsl.source import decode
+from wfdsl.frontend.parser import _lark
+from wfdsl.frontend.source import decode
 
 EXAMPLES = int(os.environ.get("WFDSL_FUZZ_EXAMPLES", "300"))
 #: A hang is a failure, not a stuck test run.

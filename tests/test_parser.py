@@ -14,8 +14,8 @@ import pytest
 import wfdsl
 from wfdsl.diagnostics import Diagnostic, Severity
 from wfdsl.errors import SpecError
-from wfdsl.parser import KEYWORDS as KEYWORD_SET
-from wfdsl.source import decode
+from wfdsl.frontend.parser import KEYWORDS as KEYWORD_SET
+from wfdsl.frontend.source import decode
 
 HEADER = "workflow w {\n    initial state a\n    event e\n"
 

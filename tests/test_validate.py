@@ -14,9 +14,9 @@ import pytest
 import wfdsl
 from wfdsl.diagnostics import Diagnostic, Severity
 from wfdsl.errors import SpecError
+from wfdsl.frontend.validate import MAX_GUARD_DEPTH
 from wfdsl.ir import Guard, GuardAnd, GuardNot, GuardOr, Spec
 from wfdsl.lint.base import REGISTRY
-from wfdsl.validate import MAX_GUARD_DEPTH
 
 
 def errors(text: str) -> tuple[Diagnostic, ...]:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wfdsl.errors import CodegenError
+from wfdsl.frontend.naming import upper_snake
 from wfdsl.ir import (
     Edge,
     Event,
@@ -43,7 +44,6 @@ from wfdsl.ir import (
     State,
     guard_refs,
 )
-from wfdsl.naming import upper_snake
 
 if TYPE_CHECKING:
     import jinja2
@@ -536,7 +536,7 @@ def read_source(path: str | os.PathLike[str]) -> SourceFile:
     :raises OSError: if it cannot be read.
     :raises SpecError: if it is not a valid workflow.
     """
-    from wfdsl.source import decode, loads
+    from wfdsl.frontend.source import decode, loads
 
     source = os.fspath(path)
     with open(source, "rb") as fh:

@@ -38,9 +38,9 @@ from dataclasses import dataclass, field
 from lark import Token
 
 from wfdsl.errors import FormatError
-from wfdsl.parser import parse
-from wfdsl.source import gc_paused
-from wfdsl.syntax import (
+from wfdsl.frontend.parser import parse
+from wfdsl.frontend.source import gc_paused
+from wfdsl.frontend.syntax import (
     AndNode,
     EventsNode,
     GroupNode,
@@ -52,7 +52,7 @@ from wfdsl.syntax import (
     TransitionNode,
     WorkflowNode,
 )
-from wfdsl.validate import build_spec
+from wfdsl.frontend.validate import build_spec
 
 INDENT = "    "
 #: Between code and an end-of-line comment.

@@ -8,11 +8,11 @@ import sys
 import click
 
 from wfdsl.cli.common import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
+from wfdsl.cli.fileio import write_atomic
 from wfdsl.cli.lint import iter_wf_files
 from wfdsl.errors import FormatError, SpecError
-from wfdsl.fileio import write_atomic
 from wfdsl.fmt import format_source
-from wfdsl.source import decode
+from wfdsl.frontend.source import decode
 
 STDIN = "-"
 

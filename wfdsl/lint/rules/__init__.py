@@ -1,5 +1,6 @@
 """Every rule. Importing this package registers them all."""
 
-from wfdsl.lint.rules import errors, graph, style
+from wfdsl.frontend import codes as errors
+from wfdsl.lint.rules import graph, style
 
 __all__ = ["errors", "graph", "style"]

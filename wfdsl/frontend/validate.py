@@ -9,6 +9,19 @@ from lark import Token
 
 from wfdsl.diagnostics import Diagnostic
 from wfdsl.errors import SpecError
+from wfdsl.frontend import codes as E
+from wfdsl.frontend.naming import is_python_keyword, upper_snake
+from wfdsl.frontend.syntax import (
+    AndNode,
+    EventsNode,
+    GroupNode,
+    GuardNode,
+    NotNode,
+    RefNode,
+    StateNode,
+    TransitionNode,
+    WorkflowNode,
+)
 from wfdsl.ir import (
     Edge,
     Event,
@@ -25,19 +38,6 @@ from wfdsl.ir import (
     StateItem,
     format_guard,
     guard_refs,
-)
-from wfdsl.lint.rules import errors as E
-from wfdsl.naming import is_python_keyword, upper_snake
-from wfdsl.syntax import (
-    AndNode,
-    EventsNode,
-    GroupNode,
-    GuardNode,
-    NotNode,
-    RefNode,
-    StateNode,
-    TransitionNode,
-    WorkflowNode,
 )
 
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}

@@ -15,8 +15,8 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from wfdsl.diagnostics import Diagnostic
 from wfdsl.errors import SpecError
-from wfdsl.lint.rules.errors import SyntaxError_
-from wfdsl.syntax import (
+from wfdsl.frontend.codes import SyntaxError_
+from wfdsl.frontend.syntax import (
     AndNode,
     EventNode,
     EventsNode,
@@ -119,7 +119,7 @@ def grammar_text() -> str:
     try:
         return resources.files("wfdsl.grammar").joinpath("wf.lark").read_text(encoding="utf-8")
     except (ModuleNotFoundError, FileNotFoundError):
-        checkout = Path(__file__).resolve().parent.parent / "grammar" / "wf.lark"
+        checkout = Path(__file__).resolve().parents[2] / "grammar" / "wf.lark"
         return checkout.read_text(encoding="utf-8")
 
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from lark import Token
 
 from wfdsl.errors import SpecError
+from wfdsl.frontend.codes import SyntaxError_
+from wfdsl.frontend.parser import parse
+from wfdsl.frontend.validate import build_spec
 from wfdsl.ir import Spec
-from wfdsl.lint.rules.errors import SyntaxError_
-from wfdsl.parser import parse
-from wfdsl.validate import build_spec
 
 
 @dataclass(frozen=True, slots=True)

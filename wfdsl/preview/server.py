@@ -3,7 +3,7 @@
 A :class:`Previewer` turns the file's current bytes into a :class:`Snapshot`
 (SVG diagram, lint findings), re-reading the file only when its size or
 modification time changed. :func:`serve` puts it behind a small HTTP server on
-127.0.0.1: ``/`` is the page (:mod:`wfdsl.render.html`), ``/state`` the latest
+127.0.0.1: ``/`` is the page (:mod:`wfdsl.preview.page`), ``/state`` the latest
 snapshot as JSON, which the page polls.
 """
 
@@ -19,12 +19,12 @@ from typing import Any
 
 from wfdsl.diagnostics import Diagnostic
 from wfdsl.errors import RenderError, SpecError
+from wfdsl.frontend.source import analyze, decode
 from wfdsl.lint.config import ConfigError, ConfigFinder, Selection
 from wfdsl.lint.engine import lint_source
+from wfdsl.preview.page import preview_page
 from wfdsl.render import Detail, extract
 from wfdsl.render.dot import run_dot, to_dot
-from wfdsl.render.html import preview_page
-from wfdsl.source import analyze, decode
 
 HOST = "127.0.0.1"
 

@@ -1,5 +1,5 @@
 """Errors WF100–WF113: the spec is invalid. Found by the parser and
-:mod:`wfdsl.validate`; never suppressible. Documented here, like every rule."""
+:mod:`wfdsl.frontend.validate`; never suppressible. Documented here, like every rule."""
 
 from __future__ import annotations
 

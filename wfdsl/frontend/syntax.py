@@ -1,6 +1,6 @@
 """The AST: the parse of one ``.wf`` file, close to what was written.
 
-Built by :mod:`wfdsl.parser` while Lark parses, read by :mod:`wfdsl.validate`
+Built by :mod:`wfdsl.frontend.parser` while Lark parses, read by :mod:`wfdsl.frontend.validate`
 to build the Spec IR. Names and strings stay Lark tokens (``str`` subclasses
 that carry ``line``/``column``/``end_line``/``end_column``) so building the
 AST costs no copies; nothing after validation sees these classes.
