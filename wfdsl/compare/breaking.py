@@ -17,9 +17,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
-from wfdsl.diagnostics import Diagnostic, Severity
+from wfdsl.diagnostics import Diagnostic, Rule, Severity
 from wfdsl.ir import Edge, Span, Spec, format_guard
-from wfdsl.lint.base import Rule
 
 
 class BreakingRule(Rule):

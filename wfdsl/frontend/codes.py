@@ -1,17 +1,16 @@
 """Errors WF100–WF113: the spec is invalid. Found by the parser and
-:mod:`wfdsl.frontend.validate`; never suppressible. Documented here, like every rule."""
+:mod:`wfdsl.frontend.validate`; never suppressible. Documented here, like every
+rule; the lint registry (:mod:`wfdsl.lint.base`) lists them from :data:`ERRORS`."""
 
 from __future__ import annotations
 
-from wfdsl.diagnostics import Severity
-from wfdsl.lint.base import Rule, register
+from wfdsl.diagnostics import Rule, Severity
 
 
 class ErrorRule(Rule):
     severity = Severity.ERROR
 
 
-@register
 class SyntaxError_(ErrorRule):
     """## What it does
     Reports source the grammar cannot parse: a missing `->`, an unbalanced
@@ -45,7 +44,6 @@ class SyntaxError_(ErrorRule):
     name = "syntax-error"
 
 
-@register
 class UndefinedState(ErrorRule):
     """## What it does
     Reports a transition that names a state that is not declared.
@@ -79,7 +77,6 @@ class UndefinedState(ErrorRule):
     name = "undefined-state"
 
 
-@register
 class UndefinedEvent(ErrorRule):
     """## What it does
     Reports a transition triggered by an event that is not declared.
@@ -113,7 +110,6 @@ class UndefinedEvent(ErrorRule):
     name = "undefined-event"
 
 
-@register
 class DuplicateState(ErrorRule):
     """## What it does
     Reports a state declared more than once.
@@ -148,7 +144,6 @@ class DuplicateState(ErrorRule):
     name = "duplicate-state"
 
 
-@register
 class DuplicateEvent(ErrorRule):
     """## What it does
     Reports an event declared more than once.
@@ -183,7 +178,6 @@ class DuplicateEvent(ErrorRule):
     name = "duplicate-event"
 
 
-@register
 class MissingInitial(ErrorRule):
     """## What it does
     Reports a workflow with no `initial` state.
@@ -217,7 +211,6 @@ class MissingInitial(ErrorRule):
     name = "missing-initial"
 
 
-@register
 class MultipleInitial(ErrorRule):
     """## What it does
     Reports a workflow with more than one `initial` state.
@@ -254,7 +247,6 @@ class MultipleInitial(ErrorRule):
     name = "multiple-initial"
 
 
-@register
 class TransitionFromFinal(ErrorRule):
     """## What it does
     Reports a transition whose source is a `final` state.
@@ -292,7 +284,6 @@ class TransitionFromFinal(ErrorRule):
     name = "transition-from-final"
 
 
-@register
 class InitialIsFinal(ErrorRule):
     """## What it does
     Reports a state that is both `initial` and `final`.
@@ -323,7 +314,6 @@ class InitialIsFinal(ErrorRule):
     name = "initial-is-final"
 
 
-@register
 class GeneratedNameCollision(ErrorRule):
     """## What it does
     Reports two state names, or two event names, that become the same member
@@ -359,7 +349,6 @@ class GeneratedNameCollision(ErrorRule):
     name = "generated-name-collision"
 
 
-@register
 class InvalidPythonName(ErrorRule):
     """## What it does
     Reports a guard or hook name that cannot be a Python method name: a
@@ -398,7 +387,6 @@ class InvalidPythonName(ErrorRule):
     name = "invalid-python-name"
 
 
-@register
 class GuardHookClash(ErrorRule):
     """## What it does
     Reports a name used both as a guard and as a hook or compensator.
@@ -436,7 +424,6 @@ class GuardHookClash(ErrorRule):
     name = "guard-hook-clash"
 
 
-@register
 class DuplicateTransition(ErrorRule):
     """## What it does
     Reports a transition written twice: the same sources, event, guard and
@@ -472,7 +459,6 @@ class DuplicateTransition(ErrorRule):
     name = "duplicate-transition"
 
 
-@register
 class DuplicateStateItem(ErrorRule):
     """## What it does
     Reports `enter`, `exit` or `compensate` given twice in one state.
@@ -509,3 +495,22 @@ class DuplicateStateItem(ErrorRule):
 
     code = "WF113"
     name = "duplicate-state-item"
+
+
+#: Every error code, in code order.
+ERRORS: tuple[type[ErrorRule], ...] = (
+    SyntaxError_,
+    UndefinedState,
+    UndefinedEvent,
+    DuplicateState,
+    DuplicateEvent,
+    MissingInitial,
+    MultipleInitial,
+    TransitionFromFinal,
+    InitialIsFinal,
+    GeneratedNameCollision,
+    InvalidPythonName,
+    GuardHookClash,
+    DuplicateTransition,
+    DuplicateStateItem,
+)

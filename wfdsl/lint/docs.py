@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import wfdsl.lint.rules  # noqa: F401  (registers every rule)
-from wfdsl.diagnostics import Severity
-from wfdsl.lint.base import SECTIONS, Rule, doc_sections, iter_rules
+from wfdsl.diagnostics import SECTIONS, Rule, Severity, doc_sections
+from wfdsl.lint.base import iter_rules
 
 #: The committed page, relative to the repository root.
 #: Relative to the working directory: run the generator from the repository root.
