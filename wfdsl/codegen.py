@@ -536,13 +536,11 @@ def read_source(path: str | os.PathLike[str]) -> SourceFile:
     :raises OSError: if it cannot be read.
     :raises SpecError: if it is not a valid workflow.
     """
-    from wfdsl.frontend.source import decode, loads
+    from wfdsl.frontend.source import loads, read_file
 
     source = os.fspath(path)
-    with open(source, "rb") as fh:
-        data = fh.read()
-    spec = loads(decode(data, source), source)
-    return SourceFile(source, spec, hashlib.sha256(data).hexdigest())
+    data, text = read_file(source)
+    return SourceFile(source, loads(text, source), hashlib.sha256(data).hexdigest())
 
 
 def generate_module(

@@ -79,11 +79,17 @@ def analyze(text: str, path: str = "<string>") -> Source:
         return Source(build_spec(tree, path), text, tuple(comments))
 
 
-def read(path: str | os.PathLike[str]) -> str:
-    """Read and decode a ``.wf`` file. :raises OSError: / :raises SpecError:."""
+def read_file(path: str | os.PathLike[str]) -> tuple[bytes, str]:
+    """The bytes of the ``.wf`` file at ``path`` and their text (for callers
+    that also fingerprint the bytes). :raises OSError: / :raises SpecError:."""
     with open(path, "rb") as fh:
         data = fh.read()
-    return decode(data, os.fspath(path))
+    return data, decode(data, os.fspath(path))
+
+
+def read(path: str | os.PathLike[str]) -> str:
+    """Read and decode a ``.wf`` file. :raises OSError: / :raises SpecError:."""
+    return read_file(path)[1]
 
 
 def loads(text: str, path: str = "<string>") -> Spec:
