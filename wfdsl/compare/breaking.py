@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
+from wfdsl.compare.diff import Mark, Move, SpecDiff, diff_specs
 from wfdsl.diagnostics import Diagnostic, Rule, Severity
 from wfdsl.ir import Edge, Span, Spec, format_guard
 
@@ -200,27 +201,17 @@ def _edge_text(edge: Edge, sources: Iterable[str] | None = None) -> str:
     return text + (f" if {format_guard(edge.guard)}" if edge.guard is not None else "")
 
 
-def moves(spec: Spec) -> dict[tuple[str, str, str], Edge]:
-    """Every (source, event, target) the spec allows, ``*`` expanded, with the
-    first transition that allows it."""
-    out: dict[tuple[str, str, str], Edge] = {}
-    for edge in spec.edges:
-        for src in spec.sources_of(edge):
-            out.setdefault((src, edge.event.value, edge.target.value), edge)
-    return out
-
-
 _SELF = "\0self"
 
 #: How alike a removed and an added state (or event) must be to guess a rename.
 RENAME_SIMILARITY = 0.5
 
 
-def _state_shape(spec: Spec, name: str) -> frozenset[tuple[str, ...]]:
+def _state_shape(spec: Spec, moves: Iterable[Move], name: str) -> frozenset[tuple[str, ...]]:
     """What a state does, without its name (its moves in and out, its hooks,
     its flags): for guessing renames."""
     shape: set[tuple[str, ...]] = set()
-    for s, e, t in moves(spec):
+    for s, e, t in moves:
         if s == name:
             shape.add(("out", e, _SELF if t == name else t))
         elif t == name:
@@ -232,8 +223,8 @@ def _state_shape(spec: Spec, name: str) -> frozenset[tuple[str, ...]]:
     return frozenset(shape)
 
 
-def _event_shape(spec: Spec, name: str) -> frozenset[tuple[str, ...]]:
-    return frozenset((s, t) for (s, e, t) in moves(spec) if e == name)
+def _event_shape(moves: Iterable[Move], name: str) -> frozenset[tuple[str, ...]]:
+    return frozenset((s, t) for (s, e, t) in moves if e == name)
 
 
 def _rename_hint(
@@ -264,12 +255,13 @@ def compare(old: Spec, new: Spec) -> list[Change]:
 
     Locations point into ``new`` when the thing still exists there, else into
     ``old``; ``Diagnostic.path`` is the spec's ``path``."""
-    return list(_compare(old, new))
+    return list(_compare(diff_specs(old, new)))
 
 
-def _compare(old: Spec, new: Spec) -> Iterator[Change]:
+def _compare(diff: SpecDiff) -> Iterator[Change]:
+    old, new = diff.old, diff.new
     all_old = tuple(s.name for s in old.states)
-    if old.name != new.name:
+    if diff.renamed:
         yield Change(
             WorkflowRenamed.at(
                 new.path,
@@ -280,12 +272,14 @@ def _compare(old: Spec, new: Spec) -> Iterator[Change]:
             all_old,
         )
 
-    added_states = [s.name for s in new.states if not old.has_state(s.name)]
-    added_shapes = {n: _state_shape(new, n) for n in added_states}
-    old_moves = moves(old)
-    for st in old.states:
-        if not new.has_state(st.name):
-            hint = _rename_hint(_state_shape(old, st.name), added_shapes)
+    old_moves, new_moves = diff.old_moves, diff.new_moves
+    added_shapes = {
+        s.name: _state_shape(new, new_moves, s.name) for s in diff.states if s.mark is Mark.ADDED
+    }
+    for sd in diff.states:
+        if sd.mark is Mark.REMOVED:
+            st = sd.current
+            hint = _rename_hint(_state_shape(old, old_moves, st.name), added_shapes)
             # Instances in it, and those in surviving states whose moves into it
             # are gone with it (they are not reported as removed transitions).
             feeding = (s for (s, _e, t) in old_moves if t == st.name and new.has_state(s))
@@ -294,11 +288,13 @@ def _compare(old: Spec, new: Spec) -> Iterator[Change]:
                 tuple(dict.fromkeys((st.name, *feeding))),
             )
 
-    added_events = [e.name for e in new.events if not old.has_event(e.name)]
-    event_shapes = {n: _event_shape(new, n) for n in added_events}
-    for ev in old.events:
-        if not new.has_event(ev.name):
-            hint = _rename_hint(_event_shape(old, ev.name), event_shapes)
+    event_shapes = {
+        e.name: _event_shape(new_moves, e.name) for e in diff.events if e.mark is Mark.ADDED
+    }
+    for ed in diff.events:
+        if ed.old is not None and ed.mark is Mark.REMOVED:
+            ev = ed.old
+            hint = _rename_hint(_event_shape(old_moves, ev.name), event_shapes)
             waiting = tuple(dict.fromkeys(s for (s, e, _t) in old_moves if e == ev.name))
             if not waiting:
                 continue  # it moved no instance anywhere: every send was refused already
@@ -307,7 +303,6 @@ def _compare(old: Spec, new: Spec) -> Iterator[Change]:
                 waiting,
             )
 
-    new_moves = moves(new)
     lost: dict[int, list[str]] = {}
     for (src, event, target), edge in old_moves.items():
         if not (new.has_state(src) and new.has_state(target) and new.has_event(event)):
@@ -330,8 +325,9 @@ def _compare(old: Spec, new: Spec) -> Iterator[Change]:
         )
         yield Change(TransitionRemoved.at(old.path, edge.span, message, hint), tuple(sources))
 
-    for st in new.states:
-        if st.final and old.has_state(st.name) and not old.state(st.name).final:
+    for sd in diff.states:
+        if sd.made_final:
+            st = sd.current
             yield Change(
                 StateMadeFinal.at(
                     new.path,
@@ -342,7 +338,7 @@ def _compare(old: Spec, new: Spec) -> Iterator[Change]:
                 (st.name,),
             )
 
-    if old.initial.name != new.initial.name:
+    if diff.initial_changed:
         init = new.initial
         yield Change(
             InitialChanged.at(
