@@ -6,7 +6,7 @@ a :class:`~wfdsl.ir.Spec` or a :class:`~wfdsl.errors.SpecError` whose every
 diagnostic has a position in the file and renders. A smaller number of mutated
 files go through ``wfdsl lint`` in-process, which must exit 0, 1 or 2.
 
-``WFDSL_FUZZ_EXAMPLES=5000 pytest tests/test_fuzz.py`` fuzzes harder.
+``WFDSL_FUZZ_EXAMPLES=5000 pytest tests/frontend/test_fuzz.py`` fuzzes harder.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ TERMINAL_NAMES = {t.name for t in _lark().terminals} | {"$END"}
 
 EXAMPLE_TEXTS = sorted(
     (p.name, p.read_text(encoding="utf-8"))
-    for p in (Path(__file__).resolve().parent.parent / "examples").glob("*.wf")
+    for p in (Path(__file__).resolve().parents[2] / "examples").glob("*.wf")
 )
 
 

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 
 from wfdsl.cli import cli
 
-from .helpers import GOLDEN_DIR, ROOT
+from .helpers import ORDER, ROOT
 
-ORDER = ROOT / "examples" / "order.wf"
+GOLDEN_DIR = ROOT / "tests" / "golden" / "codegen"
 
 
 def run(*args: str | Path) -> tuple[int, str, str]:

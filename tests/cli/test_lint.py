@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from wfdsl.cli import cli
 from wfdsl.lint.base import REGISTRY
 
-ROOT = Path(__file__).resolve().parents[2]
+from .helpers import ROOT
 
 CLEAN = """\
 workflow w {

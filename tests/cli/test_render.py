@@ -12,9 +12,7 @@ from click.testing import CliRunner
 
 from wfdsl.cli import cli
 
-from .helpers import ROOT, needs_dot
-
-ORDER = ROOT / "examples" / "order.wf"
+from .helpers import ORDER, ROOT, needs_dot
 
 
 def run(*args: str) -> tuple[int, str, str]:

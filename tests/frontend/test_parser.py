@@ -375,7 +375,7 @@ def test_load_reports_bad_bytes_with_the_file_path(tmp_path: Path) -> None:
 
 # -- the language reference ---------------------------------------------------------
 
-LANGUAGE_DOC = Path(__file__).resolve().parent.parent / "docs" / "language.md"
+LANGUAGE_DOC = Path(__file__).resolve().parents[2] / "docs" / "language.md"
 
 
 def doc_blocks() -> list[str]:
