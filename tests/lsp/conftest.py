@@ -31,13 +31,15 @@ CACHE_DIR = Path(_CACHE.name)
 
 
 async def start(lsp_client: LanguageClient, editor: str, root: Path | None = None) -> None:
-    await lsp_client.initialize_session(
+    result = await lsp_client.initialize_session(
         types.InitializeParams(
             capabilities=client_capabilities(editor),
             root_uri=root.as_uri() if root else None,
             workspace_folders=[types.WorkspaceFolder(root.as_uri(), root.name)] if root else None,
         )
     )
+    # The position encoding the server chose (helpers.encoding_of reads it).
+    lsp_client.wfdsl_encoding = str(result.capabilities.position_encoding or "utf-16")  # type: ignore[attr-defined]
 
 
 @pytest_lsp.fixture(config=SERVER)

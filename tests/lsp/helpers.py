@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from pathlib import Path
 
 from lsprotocol import types
@@ -17,8 +18,7 @@ _versions = itertools.count(1)
 
 def encoding_of(client: LanguageClient) -> str:
     """The position encoding the server chose in its initialize reply."""
-    caps = client.protocol.server_capabilities
-    return str(caps.position_encoding or "utf-16") if caps else "utf-16"
+    return str(getattr(client, "wfdsl_encoding", "utf-16"))
 
 
 def position(text: str, offset: int, encoding: str = "utf-16") -> types.Position:
@@ -80,18 +80,32 @@ def apply_edits(text: str, edits: list[types.TextEdit], encoding: str = "utf-16"
     return text
 
 
+#: ``version`` for :func:`diagnostics_for`: whichever comes next.
+ANY_VERSION = -1
+
+
 async def diagnostics_for(
-    client: LanguageClient, uri: str, version: int | None, timeout: float = 30
+    client: LanguageClient, uri: str, version: int | None = ANY_VERSION, timeout: float = 60
 ) -> list[types.Diagnostic]:
     """Wait for the diagnostics the server publishes for ``uri`` at ``version``."""
 
     async def wait() -> list[types.Diagnostic]:
         while True:
             params = await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
-            if params.uri == uri and params.version == version:
+            if params.uri == uri and version in (ANY_VERSION, params.version):
                 return list(params.diagnostics)
 
     return await asyncio.wait_for(wait(), timeout)
+
+
+async def notify_and_wait(
+    client: LanguageClient, uri: str, send: Callable[[], None]
+) -> list[types.Diagnostic]:
+    """Send a notification with ``send`` and return the next diagnostics for ``uri``."""
+    waiter = asyncio.ensure_future(diagnostics_for(client, uri))
+    await asyncio.sleep(0)
+    send()
+    return await waiter
 
 
 async def open_document(
@@ -133,3 +147,49 @@ async def change_document(
 
 def full(text: str) -> list[types.TextDocumentContentChangeEvent]:
     return [types.TextDocumentContentChangeWholeDocument(text=text)]
+
+
+def lint_json(path: Path) -> list[dict[str, object]]:
+    """What ``wfdsl lint --format json`` reports for ``path`` (in-process)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from wfdsl.cli import cli
+
+    result = CliRunner().invoke(cli, ["lint", "--format", "json", "--exit-zero", str(path)])
+    assert result.exit_code == 0, result.output
+    found: list[dict[str, object]] = json.loads(result.stdout)
+    return found
+
+
+def fe_offset(text: str, line: int, column: int) -> int:
+    """Offset of a 1-based (line, column) as ``wfdsl lint`` counts them."""
+    lines = text.split("\n")
+    return sum(len(x) + 1 for x in lines[: line - 1]) + column - 1
+
+
+def as_lsp(text: str, finding: dict[str, object], encoding: str = "utf-16") -> dict[str, object]:
+    """A ``wfdsl lint`` JSON finding, in the shape the server should publish it."""
+    start = fe_offset(text, int(str(finding["line"])), int(str(finding["column"])))
+    end = fe_offset(text, int(str(finding["end_line"])), int(str(finding["end_column"])))
+    hint = finding["hint"]
+    return {
+        "code": finding["code"],
+        "severity": "error" if finding["severity"] == "error" else "warning",
+        "message": f"{finding['message']} ({hint})" if hint else finding["message"],
+        "range": (position(text, start, encoding), position(text, end, encoding)),
+    }
+
+
+def published(diags: list[types.Diagnostic]) -> list[dict[str, object]]:
+    """Published diagnostics in the shape of :func:`as_lsp`."""
+    return [
+        {
+            "code": d.code,
+            "severity": "error" if d.severity == types.DiagnosticSeverity.Error else "warning",
+            "message": d.message,
+            "range": (d.range.start, d.range.end),
+        }
+        for d in diags
+    ]
