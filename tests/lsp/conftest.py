@@ -30,10 +30,15 @@ SERVER = ClientServerConfig(
 CACHE_DIR = Path(_CACHE.name)
 
 
-async def start(lsp_client: LanguageClient, editor: str, root: Path | None = None) -> None:
+async def start(
+    lsp_client: LanguageClient,
+    editor: str,
+    root: Path | None = None,
+    capabilities: types.ClientCapabilities | None = None,
+) -> None:
     result = await lsp_client.initialize_session(
         types.InitializeParams(
-            capabilities=client_capabilities(editor),
+            capabilities=capabilities or client_capabilities(editor),
             root_uri=root.as_uri() if root else None,
             workspace_folders=[types.WorkspaceFolder(root.as_uri(), root.name)] if root else None,
         )
@@ -58,5 +63,19 @@ async def any_client(
 ) -> AsyncIterator[None]:
     """VS Code (UTF-16), Neovim 0.11 (prefers UTF-8) and Emacs 29 (prefers UTF-32)."""
     await start(lsp_client, request.param, tmp_path)
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(config=SERVER)
+async def plain_client(lsp_client: LanguageClient, tmp_path: Path) -> AsyncIterator[None]:
+    """A client without Markdown hovers, hierarchical symbols or versioned edits."""
+    caps = client_capabilities("visual-studio-code")
+    assert caps.text_document and caps.text_document.hover and caps.workspace
+    assert caps.text_document.document_symbol and caps.workspace.workspace_edit
+    caps.text_document.hover.content_format = [types.MarkupKind.PlainText]
+    caps.text_document.document_symbol.hierarchical_document_symbol_support = False
+    caps.workspace.workspace_edit.document_changes = False
+    await start(lsp_client, "visual-studio-code", tmp_path, caps)
     yield
     await lsp_client.shutdown_session()

@@ -122,18 +122,14 @@ def complete(analysis: Analysis, offset: int, fallback: SymbolIndex | None) -> l
     if _in_comment_or_string(analysis, offset):
         return []
     start = _word_start(text, offset)
-    accepts: set[str] | None
-    stack: list[object]
-    try:
-        accepts, stack, last = parser_at(text, start)
-    except UnexpectedInput:
+    accepts, stack, last = parser_at(text, start)
+    if accepts is None:
         # A syntax error before the cursor: the token just before it still
         # says what kind of name comes next.
-        accepts, stack = None, []
         last = _last_token_on_line(analysis, start)
     ctx = _context(last, accepts, stack)
     symbols = analysis.symbols or fallback
-    items = _names(ctx, symbols, _declared_in(stack)) if ctx.kind is not None else []
+    items = _names(ctx, symbols, stack) if ctx.kind is not None else []
     words = keyword_terminals()
     if accepts is not None:
         items += [Item(words[t], Role.KEYWORD) for t in sorted(accepts) if t in words]
@@ -145,7 +141,8 @@ def complete(analysis: Analysis, offset: int, fallback: SymbolIndex | None) -> l
 def _last_token_on_line(analysis: Analysis, offset: int) -> Token | None:
     start, _ = analysis.index.line_span(analysis.index.line_of(offset))
     try:
-        toks = [t for t in iter_line_tokens(analysis.text[start:offset]) if t.type != "COMMENT"]
+        line = analysis.text[start:offset]
+        toks = [t for t in iter_line_tokens(line) if t.type not in ("COMMENT", "WS")]
     except UnexpectedInput:
         return None
     return toks[-1] if toks else None
@@ -155,42 +152,44 @@ def _is_token(item: object, type_: str) -> bool:
     return isinstance(item, Token) and item.type == type_
 
 
-def _declared_in(stack: list[object]) -> dict[Kind, list[str]]:
+def _declared_in(stack: list[object]) -> tuple[dict[str, StateNode], dict[str, EventNode]]:
     """States and events declared before the cursor, from the parser's stack:
     they count even when the rest of the file does not parse yet."""
-    found: dict[Kind, list[str]] = {Kind.STATE: [], Kind.EVENT: []}
+    states: dict[str, StateNode] = {}
+    events: dict[str, EventNode] = {}
     todo = list(stack)
     while todo:
         item = todo.pop(0)
         if isinstance(item, StateNode):
-            found[Kind.STATE].append(item.name.value)
+            states.setdefault(item.name.value, item)
         elif isinstance(item, EventsNode):
-            found[Kind.EVENT] += [e.name.value for e in item.items]
+            for ev in item.items:
+                events.setdefault(ev.name.value, ev)
         elif isinstance(item, Tree | list):
             todo[:0] = list(item.children if isinstance(item, Tree) else item)
-    return found
+    return states, events
 
 
-def _names(ctx: _Context, symbols: SymbolIndex | None, before: dict[Kind, list[str]]) -> list[Item]:
+def _names(ctx: _Context, symbols: SymbolIndex | None, stack: list[object]) -> list[Item]:
     kind = ctx.kind
     assert kind is not None
     if ctx.declaring:
         if symbols is None:
             return []
         return [Item(n, _ROLE[kind], "used but not declared") for n in symbols.undeclared(kind)]
-    if kind is Kind.STATE:
-        nodes = symbols.states if symbols is not None else {}
-        out = [
+    if kind in (Kind.STATE, Kind.EVENT):
+        states, events = _declared_in(stack)
+        if symbols is not None:
+            states = {**symbols.states, **states}
+            events = {**symbols.events, **events}
+        if kind is Kind.EVENT:
+            return [Item(n, Role.EVENT, description_text(e.description)) for n, e in events.items()]
+        return [
             Item(name, Role.STATE, description_text(node.description))
-            for name, node in nodes.items()
+            for name, node in states.items()
             # nothing may leave a final state (WF107)
             if not (ctx.sources and node.final is not None)
         ]
-        return out + [Item(n, Role.STATE) for n in before[Kind.STATE]]
-    if kind is Kind.EVENT:
-        events = symbols.events if symbols is not None else {}
-        out = [Item(n, Role.EVENT, description_text(ev.description)) for n, ev in events.items()]
-        return out + [Item(n, Role.EVENT) for n in before[Kind.EVENT]]
     if symbols is None:
         return []
     role = Role.GUARD if kind is Kind.GUARD else Role.HOOK

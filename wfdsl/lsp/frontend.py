@@ -129,20 +129,27 @@ def _sorted(diags: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
     return tuple(sorted(diags, key=Diagnostic.sort_key))
 
 
-def parser_at(text: str, offset: int) -> tuple[set[str], list[object], Token | None]:
+def parser_at(text: str, offset: int) -> tuple[set[str] | None, list[object], Token | None]:
     """Where the grammar's own LALR parser stands at ``offset``: the terminals
     it would accept next, its value stack (tokens and AST nodes), and the last
     token before ``offset`` (None at the start of the text).
 
-    :raises UnexpectedInput: when the text before ``offset`` has a syntax error.
+    On a syntax error before ``offset`` the accepted terminals are None, the
+    stack is the parser's at the error (the members parsed until then) and
+    the last token is None.
     """
     ip = _lark().parse_interactive(text)
     last: Token | None = None
-    for tok in ip.iter_parse():  # yields each token before feeding it
-        if tok.end_pos is None or tok.end_pos > offset:
-            break
-        ip.feed_token(tok)
-        last = tok
+    try:
+        # iter_parse yields each token, then feeds it when asked for the next
+        # one: the token that ends past ``offset`` is never fed.
+        for tok in ip.iter_parse():
+            if tok.end_pos is None or tok.end_pos > offset:
+                break
+            last = tok
+    except UnexpectedInput as exc:
+        state = getattr(exc, "state", None)
+        return None, list(getattr(state, "value_stack", ())), None
     accepts: set[str] = ip.accepts()  # type: ignore[no-untyped-call]
     return accepts, list(ip.parser_state.value_stack), last
 
