@@ -23,7 +23,8 @@ def lsp(stdio: bool) -> None:
     try:
         from wfdsl.lsp.server import serve
     except ImportError as exc:
-        if exc.name not in ("pygls", "lsprotocol", "cattrs", "attrs"):
+        missing = (exc.name or "").partition(".")[0]
+        if missing not in ("pygls", "lsprotocol", "cattrs", "attrs"):
             raise
-        raise UserError(f"wfdsl lsp needs pygls ({exc.name} is missing): {INSTALL_HINT}") from None
+        raise UserError(f"wfdsl lsp needs pygls ({missing} is missing): {INSTALL_HINT}") from None
     serve()

@@ -431,9 +431,16 @@ def _flat_symbols(
         yield from _flat_symbols(uri, analysis, child, sym.name)
 
 
+def _not_a_refusal(record: logging.LogRecord) -> bool:
+    """pygls logs every error reply with a traceback; a refusal is an answer, not a fault."""
+    return not (record.exc_info and isinstance(record.exc_info[1], Refused))
+
+
 def serve() -> None:
     """Run the language server on stdin/stdout until the client says exit."""
     logging.basicConfig(level=logging.WARNING, format="wfdsl lsp: %(levelname)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_not_a_refusal)
     make_server().start_io()
 
 
