@@ -9,7 +9,9 @@ an incremental edit after one of them would land in the wrong place.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from lsprotocol import types
 from pygls.uris import to_fs_path
@@ -19,18 +21,30 @@ from wfdsl.lsp.symbols import SymbolIndex
 from wfdsl.lsp.text import Encoding, TextIndex, apply_changes
 
 
-@dataclass(frozen=True, slots=True)
 class Analysis:
     """One version of a document through the front end and the linter."""
 
-    text: str
-    version: int | None
-    index: TextIndex
-    checked: Checked
-    #: None when the file does not parse.
-    symbols: SymbolIndex | None
-    #: Why ``[tool.wfdsl.lint]`` could not be used (the defaults were), if so.
-    config_problem: str | None
+    def __init__(
+        self,
+        text: str,
+        version: int | None,
+        index: TextIndex,
+        checked: Checked,
+        config_problem: str | None,
+    ) -> None:
+        self.text = text
+        self.version = version
+        self.index = index
+        self.checked = checked
+        #: Why ``[tool.wfdsl.lint]`` could not be used (the defaults were), if so.
+        self.config_problem = config_problem
+
+    @cached_property
+    def symbols(self) -> SymbolIndex | None:
+        """The names of the file (None when it does not parse), indexed on first
+        use: publishing diagnostics after a keystroke does not need them."""
+        tree = self.checked.tree
+        return SymbolIndex(tree) if tree is not None else None
 
 
 def selection_for(path: str | None) -> tuple[Selection, str | None]:
@@ -57,9 +71,9 @@ class Document:
     #: File-system path for ``file:`` URIs (configuration and per-file-ignores).
     path: str | None = None
     _analysis: Analysis | None = field(default=None, repr=False)
-    #: Names of the last version that parsed, for completion while the current
-    #: one has a syntax error.
-    last_parsed: SymbolIndex | None = field(default=None, repr=False)
+    #: The last version that parsed, for completion while the current one
+    #: has a syntax error.
+    _last_parsed: Analysis | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.path is None and self.uri.startswith("file:"):
@@ -84,19 +98,18 @@ class Document:
         selection, problem = selection_for(self.path)
         path = self.path or self.uri
         checked = check(self.text, path, selection)
-        symbols = SymbolIndex(checked.tree) if checked.tree is not None else None
-        if symbols is not None:
-            self.last_parsed = symbols
         current = Analysis(
-            self.text,
-            self.version,
-            TextIndex(self.text, self.encoding),
-            checked,
-            symbols,
-            problem,
+            self.text, self.version, TextIndex(self.text, self.encoding), checked, problem
         )
+        if checked.tree is not None:
+            self._last_parsed = current
         self._analysis = current
         return current
+
+    @property
+    def last_parsed(self) -> SymbolIndex | None:
+        """Names of the last version that parsed."""
+        return self._last_parsed.symbols if self._last_parsed is not None else None
 
     @property
     def display_name(self) -> str:
@@ -121,5 +134,5 @@ class Documents:
     def close(self, uri: str) -> None:
         self._docs.pop(uri, None)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Document]:
         return iter(list(self._docs.values()))
