@@ -78,6 +78,7 @@ __all__ = [
     "closest_name",
     "format_guard_node",
     "format_source",
+    "gc_paused",
     "guard_names",
     "is_name",
     "iter_line_tokens",

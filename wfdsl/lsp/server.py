@@ -10,10 +10,11 @@ analyse the current text on demand, once per version.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import traceback
-from collections.abc import Generator, Iterable
-from typing import Any
+from collections.abc import Callable, Generator, Iterable
+from typing import Any, TypeVar, cast
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
@@ -24,6 +25,7 @@ from pygls.protocol.language_server import lsp_method
 from wfdsl import __version__
 from wfdsl.lsp import actions, completion, diagnostics, formatting, hover, navigation, outline
 from wfdsl.lsp.documents import Analysis, Document, Documents
+from wfdsl.lsp.frontend import gc_paused
 from wfdsl.lsp.symbols import Occurrence
 from wfdsl.lsp.text import Edit, Encoding
 
@@ -111,8 +113,9 @@ class WfdslServer(LanguageServer):
 
     def publish(self, doc: Document) -> None:
         try:
-            analysis = doc.analysis()
-            found = diagnostics.publishable(analysis, self.rules_base)
+            with gc_paused():
+                analysis = doc.analysis()
+                found = diagnostics.publishable(analysis, self.rules_base)
         except Exception:  # a bug: say so in the client's log, keep serving
             self.log_error(f"cannot lint {doc.uri}")
             return
@@ -159,6 +162,22 @@ class WfdslServer(LanguageServer):
                 ]
             )
         return types.WorkspaceEdit(changes={doc.uri: edits})
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _paused(handler: F) -> F:
+    """Run a handler with the cyclic GC paused, as the front end parses: the
+    objects a request makes die by reference counting, and a collection
+    pass over the open documents' trees would only add a pause to the answer."""
+
+    @functools.wraps(handler)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with gc_paused():
+            return handler(*args, **kwargs)
+
+    return cast(F, run)
 
 
 def make_server() -> WfdslServer:
@@ -212,6 +231,7 @@ def make_server() -> WfdslServer:
         )
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
+    @_paused
     def on_hover(ls: WfdslServer, params: types.HoverParams) -> types.Hover | None:
         found = ls.at(params.text_document, params.position)
         if found is None:
@@ -227,6 +247,7 @@ def make_server() -> WfdslServer:
         )
 
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)
+    @_paused
     def on_definition(ls: WfdslServer, params: types.DefinitionParams) -> types.Location | None:
         found = ls.at(params.text_document, params.position)
         if found is None:
@@ -236,6 +257,7 @@ def make_server() -> WfdslServer:
         return None if occ is None else ls.location(params.text_document.uri, analysis, occ)
 
     @server.feature(types.TEXT_DOCUMENT_REFERENCES)
+    @_paused
     def on_references(
         ls: WfdslServer, params: types.ReferenceParams
     ) -> list[types.Location] | None:
@@ -247,6 +269,7 @@ def make_server() -> WfdslServer:
         return [ls.location(params.text_document.uri, analysis, o) for o in every]
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT)
+    @_paused
     def on_highlight(
         ls: WfdslServer, params: types.DocumentHighlightParams
     ) -> list[types.DocumentHighlight] | None:
@@ -265,6 +288,7 @@ def make_server() -> WfdslServer:
         ]
 
     @server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
+    @_paused
     def on_prepare_rename(
         ls: WfdslServer, params: types.PrepareRenameParams
     ) -> types.PrepareRenamePlaceholder | None:
@@ -281,6 +305,7 @@ def make_server() -> WfdslServer:
         )
 
     @server.feature(types.TEXT_DOCUMENT_RENAME, types.RenameOptions(prepare_provider=True))
+    @_paused
     def on_rename(ls: WfdslServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
         doc = ls.documents.get(params.text_document.uri)
         if doc is None:
@@ -294,6 +319,7 @@ def make_server() -> WfdslServer:
         return ls.workspace_edit(doc, ls.text_edits(analysis, edits))
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+    @_paused
     def on_symbols(
         ls: WfdslServer, params: types.DocumentSymbolParams
     ) -> list[types.DocumentSymbol] | list[types.SymbolInformation] | None:
@@ -309,6 +335,7 @@ def make_server() -> WfdslServer:
         return list(_flat_symbols(doc.uri, analysis, root, None))
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(resolve_provider=False))
+    @_paused
     def on_completion(
         ls: WfdslServer, params: types.CompletionParams
     ) -> types.CompletionList | None:
@@ -332,6 +359,7 @@ def make_server() -> WfdslServer:
         )
 
     @server.feature(types.TEXT_DOCUMENT_FORMATTING)
+    @_paused
     def on_formatting(
         ls: WfdslServer, params: types.DocumentFormattingParams
     ) -> list[types.TextEdit] | None:
@@ -354,6 +382,7 @@ def make_server() -> WfdslServer:
         types.TEXT_DOCUMENT_CODE_ACTION,
         types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
     )
+    @_paused
     def on_code_action(
         ls: WfdslServer, params: types.CodeActionParams
     ) -> list[types.CodeAction] | None:
