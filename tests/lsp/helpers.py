@@ -193,3 +193,11 @@ def published(diags: list[types.Diagnostic]) -> list[dict[str, object]]:
         }
         for d in diags
     ]
+
+
+async def open_text(client: LanguageClient, folder: Path, text: str, name: str = "order.wf") -> str:
+    """Write ``text`` to ``folder/name``, open it, and return its URI."""
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    uri, _ = await open_document(client, path)
+    return uri

@@ -11,7 +11,7 @@ from pytest_lsp import LanguageClient
 from wfdsl.fmt import format_source
 from wfdsl.lint.engine import lint_text
 
-from .helpers import ORDER, apply_edits, at, open_document
+from .helpers import ORDER, apply_edits, at, open_text
 
 pytestmark = pytest.mark.asyncio
 
@@ -27,13 +27,6 @@ workflow   w "Überblick 🚀"{
 """
 
 
-async def _open(client: LanguageClient, tmp_path: Path, text: str) -> str:
-    path = tmp_path / "w.wf"
-    path.write_text(text, encoding="utf-8")
-    uri, _ = await open_document(client, path)
-    return uri
-
-
 def _doc(uri: str) -> types.TextDocumentIdentifier:
     return types.TextDocumentIdentifier(uri)
 
@@ -47,7 +40,7 @@ async def _format(client: LanguageClient, uri: str) -> list[types.TextEdit] | No
 
 
 async def test_formatting_gives_wfdsl_fmt_s_output(client: LanguageClient, tmp_path: Path) -> None:
-    uri = await _open(client, tmp_path, MESSY)
+    uri = await open_text(client, tmp_path, MESSY)
     edits = await _format(client, uri)
     assert edits
     assert apply_edits(MESSY, edits) == format_source(MESSY)
@@ -59,7 +52,7 @@ async def test_formatting_edits_only_the_lines_that_change(
     text = TEXT.replace(
         "    paid -> packed on pack if in_stock", "    paid  ->  packed on pack if in_stock"
     )
-    uri = await _open(client, tmp_path, text)
+    uri = await open_text(client, tmp_path, text)
     edits = await _format(client, uri)
     assert edits is not None and len(edits) == 1
     assert edits[0].range.start == at(text, "    paid  ->")
@@ -67,7 +60,7 @@ async def test_formatting_edits_only_the_lines_that_change(
 
 
 async def test_a_formatted_file_needs_no_edits(client: LanguageClient, tmp_path: Path) -> None:
-    uri = await _open(client, tmp_path, TEXT)
+    uri = await open_text(client, tmp_path, TEXT)
     edits = await _format(client, uri)
     assert edits is not None and list(edits) == []
 
@@ -76,12 +69,12 @@ async def test_a_file_with_errors_is_refused_not_mangled(
     client: LanguageClient, tmp_path: Path
 ) -> None:
     broken = MESSY.replace("on stop", "on stpo")
-    uri = await _open(client, tmp_path, broken)
+    uri = await open_text(client, tmp_path, broken)
     assert await _format(client, uri) is None
     (message,) = client.messages
     assert message.type == types.MessageType.Warning
     assert "not formatted" in message.message and "WF102" in message.message
-    assert "w.wf" in message.message
+    assert "order.wf" in message.message
 
 
 async def _actions(
@@ -109,7 +102,7 @@ async def test_did_you_mean_quick_fix_for_an_undefined_state(
     client: LanguageClient, tmp_path: Path
 ) -> None:
     text = TEXT.replace("packed -> shipped on ship", "packed -> shiped on ship")
-    uri = await _open(client, tmp_path, text)
+    uri = await open_text(client, tmp_path, text)
     actions = await _actions(client, uri, at(text, "shiped", delta=2))
     fix = next(a for a in actions if a.is_preferred)
     assert fix.title == "Change to 'shipped'"
@@ -122,7 +115,7 @@ async def test_did_you_mean_and_declare_for_an_undefined_event(
     client: LanguageClient, tmp_path: Path
 ) -> None:
     text = TEXT.replace("shipped -> delivered on deliver", "shipped -> delivered on delivr")
-    uri = await _open(client, tmp_path, text)
+    uri = await open_text(client, tmp_path, text)
     titles = {a.title: a for a in await _actions(client, uri, at(text, "delivr"))}
     assert _apply(text, uri, titles["Change to 'deliver'"]) == TEXT
     declared = _apply(text, uri, titles["Declare event 'delivr'"])
@@ -135,7 +128,7 @@ async def test_add_noqa_silences_a_lint_warning(client: LanguageClient, tmp_path
     text = TEXT.replace(
         '    event cancel "Customer or operator cancels"', "    event cancel, refund"
     )
-    uri = await _open(client, tmp_path, text)
+    uri = await open_text(client, tmp_path, text)
     (action,) = await _actions(client, uri, at(text, ", refund", delta=2))
     assert action.title == "Suppress WF205 on this line (# noqa)"
     fixed = _apply(text, uri, action)
@@ -150,7 +143,7 @@ async def test_add_noqa_extends_the_noqa_already_on_the_line(
         '    event cancel "Customer or operator cancels"',
         "    event cancel, refund, Bad_Name  # noqa: WF301 (legacy name)",
     )
-    uri = await _open(client, tmp_path, text)
+    uri = await open_text(client, tmp_path, text)
     (action,) = await _actions(client, uri, at(text, ", refund", delta=2))
     fixed = _apply(text, uri, action)
     assert "# noqa: WF301, WF205 (legacy name)\n" in fixed
@@ -161,7 +154,7 @@ async def test_only_other_kinds_of_action_gets_no_quick_fix(
     client: LanguageClient, tmp_path: Path
 ) -> None:
     text = TEXT.replace("packed -> shipped on ship", "packed -> shiped on ship")
-    uri = await _open(client, tmp_path, text)
+    uri = await open_text(client, tmp_path, text)
     found = await client.text_document_code_action_async(
         types.CodeActionParams(
             text_document=_doc(uri),
@@ -177,7 +170,7 @@ async def test_only_other_kinds_of_action_gets_no_quick_fix(
 async def test_document_symbols_outline_the_workflow(
     client: LanguageClient, tmp_path: Path
 ) -> None:
-    uri = await _open(client, tmp_path, TEXT)
+    uri = await open_text(client, tmp_path, TEXT)
     result = await client.text_document_document_symbol_async(types.DocumentSymbolParams(_doc(uri)))
     assert result is not None
     (root,) = result
@@ -208,7 +201,7 @@ async def test_document_symbols_outline_the_workflow(
 async def test_flat_symbols_for_a_client_without_hierarchy(
     plain_client: LanguageClient, tmp_path: Path
 ) -> None:
-    uri = await _open(plain_client, tmp_path, TEXT)
+    uri = await open_text(plain_client, tmp_path, TEXT)
     result = await plain_client.text_document_document_symbol_async(
         types.DocumentSymbolParams(_doc(uri))
     )

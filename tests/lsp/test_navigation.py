@@ -8,18 +8,11 @@ import pytest
 from lsprotocol import types
 from pytest_lsp import LanguageClient
 
-from .helpers import ORDER, at, encoding_of, open_document, position
+from .helpers import ORDER, at, encoding_of, open_text, position
 
 pytestmark = pytest.mark.asyncio
 
 TEXT = ORDER.read_text(encoding="utf-8")
-
-
-async def _open(client: LanguageClient, tmp_path: Path, text: str = TEXT) -> str:
-    path = tmp_path / "order.wf"
-    path.write_text(text, encoding="utf-8")
-    uri, _ = await open_document(client, path)
-    return uri
 
 
 def _doc(uri: str) -> types.TextDocumentIdentifier:
@@ -36,7 +29,7 @@ async def _hover(client: LanguageClient, uri: str, pos: types.Position) -> str:
 async def test_hover_on_a_state_shows_description_hooks_and_transitions(
     client: LanguageClient, tmp_path: Path
 ) -> None:
-    uri = await _open(client, tmp_path)
+    uri = await open_text(client, tmp_path, TEXT)
     # On a use of 'paid' (the target of the pay transition), not its declaration.
     value = await _hover(client, uri, at(TEXT, "-> paid", delta=4))
     assert value.startswith("state `paid`")
@@ -52,7 +45,7 @@ async def test_hover_on_a_state_shows_description_hooks_and_transitions(
 async def test_hover_on_an_event_shows_what_it_triggers(
     client: LanguageClient, tmp_path: Path
 ) -> None:
-    uri = await _open(client, tmp_path)
+    uri = await open_text(client, tmp_path, TEXT)
     value = await _hover(client, uri, at(TEXT, "on cancel", delta=3))
     assert value.startswith("event `cancel`")
     assert "Customer or operator cancels" in value
@@ -62,7 +55,7 @@ async def test_hover_on_an_event_shows_what_it_triggers(
 async def test_hover_on_a_guard_and_a_hook_names_the_method_to_write(
     client: LanguageClient, tmp_path: Path
 ) -> None:
-    uri = await _open(client, tmp_path)
+    uri = await open_text(client, tmp_path, TEXT)
     guard = await _hover(client, uri, at(TEXT, "in_stock"))
     assert "guard `in_stock`" in guard and "in_stock(ctx: Context) -> bool" in guard
     assert "paid -> packed on pack if in_stock" in guard
@@ -75,7 +68,7 @@ async def test_hover_covers_the_name_in_every_encoding(
     any_client: LanguageClient, tmp_path: Path
 ) -> None:
     client = any_client
-    uri = await _open(client, tmp_path)
+    uri = await open_text(client, tmp_path, TEXT)
     result = await client.text_document_hover_async(
         types.HoverParams(_doc(uri), at(TEXT, "pack if", encoding=encoding_of(client)))
     )
@@ -91,7 +84,7 @@ async def test_hover_is_plain_text_for_a_client_without_markdown(
     plain_client: LanguageClient, tmp_path: Path
 ) -> None:
     client = plain_client
-    uri = await _open(client, tmp_path)
+    uri = await open_text(client, tmp_path, TEXT)
     result = await client.text_document_hover_async(
         types.HoverParams(_doc(uri), at(TEXT, "-> paid", delta=4))
     )
@@ -104,7 +97,7 @@ async def test_hover_is_plain_text_for_a_client_without_markdown(
 async def test_no_hover_on_keywords_whitespace_or_comments(
     client: LanguageClient, tmp_path: Path
 ) -> None:
-    uri = await _open(client, tmp_path)
+    uri = await open_text(client, tmp_path, TEXT)
     for pos in (at(TEXT, "initial"), at(TEXT, "Order fulfilment"), types.Position(200, 0)):
         assert await client.text_document_hover_async(types.HoverParams(_doc(uri), pos)) is None
 
@@ -119,7 +112,7 @@ async def test_no_hover_on_keywords_whitespace_or_comments(
 async def test_definition_of_states_and_events_is_their_declaration(
     client: LanguageClient, tmp_path: Path, use: str, declaration: str
 ) -> None:
-    uri = await _open(client, tmp_path)
+    uri = await open_text(client, tmp_path, TEXT)
     word = declaration.split()[1]
     where = at(TEXT, use, delta=use.index(word))
     result = await client.text_document_definition_async(types.DefinitionParams(_doc(uri), where))
@@ -136,7 +129,7 @@ async def test_definition_of_guards_and_hooks_is_their_first_use(
     text = TEXT.replace(
         "paid -> packed on pack if in_stock", "paid -> packed on pack if card_valid"
     )
-    uri = await _open(client, tmp_path, text)
+    uri = await open_text(client, tmp_path, text)
     second = at(text, "card_valid", nth=1)
     result = await client.text_document_definition_async(types.DefinitionParams(_doc(uri), second))
     assert isinstance(result, types.Location)
@@ -144,7 +137,7 @@ async def test_definition_of_guards_and_hooks_is_their_first_use(
 
 
 async def test_references_find_every_use_of_a_state(client: LanguageClient, tmp_path: Path) -> None:
-    uri = await _open(client, tmp_path)
+    uri = await open_text(client, tmp_path, TEXT)
     refs = await client.text_document_references_async(
         types.ReferenceParams(
             text_document=_doc(uri),
@@ -172,7 +165,7 @@ async def test_references_find_every_use_of_a_state(client: LanguageClient, tmp_
 
 async def test_references_of_hooks_and_events(client: LanguageClient, tmp_path: Path) -> None:
     text = TEXT.replace("enter book_courier", "enter book_courier, send_receipt")
-    uri = await _open(client, tmp_path, text)
+    uri = await open_text(client, tmp_path, text)
     refs = await client.text_document_references_async(
         types.ReferenceParams(
             text_document=_doc(uri),
@@ -189,7 +182,7 @@ async def test_references_of_hooks_and_events(client: LanguageClient, tmp_path: 
 async def test_highlight_marks_the_declaration_as_written(
     client: LanguageClient, tmp_path: Path
 ) -> None:
-    uri = await _open(client, tmp_path)
+    uri = await open_text(client, tmp_path, TEXT)
     marks = await client.text_document_document_highlight_async(
         types.DocumentHighlightParams(_doc(uri), at(TEXT, "on ship", delta=3))
     )
@@ -202,7 +195,7 @@ async def test_navigation_works_in_a_file_that_parses_but_does_not_validate(
     client: LanguageClient, tmp_path: Path
 ) -> None:
     text = TEXT.replace("shipped -> delivered on deliver", "shiped -> delivered on delivr")
-    uri = await _open(client, tmp_path, text)
+    uri = await open_text(client, tmp_path, text)
     value = await _hover(client, uri, at(text, "shiped"))
     assert value.startswith("state `shiped` (not declared)")
     result = await client.text_document_definition_async(
@@ -217,7 +210,7 @@ async def test_positions_after_non_ascii_text_in_every_encoding(
     client = any_client
     enc = encoding_of(client)
     text = 'workflow w {\n    initial state a "🙂 ünï" state b "𝄞" event go "→"  a -> b on go\n    b -> b on go\n}\n'
-    uri = await _open(client, tmp_path, text)
+    uri = await open_text(client, tmp_path, text)
     use = text.index("-> b on go") + 3
     result = await client.text_document_definition_async(
         types.DefinitionParams(_doc(uri), position(text, use, enc))

@@ -11,18 +11,11 @@ from pytest_lsp import LanguageClient
 
 from wfdsl.lint.engine import lint_text
 
-from .helpers import ORDER, apply_edits, at, open_document
+from .helpers import ORDER, apply_edits, at, open_text
 
 pytestmark = pytest.mark.asyncio
 
 TEXT = ORDER.read_text(encoding="utf-8")
-
-
-async def _open(client: LanguageClient, tmp_path: Path, text: str = TEXT) -> str:
-    path = tmp_path / "order.wf"
-    path.write_text(text, encoding="utf-8")
-    uri, _ = await open_document(client, path)
-    return uri
 
 
 def _edits(uri: str, result: types.WorkspaceEdit | None) -> list[types.TextEdit]:
@@ -51,7 +44,7 @@ async def test_renaming_a_state_gives_a_file_that_lints_clean(
     client: LanguageClient, tmp_path: Path
 ) -> None:
     assert lint_text(TEXT, "order.wf") == []
-    uri = await _open(client, tmp_path)
+    uri = await open_text(client, tmp_path, TEXT)
     edits = await _rename(client, uri, at(TEXT, "paid -> packed", delta=2), "payment_taken")
     assert len(edits) == 4  # the declaration and three uses
     renamed = apply_edits(TEXT, edits)
@@ -64,7 +57,7 @@ async def test_renaming_an_event_from_its_declaration(
     plain_client: LanguageClient, tmp_path: Path
 ) -> None:
     client = plain_client  # a client without versioned edits gets ``changes``
-    uri = await _open(client, tmp_path)
+    uri = await open_text(client, tmp_path, TEXT)
     edits = await _rename(client, uri, at(TEXT, "event ship", delta=7), "dispatch")
     renamed = apply_edits(TEXT, edits)
     assert 'event dispatch "Carrier collects the parcel"' in renamed
@@ -76,7 +69,7 @@ async def test_renaming_an_event_from_its_declaration(
 async def test_prepare_rename_gives_the_name_s_range(
     client: LanguageClient, tmp_path: Path
 ) -> None:
-    uri = await _open(client, tmp_path)
+    uri = await open_text(client, tmp_path, TEXT)
     result = await client.text_document_prepare_rename_async(
         types.PrepareRenameParams(
             types.TextDocumentIdentifier(uri), at(TEXT, "on deliver", delta=5)
@@ -102,7 +95,7 @@ async def test_prepare_rename_gives_the_name_s_range(
 async def test_rename_refuses_keywords_invalid_names_and_clashes(
     client: LanguageClient, tmp_path: Path, new: str, reason: str
 ) -> None:
-    uri = await _open(client, tmp_path)
+    uri = await open_text(client, tmp_path, TEXT)
     with pytest.raises(JsonRpcException) as refused:
         await _rename(client, uri, at(TEXT, "state paid", delta=6), new)
     assert reason in str(refused.value)
@@ -111,7 +104,7 @@ async def test_rename_refuses_keywords_invalid_names_and_clashes(
 async def test_rename_refuses_guards_and_hooks_and_says_why(
     client: LanguageClient, tmp_path: Path
 ) -> None:
-    uri = await _open(client, tmp_path)
+    uri = await open_text(client, tmp_path, TEXT)
     for where in (at(TEXT, "in_stock"), at(TEXT, "charge_card")):
         with pytest.raises(JsonRpcException) as refused:
             await client.text_document_prepare_rename_async(

@@ -14,7 +14,7 @@ import functools
 import logging
 import traceback
 from collections.abc import Callable, Generator, Iterable
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from lsprotocol import types
 from pygls.exceptions import JsonRpcException
@@ -130,15 +130,6 @@ class WfdslServer(LanguageServer):
 
     # -- conversions at the edge -----------------------------------------------------
 
-    def at(
-        self, doc_id: types.TextDocumentIdentifier, position: types.Position
-    ) -> tuple[Analysis, int] | None:
-        doc = self.documents.get(doc_id.uri)
-        if doc is None:
-            return None
-        analysis = doc.analysis()
-        return analysis, analysis.index.offset(position)
-
     def location(self, uri: str, analysis: Analysis, occ: Occurrence) -> types.Location:
         return types.Location(uri=uri, range=analysis.index.range(occ.start, occ.end))
 
@@ -178,6 +169,33 @@ def _paused(handler: F) -> F:
             return handler(*args, **kwargs)
 
     return cast(F, run)
+
+
+class _Located(Protocol):
+    text_document: types.TextDocumentIdentifier
+    position: types.Position
+
+
+P = TypeVar("P", bound=_Located)
+R = TypeVar("R")
+
+
+def _located(
+    handler: Callable[[WfdslServer, P, Document, Analysis, int], R | None],
+) -> Callable[[WfdslServer, P], R | None]:
+    """A request about a position: the handler gets the open document, its
+    analysis and the offset of the position (None answers for a closed one)."""
+
+    @functools.wraps(handler)
+    def run(ls: WfdslServer, params: P) -> R | None:
+        doc = ls.documents.get(params.text_document.uri)
+        if doc is None:
+            return None
+        with gc_paused():
+            analysis = doc.analysis()
+            return handler(ls, params, doc, analysis, analysis.index.offset(params.position))
+
+    return run
 
 
 def make_server() -> WfdslServer:
@@ -231,12 +249,10 @@ def make_server() -> WfdslServer:
         )
 
     @server.feature(types.TEXT_DOCUMENT_HOVER)
-    @_paused
-    def on_hover(ls: WfdslServer, params: types.HoverParams) -> types.Hover | None:
-        found = ls.at(params.text_document, params.position)
-        if found is None:
-            return None
-        analysis, offset = found
+    @_located
+    def on_hover(
+        ls: WfdslServer, params: types.HoverParams, doc: Document, analysis: Analysis, offset: int
+    ) -> types.Hover | None:
         result = hover.hover(analysis, offset, ls.markdown)
         if result is None:
             return None
@@ -247,36 +263,38 @@ def make_server() -> WfdslServer:
         )
 
     @server.feature(types.TEXT_DOCUMENT_DEFINITION)
-    @_paused
-    def on_definition(ls: WfdslServer, params: types.DefinitionParams) -> types.Location | None:
-        found = ls.at(params.text_document, params.position)
-        if found is None:
-            return None
-        analysis, offset = found
+    @_located
+    def on_definition(
+        ls: WfdslServer,
+        params: types.DefinitionParams,
+        doc: Document,
+        analysis: Analysis,
+        offset: int,
+    ) -> types.Location | None:
         occ = navigation.definition(analysis, offset)
         return None if occ is None else ls.location(params.text_document.uri, analysis, occ)
 
     @server.feature(types.TEXT_DOCUMENT_REFERENCES)
-    @_paused
+    @_located
     def on_references(
-        ls: WfdslServer, params: types.ReferenceParams
+        ls: WfdslServer,
+        params: types.ReferenceParams,
+        doc: Document,
+        analysis: Analysis,
+        offset: int,
     ) -> list[types.Location] | None:
-        found = ls.at(params.text_document, params.position)
-        if found is None:
-            return None
-        analysis, offset = found
         every = navigation.references(analysis, offset, params.context.include_declaration)
         return [ls.location(params.text_document.uri, analysis, o) for o in every]
 
     @server.feature(types.TEXT_DOCUMENT_DOCUMENT_HIGHLIGHT)
-    @_paused
+    @_located
     def on_highlight(
-        ls: WfdslServer, params: types.DocumentHighlightParams
+        ls: WfdslServer,
+        params: types.DocumentHighlightParams,
+        doc: Document,
+        analysis: Analysis,
+        offset: int,
     ) -> list[types.DocumentHighlight] | None:
-        found = ls.at(params.text_document, params.position)
-        if found is None:
-            return None
-        analysis, offset = found
         return [
             types.DocumentHighlight(
                 range=analysis.index.range(o.start, o.end),
@@ -288,14 +306,14 @@ def make_server() -> WfdslServer:
         ]
 
     @server.feature(types.TEXT_DOCUMENT_PREPARE_RENAME)
-    @_paused
+    @_located
     def on_prepare_rename(
-        ls: WfdslServer, params: types.PrepareRenameParams
+        ls: WfdslServer,
+        params: types.PrepareRenameParams,
+        doc: Document,
+        analysis: Analysis,
+        offset: int,
     ) -> types.PrepareRenamePlaceholder | None:
-        found = ls.at(params.text_document, params.position)
-        if found is None:
-            return None
-        analysis, offset = found
         try:
             occ = navigation.prepare_rename(analysis, offset)
         except navigation.RenameRefused as exc:
@@ -305,13 +323,10 @@ def make_server() -> WfdslServer:
         )
 
     @server.feature(types.TEXT_DOCUMENT_RENAME, types.RenameOptions(prepare_provider=True))
-    @_paused
-    def on_rename(ls: WfdslServer, params: types.RenameParams) -> types.WorkspaceEdit | None:
-        doc = ls.documents.get(params.text_document.uri)
-        if doc is None:
-            return None
-        analysis = doc.analysis()
-        offset = analysis.index.offset(params.position)
+    @_located
+    def on_rename(
+        ls: WfdslServer, params: types.RenameParams, doc: Document, analysis: Analysis, offset: int
+    ) -> types.WorkspaceEdit | None:
         try:
             edits = navigation.rename(analysis, offset, params.new_name)
         except navigation.RenameRefused as exc:
@@ -335,15 +350,14 @@ def make_server() -> WfdslServer:
         return list(_flat_symbols(doc.uri, analysis, root, None))
 
     @server.feature(types.TEXT_DOCUMENT_COMPLETION, types.CompletionOptions(resolve_provider=False))
-    @_paused
+    @_located
     def on_completion(
-        ls: WfdslServer, params: types.CompletionParams
+        ls: WfdslServer,
+        params: types.CompletionParams,
+        doc: Document,
+        analysis: Analysis,
+        offset: int,
     ) -> types.CompletionList | None:
-        doc = ls.documents.get(params.text_document.uri)
-        if doc is None:
-            return None
-        analysis = doc.analysis()
-        offset = analysis.index.offset(params.position)
         items = completion.complete(analysis, offset, doc.last_parsed)
         return types.CompletionList(
             is_incomplete=False,
