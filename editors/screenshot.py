@@ -117,11 +117,15 @@ def markdown_to_html(value: str) -> str:
     for block in value.split("\n\n"):
         if "\n```wf\n" in block:
             title, _, code = block.partition("\n```wf\n")
-            out.append(f"<p>{html.escape(title)}</p><pre>{html.escape(code.removesuffix('```').strip())}</pre>")
+            out.append(
+                f"<p>{html.escape(title)}</p><pre>{html.escape(code.removesuffix('```').strip())}</pre>"
+            )
         else:
             parts = html.escape(block).split("`")
             out.append(
-                "<p>" + "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts)) + "</p>"
+                "<p>"
+                + "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
+                + "</p>"
             )
     return "".join(out)
 
@@ -177,8 +181,8 @@ def page(
         )
     problems = "".join(
         f'<li><span class="{"error" if d.severity == types.DiagnosticSeverity.Error else "warning"}-icon">'
-        f'{"✖" if d.severity == types.DiagnosticSeverity.Error else "⚠"}</span> '
-        f"{html.escape(d.message)} <span class=\"code-ref\">wfdsl({html.escape(str(d.code))})"
+        f"{'✖' if d.severity == types.DiagnosticSeverity.Error else '⚠'}</span> "
+        f'{html.escape(d.message)} <span class="code-ref">wfdsl({html.escape(str(d.code))})'
         f" [Ln {d.range.start.line + 1}, Col {d.range.start.character + 1}]</span></li>"
         for d in diags
     )
