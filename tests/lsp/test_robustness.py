@@ -1,6 +1,6 @@
 """No input kills the server: the front end's fuzz corpus replayed through ``didChange``.
 
-The texts come from the strategies of ``tests/test_fuzz.py`` (random text,
+The texts come from the strategies of ``tests/frontend/test_fuzz.py`` (random text,
 token soups, mutated examples, generated workflows). Each one reaches the
 server as one incremental edit from the text before it (as an editor sends a
 keystroke or a paste), or now and then as a whole-document change. After
@@ -18,7 +18,7 @@ import random
 from pathlib import Path
 
 import pytest
-import test_fuzz  # type: ignore[import-not-found]  # tests/ is on sys.path
+from frontend import test_fuzz  # type: ignore[import-not-found]  # tests/ is on sys.path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lsprotocol import types

@@ -20,17 +20,10 @@ from lark.exceptions import UnexpectedInput
 from wfdsl.diagnostics import Diagnostic, Severity
 from wfdsl.errors import FormatError, SpecError
 from wfdsl.fmt import _guard_tokens, _transition_unit, format_guard_node, format_source
-from wfdsl.ir import Spec
-from wfdsl.lint.base import REGISTRY, Rule
-from wfdsl.lint.config import ConfigError, ConfigFinder, Selection
-from wfdsl.lint.docs import _anchor as rule_anchor
-from wfdsl.lint.docs import render as render_rules_page
-from wfdsl.lint.engine import lint_source
-from wfdsl.lint.noqa import _LINE as NOQA_LINE_DIRECTIVE
-from wfdsl.naming import upper_snake
-from wfdsl.parser import KEYWORDS, _lark, parse
-from wfdsl.source import Source, gc_paused
-from wfdsl.syntax import (
+from wfdsl.frontend.naming import upper_snake
+from wfdsl.frontend.parser import KEYWORDS, _lark, parse
+from wfdsl.frontend.source import Source, gc_paused
+from wfdsl.frontend.syntax import (
     AndNode,
     EventNode,
     EventsNode,
@@ -44,7 +37,14 @@ from wfdsl.syntax import (
     TransitionNode,
     WorkflowNode,
 )
-from wfdsl.validate import build_spec, closest_name
+from wfdsl.frontend.validate import build_spec, closest_name
+from wfdsl.ir import Spec
+from wfdsl.lint.base import REGISTRY, Rule
+from wfdsl.lint.config import ConfigError, ConfigFinder, Selection
+from wfdsl.lint.docs import _anchor as rule_anchor
+from wfdsl.lint.docs import render as render_rules_page
+from wfdsl.lint.engine import lint_source
+from wfdsl.lint.noqa import _LINE as NOQA_LINE_DIRECTIVE
 
 __all__ = [
     "KEYWORDS",
