@@ -206,9 +206,17 @@ def _depth(node: GuardNode) -> int:
     return deepest
 
 
-def _did_you_mean(name: str, known: Iterable[str]) -> str | None:
+def closest_name(name: str, known: Iterable[str]) -> str | None:
+    """The declared name ``name`` was most likely meant to be, or None: the
+    suggestion of the WF101/WF102 did-you-mean hints (and of the language
+    server's quick fix for them, so that the two always agree)."""
     match = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f"did you mean '{match[0]}'?" if match else None
+    return match[0] if match else None
+
+
+def _did_you_mean(name: str, known: Iterable[str]) -> str | None:
+    match = closest_name(name, known)
+    return f"did you mean '{match}'?" if match else None
 
 
 def build_spec(tree: WorkflowNode, path: str = "<string>") -> Spec:
