@@ -188,8 +188,8 @@ def test_spec_error_message_summarises_the_first_error_and_counts_the_rest() -> 
 
 
 def test_syntax_errors_in_names_and_strings_are_reported_with_the_others() -> None:
-    diags = errors('workflow w { initial state a "\\q" event after a -> b on after }')
-    assert [d.code for d in diags] == ["WF100", "WF100", "WF101", "WF100"]
+    diags = errors('workflow w { initial state a "\\q" event e "\\z" a -> b on e }')
+    assert [d.code for d in diags] == ["WF100", "WF100", "WF101"]
 
 
 def test_undefined_name_with_nothing_close_has_no_guess() -> None:
