@@ -1,4 +1,4 @@
-"""Validation errors WF101-WF113: a spec that parses but cannot be run.
+"""Validation errors WF101-WF114: a spec that parses but cannot be run.
 
 Each error has a failing example (code, position and hint asserted) and the
 corrected example that loads. A file with several problems reports them all.
@@ -147,6 +147,14 @@ CASES = [
         "list every name on the first 'enter' (line 3), in the order they run",
         wf("initial state a {", "  enter x, y", "}"),
     ),
+    Case(
+        "WF114",
+        wf("initial state a", "final state b", "a -> b after 30m1h"),
+        (4, 20),
+        "unit 'h' after 'm': write larger units first",
+        "write '1h30m'",
+        wf("initial state a", "final state b", "a -> b after 1h30m"),
+    ),
 ]
 
 
@@ -166,7 +174,7 @@ def test_corrected_example_loads(case: Case) -> None:
 
 
 def test_every_validation_error_has_a_case() -> None:
-    assert {c.code for c in CASES} == {f"WF{n}" for n in range(101, 114)}
+    assert {c.code for c in CASES} == {f"WF{n}" for n in range(101, 115)}
 
 
 def test_all_errors_are_reported_at_once_in_source_order() -> None:
