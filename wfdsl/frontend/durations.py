@@ -11,6 +11,7 @@ fault, with the corrected text as the hint where one can be worked out.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -89,7 +90,7 @@ def read_duration_text(text: str, span: Span) -> Duration | DurationProblem:
             return _too_long(text, span)
         total += int(digits or "0") * DURATION_UNITS[p.unit]
     ranks = list(DURATION_UNITS)
-    for before, p in zip(pieces, pieces[1:], strict=False):
+    for before, p in itertools.pairwise(pieces):
         if ranks.index(p.unit) > ranks.index(before.unit):
             continue
         fix = f"write '{format_duration(total)}'" if total else None
