@@ -358,9 +358,7 @@ class Spec:
     _timed: dict[str, tuple[TimedEdge, ...]] = field(init=False, repr=False, compare=False)
     _timed_wild: tuple[TimedEdge, ...] = field(init=False, repr=False, compare=False)
     #: :meth:`timed_from` per state once asked, when ``*`` ones must be merged in.
-    _timed_merged: dict[str, tuple[TimedEdge, ...]] = field(
-        init=False, repr=False, compare=False
-    )
+    _timed_merged: dict[str, tuple[TimedEdge, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         explicit: dict[tuple[str, str], list[Edge]] = {}

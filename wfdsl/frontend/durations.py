@@ -111,7 +111,9 @@ def read_duration_text(text: str, span: Span) -> Duration | DurationProblem:
 
 def _too_long(text: str, span: Span) -> DurationProblem:
     return DurationProblem(
-        span, f"duration '{text}' is longer than 3650 days", "the longest is '3650d' (about ten years)"
+        span,
+        f"duration '{text}' is longer than 3650 days",
+        "the longest is '3650d' (about ten years)",
     )
 
 

@@ -178,7 +178,6 @@ class _Builder:
             index=index,
         )
 
-
     def timed_edge(self, node: TimedTransitionNode, index: int) -> TimedEdge:
         """A timed transition; its duration is checked here (WF114), its names
         with every transition's in :func:`_check_edges`."""
