@@ -16,6 +16,7 @@ HERE = Path(__file__).resolve().parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.wf"))
 HOSTILE = HERE / "hostile.wf"
 BIG = HERE / "release.wf"
+TIMERS = HERE / "timers.wf"
 
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None, reason="Graphviz 'dot' is not installed (apt-get install graphviz)"
