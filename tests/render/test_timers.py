@@ -202,3 +202,36 @@ def test_the_preview_draws_timed_transitions_and_lints_them(tmp_path: Path) -> N
     snap = Previewer(str(path)).snapshot()
     assert snap.svg is not None and f"{CLOCK} after 2d" in snap.svg
     assert [d.code for d in snap.findings] == ["WF210"]
+
+
+# -- the review picture of a change (wfdsl breaking --render) ------------------------------------
+
+
+@needs_dot
+def test_the_review_picture_marks_changed_timers_and_graphviz_draws_it() -> None:
+    from wfdsl.render.diff import render_diff
+
+    old = wfdsl.loads(SPEC)
+    new = wfdsl.loads(
+        SPEC.replace("after 30m if not vip", "after 1h if not vip").replace(
+            "* -> expired after 90d", "* -> expired after 90d if stale"
+        )
+    )
+    found = {(e["from"], e["to"], e["label"]): e for e in edges(render_diff(old, new, "a", "b"))}
+    removed = next(e for k, e in found.items() if "after 30m" in k[2])
+    added = next(e for k, e in found.items() if "after 1h" in k[2])
+    changed = next(e for k, e in found.items() if "after 90d" in k[2])
+    assert removed["color"] == DEFAULT_STYLE.removed and removed["style"] == "dashed"
+    assert added["color"] == DEFAULT_STYLE.added and added["style"] == "dashed"
+    assert changed["color"] == DEFAULT_STYLE.changed and "now [stale]" in changed["label"]
+    assert removed["tooltip"] == "created -> expired after 30m (removed)"
+
+
+@needs_dot
+def test_an_unchanged_timer_keeps_its_look_in_the_review_picture() -> None:
+    from wfdsl.render.diff import render_diff
+
+    spec = wfdsl.loads(SPEC)
+    found = {(e["from"], e["to"]): e for e in edges(render_diff(spec, spec, "a", "b"))}
+    assert found[("created", "expired")]["color"] == DEFAULT_STYLE.timer
+    assert found[("created", "expired")]["style"] == "dashed"

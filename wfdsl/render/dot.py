@@ -341,7 +341,7 @@ def _arrow(arrow: Arrow, diagram: Diagram, style: Style, main: bool) -> str:
     attrs["labeltooltip"] = attrs["tooltip"]
     if arrow.source is None or arrow.mark is Mark.REMOVED or arrow.timed:
         attrs["style"] = "dashed"
-    if arrow.timed and arrow.mark is None:
+    if arrow.timed and arrow.mark in (None, Mark.SAME):
         attrs["color"] = quoted(style.timer)
     if arrow.mark is Mark.ADDED:
         attrs |= {"color": quoted(style.added), "penwidth": "2.4"}

@@ -17,7 +17,6 @@ from enum import IntEnum
 from wfdsl.compare.diff import Mark
 from wfdsl.ir import Edge, Spec, State, TimedEdge, format_guard
 
-
 #: Marks a timed transition's label in every diagram: a clock face (U+25F7,
 #: present in the DejaVu fonts that Graphviz and browsers find on servers,
 #: where the stopwatch emoji often is not).
