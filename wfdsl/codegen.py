@@ -336,19 +336,7 @@ def _event(event: Event) -> _Node:
 
 
 def _edge(edge: Edge) -> _Node:
-    args: list[tuple[str | None, _Node]] = [
-        ("sources", _Tuple(tuple(_name(n.value) for n in edge.sources))),
-        ("target", _name(edge.target.value)),
-        ("event", _name(edge.event.value)),
-    ]
-    if edge.guard is not None:
-        args.append(("guard", _guard(edge.guard)))
-    if edge.description is not None:
-        args.append(("description", _Str(edge.description)))
-    if edge.wildcard:
-        args.append(("wildcard", _Code("True")))
-    args.append(("index", _Code(str(edge.index))))
-    return _Call("ir.Edge", tuple(args), expand=True)
+    return _transition("ir.Edge", edge, ("event", _name(edge.event.value)))
 
 
 def _timed_edge(edge: TimedEdge) -> _Node:
@@ -356,10 +344,15 @@ def _timed_edge(edge: TimedEdge) -> _Node:
     duration = _Call(
         "ir.Duration", (("ms", _Code(f"{edge.after.ms:_}")), ("text", _Str(edge.after.text)))
     )
+    return _transition("ir.TimedEdge", edge, ("after", duration))
+
+
+def _transition(func: str, edge: Edge | TimedEdge, trigger: tuple[str, _Node]) -> _Node:
+    """``func(...)`` rebuilding ``edge``; ``trigger`` is its event or its duration."""
     args: list[tuple[str | None, _Node]] = [
         ("sources", _Tuple(tuple(_name(n.value) for n in edge.sources))),
         ("target", _name(edge.target.value)),
-        ("after", duration),
+        trigger,
     ]
     if edge.guard is not None:
         args.append(("guard", _guard(edge.guard)))
@@ -368,7 +361,7 @@ def _timed_edge(edge: TimedEdge) -> _Node:
     if edge.wildcard:
         args.append(("wildcard", _Code("True")))
     args.append(("index", _Code(str(edge.index))))
-    return _Call("ir.TimedEdge", tuple(args), expand=True)
+    return _Call(func, tuple(args), expand=True)
 
 
 def spec_literal(spec: Spec, path: str) -> str:

@@ -27,6 +27,13 @@ def spec_of(path: Path) -> Spec:
     return wfdsl.load(path)
 
 
+def review_block(spec: Spec) -> str:
+    """The Mermaid block of ``spec``'s review page, as GitHub gets it."""
+    from wfdsl.render.markdown import review_page
+
+    return review_page(spec).split("```mermaid\n", 1)[1].split("\n```", 1)[0]
+
+
 def dot_to(text: str, fmt: str) -> bytes:
     """Run the real Graphviz on DOT text; fail the test on any complaint."""
     done = subprocess.run(["dot", f"-T{fmt}"], input=text.encode(), capture_output=True)

@@ -10,8 +10,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import wfdsl
 from wfdsl.preview.server import Previewer
 from wfdsl.render import Detail, Overlay, Step, extract
@@ -20,7 +18,6 @@ from wfdsl.render.markdown import review_page
 from wfdsl.render.mermaid import to_mermaid
 from wfdsl.render.model import CLOCK
 
-from .cdp import Browser, chromium_path
 from .helpers import TIMERS, dot_to, needs_dot, spec_of
 
 SPEC = """
@@ -110,56 +107,6 @@ def test_mermaid_marks_timed_transitions_with_a_clock() -> None:
     assert f"    created --> expired : {CLOCK} after 30m [not vip]" in text
     assert f"    wf_any --> expired : {CLOCK} after 90d" in text
     assert "    created --> paid : pay" in text
-
-
-def _mermaid_js() -> Path | None:
-    import os
-
-    env = os.environ.get("WFDSL_MERMAID_JS")
-    candidates = [Path(env)] if env else []
-    candidates.append(TIMERS.parents[2] / "node_modules" / "mermaid" / "dist" / "mermaid.min.js")
-    return next((p for p in candidates if p.is_file()), None)
-
-
-MERMAID_JS = _mermaid_js()
-
-
-@pytest.mark.skipif(
-    chromium_path() is None or MERMAID_JS is None,
-    reason="needs Debian's chromium and mermaid.min.js (npm install mermaid@11, or set"
-    " WFDSL_MERMAID_JS), as tests/render/test_mermaid_browser.py",
-)
-def test_mermaid_draws_timed_transitions_in_chromium(tmp_path: Path) -> None:
-    assert MERMAID_JS is not None
-    page = tmp_path / "index.html"
-    page.write_text(
-        f'<!DOCTYPE html><html><body><script src="{MERMAID_JS.as_uri()}"></script>'
-        "<script>mermaid.initialize({startOnLoad: false, securityLevel: 'strict'});</script>"
-        "</body></html>"
-    )
-    spec = spec_of(TIMERS)
-    browser = Browser(page.as_uri())
-    try:
-        browser.wait_for("typeof mermaid !== 'undefined'")
-        for text in (to_mermaid(extract(spec), descriptions=True), _review_block(spec)):
-            script = (
-                f"mermaid.render('timers', {json.dumps(text)})"
-                ".then(r => ({ok: true, svg: r.svg}), e => ({ok: false, error: String(e)}))"
-            )
-            result = browser.evaluate(script, await_promise=True)
-            assert result["ok"], f"{result['error']}\n{text}"
-            svg: str = result["svg"]
-            for label in ("after 30d", "after 2d [not decided]", "after 3650d"):
-                assert f"{CLOCK} {label}" in svg, label
-            for state in spec.states:
-                assert f">{state.name}<" in svg, state.name
-    finally:
-        browser.close()
-
-
-def _review_block(spec: wfdsl.Spec) -> str:
-    page = review_page(spec)
-    return page.split("```mermaid\n", 1)[1].split("\n```", 1)[0]
 
 
 # -- the review page ----------------------------------------------------------------------------
