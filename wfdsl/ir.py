@@ -463,7 +463,8 @@ class Spec:
         return edge.source_names
 
     def outgoing(self) -> dict[str, list[Edge]]:
-        """Edges by source state, ``*`` expanded; every state has an entry."""
+        """Event transitions by source state, ``*`` expanded; every state has an
+        entry. (The timed transitions a state arms: :meth:`timed_from`.)"""
         out: dict[str, list[Edge]] = {s.name: [] for s in self.states}
         wildcards = [e for e in self.edges if e.wildcard]
         for edge in self.edges:

@@ -13,7 +13,7 @@ import pytest
 import wfdsl
 from wfdsl.diagnostics import Diagnostic, Severity
 from wfdsl.errors import SpecError
-from wfdsl.ir import GuardRef, Span, TimedEdge
+from wfdsl.ir import Span, TimedEdge, guard_refs
 
 
 def errors(text: str) -> tuple[Diagnostic, ...]:
@@ -79,19 +79,13 @@ def test_timed_transition_has_sources_target_guard_description_and_span() -> Non
     assert edge.source_names == ("a", "b")
     assert edge.target.value == "c"
     assert edge.after.ms == HOUR
-    assert [r.name for r in spec_guard_refs(edge)] == ["ready", "held"]
+    assert [r.name for r in guard_refs(edge.guard)] == ["ready", "held"]
     assert edge.description == "Give up"
     assert not edge.wildcard
     assert (edge.span.line, edge.span.column, edge.span.end_column) == (7, 5, 55)
     assert edge.index == 0
     # Event transitions are numbered on their own, as before timers existed.
     assert [e.index for e in spec.edges] == [0]
-
-
-def spec_guard_refs(edge: TimedEdge) -> list[GuardRef]:
-    from wfdsl.ir import guard_refs
-
-    return list(guard_refs(edge.guard))
 
 
 def test_star_timed_transition_arms_in_every_non_final_state() -> None:

@@ -1,7 +1,8 @@
 """Timed transitions in every picture: drawn apart from event transitions
 (dashed, a clock, labelled ``after 30m [guard]``), in DOT as Graphviz reads
-it, in SVG, in Mermaid as Mermaid 11 draws it in Chromium, on the review page
-and in the live preview."""
+it, in SVG, in Mermaid text, on the review page, in the review picture of a
+change and in the live preview. Mermaid 11 drawing them in Chromium is in
+``test_mermaid_browser.py``."""
 
 from __future__ import annotations
 
