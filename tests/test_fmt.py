@@ -219,6 +219,11 @@ def guards(draw: st.DrawFn, depth: int = 0) -> list[str]:
     return ["(", *left, ")", kind, "(", *right, ")"]
 
 
+#: Durations of generated timed transitions, each a different length (two
+#: spellings of one length would make a duplicate transition).
+_DURATIONS = ["30m", "1h30m", "90s", "500ms", "7d", "2d12h", "007s"]
+
+
 @st.composite
 def specs(draw: st.DrawFn) -> str:
     n_states = draw(st.integers(1, 5))
@@ -261,7 +266,11 @@ def specs(draw: st.DrawFn) -> str:
             sources = ["*"]
         else:
             sources = _commas(draw(st.lists(st.sampled_from(live), min_size=1, unique=True)))
-        toks = [*sources, "->", draw(st.sampled_from(states)), "on", draw(st.sampled_from(events))]
+        toks = [*sources, "->", draw(st.sampled_from(states))]
+        if draw(st.integers(0, 3)) == 0:
+            toks += ["after", draw(st.sampled_from(_DURATIONS))]
+        else:
+            toks += ["on", draw(st.sampled_from(events))]
         if draw(st.booleans()):
             toks += ["if", *draw(guards())]
         key = " ".join(t for t in toks if t not in "()")  # same guard, other parentheses
@@ -318,7 +327,7 @@ def test_the_layout_example_in_the_docs_is_canonical() -> None:
 _FRAGMENTS = [
     "workflow", "w", "state", "initial", "final", "event", "enter", "exit", "compensate",
     "a", "b", "e", "->", ",", "on", "if", "not", "and", "or", "(", ")", "{", "}", "*",
-    '"d"', '"\\q"', "# c\n", "\n", " ", "after", "9", "'",
+    '"d"', '"\\q"', "# c\n", "\n", " ", "after", "9", "'", "30m", "1h 30m", "0s",
 ]  # fmt: skip
 
 

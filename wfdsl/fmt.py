@@ -8,15 +8,16 @@ order means something:
 * the header comments, then ``workflow NAME "description" {`` and a blank line;
 * every state, in the order written (hooks indented inside braces);
 * every event, one per line, in the order written;
-* every transition, one per line, in the order written (the order in which
-  they are tried);
+* every transition, event-triggered or timed, one per line, in the order
+  written (the order in which they are tried);
 * ``}``.
 
 Groups are separated by one blank line; inside a group, a blank line the
 author left between two members is kept (several become one). Nothing is
 aligned, so that adding a member never rewrites its neighbours. Descriptions
-are copied byte for byte, escapes untouched; guards keep their meaning and
-lose only parentheses that precedence makes redundant.
+are copied byte for byte, escapes untouched; durations are kept as written
+(``90m`` stays ``90m``); guards keep their meaning and lose only parentheses
+that precedence makes redundant.
 
 Comments stay where they were: a comment on a line of its own belongs to the
 member below it and moves with it; a comment at the end of a member's line
@@ -49,6 +50,7 @@ from wfdsl.frontend.syntax import (
     OrNode,
     RefNode,
     StateNode,
+    TimedTransitionNode,
     TransitionNode,
     WorkflowNode,
 )
@@ -189,11 +191,16 @@ def _event_units(node: EventsNode) -> list[_Unit]:
     return units
 
 
-def _transition_unit(node: TransitionNode) -> _Unit:
-    text = (
-        ", ".join(t.value for t in node.sources) + f" -> {node.target.value} on {node.event.value}"
-    )
-    toks = [*node.sources, node.arrow, node.target, node.event]
+def _transition_unit(node: TransitionNode | TimedTransitionNode) -> _Unit:
+    text = ", ".join(t.value for t in node.sources) + f" -> {node.target.value}"
+    toks = [*node.sources, node.arrow, node.target]
+    if isinstance(node, TimedTransitionNode):
+        # A valid spec has one DURATION token: the duration exactly as written.
+        text += " after " + "".join(t.value for t in node.duration)
+        toks += [node.after, *node.duration]
+    else:
+        text += f" on {node.event.value}"
+        toks.append(node.event)
     if node.guard is not None:
         text += " if " + format_guard_node(node.guard)
         toks += _guard_tokens(node.guard)

@@ -101,6 +101,8 @@ def load_or_reject(text: str) -> None:
     for state in spec.states:
         for event in spec.events:
             spec.candidates(state.name, event.name)
+        for timed in spec.timed_from(state.name):
+            assert 0 < timed.after.ms <= 3650 * 86_400_000
 
 
 # -- strategies ---------------------------------------------------------------------
@@ -110,9 +112,10 @@ KEYWORDS += ["on", "if", "not", "and", "or", "after"]
 PUNCTUATION = ["{", "}", "(", ")", ",", "->", "*", "-", ">", '"']
 NAMES = ["a", "b", "paid", "Paid", "order", "x1", "class", "match", "stateful", "notx", "_a", "9"]
 STRINGS = ['"desc"', '""', '"q\\"q"', '"tab\\t"', '"bad\\q"', '"open', '"é # not a comment"']
+DURATIONS = ["30m", "1h30m", "500ms", "7d", "0s", "90x", "1.5h", "30m1h", "3651d", "1_0s", "9"]
 COMMENTS = ["# c\n", "# noqa: WF201\n", "# wfdsl: noqa: WF205\n", "# noqa\n", "#"]
 ODD = ["\x00", "\t", "\r\n", "\r", "\x0c", "\u2028", "\ufeff", "é", "'", "$", "\\", "🙂"]
-VOCABULARY = KEYWORDS + PUNCTUATION + NAMES + STRINGS + COMMENTS + ODD
+VOCABULARY = KEYWORDS + PUNCTUATION + NAMES + DURATIONS + STRINGS + COMMENTS + ODD
 SPACES = st.sampled_from([" ", "\n", "  ", "", "\n    "])
 
 token_soup = st.lists(st.tuples(st.sampled_from(VOCABULARY), SPACES), max_size=60).map(
@@ -171,7 +174,22 @@ SEMANTIC_ERRORS = [
     "new -> new on go if class",
     "state hooked { enter ok }",
     "state twice { enter a enter b }",
+    "new -> new after 0s",
+    "new -> new after 30m1h",
+    "new -> new after 1h 30m",
+    "new -> new after 30 m",
+    "new -> new after 2w",
 ]
+#: Durations of generated timed transitions: valid ones, written every way.
+DURATION_TEXT = st.builds(
+    lambda pieces: "".join(f"{n}{u}" for n, u in pieces) or "1ms",
+    st.lists(
+        st.tuples(st.integers(0, 120), st.sampled_from(["d", "h", "m", "s", "ms"])),
+        min_size=1,
+        max_size=5,
+        unique_by=lambda p: p[1],
+    ).map(lambda ps: sorted(ps, key=lambda p: ["d", "h", "m", "s", "ms"].index(p[1]))),
+)
 
 GUARD_TEXT: st.SearchStrategy[str] = st.recursive(
     st.sampled_from(GUARD_POOL),
@@ -213,10 +231,13 @@ def generated_workflow(draw: st.DrawFn) -> str:
             picked = draw(st.lists(st.sampled_from(movable), min_size=1, max_size=3, unique=True))
             sources = ", ".join(picked)
         target = draw(st.sampled_from(states))
-        event = draw(st.sampled_from(events))
+        if draw(st.integers(0, 3)) == 0:
+            trigger = "after " + draw(DURATION_TEXT)
+        else:
+            trigger = "on " + draw(st.sampled_from(events))
         guard = " if " + draw(GUARD_TEXT) if draw(st.booleans()) else ""
         note = ' "why"' if draw(st.booleans()) else ""
-        lines.append(f"  {sources} -> {target} on {event}{guard}{note}")
+        lines.append(f"  {sources} -> {target} {trigger}{guard}{note}")
     if draw(st.integers(0, 4)) == 0:
         lines.insert(
             draw(st.integers(1, len(lines))), "  " + draw(st.sampled_from(SEMANTIC_ERRORS))
@@ -250,6 +271,40 @@ def test_mutated_examples_never_crash_the_loader(text: str) -> None:
 @given(generated_workflow())
 def test_generated_workflows_never_crash_the_loader(text: str) -> None:
     load_or_reject(text)
+
+
+@FUZZ
+@given(st.text(alphabet="0123456789dhmsxH_. \t", min_size=1, max_size=24))
+def test_any_duration_text_is_read_or_rejected_at_its_place(text: str) -> None:
+    load_or_reject(f"workflow w {{ initial state a final state b a -> b after 1{text} }}")
+
+
+UNIT_MS = {"d": 86_400_000, "h": 3_600_000, "m": 60_000, "s": 1_000, "ms": 1}
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 10**6), st.sampled_from(list(UNIT_MS))),
+        min_size=1,
+        max_size=5,
+        unique_by=lambda p: p[1],
+    )
+)
+def test_a_well_formed_duration_is_exactly_the_sum_of_its_pieces(
+    pieces: list[tuple[int, str]],
+) -> None:
+    pieces.sort(key=lambda p: list(UNIT_MS).index(p[1]))
+    text = "".join(f"{n}{u}" for n, u in pieces)
+    total = sum(n * UNIT_MS[u] for n, u in pieces)
+    source = f"workflow w {{ initial state a final state b a -> b after {text} }}"
+    if 0 < total <= 3650 * UNIT_MS["d"]:
+        (timed,) = wfdsl.loads(source).timed_edges
+        assert (timed.after.ms, timed.after.text) == (total, text)
+    else:
+        with pytest.raises(SpecError) as info:
+            wfdsl.loads(source)
+        assert [d.code for d in info.value.diagnostics] == ["WF114"]
 
 
 @FUZZ

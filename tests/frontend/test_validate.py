@@ -1,4 +1,4 @@
-"""Validation errors WF101-WF113: a spec that parses but cannot be run.
+"""Validation errors WF101-WF114: a spec that parses but cannot be run.
 
 Each error has a failing example (code, position and hint asserted) and the
 corrected example that loads. A file with several problems reports them all.
@@ -147,6 +147,14 @@ CASES = [
         "list every name on the first 'enter' (line 3), in the order they run",
         wf("initial state a {", "  enter x, y", "}"),
     ),
+    Case(
+        "WF114",
+        wf("initial state a", "final state b", "a -> b after 30m1h"),
+        (4, 20),
+        "unit 'h' after 'm': write larger units first",
+        "write '1h30m'",
+        wf("initial state a", "final state b", "a -> b after 1h30m"),
+    ),
 ]
 
 
@@ -166,7 +174,7 @@ def test_corrected_example_loads(case: Case) -> None:
 
 
 def test_every_validation_error_has_a_case() -> None:
-    assert {c.code for c in CASES} == {f"WF{n}" for n in range(101, 114)}
+    assert {c.code for c in CASES} == {f"WF{n}" for n in range(101, 115)}
 
 
 def test_all_errors_are_reported_at_once_in_source_order() -> None:
@@ -188,8 +196,8 @@ def test_spec_error_message_summarises_the_first_error_and_counts_the_rest() -> 
 
 
 def test_syntax_errors_in_names_and_strings_are_reported_with_the_others() -> None:
-    diags = errors('workflow w { initial state a "\\q" event after a -> b on after }')
-    assert [d.code for d in diags] == ["WF100", "WF100", "WF101", "WF100"]
+    diags = errors('workflow w { initial state a "\\q" event e "\\z" a -> b on e }')
+    assert [d.code for d in diags] == ["WF100", "WF100", "WF101"]
 
 
 def test_undefined_name_with_nothing_close_has_no_guess() -> None:

@@ -1,11 +1,13 @@
 """Changes between two versions of a workflow that break in-flight instances
-(``wfdsl breaking``), as diagnostics with stable codes WF501–WF506.
+(``wfdsl breaking``), as diagnostics with stable codes WF501–WF507.
 
 An instance is stored under the workflow's name with the name of its current
-state; it advances by the events its state accepts. A new version breaks it
-when it can no longer find its workflow or its state, when an event it may
-still receive or a move it may still make is gone, or when its state has
-become a dead end. Additions never break anything and are not reported.
+state; it advances by the events its state accepts and by the timers its
+state armed when the instance entered it. A new version breaks it when it can
+no longer find its workflow or its state, when an event it may still receive,
+a move it may still make or a timer it has armed is gone or changed, or when
+its state has become a dead end. Additions never break anything and are not
+reported.
 
 Each finding names the states of the *old* spec whose instances it affects
 (:attr:`Change.states`), so that a caller who knows where live instances are
@@ -17,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 
-from wfdsl.compare.diff import Mark, Move, SpecDiff, diff_specs
+from wfdsl.compare.diff import Mark, Move, SpecDiff, diff_specs, guard_text
 from wfdsl.diagnostics import Diagnostic, Rule, Severity
-from wfdsl.ir import Edge, Span, Spec, format_guard
+from wfdsl.ir import Edge, Span, Spec, TimedEdge, format_guard
 
 
 class BreakingRule(Rule):
@@ -182,6 +184,39 @@ class WorkflowRenamed(BreakingRule):
     name = "workflow-renamed"
 
 
+@_register
+class TimerChanged(BreakingRule):
+    """## What it does
+    Reports a timed transition that the old version arms in a state and the
+    new version does not arm there as it was: removed, a source dropped, or
+    its duration, target or guard changed (the description and how the
+    duration is written, `90m` or `1h30m`, do not count). States and targets
+    that are gone, and states made final, are reported as such instead.
+
+    ## Why is this bad?
+    An instance armed its state's timers when it entered the state, due at
+    that moment plus the old duration. Under the new version an armed timer
+    that is gone never fires, so the instance waits for a deadline that
+    never comes; one that changed fires at the old time into the old target
+    under the old condition, or not at all, and either way not as either
+    version says.
+
+    ## Example
+    ```
+    created -> expired after 30m   # old
+    created -> expired after 1h    # new
+    ```
+
+    ## Use instead
+    Add the new timed transition from a new state and move instances there,
+    or change it once no instance waits in the state (`wfdsl breaking --db
+    URL` counts them).
+    """
+
+    code = "WF507"
+    name = "timer-changed"
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """One breaking change."""
@@ -199,6 +234,21 @@ def _edge_text(edge: Edge, sources: Iterable[str] | None = None) -> str:
     )
     text = f"{src} -> {edge.target.value} on {edge.event.value}"
     return text + (f" if {format_guard(edge.guard)}" if edge.guard is not None else "")
+
+
+def _timer_text(timer: TimedEdge) -> str:
+    src = "*" if timer.wildcard else ", ".join(timer.source_names)
+    text = f"{src} -> {timer.target.value} after {timer.after.text}"
+    return text + (f" if {format_guard(timer.guard)}" if timer.guard is not None else "")
+
+
+def _same_timer(a: TimedEdge, b: TimedEdge) -> bool:
+    """Whether two timed transitions behave alike once armed."""
+    return (a.after.ms, a.target.value, guard_text(a)) == (
+        b.after.ms,
+        b.target.value,
+        guard_text(b),
+    )
 
 
 _SELF = "\0self"
@@ -280,9 +330,17 @@ def _compare(diff: SpecDiff) -> Iterator[Change]:
         if sd.mark is Mark.REMOVED:
             st = sd.current
             hint = _rename_hint(_state_shape(old, old_moves, st.name), added_shapes)
-            # Instances in it, and those in surviving states whose moves into it
-            # are gone with it (they are not reported as removed transitions).
-            feeding = (s for (s, _e, t) in old_moves if t == st.name and new.has_state(s))
+            # Instances in it, and those in surviving states whose moves (or
+            # armed timers) into it are gone with it (they are not reported as
+            # removed transitions).
+            feeding = [s for (s, _e, t) in old_moves if t == st.name and new.has_state(s)]
+            feeding += (
+                s
+                for timer in old.timed_edges
+                if timer.target.value == st.name
+                for s in old.sources_of(timer)
+                if new.has_state(s)
+            )
             yield Change(
                 StateRemoved.at(old.path, st.span, f"state '{st.name}' was removed", hint),
                 tuple(dict.fromkeys((st.name, *feeding))),
@@ -325,6 +383,8 @@ def _compare(diff: SpecDiff) -> Iterator[Change]:
         )
         yield Change(TransitionRemoved.at(old.path, edge.span, message, hint), tuple(sources))
 
+    yield from _timer_changes(old, new)
+
     for sd in diff.states:
         if sd.made_final:
             st = sd.current
@@ -348,6 +408,57 @@ def _compare(diff: SpecDiff) -> Iterator[Change]:
             ),
             (old.initial.name,),
         )
+
+
+def _timer_changes(old: Spec, new: Spec) -> Iterator[Change]:
+    """WF507: per timed transition of ``old``, the states that no longer arm it
+    as it was; with the new version's counterpart when exactly one property
+    changed."""
+    lost: dict[int, list[str]] = {}
+    for st in old.states:
+        if not new.has_state(st.name) or new.state(st.name).final:
+            continue  # reported as a removed state, or a state made final
+        armed = new.timed_from(st.name)
+        for timer in old.timed_from(st.name):
+            if not new.has_state(timer.target.value):
+                continue  # reported with the removed state
+            if not any(_same_timer(timer, t) for t in armed):
+                lost.setdefault(timer.index, []).append(st.name)
+    for index, sources in sorted(lost.items()):
+        timer = old.timed_edges[index]
+        still = [s for s in old.sources_of(timer) if new.has_state(s) and not new.state(s).final]
+        successor = _successor(timer, [new.timed_from(s) for s in sources])
+        if successor is not None:
+            message = (
+                f"timed transition '{_timer_text(timer)}' changed to '{_timer_text(successor)}'"
+            )
+        elif sources == still:
+            message = f"timed transition '{_timer_text(timer)}' was removed"
+        else:
+            froms = ", ".join(f"'{s}'" for s in sources)
+            message = f"timed transition '{_timer_text(timer)}' no longer fires from {froms}"
+        where = ", ".join(f"'{s}'" for s in sources[:3]) + (" and others" if sources[3:] else "")
+        hint = f"instances already waiting in {where} have it armed as it was"
+        yield Change(TimerChanged.at(old.path, timer.span, message, hint), tuple(sources))
+
+
+def _successor(timer: TimedEdge, armed: list[tuple[TimedEdge, ...]]) -> TimedEdge | None:
+    """The one timed transition that every state in question arms in the new
+    version in place of ``timer``, differing in exactly one of duration,
+    target and guard."""
+
+    def close(t: TimedEdge) -> bool:
+        same = (
+            t.after.ms == timer.after.ms,
+            t.target.value == timer.target.value,
+            guard_text(t) == guard_text(timer),
+        )
+        return sum(same) == 2
+
+    found = {t.index: t for t in armed[0] if close(t)} if armed else {}
+    for others in armed[1:]:
+        found = {i: t for i, t in found.items() if any(o is t for o in others)}
+    return next(iter(found.values())) if len(found) == 1 else None
 
 
 def live_states(records: Iterable[tuple[str, bool]], old: Spec) -> dict[str, int]:

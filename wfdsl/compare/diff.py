@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from wfdsl.ir import Edge, Event, HookKind, Spec, State, format_guard
+from wfdsl.ir import Edge, Event, HookKind, Spec, State, TimedEdge, format_duration, format_guard
 
 #: A move an instance can make: (source state, event, target state).
 Move = tuple[str, str, str]
@@ -78,18 +78,21 @@ class EventDiff:
 class ArrowDiff:
     """One move as the transitions write it: ``source -(event)-> target``,
     with ``source`` ``None`` for a ``*`` transition, and every transition of
-    each version that gives it."""
+    each version that gives it. For timed transitions ``event`` is ``after``
+    and the duration in its shortest form (``after 1h30m``), so that a
+    duration written another way (``90m``) is the same move, and one that
+    changed is another."""
 
     source: str | None
     event: str
     target: str
-    old: tuple[Edge, ...]
-    new: tuple[Edge, ...]
+    old: tuple[Edge | TimedEdge, ...]
+    new: tuple[Edge | TimedEdge, ...]
     #: Changed when both versions have it under different guards.
     mark: Mark
 
 
-def guard_text(edge: Edge) -> str:
+def guard_text(edge: Edge | TimedEdge) -> str:
     """The guard of ``edge`` in source syntax, ``""`` when it has none."""
     return format_guard(edge.guard) if edge.guard is not None else ""
 
@@ -127,14 +130,23 @@ def moves(spec: Spec) -> dict[Move, Edge]:
     return out
 
 
-def _arrows(spec: Spec) -> dict[tuple[str | None, str, str], list[Edge]]:
-    """Transitions by the arrow they draw: ``*`` stays one arrow from "any state"."""
-    out: dict[tuple[str | None, str, str], list[Edge]] = {}
-    for edge in spec.edges:
+def _arrows(spec: Spec) -> dict[tuple[str | None, str, str], list[Edge | TimedEdge]]:
+    """Transitions by the arrow they draw: ``*`` stays one arrow from "any
+    state"; timed ones come after the event ones, as in a diagram."""
+    out: dict[tuple[str | None, str, str], list[Edge | TimedEdge]] = {}
+    both: list[Edge | TimedEdge] = [*spec.edges, *spec.timed_edges]
+    for edge in both:
         sources: tuple[str | None, ...] = (None,) if edge.wildcard else edge.source_names
+        trigger = timer_key(edge) if isinstance(edge, TimedEdge) else edge.event.value
         for src in sources:
-            out.setdefault((src, edge.event.value, edge.target.value), []).append(edge)
+            out.setdefault((src, trigger, edge.target.value), []).append(edge)
     return out
+
+
+def timer_key(timer: TimedEdge) -> str:
+    """``after 1h30m``: a timed transition's trigger, the same however its
+    duration is written."""
+    return f"after {format_duration(timer.after.ms)}"
 
 
 def _state_diff(name: str, old: Spec, new: Spec) -> StateDiff:

@@ -1,4 +1,4 @@
-"""Errors WF100–WF113: the spec is invalid. Found by the parser and
+"""Errors WF100–WF114: the spec is invalid. Found by the parser and
 :mod:`wfdsl.frontend.validate`; never suppressible. Documented here, like every
 rule; the lint registry (:mod:`wfdsl.lint.base`) lists them from :data:`ERRORS`."""
 
@@ -497,6 +497,45 @@ class DuplicateStateItem(ErrorRule):
     name = "duplicate-state-item"
 
 
+class InvalidDuration(ErrorRule):
+    """## What it does
+    Reports a timed transition's duration that is not one or more
+    `<digits><unit>` pieces (units `d h m s ms`), largest unit first, each
+    once, with no spaces; or that is zero, or longer than 3650 days. The
+    message names the piece at fault (`unit 'h' after 'm': write larger units
+    first`, `unknown unit 'x' in duration '90x'`) and the hint gives the
+    duration written right where it can.
+
+    ## Why is this bad?
+    A duration decides when an instance moves on by itself. One way to write
+    each keeps `1h30m` from also appearing as `30m1h` or `90m0s` in reviews,
+    and a typo (`90x`, `1.5h`, `30 m`) must never become some other time. A
+    zero timer would fire the moment the state is entered; more than ten
+    years is surely a slip of the keyboard.
+
+    ## Example
+    ```
+    workflow order {
+        initial state created
+        final state expired
+        created -> expired after 30m1h
+    }
+    ```
+
+    ## Use instead
+    ```
+    workflow order {
+        initial state created
+        final state expired
+        created -> expired after 1h30m
+    }
+    ```
+    """
+
+    code = "WF114"
+    name = "invalid-duration"
+
+
 #: Every error code, in code order.
 ERRORS: tuple[type[ErrorRule], ...] = (
     SyntaxError_,
@@ -513,4 +552,5 @@ ERRORS: tuple[type[ErrorRule], ...] = (
     GuardHookClash,
     DuplicateTransition,
     DuplicateStateItem,
+    InvalidDuration,
 )

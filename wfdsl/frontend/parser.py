@@ -10,12 +10,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
-from lark import Lark, Token, Transformer
+from lark import Lark, Token, Transformer, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from wfdsl.diagnostics import Diagnostic
 from wfdsl.errors import SpecError
-from wfdsl.frontend.codes import SyntaxError_
+from wfdsl.frontend.codes import InvalidDuration, SyntaxError_
+from wfdsl.frontend.durations import DurationProblem, read_duration
 from wfdsl.frontend.syntax import (
     AndNode,
     EventNode,
@@ -27,6 +28,7 @@ from wfdsl.frontend.syntax import (
     RefNode,
     StateItemNode,
     StateNode,
+    TimedTransitionNode,
     TransitionNode,
     WorkflowNode,
 )
@@ -80,6 +82,12 @@ class _AstBuilder(Transformer[Token, Any]):
 
     def transition(self, c: list[Any]) -> TransitionNode:
         return TransitionNode(c[0], c[1], c[2], c[4], c[6], c[7])
+
+    def timed_transition(self, c: list[Any]) -> TimedTransitionNode:
+        return TimedTransitionNode(c[0], c[1], c[2], c[3], c[4], c[6], c[7])
+
+    def duration(self, c: list[Token]) -> list[Token]:
+        return c
 
     def sources(self, c: list[Token]) -> list[Token]:
         return c
@@ -181,6 +189,7 @@ _MEMBER_START = {"INITIAL", "FINAL", "STATE", "EVENT", "NAME", "STAR"}
 def _terminal_words() -> dict[str, str]:
     """Terminal name -> how a person would say it (``'->'``, ``a description string``)."""
     words = {"NAME": "a name", "STRING": "a description string", "$END": "the end of the file"}
+    words["DURATION"] = "a duration such as '30m'"
     for term in _lark().terminals:
         if term.name not in words and term.pattern.type == "str":
             words[term.name] = f"'{term.pattern.value}'"
@@ -266,7 +275,10 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic
     ip = getattr(exc, "interactive_parser", None)
     if ip is not None:
         stack = ip.parser_state.value_stack
-    expected = _expected_phrase(set(exc.expected), stack)
+    spaced = _spaced_duration(stack, path)
+    if spaced is not None:
+        return spaced
+    expected = _expected_phrase(_expected_here(exc.expected, stack), stack)
     found = _describe(tok)
     if tok.type == "$END":
         # Point just past the last character rather than at a line that does not exist.
@@ -280,6 +292,74 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic
         end_column = tok.end_column if tok.end_column is not None else column + 1
         if tok.value in KEYWORDS and "NAME" in exc.expected:
             hint = f"'{tok.value}' is a keyword and cannot be used as a name"
+        hint = _timed_hint(tok, stack, exc.expected) or hint
     return SyntaxError_.diagnostic(
         path, line, column, end_line, end_column, f"expected {expected}, found {found}", hint
     )
+
+
+# -- timed transitions ---------------------------------------------------------------
+
+_ONE_TRIGGER = "a transition fires on an event or after a duration, not both"
+_MEMBERS = (StateNode, EventsNode, TransitionNode, TimedTransitionNode)
+
+
+def _expected_here(expected: Iterable[str], stack: Sequence[Any]) -> set[str]:
+    """The parser's expected terminals, less a second DURATION right after one:
+    the grammar takes it only to report the space between them (WF114)."""
+    out = set(expected)
+    if stack and isinstance(stack[-1], Token) and stack[-1].type == "DURATION":
+        out.discard("DURATION")
+    return out
+
+
+def _trigger_before(stack: Sequence[Any]) -> bool:
+    """Whether the member being parsed could end here and already has ``on``
+    or ``after``."""
+    top = stack[-1] if stack else None
+    if isinstance(top, Token) and top.type not in ("NAME", "DURATION", "STRING"):
+        return False  # `if after`: a name is missing, not a second trigger
+    for item in reversed(stack):
+        if isinstance(item, Token):
+            if item.type in ("ON", "AFTER"):
+                return True
+            if item.type in ("LBRACE", "RBRACE"):
+                return False
+        elif isinstance(item, _MEMBERS):
+            return False
+    return False
+
+
+def _timed_hint(tok: Token, stack: Sequence[Any], expected: Iterable[str]) -> str | None:
+    """Hints for the mistakes around ``after``: both ``on`` and ``after`` in
+    one transition, and a digit at the start of a name."""
+    if tok.type in ("ON", "AFTER", "DURATION") and _trigger_before(stack):
+        return _ONE_TRIGGER
+    if tok.type == "DURATION" and "NAME" in expected:
+        return "names start with an ASCII letter"
+    return None
+
+
+def _spaced_duration(stack: Sequence[Any], path: str) -> Diagnostic | None:
+    """``after 30 m``: the unit, apart from its number, lexes as a name that
+    starts the next transition, and the parser trips only a token later. Say
+    what happened instead (WF114 at the duration and the stray unit)."""
+    if len(stack) < 2:
+        return None
+    node, unit = stack[-2], stack[-1]
+    if isinstance(node, Tree) and node.children:  # the members so far, in Lark's list of them
+        node = node.children[-1]
+    if not (
+        isinstance(node, TimedTransitionNode)
+        and isinstance(unit, Token)
+        and unit.type == "NAME"
+        and node.guard is None
+        and node.description is None
+    ):
+        return None
+    number = node.duration[-1]
+    if not number.value.isdigit() or unit.line != number.end_line:
+        return None
+    problem = read_duration([*node.duration, unit])
+    assert isinstance(problem, DurationProblem)  # two tokens are always a problem
+    return InvalidDuration.at(path, problem.span, problem.message, problem.hint)

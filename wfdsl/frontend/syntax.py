@@ -86,7 +86,23 @@ class TransitionNode:
     description: Token | None
 
 
-MemberNode = StateNode | EventsNode | TransitionNode
+@dataclass(slots=True)
+class TimedTransitionNode:
+    """``SOURCES -> target after DURATION [if guard] ["description"]``."""
+
+    #: Source names, or a single ``*`` token.
+    sources: list[Token]
+    arrow: Token
+    target: Token
+    #: The ``after`` keyword.
+    after: Token
+    #: The duration's ``DURATION`` tokens: one, unless spaces split it (an error).
+    duration: list[Token]
+    guard: GuardNode | None
+    description: Token | None
+
+
+MemberNode = StateNode | EventsNode | TransitionNode | TimedTransitionNode
 
 
 @dataclass(slots=True)

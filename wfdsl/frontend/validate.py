@@ -1,15 +1,16 @@
-"""AST to Spec IR, reporting every error (WF100–WF113) before raising once."""
+"""AST to Spec IR, reporting every error (WF100–WF114) before raising once."""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from lark import Token
 
 from wfdsl.diagnostics import Diagnostic
 from wfdsl.errors import SpecError
 from wfdsl.frontend import codes as E
+from wfdsl.frontend.durations import DurationProblem, read_duration
 from wfdsl.frontend.naming import is_python_keyword, upper_snake
 from wfdsl.frontend.syntax import (
     AndNode,
@@ -19,10 +20,12 @@ from wfdsl.frontend.syntax import (
     NotNode,
     RefNode,
     StateNode,
+    TimedTransitionNode,
     TransitionNode,
     WorkflowNode,
 )
 from wfdsl.ir import (
+    Duration,
     Edge,
     Event,
     Guard,
@@ -36,6 +39,7 @@ from wfdsl.ir import (
     Spec,
     State,
     StateItem,
+    TimedEdge,
     format_guard,
     guard_refs,
 )
@@ -174,6 +178,30 @@ class _Builder:
             index=index,
         )
 
+    def timed_edge(self, node: TimedTransitionNode, index: int) -> TimedEdge:
+        """A timed transition; its duration is checked here (WF114), its names
+        with every transition's in :func:`_check_edges`."""
+        # An event transition with the event written as `after DURATION`: the
+        # names, the guard and the span are built the same way.
+        shape = TransitionNode(
+            node.sources, node.arrow, node.target, node.duration[-1], node.guard, node.description
+        )
+        edge = self.edge(shape, index)
+        read = read_duration(node.duration)
+        if isinstance(read, DurationProblem):
+            self.report(E.InvalidDuration, read.span, read.message, read.hint)
+            read = Duration(0, "".join(t.value for t in node.duration), read.span)
+        return TimedEdge(
+            sources=edge.sources,
+            target=edge.target,
+            after=read,
+            guard=edge.guard,
+            description=edge.description,
+            wildcard=edge.wildcard,
+            span=edge.span,
+            index=index,
+        )
+
 
 def _refs(node: GuardNode | None) -> Iterable[Token]:
     """Guard names left to right (iterative: guards may be arbitrarily deep here)."""
@@ -229,6 +257,7 @@ def build_spec(tree: WorkflowNode, path: str = "<string>") -> Spec:
     states: dict[str, State] = {}
     events: dict[str, Event] = {}
     edges: list[Edge] = []
+    timed: list[TimedEdge] = []
     for member in tree.members:
         if isinstance(member, StateNode):
             st = b.state(member)
@@ -253,12 +282,14 @@ def build_spec(tree: WorkflowNode, path: str = "<string>") -> Spec:
                     )
                 else:
                     events[ev.name] = ev
+        elif isinstance(member, TimedTransitionNode):
+            timed.append(b.timed_edge(member, len(timed)))
         else:
             edges.append(b.edge(member, len(edges)))
 
     _check_states(b, tree, states)
-    _check_edges(b, states, events, edges)
-    _check_names(b, states, events, edges)
+    _check_edges(b, states, events, [*edges, *timed])
+    _check_names(b, states, events, [*edges, *timed])
 
     if b.diags:
         b.diags.sort(key=Diagnostic.sort_key)
@@ -271,6 +302,7 @@ def build_spec(tree: WorkflowNode, path: str = "<string>") -> Spec:
         description=b.string(tree.description),
         path=path,
         span=span_of(tree.name),
+        timed_edges=tuple(timed),
     )
 
 
@@ -301,10 +333,14 @@ def _check_states(b: _Builder, tree: WorkflowNode, states: dict[str, State]) -> 
 
 
 def _check_edges(
-    b: _Builder, states: dict[str, State], events: dict[str, Event], edges: list[Edge]
+    b: _Builder,
+    states: dict[str, State],
+    events: dict[str, Event],
+    edges: Sequence[Edge | TimedEdge],
 ) -> None:
-    seen: dict[tuple[object, ...], Edge] = {}
+    seen: dict[tuple[object, ...], Edge | TimedEdge] = {}
     for edge in edges:
+        timed = isinstance(edge, TimedEdge)
         for ref in (*edge.sources, edge.target):
             if ref.value not in states:
                 b.report(
@@ -317,20 +353,27 @@ def _check_edges(
                 b.report(
                     E.TransitionFromFinal,
                     ref.span,
-                    f"transition leaves final state '{ref.value}'",
+                    f"{'timed ' if timed else ''}transition leaves final state '{ref.value}'",
                     "nothing may leave a final state; remove 'final' or the transition",
                 )
-        if edge.event.value not in events:
-            b.report(
-                E.UndefinedEvent,
-                edge.event.span,
-                f"event '{edge.event.value}' is not declared",
-                _did_you_mean(edge.event.value, events)
-                or f"declare it: 'event {edge.event.value}'",
-            )
+        if isinstance(edge, TimedEdge):
+            if not edge.after.ms:
+                continue  # its duration is reported (WF114): nothing to compare yet
+            # Durations are compared exactly: `90s` repeats `1m30s`.
+            trigger: object = ("after", edge.after.ms)
+        else:
+            trigger = edge.event.value
+            if edge.event.value not in events:
+                b.report(
+                    E.UndefinedEvent,
+                    edge.event.span,
+                    f"event '{edge.event.value}' is not declared",
+                    _did_you_mean(edge.event.value, events)
+                    or f"declare it: 'event {edge.event.value}'",
+                )
         key = (
             "*" if edge.wildcard else edge.source_names,
-            edge.event.value,
+            trigger,
             format_guard(edge.guard) if edge.guard else None,
             edge.target.value,
         )
@@ -346,7 +389,10 @@ def _check_edges(
 
 
 def _check_names(
-    b: _Builder, states: dict[str, State], events: dict[str, Event], edges: list[Edge]
+    b: _Builder,
+    states: dict[str, State],
+    events: dict[str, Event],
+    edges: Sequence[Edge | TimedEdge],
 ) -> None:
     for kind, decls in (("state", states.values()), ("event", events.values())):
         members: dict[str, State | Event] = {}

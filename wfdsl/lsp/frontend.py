@@ -34,6 +34,7 @@ from wfdsl.frontend.syntax import (
     RefNode,
     StateItemNode,
     StateNode,
+    TimedTransitionNode,
     TransitionNode,
     WorkflowNode,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "SpecError",
     "StateItemNode",
     "StateNode",
+    "TimedTransitionNode",
     "Token",
     "TransitionNode",
     "Tree",
@@ -186,6 +188,6 @@ def guard_names(node: GuardNode | None) -> list[Token]:
     return [] if node is None else _guard_tokens(node)
 
 
-def transition_text(node: TransitionNode) -> str:
+def transition_text(node: TransitionNode | TimedTransitionNode) -> str:
     """The transition as ``wfdsl fmt`` writes it, on one line."""
     return _transition_unit(node).text

@@ -8,10 +8,16 @@ object must have for it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from wfdsl.lsp.documents import Analysis
-from wfdsl.lsp.frontend import TransitionNode, guard_names, transition_text
+from wfdsl.lsp.frontend import (
+    TimedTransitionNode,
+    TransitionNode,
+    guard_names,
+    transition_text,
+)
 from wfdsl.lsp.symbols import Kind, Occurrence, SymbolIndex, description_text, is_wildcard
 
 #: Longer lists end with "... and N more": a hover is a glance, not a report.
@@ -75,7 +81,7 @@ def hover(analysis: Analysis, offset: int, markdown: bool) -> HoverText | None:
     return HoverText(w.text(), occ.start, occ.end)
 
 
-def _lines(transitions: list[TransitionNode]) -> list[str]:
+def _lines(transitions: Sequence[TransitionNode | TimedTransitionNode]) -> list[str]:
     return [transition_text(t) for t in transitions]
 
 
@@ -109,7 +115,11 @@ def _event(w: _Writer, symbols: SymbolIndex, occ: Occurrence) -> None:
     desc = description_text(node.description) if node is not None else None
     if desc:
         w.para(desc)
-    triggers = [t for t in symbols.transitions if t.event.value == occ.name]
+    triggers = [
+        t
+        for t in symbols.transitions
+        if isinstance(t, TransitionNode) and t.event.value == occ.name
+    ]
     if triggers:
         w.listing("triggers", _lines(triggers))
     else:

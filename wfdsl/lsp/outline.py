@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from wfdsl.lsp.frontend import EventsNode, StateNode, Token, guard_names, transition_text
+from wfdsl.lsp.frontend import (
+    EventsNode,
+    StateNode,
+    Token,
+    TransitionNode,
+    guard_names,
+    transition_text,
+)
 from wfdsl.lsp.symbols import SymbolIndex, description_text
 
 
@@ -80,7 +87,8 @@ def outline(symbols: SymbolIndex) -> Symbol:
                 )
         else:
             node = member
-            end = node.description or node.event
+            trigger = node.event if isinstance(node, TransitionNode) else node.duration[-1]
+            end = node.description or trigger
             last_guard = guard_names(node.guard)
             if node.description is None and last_guard:
                 end = last_guard[-1]

@@ -16,6 +16,7 @@ from wfdsl.lsp.frontend import (
     EventNode,
     EventsNode,
     StateNode,
+    TimedTransitionNode,
     Token,
     TransitionNode,
     WorkflowNode,
@@ -63,7 +64,7 @@ class SymbolIndex:
         #: First declaration of each state and event, in source order.
         self.states: dict[str, StateNode] = {}
         self.events: dict[str, EventNode] = {}
-        self.transitions: list[TransitionNode] = []
+        self.transitions: list[TransitionNode | TimedTransitionNode] = []
         found = [_occurrence(Kind.WORKFLOW, tree.name, True)]
         for member in tree.members:
             if isinstance(member, StateNode):
@@ -80,7 +81,8 @@ class SymbolIndex:
                 if not is_wildcard(member):
                     found += (_occurrence(Kind.STATE, t) for t in member.sources)
                 found.append(_occurrence(Kind.STATE, member.target))
-                found.append(_occurrence(Kind.EVENT, member.event))
+                if isinstance(member, TransitionNode):  # a timed one has no event
+                    found.append(_occurrence(Kind.EVENT, member.event))
                 found += (_occurrence(Kind.GUARD, t) for t in guard_names(member.guard))
         found.sort(key=lambda o: o.start)
         self.occurrences = found
@@ -130,7 +132,7 @@ class SymbolIndex:
         )
 
 
-def is_wildcard(node: TransitionNode) -> bool:
+def is_wildcard(node: TransitionNode | TimedTransitionNode) -> bool:
     """``* -> target on event``: the transition leaves every non-final state."""
     return len(node.sources) == 1 and node.sources[0].type == "STAR"
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from wfdsl.compare.diff import Mark
 from wfdsl.errors import GraphvizNotFound, RenderError
-from wfdsl.render.model import Arrow, Diagram, Node
+from wfdsl.render.model import CLOCK, Arrow, Diagram, Node
 
 #: Formats the ``dot`` program renders for us.
 GRAPHVIZ_FORMATS = ("svg", "png", "pdf")
@@ -40,6 +40,8 @@ class Style:
     line: str = "#4a5568"
     muted: str = "#718096"
     guard: str = "#6b46c1"
+    #: Timed transitions (``after``): their dashed arrows and labels.
+    timer: str = "#2c7a7b"
     fill: str = "#f7fafc"
     final_fill: str = "#edf2f7"
     faded: str = "#cbd5e0"
@@ -302,6 +304,8 @@ def _state(node: Node, diagram: Diagram, style: Style, main: bool) -> str:
 
 def _edge_label(arrow: Arrow, style: Style) -> str:
     event = html_text(arrow.event)
+    if arrow.timed:
+        event = f"{CLOCK} {event}"
     guard = f" [{html_text(arrow.guard)}]" if arrow.guard else ""
     if arrow.mark is Mark.CHANGED:
         small = style.small_size + 1
@@ -316,6 +320,8 @@ def _edge_label(arrow: Arrow, style: Style) -> str:
         return f"<{_font(f'<S>{event}{guard}</S>', style.removed)}>"
     if arrow.mark is Mark.ADDED:
         return f"<{_font(f'<B>{event}{guard}</B>', style.added)}>"
+    if arrow.timed:
+        event = _font(event, style.timer)
     if arrow.guard:
         event += " " + _font(f"[{html_text(arrow.guard)}]", style.guard)
     return f"<{event}>"
@@ -330,11 +336,13 @@ def _arrow(arrow: Arrow, diagram: Diagram, style: Style, main: bool) -> str:
     tip = f"{arrow.label}: {tip}" if tip else arrow.label
     if arrow.mark is not None:
         shown = "*" if arrow.source is None else arrow.source
-        tip = f"{shown} -> {arrow.target} on {arrow.event} ({arrow.mark})"
+        tip = f"{shown} -> {arrow.target} {arrow.trigger} ({arrow.mark})"
     attrs["tooltip"] = quoted(tip)
     attrs["labeltooltip"] = attrs["tooltip"]
-    if arrow.source is None or arrow.mark is Mark.REMOVED:
+    if arrow.source is None or arrow.mark is Mark.REMOVED or arrow.timed:
         attrs["style"] = "dashed"
+    if arrow.timed and arrow.mark in (None, Mark.SAME):
+        attrs["color"] = quoted(style.timer)
     if arrow.mark is Mark.ADDED:
         attrs |= {"color": quoted(style.added), "penwidth": "2.4"}
     elif arrow.mark is Mark.REMOVED:

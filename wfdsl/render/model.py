@@ -15,7 +15,12 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 
 from wfdsl.compare.diff import Mark
-from wfdsl.ir import Edge, Spec, State, format_guard
+from wfdsl.ir import Edge, Spec, State, TimedEdge, format_guard
+
+#: Marks a timed transition's label in every diagram: a clock face (U+25F7,
+#: present in the DejaVu fonts that Graphviz and browsers find on servers,
+#: where the stopwatch emoji often is not).
+CLOCK = "\u25f7"
 
 
 class Detail(IntEnum):
@@ -103,11 +108,17 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class Arrow:
-    """One drawn edge. A transition with several sources is several arrows."""
+    """One drawn edge. A transition with several sources is several arrows.
+
+    A timed transition is an arrow whose :attr:`after` is set; its
+    :attr:`event` reads ``after DURATION``, so that every label, tooltip and
+    table shows what triggers the move.
+    """
 
     #: The source state, or ``None`` for a ``*`` transition (drawn from "any state").
     source: str | None
     target: str
+    #: The event's name; for a timed transition, ``after DURATION``.
     event: str
     #: The guard in source syntax, when shown at this detail.
     guard: str | None = None
@@ -121,11 +132,23 @@ class Arrow:
     mark: Mark | None = None
     #: With ``mark`` CHANGED: the old version's guard (``None``: it had none).
     was_guard: str | None = None
+    #: A timed transition's duration as written (``"30m"``); ``None`` for an
+    #: event transition.
+    after: str | None = None
 
     @property
     def label(self) -> str:
-        """``event [guard]``."""
+        """``event [guard]``, or ``after 30m [guard]`` for a timed transition."""
         return f"{self.event} [{self.guard}]" if self.guard else self.event
+
+    @property
+    def timed(self) -> bool:
+        return self.after is not None
+
+    @property
+    def trigger(self) -> str:
+        """``on event`` or ``after 30m``: the words of the source that trigger it."""
+        return self.event if self.timed else f"on {self.event}"
 
     @property
     def wildcard(self) -> bool:
@@ -213,6 +236,11 @@ def extract(spec: Spec, detail: Detail = Detail.HOOKS, overlay: Overlay | None =
             arrows.append(
                 arrow_of(spec, edge, src, guards=detail >= Detail.GUARDS, taken=was_taken)
             )
+    # Timed transitions come after the event ones: the layout's happy path
+    # (each state's first arrow) follows events where a state has both.
+    for timed in spec.timed_edges:
+        sources = (None,) if timed.wildcard else timed.source_names
+        arrows.extend(arrow_of(spec, timed, src, guards=detail >= Detail.GUARDS) for src in sources)
 
     max_count = max((n.count or 0 for n in nodes if not n.final), default=0)
     return Diagram(
@@ -250,10 +278,26 @@ def node_of(
 
 
 def arrow_of(
-    spec: Spec, edge: Edge, source: str | None, *, guards: bool = True, taken: bool = False
+    spec: Spec,
+    edge: Edge | TimedEdge,
+    source: str | None,
+    *,
+    guards: bool = True,
+    taken: bool = False,
 ) -> Arrow:
     """The arrow ``edge`` of ``spec`` draws from ``source`` (``None``: from "any
     state"), its guard only with ``guards``."""
+    if isinstance(edge, TimedEdge):
+        return Arrow(
+            source=source,
+            target=edge.target.value,
+            event=f"after {edge.after.text}",
+            guard=format_guard(edge.guard) if edge.guard and guards else None,
+            description=edge.description,
+            index=edge.index,
+            taken=taken,
+            after=edge.after.text,
+        )
     event = edge.event.value
     return Arrow(
         source=source,

@@ -1,7 +1,8 @@
 """Lint rules WF201-WF209: the shape of the state graph and of its transitions.
 
 The graph rules share one :class:`Graph` per spec, built in one pass over the
-transitions. ``*`` transitions are kept as one shared list of targets instead
+transitions, timed ones included (SPEC §3: a state whose only way out is a
+timer is no dead end). ``*`` transitions are kept as one shared list of targets instead
 of being copied to every non-final state, so every rule here runs in time
 linear in the size of the spec.
 """
@@ -48,14 +49,16 @@ class Graph:
 
 
 def build_graph(spec: Spec) -> Graph:
-    """The graph of ``spec``, in one pass over its states and transitions."""
+    """The graph of ``spec``, in one pass over its states and transitions
+    (event-triggered and timed alike: guards and events aside, each is a way
+    from its sources to its target)."""
     index = {s.name: i for i, s in enumerate(spec.states)}
     n = len(spec.states)
     succ: list[list[int]] = [[] for _ in range(n)]
     pred: list[list[int]] = [[] for _ in range(n)]
     entered = [False] * n
     wild: dict[int, None] = {}
-    for edge in spec.edges:
+    for edge in spec.all_edges:
         target = index[edge.target.value]
         entered[target] = True
         if edge.wildcard:

@@ -25,7 +25,7 @@ def _named_things(spec: Spec) -> Iterator[tuple[str, str, Span]]:
     for event in spec.events:
         yield "event", event.name, event.span
     seen: set[str] = set()
-    for edge in spec.edges:
+    for edge in spec.all_edges:
         for ref in guard_refs(edge.guard):
             if ref.name not in seen:
                 seen.add(ref.name)
