@@ -23,7 +23,7 @@ import pytest
 import wfdsl
 from wfdsl import Manager
 from wfdsl.ir import Spec
-from wfdsl.runtime.records import Transition, TransitionKind
+from wfdsl.stores.records import Transition, TransitionKind
 from wfdsl.stores.sqlite import SQLiteStore
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,8 +16,8 @@ from wfdsl.errors import (
     WorkInProgress,
 )
 from wfdsl.ir import HookKind, Spec
-from wfdsl.runtime.records import Transition, TransitionKind, WorkItem
 from wfdsl.stores.base import Store
+from wfdsl.stores.records import Transition, TransitionKind, WorkItem
 
 from .conftest import OrderHooks
 

@@ -9,8 +9,8 @@ from wfdsl import Manager
 from wfdsl.errors import HookFailed, WorkDead
 from wfdsl.ir import Spec
 from wfdsl.runtime.context import Context
-from wfdsl.runtime.records import WorkStatus
 from wfdsl.stores.base import Store
+from wfdsl.stores.records import WorkStatus
 
 from .conftest import OrderHooks
 

@@ -14,9 +14,9 @@ import wfdsl
 from wfdsl import Manager
 from wfdsl.errors import WorkflowError
 from wfdsl.ir import Spec
-from wfdsl.runtime.records import Transition, TransitionKind
 from wfdsl.stores.base import Store
 from wfdsl.stores.memory import MemoryStore
+from wfdsl.stores.records import Transition, TransitionKind
 from wfdsl.stores.sqlite import SQLiteStore
 
 SPEC = wfdsl.load(Path(__file__).resolve().parents[2] / "examples" / "order.wf")

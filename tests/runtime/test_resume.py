@@ -12,9 +12,9 @@ from wfdsl import Manager
 from wfdsl.errors import HookFailed
 from wfdsl.ir import HookKind, Spec
 from wfdsl.runtime.context import Context
-from wfdsl.runtime.records import Transition, TransitionKind, WorkItem
 from wfdsl.stores.base import Store
 from wfdsl.stores.memory import MemoryStore
+from wfdsl.stores.records import Transition, TransitionKind, WorkItem
 from wfdsl.stores.sqlite import SQLiteStore
 
 from .conftest import OrderHooks

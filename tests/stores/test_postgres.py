@@ -29,9 +29,9 @@ import wfdsl
 from wfdsl import Manager
 from wfdsl.errors import AlreadyStarted, StoreError
 from wfdsl.ir import HookKind
-from wfdsl.runtime.records import InstanceRecord, Transition, TransitionKind, WorkItem
 from wfdsl.stores import open_store
 from wfdsl.stores.postgres import SCHEMA_VERSION, PostgresStore
+from wfdsl.stores.records import InstanceRecord, Transition, TransitionKind, WorkItem
 
 from .pg_worker import COUNTER, JOB
 
