@@ -9,8 +9,9 @@ import pytest
 
 from wfdsl.stores.base import Store
 
-#: The PostgreSQL server as fixtures (``postgres``, ``pg_schema``): tests/pgtest.py.
-pytest_plugins = ["pgtest"]
+#: The PostgreSQL server as fixtures (``postgres``, ``pg_schema``): tests/pgtest.py;
+#: other workers of the store under test (``rivals``): tests/rivals.py.
+pytest_plugins = ["pgtest", "rivals"]
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES_DIR = ROOT / "examples"

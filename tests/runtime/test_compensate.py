@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +18,9 @@ from wfdsl.errors import (
 )
 from wfdsl.ir import HookKind, Spec
 from wfdsl.stores.base import Store
+
+if TYPE_CHECKING:
+    from rivals import Rivals  # the ``rivals`` fixture (tests/rivals.py)
 from wfdsl.stores.records import Transition, TransitionKind, WorkItem
 
 from .conftest import OrderHooks
@@ -124,14 +128,14 @@ def test_resume_finishes_an_interrupted_compensation(
     mgr.send("o-1", "pay")
 
 
-def test_a_compensation_does_not_walk_past_a_compensator_another_worker_holds(
-    order_spec: Spec, store: Store, hooks: OrderHooks
+def test_a_compensation_does_not_walk_past_a_compensator_another_live_worker_holds(
+    order_spec: Spec, store: Store, hooks: OrderHooks, rivals: Rivals
 ) -> None:
-    w1 = Manager(order_spec, store, hooks=hooks, worker_id="w1")
-    shipped(w1)
-    # What w1 leaves when it dies right after recording the first step back:
-    # the step, and its compensator leased to w1.
-    at = w1.history("o-1")[-1].at
+    mgr = Manager(order_spec, store, hooks=hooks, wait=0)
+    shipped(mgr)
+    # Another worker, alive, has recorded the first step back and is running
+    # its compensator.
+    at = mgr.history("o-1")[-1].at
     step = Transition(5, TransitionKind.COMPENSATE, "shipped", "packed", None, None, {}, at)
     held = WorkItem(
         "order",
@@ -140,33 +144,57 @@ def test_a_compensation_does_not_walk_past_a_compensator_another_worker_holds(
         0,
         "recall_shipment",
         HookKind.COMPENSATE,
-        lease_owner="w1",
+        lease_owner="other",
         lease_until=time.time() + 3600,
+        lease_proof=rivals.live(),
     )
     store.append("order", "o-1", step, [held], compensating="created")
     ran_before = len(hooks.log)
-    w2 = Manager(order_spec, store, hooks=hooks, worker_id="w2")
-    assert w2.resume().compensated == []
+    report = mgr.resume()
+    assert report.compensated == [] and not report.ok
+    assert report.in_progress == [("o-1", "recall_shipment", "other")]
     with pytest.raises(WorkInProgress) as info:
-        w2.compensate("o-1", "created")
+        mgr.compensate("o-1", "created")
     assert info.value.hooks == ("recall_shipment",)
     assert hooks.ran()[ran_before:] == []  # refund_card did not run before recall_shipment
-    assert w2.state("o-1") == "packed"
-    report = w1.resume()  # the worker that holds the lease carries the walk on, in order
-    assert report.compensated == ["o-1"]
+    assert mgr.state("o-1") == "packed"
+
+
+def test_a_compensation_takes_a_dead_workers_compensator_over_and_goes_on_in_order(
+    order_spec: Spec, store: Store, hooks: OrderHooks, rivals: Rivals
+) -> None:
+    mgr = Manager(order_spec, store, hooks=hooks, wait=0)
+    shipped(mgr)
+    at = mgr.history("o-1")[-1].at
+    step = Transition(5, TransitionKind.COMPENSATE, "shipped", "packed", None, None, {}, at)
+    held = WorkItem(
+        "order",
+        "o-1",
+        5,
+        0,
+        "recall_shipment",
+        HookKind.COMPENSATE,
+        lease_owner="other",
+        lease_until=time.time() + 3600,
+        lease_proof=rivals.dead(),
+    )
+    store.append("order", "o-1", step, [held], compensating="created")
+    ran_before = len(hooks.log)
+    report = mgr.resume()
+    assert report.compensated == ["o-1"] and report.ok
     assert hooks.ran()[ran_before:] == ["recall_shipment", "release_stock", "refund_card"]
-    assert w1.state("o-1") == "created"
+    assert mgr.state("o-1") == "created"
 
 
 def test_nothing_is_undone_before_its_hooks_have_run(
-    order_spec: Spec, store: Store, hooks: OrderHooks
+    order_spec: Spec, store: Store, hooks: OrderHooks, rivals: Rivals
 ) -> None:
-    w1 = Manager(order_spec, store, hooks=hooks, worker_id="w1")
-    w1.start("o-1")
-    # w1 dies while charging the card: the transition stands, charge_card is
-    # leased to w1 and has not run.
+    mgr = Manager(order_spec, store, hooks=hooks, wait=0)
+    mgr.start("o-1")
+    # A live worker is charging the card: the transition stands, charge_card
+    # is held and has not run.
     pay = Transition(
-        2, TransitionKind.EVENT, "created", "paid", "pay", None, {}, w1.history("o-1")[0].at
+        2, TransitionKind.EVENT, "created", "paid", "pay", None, {}, mgr.history("o-1")[0].at
     )
     charge = WorkItem(
         "order",
@@ -175,17 +203,17 @@ def test_nothing_is_undone_before_its_hooks_have_run(
         0,
         "charge_card",
         HookKind.ENTER,
-        lease_owner="w1",
+        lease_owner="other",
         lease_until=time.time() + 3600,
+        lease_proof=rivals.live(),
     )
     store.append("order", "o-1", pay, [charge], compensating=None)
-    w2 = Manager(order_spec, store, hooks=hooks, worker_id="w2")
     with pytest.raises(WorkInProgress) as info:
-        w2.compensate("o-1", "created")
+        mgr.compensate("o-1", "created")
     assert info.value.hooks == ("charge_card",)
-    assert hooks.ran() == [] and w2.state("o-1") == "paid"  # no refund ahead of the charge
-    w1.resume()
-    w2.compensate("o-1", "created")
+    assert hooks.ran() == [] and mgr.state("o-1") == "paid"  # no refund ahead of the charge
+    store.release(store.pending_work("order", "o-1"))  # the other worker gives it up
+    mgr.compensate("o-1", "created")
     assert hooks.ran() == ["charge_card", "refund_card"]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,7 +13,8 @@ from wfdsl.ir import HookKind
 from wfdsl.stores.base import Store
 from wfdsl.stores.records import InstanceRecord, Transition, TransitionKind, WorkItem, WorkStatus
 
-from .rivals import rivals
+if TYPE_CHECKING:
+    from rivals import Rivals  # the ``rivals`` fixture (tests/rivals.py)
 
 AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 WF = "order"
@@ -257,24 +259,20 @@ def test_claim_leases_free_work_to_the_caller(store: Store) -> None:
 
 
 def test_work_a_live_worker_holds_is_free_only_once_its_lease_expires(
-    store: Store, store_factory: Callable[[], Store]
+    store: Store, rivals: Rivals
 ) -> None:
-    with rivals(store, store_factory) as other:
-        start(store, hooks=("a",), owner="them", until=160.0, proof=other.live())
-        me = store.identity()
-        assert store.claim(WF, "o-1", owner="me", proof=me, now=150.0, until=210.0) == []
-        # Past its lease a live holder is presumed hung, and its work is free.
-        (taken,) = store.claim(WF, "o-1", owner="me", proof=me, now=161.0, until=221.0)
-        assert (taken.lease_owner, taken.lease_proof) == ("me", me)
+    start(store, hooks=("a",), owner="them", until=160.0, proof=rivals.live())
+    me = store.identity()
+    assert store.claim(WF, "o-1", owner="me", proof=me, now=150.0, until=210.0) == []
+    # Past its lease a live holder is presumed hung, and its work is free.
+    (taken,) = store.claim(WF, "o-1", owner="me", proof=me, now=161.0, until=221.0)
+    assert (taken.lease_owner, taken.lease_proof) == ("me", me)
 
 
-def test_work_a_dead_worker_holds_is_free_at_once(
-    store: Store, store_factory: Callable[[], Store]
-) -> None:
-    with rivals(store, store_factory) as other:
-        start(store, hooks=("a", "b"), owner="them", until=1e12, proof=other.dead())
-        items = store.claim(WF, "o-1", owner="me", proof=store.identity(), now=0.0, until=60.0)
-        assert [(w.hook, w.lease_owner) for w in items] == [("a", "me"), ("b", "me")]
+def test_work_a_dead_worker_holds_is_free_at_once(store: Store, rivals: Rivals) -> None:
+    start(store, hooks=("a", "b"), owner="them", until=1e12, proof=rivals.dead())
+    items = store.claim(WF, "o-1", owner="me", proof=store.identity(), now=0.0, until=60.0)
+    assert [(w.hook, w.lease_owner) for w in items] == [("a", "me"), ("b", "me")]
 
 
 def test_a_worker_takes_back_its_own_work_whatever_name_it_gives(store: Store) -> None:
@@ -285,15 +283,13 @@ def test_a_worker_takes_back_its_own_work_whatever_name_it_gives(store: Store) -
 
 
 def test_a_name_is_no_proof_another_live_worker_given_it_keeps_its_work(
-    store: Store, store_factory: Callable[[], Store]
+    store: Store, rivals: Rivals
 ) -> None:
-    with rivals(store, store_factory) as other:
-        # Two processes started with the same worker_id: only the proof counts.
-        start(store, hooks=("a",), owner="orders-1", until=1e12, proof=other.live())
-        assert (
-            store.claim(WF, "o-1", owner="orders-1", proof=store.identity(), now=0.0, until=9.0)
-            == []
-        )
+    # Two processes started with the same worker_id: only the proof counts.
+    start(store, hooks=("a",), owner="orders-1", until=1e12, proof=rivals.live())
+    assert (
+        store.claim(WF, "o-1", owner="orders-1", proof=store.identity(), now=0.0, until=9.0) == []
+    )
 
 
 def test_a_lease_without_proof_is_freed_only_by_its_expiry(store: Store) -> None:
@@ -304,14 +300,13 @@ def test_a_lease_without_proof_is_freed_only_by_its_expiry(store: Store) -> None
 
 
 def test_claim_takes_an_instances_work_only_up_to_what_another_live_worker_holds(
-    store: Store, store_factory: Callable[[], Store]
+    store: Store, rivals: Rivals
 ) -> None:
-    with rivals(store, store_factory) as other:
-        start(store, hooks=("a", "b"))
-        store.claim(WF, "o-1", owner="them", proof=other.live(), now=0.0, until=1e12)
-        move(store, "o-1", 2, "created", "paid", hooks=("c",))  # free, but after theirs
-        assert store.claim(WF, "o-1", owner="me", proof=store.identity(), now=1.0, until=9.0) == []
-        assert store.claim(WF, None, owner="me", proof=store.identity(), now=1.0, until=9.0) == []
+    start(store, hooks=("a", "b"))
+    store.claim(WF, "o-1", owner="them", proof=rivals.live(), now=0.0, until=1e12)
+    move(store, "o-1", 2, "created", "paid", hooks=("c",))  # free, but after theirs
+    assert store.claim(WF, "o-1", owner="me", proof=store.identity(), now=1.0, until=9.0) == []
+    assert store.claim(WF, None, owner="me", proof=store.identity(), now=1.0, until=9.0) == []
 
 
 def test_claim_stops_an_instance_at_its_dead_work(store: Store) -> None:
@@ -341,38 +336,30 @@ def test_completed_work_is_never_claimed(store: Store) -> None:
 
 
 def test_fail_records_the_attempt_and_error_and_releases_the_holders_leases(
-    store: Store, store_factory: Callable[[], Store]
+    store: Store, rivals: Rivals
 ) -> None:
-    with rivals(store, store_factory) as other:
-        start(store, hooks=("a", "b"))
-        theirs = other.live()
-        a, _b = store.claim(WF, "o-1", owner="w1", proof=theirs, now=0.0, until=1e12)
-        store.fail(a, "ValueError: boom", dead=False)
-        items = store.pending_work(WF, "o-1")
-        assert (items[0].attempts, items[0].last_error, items[0].status) == (
-            1,
-            "ValueError: boom",
-            WorkStatus.PENDING,
-        )
-        assert [(w.lease_owner, w.lease_proof) for w in items] == [(None, None), (None, None)]
-        assert (
-            len(store.claim(WF, "o-1", owner="w2", proof=store.identity(), now=1.0, until=2.0)) == 2
-        )
+    start(store, hooks=("a", "b"))
+    theirs = rivals.live()
+    a, _b = store.claim(WF, "o-1", owner="w1", proof=theirs, now=0.0, until=1e12)
+    store.fail(a, "ValueError: boom", dead=False)
+    items = store.pending_work(WF, "o-1")
+    assert (items[0].attempts, items[0].last_error, items[0].status) == (
+        1,
+        "ValueError: boom",
+        WorkStatus.PENDING,
+    )
+    assert [(w.lease_owner, w.lease_proof) for w in items] == [(None, None), (None, None)]
+    assert len(store.claim(WF, "o-1", owner="w2", proof=store.identity(), now=1.0, until=2.0)) == 2
 
 
-def test_release_frees_held_work_for_any_worker(
-    store: Store, store_factory: Callable[[], Store]
-) -> None:
-    with rivals(store, store_factory) as other:
-        start(store, hooks=("a", "b"))
-        theirs = other.live()
-        held = store.claim(WF, "o-1", owner="w1", proof=theirs, now=0.0, until=1e12)
-        store.release(held[1:])
-        assert [w.lease_proof for w in store.pending_work(WF, "o-1")] == [theirs, None]
-        store.release(held[:1])
-        assert (
-            len(store.claim(WF, "o-1", owner="w2", proof=store.identity(), now=1.0, until=2.0)) == 2
-        )
+def test_release_frees_held_work_for_any_worker(store: Store, rivals: Rivals) -> None:
+    start(store, hooks=("a", "b"))
+    theirs = rivals.live()
+    held = store.claim(WF, "o-1", owner="w1", proof=theirs, now=0.0, until=1e12)
+    store.release(held[1:])
+    assert [w.lease_proof for w in store.pending_work(WF, "o-1")] == [theirs, None]
+    store.release(held[:1])
+    assert len(store.claim(WF, "o-1", owner="w2", proof=store.identity(), now=1.0, until=2.0)) == 2
 
 
 def test_dead_work_flags_the_instance_and_is_never_claimed(store: Store) -> None:

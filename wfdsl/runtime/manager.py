@@ -315,12 +315,14 @@ class Manager(BaseManager[S, E]):
         Returns how many dead items were revived.
 
         :raises UnknownInstance: no such instance in this workflow.
+        :raises UnknownState: the instance is in a state the spec does not declare.
         :raises HookFailed: the work failed again.
         :raises WorkInProgress: another worker still ran the instance's hooks
             after ``wait`` seconds.
         :raises ReentrantCall: called from inside one of the instance's own hooks.
         """
-        self._load(instance_id)
+        inst = self._load(instance_id)
+        self._engine.check_state(instance_id, inst.state)
         ident = (self._scope, self.workflow, instance_id)
         ordering.check_reentry(ident, "retry")
         revived = self.store.revive(self.workflow, instance_id)

@@ -97,6 +97,8 @@ class MemoryStore:
             if ident in self._instances:
                 raise AlreadyStarted(instance.workflow, instance.instance_id)
             inst = _Instance(instance, first)
+            if first.key is not None:
+                inst.keys[first.key] = first
             for w in work:
                 inst.work[(w.seq, w.idx)] = w
             self._recount(inst)

@@ -1,4 +1,5 @@
 """Other workers, for tests of who may take hook work: real ones, alive or gone.
+A pytest plugin (loaded by tests/conftest.py): the ``rivals`` fixture.
 
 On a store whose worker is a process (memory, SQLite) another worker is another
 process: a live one waits on its stdin, a dead one has exited and been reaped.
@@ -11,7 +12,8 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+
+import pytest
 
 from wfdsl.stores.base import Store
 from wfdsl.stores.process import ProcessIdentity
@@ -74,9 +76,10 @@ class Rivals:
             store.close()
 
 
-@contextmanager
-def rivals(store: Store, reopen: Callable[[], Store]) -> Iterator[Rivals]:
-    made = Rivals(store, reopen)
+@pytest.fixture
+def rivals(store: Store, store_factory: Callable[[], Store]) -> Iterator[Rivals]:
+    """Other workers of the store under test, alive or gone."""
+    made = Rivals(store, store_factory)
     try:
         yield made
     finally:
