@@ -137,7 +137,7 @@ def test_open_store_takes_a_postgresql_url_and_its_schema_parameter(pg: tuple[st
 def test_the_store_creates_its_tables_and_indexes_in_its_own_schema(
     store: PostgresStore, pg: tuple[str, str], query: Query
 ) -> None:
-    dsn, schema = pg
+    _dsn, schema = pg
     tables = query(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY 1",
         schema,

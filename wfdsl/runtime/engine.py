@@ -13,7 +13,7 @@ from wfdsl.errors import GuardRejected, IllegalTransition, UnknownState
 from wfdsl.ir import Edge, HookKind, Spec, format_guard
 from wfdsl.stores.records import Transition, TransitionKind, WorkItem
 
-__all__ = ["Engine", "Lease", "Step"]
+__all__ = ["Engine", "Lease", "Plan", "Step"]
 
 #: ``(kind, hook)`` of each piece of work a transition owes, in running order.
 Plan = tuple[tuple[HookKind, str], ...]

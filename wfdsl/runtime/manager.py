@@ -41,7 +41,7 @@ from wfdsl.runtime import resume as recovery
 from wfdsl.runtime.base import BaseManager, E, Hooks, Options, S
 from wfdsl.runtime.binding import Call, bind, returned_coroutine
 from wfdsl.runtime.context import Context
-from wfdsl.runtime.engine import Engine
+from wfdsl.runtime.engine import Engine, Plan
 from wfdsl.runtime.inputs import NO_DATA, check_id, check_key, encode, same_data
 from wfdsl.runtime.report import ResumeReport
 from wfdsl.runtime.work import LostWork, Runner
@@ -77,6 +77,10 @@ class Manager(BaseManager[S, E]):
         self._clock: Callable[[], datetime] = self.options.clock
         self._scope = self.store.scope
         self._initial = self.spec.initial.name
+        self._events = engine.events
+        #: ``(state, event)`` -> ``(target, plan)`` where the first transition to
+        #: try has no guard: every send's decision, in one lookup.
+        self._unguarded: dict[tuple[str, str], tuple[str, Plan]] = {}
 
     @classmethod
     def _bound(
@@ -198,8 +202,7 @@ class Manager(BaseManager[S, E]):
         if not instance_id or type(instance_id) is not str:
             check_id(wf, instance_id)
         ev = event if type(event) is str else str(event)
-        engine = self._engine
-        if ev not in engine.events:
+        if ev not in self._events:
             raise InvalidInput(wf, f"the workflow declares no event {ev!r}")
         if key is not None:
             check_key(wf, key)
@@ -207,7 +210,7 @@ class Manager(BaseManager[S, E]):
         if _ACTIVE.get() is not None:
             ordering.check_reentry((self._scope, wf, instance_id), f"send({ev!r})")
         store = self.store
-        candidates_of = engine.candidates
+        unguarded = self._unguarded
         deadline = 0.0
         races = 0
         while True:
@@ -226,22 +229,18 @@ class Manager(BaseManager[S, E]):
                 continue  # the owed work ran: read again before deciding
             seq = inst.version + 1
             source = inst.state
-            candidates = candidates_of.get((source, ev))
-            if candidates and candidates[0].guard is None:
-                target = candidates[0].target.value  # the common case, without a call
-            else:
-                target = self._choose(instance_id, source, ev, seq, payload).target.value
+            decided = unguarded.get((source, ev))  # the common case, in one lookup
+            if decided is None:
+                decided = self._decide(instance_id, source, ev, seq, payload)
+            target, plan = decided
             t = Transition(seq, _EVENT, source, target, ev, key, payload, self._clock())
-            plan = engine.plans.get((source, target))
-            if plan is None:
-                plan = engine.plan(source, target)
             try:
                 if not plan:
                     store.append(wf, instance_id, t, (), compensating=None)
                     return t
                 deadline = deadline or time.monotonic() + self.options.wait
                 with self._turn((self._scope, wf, instance_id), deadline):
-                    work = engine.work(instance_id, t, self._runner.new_lease(), plan)
+                    work = self._engine.work(instance_id, t, self._runner.new_lease(), plan)
                     store.append(wf, instance_id, t, work, compensating=None)
                     self._runner.run(t, work)
                 return t
@@ -429,6 +428,18 @@ class Manager(BaseManager[S, E]):
             if w.status is WorkStatus.DEAD
         ]
         return WorkDead(self.workflow, instance_id, hooks)
+
+    def _decide(
+        self, instance_id: str, state: str, event: str, seq: int, data: Mapping[str, Any]
+    ) -> tuple[str, Plan]:
+        """The target and work of the transition that fires; remembered when no
+        guard had a say."""
+        edge = self._choose(instance_id, state, event, seq, data)
+        target = edge.target.value
+        decided = (target, self._engine.plan(state, target))
+        if self._engine.candidates[(state, event)][0].guard is None:
+            self._unguarded[(state, event)] = decided
+        return decided
 
     def _choose(
         self, instance_id: str, state: str, event: str, seq: int, data: Mapping[str, Any]

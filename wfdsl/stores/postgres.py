@@ -152,6 +152,10 @@ CROSS JOIN LATERAL (
     WHERE w.workflow = i.workflow AND w.instance_id = i.instance_id AND w.status <> 'done'
 ) c"""
 
+#: Instances with work of a status (a semi-join on the open-work index).
+_HAS = """EXISTS (SELECT 1 FROM {s}.wf_work h WHERE h.workflow = i.workflow
+    AND h.instance_id = i.instance_id AND h.status <> 'done' AND h.status = '{status}')"""
+
 #: Inserts the work given as one JSON array of objects, once per row of the CTE
 #: ``gate`` (one JSON parameter costs far less to send than an array per column).
 _INSERT_WORK = """, wk AS (
@@ -424,7 +428,10 @@ class PostgresStore(SQLStore):
         self._max_size = max(max_size, min_size)
         quoted = sql.Identifier(schema).as_string(None)
         self._dialect = Dialect(
-            quoted, lambda name: f"%({name})s", pending="c.pending", dead="c.dead"
+            quoted,
+            lambda name: f"%({name})s",
+            has_pending=_HAS.format(s=quoted, status="pending"),
+            has_dead=_HAS.format(s=quoted, status="dead"),
         )
         self._instances = _INSTANCE
         self._sql = self._render(SHARED)

@@ -167,8 +167,8 @@ def migrate(
 class SQLStore:
     """The reads and the lease release that both SQL stores run as they are.
 
-    Subclasses set ``_dialect`` (which also names the expressions ``{pending}``
-    and ``{dead}``, the per-instance work counts), ``_sql`` (every template of
+    Subclasses set ``_dialect`` (which also names the conditions ``{has_pending}``
+    and ``{has_dead}`` on an instance ``i``), ``_sql`` (every template of
     :data:`SHARED` rendered with it, and their own statements),
     ``_instances`` (a template selecting the columns :func:`instance_from_row`
     decodes, from ``{s}.wf_instances i``), and implement :meth:`_fetch` and
@@ -241,9 +241,9 @@ class SQLStore:
                 where.append(f"i.{column} = {{{column}}}")
                 params[column] = value
         if pending_only:
-            where.append("{pending} > 0")
+            where.append("{has_pending}")
         if dead_only:
-            where.append("{dead} > 0")
+            where.append("{has_dead}")
         if compensating_only:
             where.append("i.compensating IS NOT NULL")
         template = self._instances

@@ -10,10 +10,12 @@
   process id and start time (:mod:`wfdsl.stores.process`): work held by a
   process that has exited is free at once.
 * A hook's completion marker is committed as soon as the hook returns, in a
-  transaction of its own with ``synchronous=OFF``: visible to every process at
-  once (so none waits on a finished worker), without a disk flush of its own.
-  A power cut may lose the last markers, which only runs those hooks again
-  (hooks are at-least-once); the next transition's flush writes them anyway.
+  transaction of its own on a second connection with ``synchronous=OFF``
+  that writes the work row alone (work is counted from an index of open work):
+  visible to every process at once (so none waits on a finished worker),
+  without a disk flush of its own. A power cut may lose the last markers,
+  which only runs those hooks again (hooks are at-least-once); the next
+  transition's flush writes them anyway (one WAL, flushed as a whole).
 * A store used in a child process after ``fork`` opens its own connection
   there (SQLite connections must not cross a fork), and the child is a worker
   of its own.
@@ -94,7 +96,9 @@ MIGRATIONS: Migrations = (
             WHERE status <> 'done'""",
     ),
     # 2: leases carry their holder's proof of identity (a process), so that
-    # the work of a process that has exited is free at once.
+    # the work of a process that has exited is free at once. Work is counted
+    # from the open-work index from now on, so that a completion marker writes
+    # one row: wf_instances.pending and .dead are no longer kept.
     ("ALTER TABLE wf_work ADD COLUMN lease_proof TEXT",),
 )
 
@@ -103,8 +107,15 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 _SYNC_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 
-_INSTANCE_COLUMNS = """i.workflow, i.instance_id, i.state, i.version, i.fingerprint,
-    i.compensating, i.pending, i.dead, i.created_at, i.updated_at"""
+#: Work counts from the open-work index (a handful of rows at most), so that
+#: marking work done writes the work row alone.
+_PENDING = """(SELECT count(*) FROM wf_work w INDEXED BY wf_work_open
+    WHERE w.workflow = i.workflow AND w.instance_id = i.instance_id AND w.status <> 'done'
+      AND w.status = 'pending')"""
+_DEAD = _PENDING.replace("'pending')", "'dead')")
+
+_INSTANCE_COLUMNS = f"""i.workflow, i.instance_id, i.state, i.version, i.fingerprint,
+    i.compensating, {_PENDING}, {_DEAD}, i.created_at, i.updated_at"""
 
 # The statements on every send's path take positional parameters (cheaper).
 _LOAD = f"SELECT {_INSTANCE_COLUMNS} FROM wf_instances i WHERE i.workflow = ? AND i.instance_id = ?"
@@ -117,8 +128,8 @@ _INSERT_TRANSITION = (
 )
 
 _UPDATE_INSTANCE = (
-    "UPDATE wf_instances SET state = ?, version = ?, compensating = ?, updated_at = ?, "
-    "pending = pending + ? WHERE workflow = ? AND instance_id = ? AND version = ?"
+    "UPDATE wf_instances SET state = ?, version = ?, compensating = ?, updated_at = ? "
+    "WHERE workflow = ? AND instance_id = ? AND version = ?"
 )
 
 _MARK_DONE = (
@@ -129,7 +140,17 @@ _MARK_DONE = (
 
 _OPEN_WORK = f"SELECT {WORK_COLUMNS} FROM wf_work WHERE workflow = ? AND status <> 'done'"
 
-_DIALECT = Dialect("main", lambda name: f":{name}", pending="i.pending", dead="i.dead")
+#: Instances with work of a status: read from the open-work index, not by
+#: counting every instance's work.
+_HAS = """(i.workflow, i.instance_id) IN (SELECT workflow, instance_id
+    FROM wf_work INDEXED BY wf_work_open WHERE status <> 'done' AND status = '{status}')"""
+
+_DIALECT = Dialect(
+    "main",
+    lambda name: f":{name}",
+    has_pending=_HAS.format(status="pending"),
+    has_dead=_HAS.format(status="dead"),
+)
 
 _SQL = {name: _DIALECT.render(text) for name, text in SHARED.items()}
 
@@ -137,11 +158,12 @@ _SQL = {name: _DIALECT.render(text) for name, text in SHARED.items()}
 _INHERITED: list[sqlite3.Connection] = []
 
 
-def _finalize(conn: sqlite3.Connection, generation: int) -> None:
+def _finalize(conns: list[sqlite3.Connection], generation: int) -> None:
     """At garbage collection or exit: close, unless this is a forked child, where
-    the connection (and the locks it holds) belong to the parent."""
+    the connections (and the locks they hold) belong to the parent."""
     if generation == process.GENERATION:
-        conn.close()
+        for conn in conns:
+            conn.close()
 
 
 class SQLiteStore(SQLStore):
@@ -186,17 +208,12 @@ class SQLiteStore(SQLStore):
         """Open this process's connection, with its lock."""
         self._generation = process.GENERATION
         self._lock = threading.RLock()
-        try:
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self._busy_timeout,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open SQLite database {self.path!r}: {exc}") from None
+        conn = self._open_connection()
         self._conn = conn
-        self._finalizer = weakref.finalize(self, _finalize, conn, self._generation)
+        #: The connection completion markers are committed on (opened on first use).
+        self._quick: sqlite3.Connection | None = None
+        self._conns = [conn]
+        self._finalizer = weakref.finalize(self, _finalize, self._conns, self._generation)
         try:
             if self.path != ":memory:":
                 jm = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -211,6 +228,34 @@ class SQLiteStore(SQLStore):
             self._finalizer()
             raise
 
+    def _open_connection(self) -> sqlite3.Connection:
+        try:
+            return sqlite3.connect(
+                self.path,
+                timeout=self._busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open SQLite database {self.path!r}: {exc}") from None
+
+    def _markers(self) -> sqlite3.Connection:
+        """The connection for completion markers: ``synchronous=OFF`` (lock held).
+        An in-memory database has one connection only."""
+        if self._quick is None:
+            if self.path == ":memory:" or self.synchronous == "OFF":
+                self._quick = self._conn
+            else:
+                quick = self._open_connection()
+                self._conns.append(quick)
+                try:
+                    quick.execute("PRAGMA synchronous = OFF")
+                    quick.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
+                except sqlite3.Error as exc:
+                    raise StoreError(f"{self.path}: {exc}") from exc
+                self._quick = quick
+        return self._quick
+
     def _check(self) -> None:
         """Refuse a closed store; after a ``fork``, give the child its own connection.
 
@@ -222,7 +267,7 @@ class SQLiteStore(SQLStore):
             if self.path == ":memory:":
                 raise StoreError("an in-memory SQLite store cannot be used after fork")
             self._finalizer.detach()
-            _INHERITED.append(self._conn)
+            _INHERITED.extend(self._conns)
             self._connect()
 
     def __repr__(self) -> str:
@@ -274,16 +319,13 @@ class SQLiteStore(SQLStore):
 
     @contextmanager
     def _write(self, *, flush: bool = True) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT``; with ``flush=False``, a commit that
-        does not wait for the disk (``synchronous=OFF`` for this transaction)."""
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``; with ``flush=False``, on the
+        markers' connection, whose commits do not wait for the disk."""
         if self._closed or self._generation != process.GENERATION:
             self._check()
         with self._lock:
-            conn = self._conn
-            relax = not flush and self.synchronous != "OFF"
+            conn = self._conn if flush else self._markers()
             try:
-                if relax:
-                    conn.execute("PRAGMA synchronous = OFF")
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
@@ -296,9 +338,6 @@ class SQLiteStore(SQLStore):
                 if isinstance(exc, sqlite3.Error):
                     raise StoreError(f"{self.path}: {exc}") from exc
                 raise
-            finally:
-                if relax:
-                    conn.execute(f"PRAGMA synchronous = {self.synchronous}")
 
     def _fetch(self, what: str, query: str, params: Mapping[str, Any]) -> list[Any]:
         with self._read() as conn:
@@ -373,7 +412,7 @@ class SQLiteStore(SQLStore):
             try:
                 conn.execute(
                     "INSERT INTO wf_instances (workflow, instance_id, state, version, fingerprint, "
-                    "compensating, pending, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                    "compensating, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)",
                     (
                         instance.workflow,
                         instance.instance_id,
@@ -381,7 +420,6 @@ class SQLiteStore(SQLStore):
                         instance.version,
                         instance.fingerprint,
                         instance.compensating,
-                        len(work),
                         at,
                         at,
                     ),
@@ -439,7 +477,6 @@ class SQLiteStore(SQLStore):
                 transition.seq,
                 compensating,
                 at,
-                len(work),
                 workflow,
                 instance_id,
                 transition.seq - 1,
@@ -508,36 +545,18 @@ class SQLiteStore(SQLStore):
             return
         with self._write(flush=False) as conn:
             if len(items) == 1:
-                n = conn.execute(_MARK_DONE, items[0].ident).rowcount
-                counts = {items[0].ident[:2]: n} if n > 0 else {}
+                conn.execute(_MARK_DONE, items[0].ident)
             else:
-                counts = {}
-                for w in items:
-                    n = conn.execute(_MARK_DONE, w.ident).rowcount
-                    if n > 0:
-                        key = (w.workflow, w.instance_id)
-                        counts[key] = counts.get(key, 0) + n
-            for (wf, iid), n in counts.items():
-                conn.execute(
-                    "UPDATE wf_instances SET pending = pending - ? "
-                    "WHERE workflow = ? AND instance_id = ?",
-                    (n, wf, iid),
-                )
+                conn.executemany(_MARK_DONE, [w.ident for w in items])
 
     def fail(self, item: WorkItem, error: str, *, dead: bool) -> None:
         with self._write() as conn:
-            cur = conn.execute(
+            conn.execute(
                 "UPDATE wf_work SET attempts = attempts + 1, last_error = ?, status = ? "
                 "WHERE workflow = ? AND instance_id = ? AND seq = ? AND idx = ? "
                 "AND status = 'pending'",
                 (error, "dead" if dead else "pending", *item.ident),
             )
-            if dead and cur.rowcount:
-                conn.execute(
-                    "UPDATE wf_instances SET pending = pending - 1, dead = dead + 1 "
-                    "WHERE workflow = ? AND instance_id = ?",
-                    (item.workflow, item.instance_id),
-                )
             if item.lease_proof is not None:
                 conn.execute(
                     "UPDATE wf_work SET lease_owner = NULL, lease_until = NULL, "
@@ -555,12 +574,6 @@ class SQLiteStore(SQLStore):
                 (workflow, instance_id),
             )
             n: int = cur.rowcount
-            if n:
-                conn.execute(
-                    "UPDATE wf_instances SET pending = pending + ?, dead = dead - ? "
-                    "WHERE workflow = ? AND instance_id = ?",
-                    (n, n, workflow, instance_id),
-                )
             return n
 
     def close(self) -> None:
