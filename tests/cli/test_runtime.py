@@ -299,6 +299,8 @@ def test_the_example_app_tells_its_story(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "charged once: effect_key made the retry a no-op" in out
+    assert "resume() took the dead worker's work over at once" in out
+    assert "report ok: True" in out
     assert "ledger: charge 4200, receipt  <-" in out
     assert "o-5: cancelled  created -> paid -> packed -> paid -> created -> cancelled" in out
 
