@@ -128,13 +128,10 @@ def test_resume_finishes_an_interrupted_compensation(
     mgr.send("o-1", "pay")
 
 
-def test_a_compensation_does_not_walk_past_a_compensator_another_live_worker_holds(
-    order_spec: Spec, store: Store, hooks: OrderHooks, rivals: Rivals
-) -> None:
-    mgr = Manager(order_spec, store, hooks=hooks, wait=0)
+def first_step_back_held(mgr: Manager[str, str], proof: str) -> None:
+    """What another worker leaves when it has recorded o-1's first step back
+    from shipped and holds (is running, or ran before it died) its compensator."""
     shipped(mgr)
-    # Another worker, alive, has recorded the first step back and is running
-    # its compensator.
     at = mgr.history("o-1")[-1].at
     step = Transition(5, TransitionKind.COMPENSATE, "shipped", "packed", None, None, {}, at)
     held = WorkItem(
@@ -146,9 +143,16 @@ def test_a_compensation_does_not_walk_past_a_compensator_another_live_worker_hol
         HookKind.COMPENSATE,
         lease_owner="other",
         lease_until=time.time() + 3600,
-        lease_proof=rivals.live(),
+        lease_proof=proof,
     )
-    store.append("order", "o-1", step, [held], compensating="created")
+    mgr.store.append("order", "o-1", step, [held], compensating="created")
+
+
+def test_a_compensation_does_not_walk_past_a_compensator_another_live_worker_holds(
+    order_spec: Spec, store: Store, hooks: OrderHooks, rivals: Rivals
+) -> None:
+    mgr = Manager(order_spec, store, hooks=hooks, wait=0)
+    first_step_back_held(mgr, rivals.live())
     ran_before = len(hooks.log)
     report = mgr.resume()
     assert report.compensated == [] and not report.ok
@@ -164,21 +168,7 @@ def test_a_compensation_takes_a_dead_workers_compensator_over_and_goes_on_in_ord
     order_spec: Spec, store: Store, hooks: OrderHooks, rivals: Rivals
 ) -> None:
     mgr = Manager(order_spec, store, hooks=hooks, wait=0)
-    shipped(mgr)
-    at = mgr.history("o-1")[-1].at
-    step = Transition(5, TransitionKind.COMPENSATE, "shipped", "packed", None, None, {}, at)
-    held = WorkItem(
-        "order",
-        "o-1",
-        5,
-        0,
-        "recall_shipment",
-        HookKind.COMPENSATE,
-        lease_owner="other",
-        lease_until=time.time() + 3600,
-        lease_proof=rivals.dead(),
-    )
-    store.append("order", "o-1", step, [held], compensating="created")
+    first_step_back_held(mgr, rivals.dead())
     ran_before = len(hooks.log)
     report = mgr.resume()
     assert report.compensated == ["o-1"] and report.ok

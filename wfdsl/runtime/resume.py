@@ -92,16 +92,7 @@ def resume(
         # (one store transaction per batch) and run it instance by instance.
         limit = BATCH
         while True:
-            now = time.time()
-            items = store.claim(
-                wf,
-                None,
-                owner=runner.owner,
-                proof=store.identity(),
-                now=now,
-                until=now + runner.lease,
-                limit=limit,
-            )
+            items = runner.claim(None, limit)
             by_instance: dict[str, list[WorkItem]] = {}
             for item in items:
                 if item.instance_id not in settled:

@@ -65,6 +65,20 @@ class Runner:
         """The lease under which this worker writes new work it will run."""
         return Lease(self.owner, self.store.identity(), time.time() + self.lease)
 
+    def claim(self, instance_id: str | None, limit: int = 1000) -> list[WorkItem]:
+        """Lease the free work of one instance (or, with ``None``, of the whole
+        workflow) to this worker for a full lease (see :meth:`Store.claim`)."""
+        now = time.time()
+        return self.store.claim(
+            self.workflow,
+            instance_id,
+            owner=self.owner,
+            proof=self.store.identity(),
+            now=now,
+            until=now + self.lease,
+            limit=limit,
+        )
+
     # -- running ---------------------------------------------------------------------
 
     def run(
@@ -148,19 +162,7 @@ class Runner:
 
         :raises LostWork: another worker holds some of it now.
         """
-        now = time.time()
-        first = rest[0]
-        fresh = {
-            w.ident: w
-            for w in self.store.claim(
-                self.workflow,
-                first.instance_id,
-                owner=self.owner,
-                proof=self.store.identity(),
-                now=now,
-                until=now + self.lease,
-            )
-        }
+        fresh = {w.ident: w for w in self.claim(rest[0].instance_id)}
         if any(w.ident not in fresh for w in rest):
             raise LostWork(rest)
         return [fresh[w.ident] for w in rest]
@@ -210,15 +212,7 @@ class Runner:
         pause = FIRST_PAUSE
         started: float | None = None
         while True:
-            now = time.time()
-            items = store.claim(
-                wf,
-                instance_id,
-                owner=self.owner,
-                proof=store.identity(),
-                now=now,
-                until=now + self.lease,
-            )
+            items = self.claim(instance_id)
             if items:
                 # Work lost to another holder is waited for like any other.
                 with contextlib.suppress(LostWork):
