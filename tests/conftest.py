@@ -65,10 +65,32 @@ STORES = [
 ]
 
 
+#: The backends whose data other processes can open too (a MemoryStore lives in
+#: one process): for tests with other worker processes.
+SHARED_STORES = [p for p in STORES if p.id != "memory"]
+
+
 @pytest.fixture(params=STORES)
 def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
     """Opens the backend under test; each call opens the same data again (for
     memory, the same store). Every store opened is closed afterwards."""
+    yield from _factory(request, tmp_path)
+
+
+@pytest.fixture
+def store(store_factory: Callable[[], Store]) -> Store:
+    """The backend under test (see :data:`STORES`)."""
+    return store_factory()
+
+
+@pytest.fixture(params=SHARED_STORES)
+def shared_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A backend of :data:`SHARED_STORES` under test."""
+    for factory in _factory(request, tmp_path):
+        yield factory()
+
+
+def _factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], Store]]:
     opener: Opener = request.param
     open_again = opener(request, tmp_path)
     opened: list[Store] = []
@@ -82,9 +104,3 @@ def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Ca
     yield factory
     for s in opened:
         s.close()
-
-
-@pytest.fixture
-def store(store_factory: Callable[[], Store]) -> Store:
-    """The backend under test (see :data:`STORES`)."""
-    return store_factory()

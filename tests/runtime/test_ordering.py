@@ -65,10 +65,9 @@ class Child:
     def __init__(self, store: Store, request: pytest.FixtureRequest, log: str) -> None:
         if isinstance(store, SQLiteStore):
             self.where = ["sqlite", store.path]
-        elif isinstance(store, PostgresStore):
-            self.where = ["postgres", request.getfixturevalue("postgres").dsn, store.schema]
         else:
-            pytest.skip("a MemoryStore lives in one process: no other process shares it")
+            assert isinstance(store, PostgresStore)
+            self.where = ["postgres", request.getfixturevalue("postgres").dsn, store.schema]
         self.log = log
         self.procs: list[subprocess.Popen[str]] = []
 
@@ -97,8 +96,8 @@ class Child:
 
 
 @pytest.fixture
-def child(store: Store, request: pytest.FixtureRequest, log: str) -> Iterator[Child]:
-    made = Child(store, request, log)
+def child(shared_store: Store, request: pytest.FixtureRequest, log: str) -> Iterator[Child]:
+    made = Child(shared_store, request, log)
     try:
         yield made
     finally:
@@ -114,9 +113,9 @@ def manager(store: Store, log: str, **options: Any) -> Manager[str, str]:
 
 
 def test_a_worker_killed_mid_hook_is_taken_over_at_once_by_the_next_send(
-    store: Store, child: Child, log: str
+    shared_store: Store, child: Child, log: str
 ) -> None:
-    mgr = manager(store, log, wait=0)  # default worker id; no waiting allowed
+    mgr = manager(shared_store, log, wait=0)  # default worker id; no waiting allowed
     mgr.start("o-1")
     killed = child.run("send", "o-1", "pay", "die", "charge_card")
     killed.communicate()
@@ -135,20 +134,20 @@ def test_a_worker_killed_mid_hook_is_taken_over_at_once_by_the_next_send(
 
 
 def test_resume_after_a_crash_runs_the_dead_workers_hook_and_says_so(
-    store: Store, child: Child, log: str
+    shared_store: Store, child: Child, log: str
 ) -> None:
-    manager(store, log).start("o-1")
+    manager(shared_store, log).start("o-1")
     child.run("send", "o-1", "pay", "die", "charge_card").communicate()
-    report = manager(store, log, wait=0).resume()
+    report = manager(shared_store, log, wait=0).resume()
     assert report.completed == [("o-1", "charge_card"), ("o-1", "send_receipt")]
     assert report.ok
-    assert store.instances("shop", pending_only=True) == []
+    assert shared_store.instances("shop", pending_only=True) == []
 
 
 def test_a_send_waits_for_a_live_worker_in_another_process_and_keeps_hook_order(
-    store: Store, child: Child, log: str
+    shared_store: Store, child: Child, log: str
 ) -> None:
-    mgr = manager(store, log, wait=0)
+    mgr = manager(shared_store, log, wait=0)
     mgr.start("o-1")
     busy = child.run("send", "o-1", "pay", "block", "charge_card")
     child.running(busy, "charge_card")
@@ -163,7 +162,7 @@ def test_a_send_waits_for_a_live_worker_in_another_process_and_keeps_hook_order(
     ]
     assert not report.ok
     # With time to wait, the send waits for the other worker, then goes on.
-    patient = manager(store, log, wait=60)
+    patient = manager(shared_store, log, wait=60)
     sent: list[object] = []
     sender = threading.Thread(target=lambda: sent.append(patient.send("o-1", "cancel")))
     sender.start()
@@ -178,9 +177,9 @@ def test_a_send_waits_for_a_live_worker_in_another_process_and_keeps_hook_order(
 
 
 def test_two_workers_given_the_same_worker_id_never_run_each_others_work(
-    store: Store, child: Child, log: str
+    shared_store: Store, child: Child, log: str
 ) -> None:
-    mgr = Manager(SPEC, store, hooks=shop_hooks(log), worker_id="orders-1", wait=0)
+    mgr = Manager(SPEC, shared_store, hooks=shop_hooks(log), worker_id="orders-1", wait=0)
     mgr.start("o-1")
     busy = child.run("send", "o-1", "pay", "block", "charge_card")
     child.running(busy, "charge_card")
