@@ -10,12 +10,15 @@
   process id and start time (:mod:`wfdsl.stores.process`): work held by a
   process that has exited is free at once.
 * A hook's completion marker is committed as soon as the hook returns, in a
-  transaction of its own on a second connection with ``synchronous=OFF``
+  transaction of its own with ``synchronous=OFF`` for that transaction only,
   that writes the work row alone (work is counted from an index of open work):
   visible to every process at once (so none waits on a finished worker),
   without a disk flush of its own. A power cut may lose the last markers,
   which only runs those hooks again (hooks are at-least-once); the next
   transition's flush writes them anyway (one WAL, flushed as a whole).
+  (Folding markers into the next write instead saves that commit, about a
+  tenth of a hooked send, but leaves other processes waiting on a worker
+  that has finished.)
 * A store used in a child process after ``fork`` opens its own connection
   there (SQLite connections must not cross a fork), and the child is a worker
   of its own.
@@ -158,12 +161,11 @@ _SQL = {name: _DIALECT.render(text) for name, text in SHARED.items()}
 _INHERITED: list[sqlite3.Connection] = []
 
 
-def _finalize(conns: list[sqlite3.Connection], generation: int) -> None:
+def _finalize(conn: sqlite3.Connection, generation: int) -> None:
     """At garbage collection or exit: close, unless this is a forked child, where
-    the connections (and the locks they hold) belong to the parent."""
+    the connection (and the locks it holds) belong to the parent."""
     if generation == process.GENERATION:
-        for conn in conns:
-            conn.close()
+        conn.close()
 
 
 class SQLiteStore(SQLStore):
@@ -208,12 +210,17 @@ class SQLiteStore(SQLStore):
         """Open this process's connection, with its lock."""
         self._generation = process.GENERATION
         self._lock = threading.RLock()
-        conn = self._open_connection()
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self._busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open SQLite database {self.path!r}: {exc}") from None
         self._conn = conn
-        #: The connection completion markers are committed on (opened on first use).
-        self._quick: sqlite3.Connection | None = None
-        self._conns = [conn]
-        self._finalizer = weakref.finalize(self, _finalize, self._conns, self._generation)
+        self._finalizer = weakref.finalize(self, _finalize, conn, self._generation)
         try:
             if self.path != ":memory:":
                 jm = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -228,34 +235,6 @@ class SQLiteStore(SQLStore):
             self._finalizer()
             raise
 
-    def _open_connection(self) -> sqlite3.Connection:
-        try:
-            return sqlite3.connect(
-                self.path,
-                timeout=self._busy_timeout,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open SQLite database {self.path!r}: {exc}") from None
-
-    def _markers(self) -> sqlite3.Connection:
-        """The connection for completion markers: ``synchronous=OFF`` (lock held).
-        An in-memory database has one connection only."""
-        if self._quick is None:
-            if self.path == ":memory:" or self.synchronous == "OFF":
-                self._quick = self._conn
-            else:
-                quick = self._open_connection()
-                self._conns.append(quick)
-                try:
-                    quick.execute("PRAGMA synchronous = OFF")
-                    quick.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-                except sqlite3.Error as exc:
-                    raise StoreError(f"{self.path}: {exc}") from exc
-                self._quick = quick
-        return self._quick
-
     def _check(self) -> None:
         """Refuse a closed store; after a ``fork``, give the child its own connection.
 
@@ -267,7 +246,7 @@ class SQLiteStore(SQLStore):
             if self.path == ":memory:":
                 raise StoreError("an in-memory SQLite store cannot be used after fork")
             self._finalizer.detach()
-            _INHERITED.extend(self._conns)
+            _INHERITED.append(self._conn)
             self._connect()
 
     def __repr__(self) -> str:
@@ -319,13 +298,16 @@ class SQLiteStore(SQLStore):
 
     @contextmanager
     def _write(self, *, flush: bool = True) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT``; with ``flush=False``, on the
-        markers' connection, whose commits do not wait for the disk."""
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``; with ``flush=False``, a commit that
+        does not wait for the disk (``synchronous=OFF`` for this transaction)."""
         if self._closed or self._generation != process.GENERATION:
             self._check()
         with self._lock:
-            conn = self._conn if flush else self._markers()
+            conn = self._conn
+            relax = not flush and self.synchronous != "OFF"
             try:
+                if relax:
+                    conn.execute("PRAGMA synchronous = OFF")
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
@@ -338,6 +320,9 @@ class SQLiteStore(SQLStore):
                 if isinstance(exc, sqlite3.Error):
                     raise StoreError(f"{self.path}: {exc}") from exc
                 raise
+            finally:
+                if relax:
+                    conn.execute(f"PRAGMA synchronous = {self.synchronous}")
 
     def _fetch(self, what: str, query: str, params: Mapping[str, Any]) -> list[Any]:
         with self._read() as conn:
