@@ -76,6 +76,14 @@ def test_kill_9_at_random_points_loses_and_duplicates_nothing(tmp_path: Path) ->
     rng = random.Random(20261125)
     kills = 0
     for round_ in range(KILLS):
+        if round_ % 5 == 1:
+            # A kill that certainly lands inside a hook, after its effect and
+            # before its completion marker: the hook must run again.
+            proc = run_worker(db, tmp_path, round_, "drive", str(rng.randint(1, 40)))
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == -signal.SIGKILL, f"the worker died on its own: {err}"
+            kills += 1
+            continue
         proc = run_worker(db, tmp_path, round_, "drive")
         assert proc.stdout is not None
         if round_ % 4 == 3:

@@ -1,6 +1,6 @@
 """A worker process for the crash tests: drives order instances on a SQLite file.
 
-Usage: python worker.py DB WORKDIR SEED {drive|race|resume|bump N}
+Usage: python worker.py DB WORKDIR SEED {drive [DIE_AFTER]|race|resume|bump N}
 
 Every worker runs with the default worker id: nothing but its process proves
 it alive, so a killed worker's work must be taken over at once.
@@ -9,7 +9,9 @@ it alive, so a killed worker's work must be taken over at once.
   paths (sometimes compensating) for ever; every ``send``/``compensate`` is
   preceded by an intent line and followed, once it returned, by an ack line.
   After a restart the last intent is sent again (a client retrying), which
-  exercises idempotency keys.
+  exercises idempotency keys. With ``DIE_AFTER``, the worker kills itself
+  (SIGKILL) inside its ``DIE_AFTER``-th hook, after the hook's effect: a kill
+  that certainly lands between a hook and its completion marker.
 * ``race``: print ``ready``, then send random events to (and now and then
   compensate) eight instances that every ``race`` worker shares, for ever;
   refusals (illegal events, work another worker is running) are skipped;
@@ -26,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import sys
 import time
 from pathlib import Path
@@ -50,8 +53,10 @@ def append(path: Path, line: str) -> None:
 
 
 class Hooks:
-    def __init__(self, log: Path) -> None:
+    def __init__(self, log: Path, die_after: int = 0) -> None:
         self.log = log
+        self.die_after = die_after
+        self.calls = 0
 
     def card_valid(self, ctx: Context) -> bool:
         return True
@@ -64,6 +69,9 @@ class Hooks:
 
     def record(self, ctx: Context) -> None:
         append(self.log, ctx.effect_key)
+        self.calls += 1
+        if self.calls == self.die_after:
+            os.kill(os.getpid(), signal.SIGKILL)
 
     charge_card = send_receipt = refund_card = reserve_stock = record
     release_stock = book_courier = recall_shipment = tick = record
@@ -135,7 +143,8 @@ def race(mgr: Manager[str, str], work: Path, seed: int) -> None:
 
 def main() -> None:
     db, work, seed, mode = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-    hooks = Hooks(work / "hooks.log")
+    die_after = int(sys.argv[5]) if mode == "drive" and len(sys.argv) > 5 else 0
+    hooks = Hooks(work / "hooks.log", die_after)
     store = SQLiteStore(db)
     if mode == "bump":
         mgr = Manager(wfdsl.loads(COUNTER), store, hooks=hooks)
