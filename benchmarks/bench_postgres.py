@@ -43,8 +43,8 @@ from bench_runtime import HOOKED, HOOKS, NEXT, PLAIN, noop
 import wfdsl
 from wfdsl import Manager
 from wfdsl.ir import HookKind
-from wfdsl.runtime.records import InstanceRecord, Transition, TransitionKind, WorkItem
 from wfdsl.stores.postgres import PostgresStore
+from wfdsl.stores.records import InstanceRecord, Transition, TransitionKind, WorkItem
 
 AT = "2026-01-01T00:00:00+00:00"
 

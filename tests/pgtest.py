@@ -1,11 +1,12 @@
-"""Where PostgreSQL tests find their server, and how they stay out of each other's way.
+"""A pytest plugin (loaded by tests/conftest.py): the PostgreSQL server the tests
+use, as fixtures.
 
-* The server comes from ``WFDSL_PG_DSN``. When it is unset or unreachable, the
-  tests skip with a message saying how to run them, unless ``WFDSL_REQUIRE_PG=1``
-  (CI sets it), in which case they fail.
-* Every store a test opens lives in a schema of its own (``wfdsl_test_<pid>_<hex>``),
-  dropped when the test ends (or, for schemas made by the shared ``store``
-  fixture, when the test process exits).
+* ``postgres``: the server (:class:`Postgres`), from ``WFDSL_PG_DSN``. When it is
+  unset or unreachable, a test that asks for it skips with a message saying
+  how to run it, unless ``WFDSL_REQUIRE_PG=1`` (CI sets it), which makes it fail.
+* ``pg_schema``: a schema of the test's own (``wfdsl_test_<pid>_<hex>``),
+  dropped when the test ends. Every store a test opens lives in one, so tests
+  never see each other's data.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ HOW_TO_RUN = (
     "schemas in) to run the PostgreSQL tests"
 )
 
+#: Schemas made and not yet dropped: dropped when the test process exits.
 _made: set[str] = set()
 
 
@@ -41,11 +43,11 @@ def _probe(dsn: str) -> str | None:
         with psycopg.connect(dsn, connect_timeout=3, autocommit=True) as conn:
             conn.execute("SELECT 1")
     except psycopg.Error as exc:
-        return f"cannot connect to {dsn_for_humans(dsn)}: {str(exc).strip()}"
+        return f"cannot connect to {_for_humans(dsn)}: {str(exc).strip()}"
     return None
 
 
-def dsn_for_humans(dsn: str) -> str:
+def _for_humans(dsn: str) -> str:
     """The DSN without its password."""
     from psycopg.conninfo import conninfo_to_dict
 
@@ -58,62 +60,77 @@ def dsn_for_humans(dsn: str) -> str:
     )
 
 
-def pg_dsn() -> str:
-    """The test server's DSN; skips (or, with ``WFDSL_REQUIRE_PG=1``, fails) the
-    calling test when there is none."""
+class Postgres:
+    """The test server, and what tests do with it beside opening stores."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+
+    def new_schema(self) -> str:
+        """A schema name no other test, worker or user has (dropped at exit at
+        the latest)."""
+        name = f"wfdsl_test_{os.getpid()}_{secrets.token_hex(4)}"
+        _made.add(name)
+        return name
+
+    def drop_schema(self, schema: str) -> None:
+        from psycopg import sql
+
+        with self.connect() as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+        _made.discard(schema)
+
+    def connect(self) -> Any:
+        """A separate autocommit connection (the caller closes it)."""
+        import psycopg
+
+        return psycopg.connect(self.dsn, autocommit=True)
+
+    def query(self, text: str, *args: Any) -> list[tuple[Any, ...]]:
+        """Run one statement on a connection of its own; its rows, if any."""
+        with self.connect() as conn:
+            cur = conn.execute(text, args)
+            return cur.fetchall() if cur.description else []
+
+    def terminate(self, application_name: str) -> int:
+        """Kill every server backend whose ``application_name`` starts with this
+        one (a store's pool and its worker session); how many died."""
+        rows = self.query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE starts_with(application_name, %s) AND pid <> pg_backend_pid()",
+            application_name,
+        )
+        return sum(1 for (ok,) in rows if ok)
+
+    def store(self, schema: str, **options: Any) -> Any:
+        """A ``PostgresStore`` on ``schema``."""
+        from wfdsl.stores.postgres import PostgresStore
+
+        return PostgresStore(self.dsn, schema=schema, **options)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Postgres:
+    """The test server; skips (or, with ``WFDSL_REQUIRE_PG=1``, fails) the test
+    when there is none."""
     dsn = os.environ.get(DSN_ENV, "").strip()
     problem = _probe(dsn) if dsn else f"{DSN_ENV} is not set"
     if problem is None:
-        return dsn
+        return Postgres(dsn)
     message = f"PostgreSQL tests need a server: {problem}; {HOW_TO_RUN}"
     if os.environ.get(REQUIRE_ENV) == "1":
         pytest.fail(f"{REQUIRE_ENV}=1 but {message}", pytrace=False)
     pytest.skip(message)
 
 
-def new_schema() -> str:
-    """A schema name no other test, worker or user has."""
-    name = f"wfdsl_test_{os.getpid()}_{secrets.token_hex(4)}"
-    _made.add(name)
-    return name
-
-
-def drop_schema(dsn: str, schema: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
-    _made.discard(schema)
-
-
-def admin() -> Any:
-    """A separate autocommit connection to the test server (caller closes it)."""
-    import psycopg
-
-    return psycopg.connect(pg_dsn(), autocommit=True)
-
-
-def terminate_backends(application_name: str) -> int:
-    """Kill every server backend whose ``application_name`` is this one; how many died."""
-    with admin() as conn:
-        rows = conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = %s AND pid <> pg_backend_pid()",
-            (application_name,),
-        ).fetchall()
-    return sum(1 for (ok,) in rows if ok)
-
-
-@contextlib.contextmanager
-def schema_scope() -> Iterator[tuple[str, str]]:
-    """``(dsn, schema)`` for one test; the schema is dropped afterwards."""
-    dsn = pg_dsn()
-    schema = new_schema()
+@pytest.fixture
+def pg_schema(postgres: Postgres) -> Iterator[str]:
+    """A schema of this test's own, dropped when it ends."""
+    schema = postgres.new_schema()
     try:
-        yield dsn, schema
+        yield schema
     finally:
-        drop_schema(dsn, schema)
+        postgres.drop_schema(schema)
 
 
 @atexit.register
@@ -123,19 +140,4 @@ def _drop_leftovers() -> None:
         return
     for schema in sorted(_made):
         with contextlib.suppress(Exception):
-            drop_schema(dsn, schema)
-
-
-_by_key: dict[str, str] = {}
-
-
-def store_for(key: object, **options: Any) -> Any:
-    """A ``PostgresStore`` on the schema of ``key`` (the same schema every time it
-    is asked for that key, so a test can open the same database again)."""
-    from wfdsl.stores.postgres import PostgresStore
-
-    dsn = pg_dsn()
-    schema = _by_key.get(str(key))
-    if schema is None:
-        schema = _by_key[str(key)] = new_schema()
-    return PostgresStore(dsn, schema=schema, **options)
+            Postgres(dsn).drop_schema(schema)

@@ -18,10 +18,10 @@ if TYPE_CHECKING:
     from wfdsl.runtime.aio import AsyncManager
     from wfdsl.runtime.context import Context
     from wfdsl.runtime.manager import Manager
-    from wfdsl.runtime.records import Transition
     from wfdsl.stores.base import Store
     from wfdsl.stores.memory import MemoryStore
     from wfdsl.stores.postgres import PostgresStore
+    from wfdsl.stores.records import Transition
     from wfdsl.stores.sqlite import SQLiteStore
 
 __version__ = "0.1.0"
@@ -30,7 +30,7 @@ _LAZY = {
     "AsyncManager": "wfdsl.runtime.aio",
     "Manager": "wfdsl.runtime.manager",
     "Context": "wfdsl.runtime.context",
-    "Transition": "wfdsl.runtime.records",
+    "Transition": "wfdsl.stores.records",
     "Store": "wfdsl.stores.base",
     "MemoryStore": "wfdsl.stores.memory",
     "SQLiteStore": "wfdsl.stores.sqlite",

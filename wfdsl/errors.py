@@ -28,12 +28,16 @@ class SpecError(WorkflowError):
 
 
 class UnknownInstance(WorkflowError, LookupError):
-    """No instance with this id exists in this workflow."""
+    """No instance with this id exists in this workflow (``workflow=None``: in
+    any workflow of the store)."""
 
-    def __init__(self, workflow: str, instance_id: str) -> None:
+    def __init__(self, workflow: str | None, instance_id: str) -> None:
         self.workflow = workflow
         self.instance_id = instance_id
-        super().__init__(f"{workflow}: unknown instance {instance_id!r}")
+        if workflow is None:
+            super().__init__(f"no instance {instance_id!r} in the store")
+        else:
+            super().__init__(f"{workflow}: unknown instance {instance_id!r}")
 
 
 class AlreadyStarted(WorkflowError):
@@ -106,12 +110,33 @@ class HookFailed(WorkflowError):
 
 
 class BindError(WorkflowError):
-    """Hooks given to a Manager lack guards or hooks the spec names."""
+    """Hooks given to a manager do not fit the spec: names they lack, callables
+    that cannot be called as a guard or hook (an ``async def`` given to the sync
+    ``Manager``, a class, a value that is not callable, a signature that takes
+    no context), or a hooks object that cannot work at all (a class instead of
+    an instance). Every problem is named at once."""
 
-    def __init__(self, workflow: str, missing: Sequence[str]) -> None:
+    def __init__(
+        self,
+        workflow: str,
+        missing: Sequence[str] = (),
+        unfit: Sequence[tuple[str, str]] = (),
+        given: str | None = None,
+    ) -> None:
         self.workflow = workflow
+        #: Guard and hook names the hooks do not have.
         self.missing = tuple(missing)
-        super().__init__(f"{workflow}: hooks object lacks " + ", ".join(self.missing))
+        #: ``(name, why)`` of every callable that cannot be called as bound.
+        self.unfit = tuple(unfit)
+        #: What is wrong with the hooks object as a whole, if anything.
+        self.given = given
+        parts: list[str] = []
+        if given:
+            parts.append(given)
+        if self.missing:
+            parts.append("hooks object lacks " + ", ".join(self.missing))
+        parts.extend(f"{name} {why}" for name, why in self.unfit)
+        super().__init__(f"{workflow}: " + "; ".join(parts))
 
 
 class StoreError(WorkflowError):
@@ -157,19 +182,103 @@ class WorkDead(WorkflowError):
 
 
 class WorkInProgress(WorkflowError):
-    """``compensate`` found hook work it may not run yet: another worker holds its
-    lease (running it, or dead until the lease expires). Undoing a state before
-    its hooks have run would apply the compensation ahead of the effect."""
+    """The instance owes hook work that another live worker is running (or, if it
+    hangs, holds until its lease expires), and the call waited ``wait`` seconds
+    for it in vain. Nothing was applied: the instance runs one step at a time,
+    so its next transition waits until the hooks of the last one have run."""
 
-    def __init__(self, workflow: str, instance_id: str, hooks: Sequence[str]) -> None:
+    def __init__(
+        self,
+        workflow: str,
+        instance_id: str,
+        hooks: Sequence[str],
+        owners: Sequence[str] = (),
+        waited: float = 0.0,
+    ) -> None:
         self.workflow = workflow
         self.instance_id = instance_id
         self.hooks = tuple(hooks)
+        #: The names of the workers holding it (``Manager(worker_id=...)``).
+        self.owners = tuple(dict.fromkeys(owners))
+        #: Seconds the call waited.
+        self.waited = waited
+        held = f", held by {', '.join(self.owners)}" if self.owners else ""
         super().__init__(
-            f"{workflow}: instance {instance_id!r} has hook work that another worker "
-            f"holds ({', '.join(self.hooks)}); try again once it has run or its lease "
-            "has expired"
+            f"{workflow}: instance {instance_id!r} owes hook work that another worker is "
+            f"running ({', '.join(self.hooks)}{held}); waited {waited:g}s: try again once "
+            "it has run"
         )
+
+
+class ReentrantCall(WorkflowError):
+    """A ``send`` (or ``compensate``, ``retry``) to an instance from inside one of
+    that instance's own guards or hooks. It is refused at once: the instance
+    runs one step at a time (run to completion), so the hooks running now must
+    all finish before its next transition is applied, and waiting for them from
+    inside one of them would never end. Send the event after the hook returns."""
+
+    def __init__(self, workflow: str, instance_id: str, call: str) -> None:
+        self.workflow = workflow
+        self.instance_id = instance_id
+        self.call = call
+        super().__init__(
+            f"{workflow}: {call} to instance {instance_id!r} from inside one of its own "
+            "hooks is refused: the instance runs one step at a time, so its running hooks "
+            "must finish before its next transition (send it after the hook returns)"
+        )
+
+
+class UnknownState(WorkflowError):
+    """An instance is stored in a state that the loaded spec does not declare:
+    the spec changed under a live instance. Nothing is done to it."""
+
+    def __init__(self, workflow: str, instance_id: str, state: str, spec: str) -> None:
+        self.workflow = workflow
+        self.instance_id = instance_id
+        self.state = state
+        #: The loaded spec: where it came from, and its fingerprint.
+        self.spec = spec
+        super().__init__(
+            f"{workflow}: instance {instance_id!r} is in state {state!r}, which the loaded "
+            f"spec ({spec}) does not declare; drive it with the spec it was started under"
+        )
+
+
+class UnknownHook(WorkflowError):
+    """An instance owes work for a hook that the loaded spec does not name: the
+    spec changed under it. The work is left as it is."""
+
+    def __init__(self, workflow: str, instance_id: str, seq: int, hook: str, spec: str) -> None:
+        self.workflow = workflow
+        self.instance_id = instance_id
+        self.seq = seq
+        self.hook = hook
+        self.spec = spec
+        super().__init__(
+            f"{workflow}: instance {instance_id!r} owes hook {hook!r} (transition {seq}), "
+            f"which the loaded spec ({spec}) does not name; run it with the spec it was "
+            "written under"
+        )
+
+
+class AmbiguousInstance(WorkflowError, LookupError):
+    """An instance id exists in more than one workflow, and none was named."""
+
+    def __init__(self, instance_id: str, workflows: Sequence[str]) -> None:
+        self.instance_id = instance_id
+        self.workflows = tuple(workflows)
+        super().__init__(
+            f"instance {instance_id!r} exists in workflows {', '.join(self.workflows)}; choose one"
+        )
+
+
+class HooksNotLoaded(WorkflowError):
+    """A ``MODULE:OBJECT`` reference to hooks could not be loaded."""
+
+    def __init__(self, ref: str, reason: str) -> None:
+        self.ref = ref
+        self.reason = reason
+        super().__init__(f"{ref}: {reason}")
 
 
 class VersionConflict(StoreError):

@@ -1,9 +1,8 @@
-"""Runtime tests run on the in-memory store, a real SQLite file and, when
-``WFDSL_PG_DSN`` is set, a real PostgreSQL server."""
+"""Runtime tests run on every store of tests/conftest.py's ``STORES``: memory,
+a real SQLite file and a real PostgreSQL server."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,31 +11,8 @@ import pytest
 import wfdsl
 from wfdsl.ir import Spec
 from wfdsl.runtime.context import Context
-from wfdsl.stores.base import Store
-from wfdsl.stores.memory import MemoryStore
-from wfdsl.stores.sqlite import SQLiteStore
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _postgres(tmp_path: Path) -> Store:
-    from pgtest import store_for  # skips (or fails under WFDSL_REQUIRE_PG=1) without a server
-
-    store: Store = store_for(tmp_path)
-    return store
-
-
-@pytest.fixture(
-    params=[
-        pytest.param(lambda tmp: MemoryStore(), id="memory"),
-        pytest.param(lambda tmp: SQLiteStore(str(tmp / "wf.db")), id="sqlite"),
-        pytest.param(_postgres, marks=pytest.mark.postgres, id="postgres"),
-    ]
-)
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    s: Store = request.param(tmp_path)
-    yield s
-    s.close()
 
 
 @pytest.fixture(scope="session")

@@ -125,3 +125,74 @@ def test_a_plain_callable_returning_a_coroutine_is_awaited(store: Store) -> None
 
     asyncio.run(main())
     assert hooks.log == [("launch", "job/j-1/2/launch")]  # the hook really ran
+
+
+def test_one_manager_shared_by_threads_each_with_its_own_loop_runs_hooks_on_the_callers_loop(
+    store: Store,
+) -> None:
+    spec = wfdsl.loads(
+        "workflow w { initial state a { enter first } final state b { enter second }"
+        " event go a -> b on go if ok }"
+    )
+    seen: list[tuple[str, int, int]] = []  # (instance, loop id, thread id) per call
+    guard = threading.Lock()
+
+    async def note(ctx: Context) -> None:
+        await asyncio.sleep(0)
+        with guard:
+            seen.append((ctx.instance_id, id(asyncio.get_running_loop()), threading.get_ident()))
+
+    async def ok(ctx: Context) -> bool:
+        await note(ctx)
+        return True
+
+    mgr = AsyncManager(spec, store, hooks={"first": note, "second": note, "ok": ok})
+    threads: dict[str, int] = {}
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        iid = f"t{n}"
+        threads[iid] = threading.get_ident()
+
+        async def main() -> None:
+            for _ in range(3):
+                await mgr.send(iid, "go")
+                await mgr.compensate(iid, "a")
+
+        try:
+            asyncio.run(mgr.start(iid))
+            asyncio.run(main())  # a loop of its own, closed in between: followed, not kept
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in workers:
+        t.start()
+    for t in workers:
+        t.join(60)
+    assert errors == []
+    assert len(seen) == 4 * (1 + 3 * 2)
+    for iid, _loop, thread in seen:
+        assert thread == threads[iid]  # on the caller's own loop, never another thread's
+
+
+def test_an_async_hook_awaiting_a_send_to_its_own_instance_is_refused_not_hung(
+    store: Store,
+) -> None:
+    spec = wfdsl.loads(
+        "workflow w { initial state a final state b { enter h } state c event go, jump "
+        "a -> b on go a -> c on jump }"
+    )
+
+    async def h(ctx: Context) -> None:
+        await mgr.send(ctx.instance_id, "jump")
+
+    mgr = AsyncManager(spec, store, hooks={"h": h})
+
+    async def main() -> None:
+        await mgr.start("1")
+        with pytest.raises(HookFailed) as info:
+            await asyncio.wait_for(mgr.send("1", "go"), timeout=60)
+        assert info.value.error.startswith("ReentrantCall")
+
+    asyncio.run(main())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,8 +17,11 @@ from wfdsl.errors import (
     WorkInProgress,
 )
 from wfdsl.ir import HookKind, Spec
-from wfdsl.runtime.records import Transition, TransitionKind, WorkItem
 from wfdsl.stores.base import Store
+
+if TYPE_CHECKING:
+    from rivals import Rivals  # the ``rivals`` fixture (tests/rivals.py)
+from wfdsl.stores.records import Transition, TransitionKind, WorkItem
 
 from .conftest import OrderHooks
 
@@ -124,14 +128,11 @@ def test_resume_finishes_an_interrupted_compensation(
     mgr.send("o-1", "pay")
 
 
-def test_a_compensation_does_not_walk_past_a_compensator_another_worker_holds(
-    order_spec: Spec, store: Store, hooks: OrderHooks
-) -> None:
-    w1 = Manager(order_spec, store, hooks=hooks, worker_id="w1")
-    shipped(w1)
-    # What w1 leaves when it dies right after recording the first step back:
-    # the step, and its compensator leased to w1.
-    at = w1.history("o-1")[-1].at
+def first_step_back_held(mgr: Manager[str, str], proof: str) -> None:
+    """What another worker leaves when it has recorded o-1's first step back
+    from shipped and holds (is running, or ran before it died) its compensator."""
+    shipped(mgr)
+    at = mgr.history("o-1")[-1].at
     step = Transition(5, TransitionKind.COMPENSATE, "shipped", "packed", None, None, {}, at)
     held = WorkItem(
         "order",
@@ -140,33 +141,50 @@ def test_a_compensation_does_not_walk_past_a_compensator_another_worker_holds(
         0,
         "recall_shipment",
         HookKind.COMPENSATE,
-        lease_owner="w1",
+        lease_owner="other",
         lease_until=time.time() + 3600,
+        lease_proof=proof,
     )
-    store.append("order", "o-1", step, [held], compensating="created")
+    mgr.store.append("order", "o-1", step, [held], compensating="created")
+
+
+def test_a_compensation_does_not_walk_past_a_compensator_another_live_worker_holds(
+    order_spec: Spec, store: Store, hooks: OrderHooks, rivals: Rivals
+) -> None:
+    mgr = Manager(order_spec, store, hooks=hooks, wait=0)
+    first_step_back_held(mgr, rivals.live())
     ran_before = len(hooks.log)
-    w2 = Manager(order_spec, store, hooks=hooks, worker_id="w2")
-    assert w2.resume().compensated == []
+    report = mgr.resume()
+    assert report.compensated == [] and not report.ok
+    assert report.in_progress == [("o-1", "recall_shipment", "other")]
     with pytest.raises(WorkInProgress) as info:
-        w2.compensate("o-1", "created")
+        mgr.compensate("o-1", "created")
     assert info.value.hooks == ("recall_shipment",)
     assert hooks.ran()[ran_before:] == []  # refund_card did not run before recall_shipment
-    assert w2.state("o-1") == "packed"
-    report = w1.resume()  # the worker that holds the lease carries the walk on, in order
-    assert report.compensated == ["o-1"]
+    assert mgr.state("o-1") == "packed"
+
+
+def test_a_compensation_takes_a_dead_workers_compensator_over_and_goes_on_in_order(
+    order_spec: Spec, store: Store, hooks: OrderHooks, rivals: Rivals
+) -> None:
+    mgr = Manager(order_spec, store, hooks=hooks, wait=0)
+    first_step_back_held(mgr, rivals.dead())
+    ran_before = len(hooks.log)
+    report = mgr.resume()
+    assert report.compensated == ["o-1"] and report.ok
     assert hooks.ran()[ran_before:] == ["recall_shipment", "release_stock", "refund_card"]
-    assert w1.state("o-1") == "created"
+    assert mgr.state("o-1") == "created"
 
 
 def test_nothing_is_undone_before_its_hooks_have_run(
-    order_spec: Spec, store: Store, hooks: OrderHooks
+    order_spec: Spec, store: Store, hooks: OrderHooks, rivals: Rivals
 ) -> None:
-    w1 = Manager(order_spec, store, hooks=hooks, worker_id="w1")
-    w1.start("o-1")
-    # w1 dies while charging the card: the transition stands, charge_card is
-    # leased to w1 and has not run.
+    mgr = Manager(order_spec, store, hooks=hooks, wait=0)
+    mgr.start("o-1")
+    # A live worker is charging the card: the transition stands, charge_card
+    # is held and has not run.
     pay = Transition(
-        2, TransitionKind.EVENT, "created", "paid", "pay", None, {}, w1.history("o-1")[0].at
+        2, TransitionKind.EVENT, "created", "paid", "pay", None, {}, mgr.history("o-1")[0].at
     )
     charge = WorkItem(
         "order",
@@ -175,17 +193,17 @@ def test_nothing_is_undone_before_its_hooks_have_run(
         0,
         "charge_card",
         HookKind.ENTER,
-        lease_owner="w1",
+        lease_owner="other",
         lease_until=time.time() + 3600,
+        lease_proof=rivals.live(),
     )
     store.append("order", "o-1", pay, [charge], compensating=None)
-    w2 = Manager(order_spec, store, hooks=hooks, worker_id="w2")
     with pytest.raises(WorkInProgress) as info:
-        w2.compensate("o-1", "created")
+        mgr.compensate("o-1", "created")
     assert info.value.hooks == ("charge_card",)
-    assert hooks.ran() == [] and w2.state("o-1") == "paid"  # no refund ahead of the charge
-    w1.resume()
-    w2.compensate("o-1", "created")
+    assert hooks.ran() == [] and mgr.state("o-1") == "paid"  # no refund ahead of the charge
+    store.release(store.pending_work("order", "o-1"))  # the other worker gives it up
+    mgr.compensate("o-1", "created")
     assert hooks.ran() == ["charge_card", "refund_card"]
 
 

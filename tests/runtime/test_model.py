@@ -1,9 +1,10 @@
-"""Property: on any sequence of calls, every store gives the same outcomes and
-histories, and every history is a valid path of the spec."""
+"""Property: on any sequence of calls, every store (tests/conftest.py's
+``STORES``) gives the outcomes and histories the memory store gives, and every
+history is a valid path of the spec."""
 
 from __future__ import annotations
 
-import tempfile
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -14,13 +15,13 @@ import wfdsl
 from wfdsl import Manager
 from wfdsl.errors import WorkflowError
 from wfdsl.ir import Spec
-from wfdsl.runtime.records import Transition, TransitionKind
 from wfdsl.stores.base import Store
 from wfdsl.stores.memory import MemoryStore
-from wfdsl.stores.sqlite import SQLiteStore
+from wfdsl.stores.records import Transition, TransitionKind
 
 SPEC = wfdsl.load(Path(__file__).resolve().parents[2] / "examples" / "order.wf")
 IDS = ["a", "b"]
+RUNS = itertools.count()
 EVENTS = [e.name for e in SPEC.events] + ["teleport"]
 STATES = [s.name for s in SPEC.states]
 
@@ -85,26 +86,29 @@ def valid_path(spec: Spec, history: list[Transition]) -> bool:
     return True
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(ops)
-def test_every_store_behaves_alike_and_keeps_valid_paths(calls: list[tuple[Any, ...]]) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        stores: list[Store] = [
-            MemoryStore(),
-            SQLiteStore(str(Path(tmp) / "wf.db"), synchronous="NORMAL"),
-        ]
-        logs: list[list[str]] = [[], []]
-        managers = [Manager(SPEC, s, hooks=hooks(log)) for s, log in zip(stores, logs, strict=True)]
-        try:
-            for op in calls:
-                outcomes = [apply(m, op) for m in managers]
-                assert outcomes[0] == outcomes[1], op
-            for iid in IDS:
-                histories = [s.history("order", iid) for s in stores]
-                assert [shape(t) for t in histories[0]] == [shape(t) for t in histories[1]]
-                assert valid_path(SPEC, histories[0])
-                assert [t.seq for t in histories[0]] == list(range(1, len(histories[0]) + 1))
-            assert logs[0] == logs[1]
-        finally:
-            for s in stores:
-                s.close()
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(calls=ops)
+def test_every_store_behaves_as_the_memory_store_and_keeps_valid_paths(
+    store: Store, calls: list[tuple[Any, ...]]
+) -> None:
+    # One store under test for every example (opening one per example would
+    # cost a database each time): each example works on instances of its own.
+    run = next(RUNS)
+    reference = MemoryStore()
+    stores = [reference, store]
+    logs: list[list[str]] = [[], []]
+    managers = [Manager(SPEC, s, hooks=hooks(log)) for s, log in zip(stores, logs, strict=True)]
+    mine = [(op[0], f"{run}-{op[1]}", *op[2:]) for op in calls]
+    for op in mine:
+        outcomes = [apply(m, op) for m in managers]
+        assert outcomes[0] == outcomes[1], op
+    for iid in IDS:
+        histories = [s.history("order", f"{run}-{iid}") for s in stores]
+        assert [shape(t) for t in histories[0]] == [shape(t) for t in histories[1]]
+        assert valid_path(SPEC, histories[0])
+        assert [t.seq for t in histories[0]] == list(range(1, len(histories[0]) + 1))
+    assert logs[0] == logs[1]

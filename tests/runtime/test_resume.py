@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,10 +13,12 @@ from wfdsl import Manager
 from wfdsl.errors import HookFailed
 from wfdsl.ir import HookKind, Spec
 from wfdsl.runtime.context import Context
-from wfdsl.runtime.records import Transition, TransitionKind, WorkItem
 from wfdsl.stores.base import Store
+
+if TYPE_CHECKING:
+    from rivals import Rivals  # the ``rivals`` fixture (tests/rivals.py)
 from wfdsl.stores.memory import MemoryStore
-from wfdsl.stores.sqlite import SQLiteStore
+from wfdsl.stores.records import Transition, TransitionKind, WorkItem
 
 from .conftest import OrderHooks
 
@@ -103,17 +106,12 @@ def test_pending_work_of_a_changed_spec_instance_is_left_alone(
     assert store.load("order", "o-1").pending == 2  # type: ignore[union-attr]
 
 
-def test_another_worker_waits_for_a_lease_but_the_same_worker_reclaims_it(
-    order_spec: Spec, tmp_path: Path, hooks: OrderHooks
-) -> None:
-    path = str(tmp_path / "wf.db")
-    store = SQLiteStore(path)
-    died = Manager(order_spec, store, hooks=hooks, worker_id="w1")
-    died.start("o-1")
-    # What a worker leaves when it dies right after writing a transition: the
-    # transition and its work rows, leased to it for the lease period.
+def held_payment(mgr: Manager[str, str], proof: str, *, owner: str = "other") -> None:
+    """What a worker leaves when it has written ``pay`` for o-1 and is (or was)
+    running charge_card: the transition, and its work held under ``proof``."""
+    mgr.start("o-1")
     pay = Transition(
-        2, TransitionKind.EVENT, "created", "paid", "pay", None, {}, died.history("o-1")[0].at
+        2, TransitionKind.EVENT, "created", "paid", "pay", None, {}, mgr.history("o-1")[0].at
     )
     lease = WorkItem(
         "order",
@@ -122,17 +120,76 @@ def test_another_worker_waits_for_a_lease_but_the_same_worker_reclaims_it(
         0,
         "charge_card",
         HookKind.ENTER,
-        lease_owner="w1",
+        lease_owner=owner,
         lease_until=time.time() + 3600,
+        lease_proof=proof,
     )
-    store.append("order", "o-1", pay, [lease], compensating=None)
-    store.close()
-    with SQLiteStore(path) as s2:
-        assert Manager(order_spec, s2, hooks=hooks, worker_id="w2").resume().completed == []
-    with SQLiteStore(path) as s3:
-        assert Manager(order_spec, s3, hooks=hooks, worker_id="w1").resume().completed == [
-            ("o-1", "charge_card")
-        ]
+    mgr.store.append("order", "o-1", pay, [lease], compensating=None)
+
+
+def test_resume_runs_a_dead_workers_work_at_once_with_default_worker_ids(
+    order_spec: Spec, store: Store, hooks: OrderHooks, rivals: Rivals
+) -> None:
+    mgr = Manager(order_spec, store, hooks=hooks, wait=0)
+    held_payment(mgr, rivals.dead())
+    report = mgr.resume()
+    assert report.completed == [("o-1", "charge_card")]
+    assert report.ok
+
+
+def test_resume_reports_work_a_live_worker_runs_and_is_not_ok(
+    order_spec: Spec, store: Store, hooks: OrderHooks, rivals: Rivals
+) -> None:
+    mgr = Manager(order_spec, store, hooks=hooks, wait=0)
+    held_payment(mgr, rivals.live(), owner="checkout-3")
+    report = mgr.resume()
+    assert report.completed == []
+    assert report.in_progress == [("o-1", "charge_card", "checkout-3")]
+    assert not report.ok
+    assert hooks.ran() == []
+
+
+def test_one_poisoned_instance_does_not_stop_resume_for_the_others(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
+    mgr = Manager(order_spec, store, hooks=hooks)
+    hooks.failures["charge_card"] = 1
+    for iid in ("a", "b"):
+        mgr.start(iid)
+    with pytest.raises(HookFailed):
+        mgr.send("b", "pay")
+    # a owes work for a hook the spec does not name (written under another
+    # spec whose fingerprint happened to match, or by hand).
+    at = mgr.history("a")[0].at
+    ghost = Transition(2, TransitionKind.EVENT, "created", "paid", "pay", None, {}, at)
+    store.append(
+        "order",
+        "a",
+        ghost,
+        [WorkItem("order", "a", 2, 0, "ghost", HookKind.ENTER)],
+        compensating=None,
+    )
+    report = mgr.resume()
+    assert report.completed == [("b", "charge_card"), ("b", "send_receipt")]
+    assert [(iid, error.split(":")[0]) for iid, error in report.errors] == [("a", "UnknownHook")]
+    assert "'ghost'" in report.errors[0][1]
+    assert not report.ok
+    assert [w.hook for w in store.pending_work("order", "a")] == ["ghost"]  # left as it was
+
+
+def test_ok_is_false_while_dead_work_is_owed(
+    order_spec: Spec, store: Store, hooks: OrderHooks
+) -> None:
+    hooks.failures["charge_card"] = 1
+    mgr = Manager(order_spec, store, hooks=hooks, max_attempts=1)
+    mgr.start("o-1")
+    with pytest.raises(HookFailed):
+        mgr.send("o-1", "pay")
+    report = mgr.resume()
+    assert report.dead == ["o-1"] and report.failed == []
+    assert not report.ok
+    mgr.retry("o-1")
+    assert mgr.resume().ok
 
 
 def test_one_resume_tries_a_failing_compensator_once(store: Store) -> None:

@@ -17,8 +17,8 @@ from wfdsl.errors import (
     WorkflowError,
 )
 from wfdsl.ir import Spec
-from wfdsl.runtime.records import TransitionKind
 from wfdsl.stores.base import Store
+from wfdsl.stores.records import TransitionKind
 
 from .conftest import OrderHooks
 

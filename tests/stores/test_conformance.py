@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
 
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
 from wfdsl.ir import HookKind
-from wfdsl.runtime.records import InstanceRecord, Transition, TransitionKind, WorkItem, WorkStatus
 from wfdsl.stores.base import Store
+from wfdsl.stores.records import InstanceRecord, Transition, TransitionKind, WorkItem, WorkStatus
+
+if TYPE_CHECKING:
+    from rivals import Rivals  # the ``rivals`` fixture (tests/rivals.py)
 
 AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 WF = "order"
@@ -25,10 +29,11 @@ def start(
     fp: str = "fp1",
     owner: str | None = None,
     until: float | None = None,
+    proof: str | None = None,
 ) -> None:
     record = InstanceRecord(wf, iid, "created", 1, fp, created_at=AT, updated_at=AT)
     first = Transition(1, TransitionKind.START, None, "created", None, None, {}, AT)
-    store.create(record, first, work(iid, 1, hooks, wf=wf, owner=owner, until=until))
+    store.create(record, first, work(iid, 1, hooks, wf=wf, owner=owner, until=until, proof=proof))
 
 
 def work(
@@ -39,9 +44,20 @@ def work(
     wf: str = WF,
     owner: str | None = None,
     until: float | None = None,
+    proof: str | None = None,
 ) -> list[WorkItem]:
     return [
-        WorkItem(wf, iid, seq, i, h, HookKind.ENTER, lease_owner=owner, lease_until=until)
+        WorkItem(
+            wf,
+            iid,
+            seq,
+            i,
+            h,
+            HookKind.ENTER,
+            lease_owner=owner,
+            lease_until=until,
+            lease_proof=proof,
+        )
         for i, h in enumerate(hooks)
     ]
 
@@ -198,13 +214,16 @@ def test_completed_work_is_no_longer_pending(store: Store) -> None:
     assert rec is not None and rec.pending == 1
 
 
-def test_completion_survives_flush_and_reopening(store_factory: Callable[[], Store]) -> None:
+def test_completion_is_visible_to_another_store_at_once_and_survives_reopening(
+    store_factory: Callable[[], Store],
+) -> None:
     store = store_factory()
     start(store, hooks=("a",))
+    watcher = store_factory()  # another connection (memory: the same store)
+    assert len(watcher.pending_work(WF, "o-1")) == 1
     store.complete(store.pending_work(WF, "o-1"))
-    store.flush()
+    assert watcher.pending_work(WF, "o-1") == []  # no worker waits on a finished one
     again = store_factory()
-    assert again.pending_work(WF, "o-1") == []
     rec = again.load(WF, "o-1")
     assert rec is not None and rec.pending == 0
 
@@ -213,56 +232,115 @@ def test_completing_work_twice_counts_it_once(store: Store) -> None:
     start(store, hooks=("a", "b"))
     first = store.pending_work(WF, "o-1")[:1]
     store.complete(first)
-    store.flush()
     store.complete(first)
-    store.flush()
     rec = store.load(WF, "o-1")
     assert rec is not None and rec.pending == 1
 
 
-def test_claim_leases_pending_work_to_the_caller(store: Store) -> None:
+def test_identity_is_stable_in_a_process_and_scope_names_the_data(
+    store_factory: Callable[[], Store],
+) -> None:
+    store = store_factory()
+    assert store.identity() == store.identity() != ""
+    again = store_factory()
+    assert again.scope == store.scope
+    assert "password" not in store.scope
+
+
+def test_claim_leases_free_work_to_the_caller(store: Store) -> None:
     start(store, hooks=("a", "b"))
-    items = store.claim(WF, "o-1", owner="w1", now=100.0, until=160.0)
-    assert [(w.hook, w.lease_owner, w.lease_until) for w in items] == [
-        ("a", "w1", 160.0),
-        ("b", "w1", 160.0),
+    me = store.identity()
+    items = store.claim(WF, "o-1", owner="w1", proof=me, now=100.0, until=160.0)
+    assert [(w.hook, w.lease_owner, w.lease_until, w.lease_proof) for w in items] == [
+        ("a", "w1", 160.0, me),
+        ("b", "w1", 160.0, me),
     ]
+    assert store.pending_work(WF, "o-1") == items
 
 
-def test_claim_skips_work_leased_by_another_worker_until_the_lease_expires(store: Store) -> None:
-    start(store, hooks=("a",))
-    assert store.claim(WF, "o-1", owner="w1", now=100.0, until=160.0)
-    assert store.claim(WF, "o-1", owner="w2", now=150.0, until=210.0) == []
-    assert [w.lease_owner for w in store.claim(WF, "o-1", owner="w2", now=161.0, until=221.0)] == [
-        "w2"
-    ]
+def test_work_a_live_worker_holds_is_free_only_once_its_lease_expires(
+    store: Store, rivals: Rivals
+) -> None:
+    start(store, hooks=("a",), owner="them", until=160.0, proof=rivals.live())
+    me = store.identity()
+    assert store.claim(WF, "o-1", owner="me", proof=me, now=150.0, until=210.0) == []
+    # Past its lease a live holder is presumed hung, and its work is free.
+    (taken,) = store.claim(WF, "o-1", owner="me", proof=me, now=161.0, until=221.0)
+    assert (taken.lease_owner, taken.lease_proof) == ("me", me)
 
 
-def test_claim_gives_an_owner_back_its_own_leases(store: Store) -> None:
-    start(store, hooks=("a",), owner="w1", until=1e12)
-    assert store.claim(WF, "o-1", owner="w2", now=100.0, until=160.0) == []
-    assert len(store.claim(WF, "o-1", owner="w1", now=100.0, until=160.0)) == 1
+def test_work_a_dead_worker_holds_is_free_at_once(store: Store, rivals: Rivals) -> None:
+    start(store, hooks=("a", "b"), owner="them", until=1e12, proof=rivals.dead())
+    items = store.claim(WF, "o-1", owner="me", proof=store.identity(), now=0.0, until=60.0)
+    assert [(w.hook, w.lease_owner) for w in items] == [("a", "me"), ("b", "me")]
+
+
+def test_a_worker_takes_back_its_own_work_whatever_name_it_gives(store: Store) -> None:
+    me = store.identity()
+    start(store, hooks=("a",), owner="before-restart", until=1e12, proof=me)
+    (item,) = store.claim(WF, "o-1", owner="after", proof=me, now=0.0, until=60.0)
+    assert item.lease_owner == "after"
+
+
+def test_a_name_is_no_proof_another_live_worker_given_it_keeps_its_work(
+    store: Store, rivals: Rivals
+) -> None:
+    # Two processes started with the same worker_id: only the proof counts.
+    start(store, hooks=("a",), owner="orders-1", until=1e12, proof=rivals.live())
+    assert (
+        store.claim(WF, "o-1", owner="orders-1", proof=store.identity(), now=0.0, until=9.0) == []
+    )
+
+
+def test_a_lease_without_proof_is_freed_only_by_its_expiry(store: Store) -> None:
+    start(store, hooks=("a",), owner="old-style", until=100.0)
+    me = store.identity()
+    assert store.claim(WF, "o-1", owner="me", proof=me, now=50.0, until=60.0) == []
+    assert len(store.claim(WF, "o-1", owner="me", proof=me, now=101.0, until=160.0)) == 1
+
+
+def test_claim_takes_an_instances_work_only_up_to_what_another_live_worker_holds(
+    store: Store, rivals: Rivals
+) -> None:
+    start(store, hooks=("a", "b"))
+    store.claim(WF, "o-1", owner="them", proof=rivals.live(), now=0.0, until=1e12)
+    move(store, "o-1", 2, "created", "paid", hooks=("c",))  # free, but after theirs
+    assert store.claim(WF, "o-1", owner="me", proof=store.identity(), now=1.0, until=9.0) == []
+    assert store.claim(WF, None, owner="me", proof=store.identity(), now=1.0, until=9.0) == []
+
+
+def test_claim_stops_an_instance_at_its_dead_work(store: Store) -> None:
+    start(store, hooks=("a", "b"))
+    me = store.identity()
+    a, _b = store.claim(WF, "o-1", owner="w", proof=me, now=0.0, until=10.0)
+    store.fail(a, "boom", dead=True)
+    # b comes after dead work: running it now would run it out of order.
+    assert store.claim(WF, "o-1", owner="w", proof=me, now=0.0, until=10.0) == []
 
 
 def test_claim_over_a_whole_workflow_orders_by_instance_and_respects_limit(store: Store) -> None:
     start(store, "b", hooks=("x",))
     start(store, "a", hooks=("y", "z"))
     start(store, "c", wf="other", hooks=("q",))
-    items = store.claim(WF, None, owner="w", now=0.0, until=10.0)
+    me = store.identity()
+    items = store.claim(WF, None, owner="w", proof=me, now=0.0, until=10.0)
     assert [(w.instance_id, w.hook) for w in items] == [("a", "y"), ("a", "z"), ("b", "x")]
     start(store, "d", hooks=("u", "v"))
-    assert len(store.claim(WF, "d", owner="w", now=0.0, until=10.0, limit=1)) == 1
+    assert len(store.claim(WF, "d", owner="w", proof=me, now=0.0, until=10.0, limit=1)) == 1
 
 
 def test_completed_work_is_never_claimed(store: Store) -> None:
     start(store, hooks=("a",))
     store.complete(store.pending_work(WF, "o-1"))
-    assert store.claim(WF, "o-1", owner="w", now=0.0, until=10.0) == []
+    assert store.claim(WF, "o-1", owner="w", proof=store.identity(), now=0.0, until=10.0) == []
 
 
-def test_fail_records_the_attempt_and_error_and_releases_the_owners_leases(store: Store) -> None:
+def test_fail_records_the_attempt_and_error_and_releases_the_holders_leases(
+    store: Store, rivals: Rivals
+) -> None:
     start(store, hooks=("a", "b"))
-    a, _b = store.claim(WF, "o-1", owner="w1", now=0.0, until=1e12)
+    theirs = rivals.live()
+    a, _b = store.claim(WF, "o-1", owner="w1", proof=theirs, now=0.0, until=1e12)
     store.fail(a, "ValueError: boom", dead=False)
     items = store.pending_work(WF, "o-1")
     assert (items[0].attempts, items[0].last_error, items[0].status) == (
@@ -270,27 +348,39 @@ def test_fail_records_the_attempt_and_error_and_releases_the_owners_leases(store
         "ValueError: boom",
         WorkStatus.PENDING,
     )
-    assert [w.lease_owner for w in items] == [None, None]
-    assert len(store.claim(WF, "o-1", owner="w2", now=1.0, until=2.0)) == 2
+    assert [(w.lease_owner, w.lease_proof) for w in items] == [(None, None), (None, None)]
+    assert len(store.claim(WF, "o-1", owner="w2", proof=store.identity(), now=1.0, until=2.0)) == 2
+
+
+def test_release_frees_held_work_for_any_worker(store: Store, rivals: Rivals) -> None:
+    start(store, hooks=("a", "b"))
+    theirs = rivals.live()
+    held = store.claim(WF, "o-1", owner="w1", proof=theirs, now=0.0, until=1e12)
+    store.release(held[1:])
+    assert [w.lease_proof for w in store.pending_work(WF, "o-1")] == [theirs, None]
+    store.release(held[:1])
+    assert len(store.claim(WF, "o-1", owner="w2", proof=store.identity(), now=1.0, until=2.0)) == 2
 
 
 def test_dead_work_flags_the_instance_and_is_never_claimed(store: Store) -> None:
     start(store, hooks=("a",))
-    (a,) = store.claim(WF, "o-1", owner="w", now=0.0, until=10.0)
+    me = store.identity()
+    (a,) = store.claim(WF, "o-1", owner="w", proof=me, now=0.0, until=10.0)
     store.fail(a, "boom", dead=True)
     rec = store.load(WF, "o-1")
     assert rec is not None and (rec.pending, rec.dead) == (0, 1)
     assert [w.status for w in store.pending_work(WF, "o-1")] == [WorkStatus.DEAD]
-    assert store.claim(WF, "o-1", owner="w", now=0.0, until=10.0) == []
+    assert store.claim(WF, "o-1", owner="w", proof=me, now=0.0, until=10.0) == []
+    assert [r.instance_id for r in store.instances(WF, dead_only=True)] == ["o-1"]
 
 
 def test_revive_makes_dead_work_pending_with_zero_attempts(store: Store) -> None:
     start(store, hooks=("a",))
-    (a,) = store.claim(WF, "o-1", owner="w", now=0.0, until=10.0)
+    (a,) = store.claim(WF, "o-1", owner="w", proof=store.identity(), now=0.0, until=10.0)
     store.fail(a, "boom", dead=True)
     assert store.revive(WF, "o-1") == 1
     (again,) = store.pending_work(WF, "o-1")
-    assert (again.status, again.attempts) == (WorkStatus.PENDING, 0)
+    assert (again.status, again.attempts, again.lease_proof) == (WorkStatus.PENDING, 0, None)
     rec = store.load(WF, "o-1")
     assert rec is not None and (rec.pending, rec.dead) == (1, 0)
     assert store.revive(WF, "o-1") == 0
@@ -311,6 +401,10 @@ def test_instances_filter_by_workflow_state_and_pending_work(store: Store) -> No
     ]
     assert [r.instance_id for r in store.instances(WF, state="paid")] == ["b"]
     assert [r.instance_id for r in store.instances(WF, pending_only=True)] == ["a"]
+    assert [(r.workflow, r.state) for r in store.instances(instance_id="c")] == [
+        ("other", "created")
+    ]
+    assert store.instances(WF, instance_id="c") == []
 
 
 def test_other_fingerprints_lists_instances_started_under_another_spec(store: Store) -> None:

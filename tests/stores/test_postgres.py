@@ -20,30 +20,31 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from pgtest import drop_schema, new_schema, pg_dsn, schema_scope, terminate_backends
 
 import wfdsl
 from wfdsl import Manager
 from wfdsl.errors import AlreadyStarted, StoreError
 from wfdsl.ir import HookKind
-from wfdsl.runtime.records import InstanceRecord, Transition, TransitionKind, WorkItem
 from wfdsl.stores import open_store
 from wfdsl.stores.postgres import SCHEMA_VERSION, PostgresStore
+from wfdsl.stores.records import InstanceRecord, Transition, TransitionKind, WorkItem
 
 from .pg_worker import COUNTER, JOB
+
+if TYPE_CHECKING:
+    from pgtest import Postgres  # the ``postgres`` fixture (tests/pgtest.py)
 
 WORKER = str(Path(__file__).with_name("pg_worker.py"))
 AT = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 @pytest.fixture
-def pg() -> Iterator[tuple[str, str]]:
+def pg(postgres: Postgres, pg_schema: str) -> tuple[str, str]:
     """``(dsn, schema)``: the test server and a schema of this test's own."""
-    with schema_scope() as where:
-        yield where
+    return postgres.dsn, pg_schema
 
 
 @pytest.fixture
@@ -53,12 +54,13 @@ def store(pg: tuple[str, str]) -> Iterator[PostgresStore]:
         yield s
 
 
-def query(dsn: str, text: str, *args: Any) -> list[tuple[Any, ...]]:
-    import psycopg
+Query = Callable[..., list[tuple[Any, ...]]]
 
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        cur = conn.execute(text, args)  # type: ignore[arg-type]
-        return cur.fetchall() if cur.description else []
+
+@pytest.fixture
+def query(postgres: Postgres) -> Query:
+    """Run one statement on the test server (a connection of its own)."""
+    return postgres.query
 
 
 def start_job(store: PostgresStore, iid: str, *, fingerprint: str) -> None:
@@ -106,8 +108,9 @@ def test_the_module_imports_without_psycopg_and_construction_says_what_to_instal
 
 
 @pytest.mark.postgres
-def test_an_unreachable_server_is_a_store_error_naming_it_without_the_password() -> None:
-    pg_dsn()  # skip with the others when there is no server configured
+def test_an_unreachable_server_is_a_store_error_naming_it_without_the_password(
+    postgres: Postgres,  # skip with the others when there is no server configured
+) -> None:
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -132,17 +135,16 @@ def test_open_store_takes_a_postgresql_url_and_its_schema_parameter(pg: tuple[st
 
 @pytest.mark.postgres
 def test_the_store_creates_its_tables_and_indexes_in_its_own_schema(
-    store: PostgresStore, pg: tuple[str, str]
+    store: PostgresStore, pg: tuple[str, str], query: Query
 ) -> None:
-    dsn, schema = pg
+    _dsn, schema = pg
     tables = query(
-        dsn,
         "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY 1",
         schema,
     )
     assert [t for (t,) in tables] == ["wf_instances", "wf_meta", "wf_transitions", "wf_work"]
     indexes = {
-        i for (i,) in query(dsn, "SELECT indexname FROM pg_indexes WHERE schemaname = %s", schema)
+        i for (i,) in query("SELECT indexname FROM pg_indexes WHERE schemaname = %s", schema)
     }
     assert {"wf_instances_state", "wf_transitions_key", "wf_work_open"} <= indexes
     assert store.schema_version == SCHEMA_VERSION
@@ -159,16 +161,18 @@ def test_reopening_keeps_the_data(store: PostgresStore, pg: tuple[str, str]) -> 
 
 @pytest.mark.postgres
 def test_a_schema_written_by_a_newer_wfdsl_is_refused(
-    store: PostgresStore, pg: tuple[str, str]
+    store: PostgresStore, pg: tuple[str, str], query: Query
 ) -> None:
     dsn, schema = pg
-    query(dsn, f'UPDATE "{schema}".wf_meta SET version = 99 RETURNING version')
+    query(f'UPDATE "{schema}".wf_meta SET version = 99 RETURNING version')
     with pytest.raises(StoreError, match="newer wfdsl"):
         PostgresStore(dsn, schema=schema)
 
 
 @pytest.mark.postgres
-def test_workers_opening_a_fresh_schema_together_migrate_it_once(pg: tuple[str, str]) -> None:
+def test_workers_opening_a_fresh_schema_together_migrate_it_once(
+    pg: tuple[str, str], query: Query
+) -> None:
     dsn, schema = pg
     code = (
         "import sys\nfrom wfdsl.stores.postgres import PostgresStore\n"
@@ -183,18 +187,18 @@ def test_workers_opening_a_fresh_schema_together_migrate_it_once(pg: tuple[str, 
     for p in procs:
         _, err = p.communicate(timeout=60)
         assert p.returncode == 0, err
-    assert query(dsn, f'SELECT version FROM "{schema}".wf_meta') == [(SCHEMA_VERSION,)]
+    assert query(f'SELECT version FROM "{schema}".wf_meta') == [(SCHEMA_VERSION,)]
 
 
 @pytest.mark.postgres
-def test_schemas_do_not_see_each_other(store: PostgresStore) -> None:
-    other_schema = new_schema()
+def test_schemas_do_not_see_each_other(store: PostgresStore, postgres: Postgres) -> None:
+    other_schema = postgres.new_schema()
     try:
-        with PostgresStore(pg_dsn(), schema=other_schema) as other:
+        with postgres.store(other_schema) as other:
             start_job(store, "j-1", fingerprint="fp")
             assert other.load("job", "j-1") is None
     finally:
-        drop_schema(pg_dsn(), other_schema)
+        postgres.drop_schema(other_schema)
 
 
 # -- several processes ------------------------------------------------------------------
@@ -220,10 +224,10 @@ def test_sends_from_several_processes_to_one_instance_lose_no_update(
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_concurrent_resumes_never_run_the_same_hook_twice(
-    store: PostgresStore, pg: tuple[str, str]
+    store: PostgresStore, pg: tuple[str, str], query: Query
 ) -> None:
     dsn, schema = pg
-    query(dsn, f'CREATE TABLE "{schema}".ran (instance_id text, hook text, worker text, what text)')
+    query(f'CREATE TABLE "{schema}".ran (instance_id text, hook text, worker text, what text)')
     fp = wfdsl.loads(JOB).fingerprint()
     for n in range(150):
         start_job(store, f"j-{n:03}", fingerprint=fp)
@@ -232,38 +236,35 @@ def test_concurrent_resumes_never_run_the_same_hook_twice(
     completed = [int(finish(p)) for p in procs]
 
     assert sum(completed) == 300
-    runs = query(dsn, f'SELECT instance_id, hook, count(*) FROM "{schema}".ran GROUP BY 1, 2')
+    runs = query(f'SELECT instance_id, hook, count(*) FROM "{schema}".ran GROUP BY 1, 2')
     assert len(runs) == 300
     assert {count for _, _, count in runs} == {1}
     assert store.instances("job", pending_only=True) == []
 
 
 @pytest.mark.postgres
-@pytest.mark.slow
-def test_work_of_a_killed_worker_is_taken_over_once_its_lease_expires(
-    store: PostgresStore, pg: tuple[str, str]
+def test_work_of_a_worker_killed_mid_hook_is_taken_over_without_waiting_for_its_lease(
+    store: PostgresStore, pg: tuple[str, str], query: Query
 ) -> None:
     dsn, schema = pg
-    query(dsn, f'CREATE TABLE "{schema}".ran (instance_id text, hook text, worker text, what text)')
+    query(f'CREATE TABLE "{schema}".ran (instance_id text, hook text, worker text, what text)')
     start_job(store, "j-1", fingerprint=wfdsl.loads(JOB).fingerprint())
-    lease = 3.0
+    lease = 600.0  # never expires during the test: only proof of life frees the work
     doomed = worker("resume", dsn, schema, "doomed", lease, 0, "hang")
     try:
         assert doomed.stdout is not None
         ready, _, _ = select.select([doomed.stdout], [], [], 60)
         assert ready and doomed.stdout.readline() == "running\n"
-        # While the lease holds, another worker leaves the work alone.
+        # While its session lives, another worker leaves the work alone.
         assert finish(worker("resume", dsn, schema, "early", lease, 0)) == "0\n"
         held = store.pending_work("job", "j-1")
         assert {w.lease_owner for w in held} == {"doomed"}
     finally:
         doomed.send_signal(signal.SIGKILL)
         doomed.communicate()
-
-    until = max(w.lease_until or 0.0 for w in held)
-    time.sleep(max(0.0, until - time.time()) + 0.2)
+    # Its session ended with it: the work is free at once.
     assert finish(worker("resume", dsn, schema, "heir", lease, 0)) == "2\n"
-    runs = query(dsn, f'SELECT hook, worker, what FROM "{schema}".ran ORDER BY hook, what')
+    runs = query(f'SELECT hook, worker, what FROM "{schema}".ran ORDER BY hook, what')
     assert runs == [
         ("step_one", "heir", "done"),
         ("step_one", "doomed", "started"),
@@ -272,13 +273,38 @@ def test_work_of_a_killed_worker_is_taken_over_once_its_lease_expires(
     assert store.pending_work("job", "j-1") == []
 
 
+@pytest.mark.postgres
+def test_a_worker_that_loses_its_session_gets_a_new_identity_and_its_old_work_is_free(
+    pg: tuple[str, str], postgres: Postgres
+) -> None:
+    dsn, schema = pg
+    name = f"{schema}-lost"
+    with (
+        PostgresStore(dsn, schema=schema, application_name=name) as lost,
+        PostgresStore(dsn, schema=schema) as other,
+    ):
+        start_job(lost, "j-1", fingerprint="fp")
+        before = lost.identity()
+        held = lost.claim("job", "j-1", owner="lost", proof=before, now=0.0, until=1e12)
+        assert len(held) == 2
+        assert other.claim("job", "j-1", owner="o", proof=other.identity(), now=1, until=2) == []
+        # The connection drops (a network cut, a failover), the process lives on.
+        assert postgres.terminate(f"{name}:worker") == 1
+        deadline = time.monotonic() + 30
+        while lost.identity() == before and time.monotonic() < deadline:
+            time.sleep(0.05)  # the keeper notices within its heartbeat
+        assert lost.identity() != before  # so the runtime knows it lost what it held
+        taken = other.claim("job", "j-1", owner="o", proof=other.identity(), now=1, until=2)
+        assert [w.hook for w in taken] == ["step_one", "step_two"]
+
+
 # -- connection failures --------------------------------------------------------------------
 
 
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_sends_survive_their_backends_being_terminated_and_none_is_applied_twice(
-    store: PostgresStore, pg: tuple[str, str]
+    store: PostgresStore, pg: tuple[str, str], postgres: Postgres
 ) -> None:
     _, schema = pg
     mgr = Manager(wfdsl.loads(COUNTER), store)
@@ -296,7 +322,7 @@ def test_sends_survive_their_backends_being_terminated_and_none_is_applied_twice
     thread.start()
     killed = 0
     while thread.is_alive():
-        killed += terminate_backends(schema)
+        killed += postgres.terminate(schema)
         time.sleep(0.05)
     thread.join()
 
@@ -525,14 +551,15 @@ def expected_hooks(spec: wfdsl.Spec, t: Transition) -> list[str]:
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_workers_killed_at_random_lose_nothing_and_apply_nothing_twice(
-    store: PostgresStore, pg: tuple[str, str]
+    store: PostgresStore, pg: tuple[str, str], query: Query
 ) -> None:
     """Three workers drive twelve shared orders while one of them is killed with
-    SIGKILL every few hundred milliseconds and restarted under the same id."""
+    SIGKILL every few hundred milliseconds and restarted (with default worker
+    ids: nothing but its session proves a worker alive)."""
     dsn, schema = pg
-    query(dsn, f'CREATE TABLE "{schema}".effects (effect_key text, worker text)')
+    query(f'CREATE TABLE "{schema}".effects (n bigserial, effect_key text, worker text)')
     rng = random.Random(20261125)
-    lease = 1.0
+    lease = 60.0  # never expires here: a killed worker's work is free at once
     acks: list[str] = []
     seeds = itertools.count()
 
@@ -559,17 +586,20 @@ def test_workers_killed_at_random_lose_nothing_and_apply_nothing_twice(
         for proc in procs.values():
             reap(proc)
 
-    time.sleep(lease + 0.2)  # every lease of the dead has expired
     spec = wfdsl.load(Path(__file__).resolve().parents[2] / "examples" / "order.wf")
     hooks: dict[str, Any] = dict.fromkeys(spec.guard_names, lambda ctx: True)
     hooks["flagged_for_fraud"] = lambda ctx: False
     ran: list[str] = []
     for name in spec.hook_names():
         hooks[name] = lambda ctx: ran.append(ctx.effect_key)
-    report = Manager(spec, store, hooks=hooks, worker_id="final").resume()
-    assert report.failed == [] and report.dead == []
+    report = Manager(spec, store, hooks=hooks, wait=0).resume()
+    assert report.ok, report
 
-    effects = {k for (k,) in query(dsn, f'SELECT effect_key FROM "{schema}".effects')} | set(ran)
+    runs = [k for (k,) in query(f'SELECT effect_key FROM "{schema}".effects ORDER BY n')] + ran
+    effects = set(runs)
+    for iid in {k.split("/")[1] for k in runs}:  # one step at a time, whoever ran it
+        seqs = [int(k.split("/")[2]) for k in runs if k.split("/")[1] == iid]
+        assert seqs == sorted(seqs), f"{iid}: hooks ran out of order: {seqs}"
     histories = {
         r.instance_id: store.history("order", r.instance_id) for r in store.instances("order")
     }

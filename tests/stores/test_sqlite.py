@@ -1,12 +1,11 @@
 """What only the SQLite store promises: durability settings, schema versioning,
-URLs, deferred completion markers, several processes on one file."""
+URLs, completion markers, several processes on one file, fork."""
 
 from __future__ import annotations
 
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from wfdsl.errors import StoreError
 from wfdsl.stores import open_store
 from wfdsl.stores.memory import MemoryStore
-from wfdsl.stores.sqlite import SCHEMA_VERSION, SQLiteStore
+from wfdsl.stores.sqlite import MIGRATIONS, SCHEMA_VERSION, SQLiteStore
 
 from .test_conformance import WF, start
 
@@ -102,58 +101,40 @@ def test_open_store_rejects_bad_urls(url: str) -> None:
         open_store(url)
 
 
-def test_completion_markers_are_folded_into_the_next_write(tmp_path: Path) -> None:
-    path = tmp_path / "wf.db"
-    with SQLiteStore(str(path), flush_delay=None) as store:
-        start(store, "a", hooks=("h",))
-        store.complete(store.pending_work(WF, "a"))
-        other = SQLiteStore(str(path))
-        assert other.load(WF, "a").pending == 1  # type: ignore[union-attr]  # not written yet
-        start(store, "b")  # any write carries the marker along
-        assert other.load(WF, "a").pending == 0  # type: ignore[union-attr]
-        other.close()
-
-
-def test_an_idle_store_writes_its_markers_after_a_short_delay(tmp_path: Path) -> None:
-    path = tmp_path / "wf.db"
-    with SQLiteStore(str(path), flush_delay=0.05) as store:
-        start(store, "a", hooks=("h",))
-        store.complete(store.pending_work(WF, "a"))
-        with SQLiteStore(str(path)) as other:
-            deadline = time.monotonic() + 10
-            while other.load(WF, "a").pending and time.monotonic() < deadline:  # type: ignore[union-attr]
-                time.sleep(0.02)
-            assert other.load(WF, "a").pending == 0  # type: ignore[union-attr]
-
-
-def test_markers_are_written_when_the_process_exits_without_close(tmp_path: Path) -> None:
-    path = tmp_path / "wf.db"
-    with SQLiteStore(str(path)) as store:
-        start(store, "a", hooks=("h",))
-    script = (
-        "from wfdsl.stores.sqlite import SQLiteStore\n"
-        f"s = SQLiteStore({str(path)!r}, flush_delay=None)\n"
-        "s.complete(s.pending_work('order', 'a'))\n"
-    )
-    subprocess.run([sys.executable, "-c", script], check=True)
-    with SQLiteStore(str(path)) as store:
-        assert store.pending_work(WF, "a") == []
-
-
-def test_markers_lost_to_a_hard_crash_leave_the_work_pending(tmp_path: Path) -> None:
+def test_a_marker_lost_to_a_hard_crash_before_it_was_written_leaves_the_work_pending(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "wf.db"
     with SQLiteStore(str(path)) as store:
         start(store, "a", hooks=("h",))
     script = (
         "import os\n"
         "from wfdsl.stores.sqlite import SQLiteStore\n"
-        f"s = SQLiteStore({str(path)!r}, flush_delay=None)\n"
-        "s.complete(s.pending_work('order', 'a'))\n"
+        f"s = SQLiteStore({str(path)!r})\n"
+        "s.complete(s.pending_work('order', 'a'))  # committed: another process sees it\n"
         "os._exit(0)\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True)
     with SQLiteStore(str(path)) as store:
-        assert [w.hook for w in store.pending_work(WF, "a")] == ["h"]  # runs again: at least once
+        assert store.pending_work(WF, "a") == []
+
+
+def test_a_database_of_schema_version_1_is_migrated_and_keeps_its_work(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    for statement in MIGRATIONS[0]:
+        conn.execute(statement)
+    conn.execute(
+        "INSERT INTO wf_work VALUES ('order', 'a', 1, 0, 'h', 'enter', 'pending', 0, NULL, "
+        "'old-worker', 99.0)"
+    )
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    with SQLiteStore(str(path)) as store:
+        assert store.schema_version == SCHEMA_VERSION
+        (item,) = store.pending_work(WF, "a")
+        assert (item.lease_owner, item.lease_until, item.lease_proof) == ("old-worker", 99.0, None)
 
 
 def test_two_stores_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
@@ -163,7 +144,7 @@ def test_two_stores_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
         assert two.load(WF, "a") is not None
 
 
-def test_a_forked_child_gets_its_own_connection_and_leaves_the_parents_markers(
+def test_a_forked_child_gets_its_own_connection_and_is_a_worker_of_its_own(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "wf.db"
@@ -172,35 +153,19 @@ def test_a_forked_child_gets_its_own_connection_and_leaves_the_parents_markers(
     script = (
         "import os, sys\n"
         "from wfdsl.stores.sqlite import SQLiteStore\n"
-        f"s = SQLiteStore({str(path)!r}, flush_delay=None)\n"
-        "s.complete(s.pending_work('order', 'a'))  # the parent's marker, not yet written\n"
+        f"s = SQLiteStore({str(path)!r})\n"
+        "parent = s.identity()\n"
         "pid = os.fork()\n"
         "if pid == 0:\n"
-        "    assert s.pending_work('order', 'a') != []  # the child sees the file\n"
-        "    s.complete(s.pending_work('order', 'b'))\n"
-        "    sys.exit(0)  # a normal exit: must not write the parent's marker\n"
+        "    assert s.identity() != parent  # the child holds nothing of the parent's\n"
+        "    s.complete(s.pending_work('order', 'a'))  # on a connection of its own\n"
+        "    sys.exit(0)\n"
         "_, status = os.waitpid(pid, 0)\n"
-        "print(os.waitstatus_to_exitcode(status))\n"
-        "other = SQLiteStore(s.path)\n"
-        "print(len(other.pending_work('order', 'a')))\n"
-        "other.close()\n"
-        "s.flush()  # the parent's connection still works and writes its marker\n"
+        "print(os.waitstatus_to_exitcode(status), s.identity() == parent)\n"
+        "print(len(s.pending_work('order', 'a')))  # the parent's connection still works\n"
         "s.close()\n"
     )
     out = subprocess.run(
         [sys.executable, "-c", script], check=True, capture_output=True, text=True
     ).stdout.split()
-    assert out == ["0", "1"]  # the child exited cleanly; the marker was not written by it
-    with SQLiteStore(str(path)) as store:
-        assert store.pending_work(WF, "a") == []
-
-
-def test_the_idle_flusher_ends_when_the_store_is_closed(tmp_path: Path) -> None:
-    store = SQLiteStore(str(tmp_path / "wf.db"), flush_delay=0.01)
-    start(store, "a", hooks=("h",))
-    store.complete(store.pending_work(WF, "a"))
-    flusher = store._flusher
-    assert flusher is not None
-    store.close()
-    flusher.join(timeout=10)
-    assert not flusher.is_alive()
+    assert out == ["0", "True", "0"]

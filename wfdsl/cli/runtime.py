@@ -1,43 +1,43 @@
 """Runtime commands: ``instances``, ``history``, ``start``, ``send``, ``resume``,
-``compensate``, ``retry``.
+``compensate``, ``retry``. Thin: the library loads hooks
+(:func:`wfdsl.runtime.hook_loader.load_hooks`), finds instances
+(:func:`wfdsl.stores.lookup.find_instance`) and does the rest.
 
 Exit codes: 0 done; 1 the workflow refused (illegal transition, guard rejected,
 idempotency conflict, already started, compensation in progress, dead work, work
-held by another worker) or a
+held by another worker, a state or hook the spec no longer declares) or a
 hook failed (the transition stands and the work is pending), or ``resume`` left
-something unfinished; 2 the command itself is wrong (missing or invalid spec,
+something owed; 2 the command itself is wrong (missing or invalid spec,
 bad ``--db`` URL, unknown instance or event, bad JSON, hooks not importable).
 Every error is one line on stderr: ``wfdsl: error: ...``.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import inspect
 import json
-import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from wfdsl.cli.common import EXIT_FINDINGS, UserError, opened_store
+from wfdsl.cli.common import EXIT_FINDINGS, UserError, load_spec, opened_store
 from wfdsl.errors import (
     AlreadyStarted,
     BindError,
     CompensationInProgress,
     HookFailed,
+    HooksNotLoaded,
     IdempotencyConflict,
     IllegalTransition,
+    UnknownHook,
+    UnknownState,
     WorkDead,
     WorkflowError,
     WorkInProgress,
 )
-from wfdsl.ir import Spec
-from wfdsl.runtime.records import InstanceRecord, Transition
+from wfdsl.stores.records import InstanceRecord, Transition
 
 if TYPE_CHECKING:
     from wfdsl.runtime.manager import Manager
@@ -52,6 +52,8 @@ _REFUSALS = (
     CompensationInProgress,
     WorkDead,
     WorkInProgress,
+    UnknownState,
+    UnknownHook,
     HookFailed,
 )
 
@@ -93,65 +95,6 @@ def _run_options(f: F) -> F:
     return _db_option(f)
 
 
-def _load_spec(path: str) -> Spec:
-    from wfdsl.errors import SpecError
-    from wfdsl.frontend.source import load
-
-    try:
-        return load(path)
-    except OSError as exc:
-        raise UserError(f"--spec {path}: cannot read: {exc.strerror or exc}") from None
-    except SpecError as exc:
-        raise UserError(
-            f"--spec {path}: not a valid workflow: {exc} (run wfdsl lint {path})"
-        ) from None
-
-
-def _load_hooks(ref: str | None) -> object | None:
-    """Import ``MODULE:OBJECT``; a class is instantiated without arguments."""
-    if ref is None:
-        return None
-    module_name, sep, attr = ref.partition(":")
-    if not sep or not module_name or not attr:
-        raise UserError(f"--hooks {ref}: expected MODULE:OBJECT (e.g. myapp.hooks:OrderHooks)")
-    try:
-        if module_name.endswith(".py") or os.sep in module_name:
-            if not os.path.isfile(module_name):
-                raise UserError(f"--hooks {ref}: no such file {module_name!r}")
-            name = "_wfdsl_hooks_" + os.path.splitext(os.path.basename(module_name))[0]
-            spec = importlib.util.spec_from_file_location(name, module_name)
-            if spec is None or spec.loader is None:
-                raise UserError(f"--hooks {ref}: cannot import {module_name!r}")
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
-            spec.loader.exec_module(module)
-        else:
-            if "" not in sys.path and os.getcwd() not in sys.path:
-                sys.path.insert(0, os.getcwd())
-            module = importlib.import_module(module_name)
-    except UserError:
-        raise
-    except Exception as exc:  # any failure importing user code is a user mistake
-        raise UserError(
-            f"--hooks {ref}: cannot import {module_name!r}: {type(exc).__name__}: {exc}"
-        ) from None
-    obj: Any = module
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise UserError(f"--hooks {ref}: {module_name!r} has no attribute {attr!r}") from None
-    if inspect.isclass(obj) and not issubclass(obj, Mapping):
-        try:
-            obj = obj()
-        except Exception as exc:
-            raise UserError(
-                f"--hooks {ref}: cannot create {attr}(): {type(exc).__name__}: {exc}"
-            ) from None
-    hooks: object = obj
-    return hooks
-
-
 def _parse_data(text: str | None) -> dict[str, Any] | None:
     if text is None:
         return None
@@ -170,10 +113,14 @@ def _manager(
 ) -> Iterator[Manager[str, str]]:
     """A manager on ``db``; only ``start`` (``create``) may create a new SQLite file,
     so that a mistyped path is an error rather than a stray empty database."""
+    from wfdsl.runtime.hook_loader import load_hooks
     from wfdsl.runtime.manager import Manager
 
-    spec = _load_spec(spec_path)
-    hooks = _load_hooks(hooks_ref)
+    spec = load_spec(spec_path)
+    try:
+        hooks = None if hooks_ref is None else load_hooks(hooks_ref)
+    except HooksNotLoaded as exc:
+        raise UserError(f"--hooks {exc}") from None
     with opened_store(db, must_exist=not create) as store:
         try:
             mgr = Manager(spec, store, hooks=hooks)
@@ -292,20 +239,15 @@ def instances(db: str, workflow: str | None, state: str | None, fmt: str) -> Non
 @_format_option
 def history(db: str, instance_id: str, workflow: str | None, fmt: str) -> None:
     """Show one instance's transitions."""
+    from wfdsl.errors import AmbiguousInstance
+    from wfdsl.stores.lookup import find_instance
+
     with opened_store(db, must_exist=True) as store, _errors():
-        if workflow is None:
-            owners = sorted({r.workflow for r in store.instances() if r.instance_id == instance_id})
-            if not owners:
-                raise UserError(f"no instance {instance_id!r} in the database")
-            if len(owners) > 1:
-                raise UserError(
-                    f"instance {instance_id!r} exists in workflows {', '.join(owners)}; "
-                    "choose one with --workflow"
-                )
-            workflow = owners[0]
+        try:
+            workflow = find_instance(store, instance_id, workflow).workflow
+        except AmbiguousInstance as exc:
+            raise UserError(f"{exc} with --workflow") from None
         transitions = store.history(workflow, instance_id)
-        if not transitions:
-            raise UserError(f"no instance {instance_id!r} of workflow {workflow!r} in the database")
     if fmt == "json":
         click.echo(json.dumps([_transition_json(t) for t in transitions], indent=2))
         return
@@ -401,13 +343,15 @@ def resume(spec_path: str, hooks_ref: str | None, db: str) -> None:
         click.echo(
             f"wfdsl: {_cell(iid)}: started under another version of the spec; left alone", err=True
         )
-    if not (
-        report.completed
-        or report.compensated
-        or report.failed
-        or report.dead
-        or report.spec_changed
-    ):
+    for iid, hook, owner in report.in_progress:
+        click.echo(
+            f"wfdsl: {_cell(iid)}: {hook} is still running in worker {_cell(owner)}", err=True
+        )
+    for iid, error in report.errors:
+        click.echo(f"wfdsl: {_cell(iid)}: {_cell(error)}", err=True)
+    for iid in report.pending:
+        click.echo(f"wfdsl: {_cell(iid)}: still owes hook work", err=True)
+    if report.ok and not (report.completed or report.compensated):
         click.echo("nothing to resume")
     if not report.ok:
         sys.exit(EXIT_FINDINGS)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from wfdsl.errors import UnknownInstance
 from wfdsl.ir import Spec
 from wfdsl.render.model import Overlay, Step
-from wfdsl.runtime.records import TransitionKind
+from wfdsl.stores.records import TransitionKind
 
 if TYPE_CHECKING:
     from wfdsl.stores.base import Store

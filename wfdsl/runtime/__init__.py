@@ -1,8 +1,11 @@
-"""The durable runtime: :class:`Manager` (and :class:`AsyncManager`),
-:class:`Context`, and the records stores keep.
+"""The durable runtime: :class:`Manager` (and :class:`AsyncManager`) over a
+store, with :class:`Context` for hooks and :class:`ResumeReport`.
 
-Names are imported on first use, so that a store importing
-``wfdsl.runtime.records`` does not pull in the manager or asyncio.
+The records a store keeps (``Transition``, ``TransitionKind``, ``WorkItem``,
+``WorkStatus``, ``InstanceRecord``) live with the store protocol in
+:mod:`wfdsl.stores.records`, and are importable from here too. Names are
+imported on first use, so that importing this package loads neither the
+manager nor asyncio.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ if TYPE_CHECKING:
     from wfdsl.runtime.aio import AsyncManager
     from wfdsl.runtime.context import Context
     from wfdsl.runtime.manager import Manager
-    from wfdsl.runtime.records import (
+    from wfdsl.runtime.report import ResumeReport
+    from wfdsl.stores.records import (
         InstanceRecord,
-        ResumeReport,
         Transition,
         TransitionKind,
         WorkItem,
@@ -27,12 +30,12 @@ _LAZY = {
     "AsyncManager": "wfdsl.runtime.aio",
     "Context": "wfdsl.runtime.context",
     "Manager": "wfdsl.runtime.manager",
-    "InstanceRecord": "wfdsl.runtime.records",
-    "ResumeReport": "wfdsl.runtime.records",
-    "Transition": "wfdsl.runtime.records",
-    "TransitionKind": "wfdsl.runtime.records",
-    "WorkItem": "wfdsl.runtime.records",
-    "WorkStatus": "wfdsl.runtime.records",
+    "ResumeReport": "wfdsl.runtime.report",
+    "InstanceRecord": "wfdsl.stores.records",
+    "Transition": "wfdsl.stores.records",
+    "TransitionKind": "wfdsl.stores.records",
+    "WorkItem": "wfdsl.stores.records",
+    "WorkStatus": "wfdsl.stores.records",
 }
 
 __all__ = [

@@ -3,125 +3,94 @@
 Each call runs the synchronous manager in a worker thread
 (:func:`asyncio.to_thread`), so the event loop never blocks on the store's
 disk flushes or locks. Guards, hooks and compensators may be plain functions
-or ``async def`` coroutines; coroutines are run on the caller's event loop,
-and the worker thread waits for them. Semantics, errors and stores are those
-of ``Manager``.
+or ``async def`` coroutines; a coroutine runs on the event loop of the call
+that needs it (a context variable carries the loop into the worker thread, so
+one manager may be shared by threads that each run their own loop), and the
+worker thread waits for it. Semantics, errors and stores are those of
+``Manager``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
+from typing import Any, TypeVar
 
-from wfdsl.ir import Spec
-from wfdsl.runtime.binding import bind
+from wfdsl.runtime.base import BaseManager, E, Hooks, S
+from wfdsl.runtime.binding import Call, bind
 from wfdsl.runtime.manager import Manager
-from wfdsl.runtime.records import InstanceRecord, ResumeReport, Transition
-
-if TYPE_CHECKING:
-    from wfdsl.stores.base import Store
+from wfdsl.runtime.report import ResumeReport
+from wfdsl.stores.records import InstanceRecord, Transition
 
 __all__ = ["AsyncManager"]
 
-S = TypeVar("S", bound=str)
-E = TypeVar("E", bound=str)
 T = TypeVar("T")
 
+#: The event loop of the ``AsyncManager`` call being served.
+_LOOP: ContextVar[asyncio.AbstractEventLoop | None] = ContextVar("wfdsl_loop", default=None)
 
-class AsyncManager(Generic[S, E]):
-    """``await mgr.send(...)`` and friends; see the module docstring."""
 
-    @overload
-    def __init__(
-        self: AsyncManager[str, str],
-        spec: Spec,
-        store: Store,
-        *,
-        hooks: object | Mapping[str, Callable[..., Any]] | None = None,
-        clock: Callable[[], datetime] | None = None,
-        worker_id: str | None = None,
-        lease: float = 60.0,
-        max_attempts: int = 5,
-    ) -> None: ...
+async def _awaited(awaitable: Awaitable[T]) -> T:
+    return await awaitable
 
-    @overload
-    def __init__(
-        self,
-        spec: Spec,
-        store: Store,
-        *,
-        hooks: object | Mapping[str, Callable[..., Any]] | None = None,
-        state_type: type[S],
-        event_type: type[E],
-        clock: Callable[[], datetime] | None = None,
-        worker_id: str | None = None,
-        lease: float = 60.0,
-        max_attempts: int = 5,
-    ) -> None: ...
 
-    def __init__(
-        self,
-        spec: Spec,
-        store: Store,
-        *,
-        hooks: object | Mapping[str, Callable[..., Any]] | None = None,
-        state_type: type[Any] | None = None,
-        event_type: type[Any] | None = None,
-        clock: Callable[[], datetime] | None = None,
-        worker_id: str | None = None,
-        lease: float = 60.0,
-        max_attempts: int = 5,
-    ) -> None:
-        self._loop: asyncio.AbstractEventLoop | None = None
-        calls = {name: self._bridge(fn) for name, fn in bind(spec, hooks).items()}
-        self.manager: Manager[S, E] = Manager(
-            spec,
-            store,
-            hooks=calls,
-            state_type=state_type,  # type: ignore[arg-type]
-            event_type=event_type,  # type: ignore[arg-type]
-            clock=clock,
-            worker_id=worker_id,
-            lease=lease,
-            max_attempts=max_attempts,
+def _bridge(fn: Call) -> Call:
+    """A plain callable for the worker thread. An awaitable it gets back (from an
+    ``async def``, or a plain callable such as a lambda or an object whose
+    ``__call__`` is async) is run on the event loop of the call being served:
+    an un-awaited coroutine would be a guard that is always true, or a hook
+    that never runs."""
+
+    def call(ctx: Any) -> Any:
+        result = fn(ctx)
+        if not inspect.isawaitable(result):
+            return result
+        loop = _LOOP.get()
+        if loop is None:  # pragma: no cover - only reachable through the sync manager
+            close = getattr(result, "close", None)
+            if callable(close):
+                close()
+            raise RuntimeError("an async hook was called outside AsyncManager")
+        return asyncio.run_coroutine_threadsafe(_awaited(result), loop).result()
+
+    return call
+
+
+class AsyncManager(BaseManager[S, E]):
+    """``await mgr.send(...)`` and friends; see the module docstring. Takes what
+    :class:`~wfdsl.runtime.manager.Manager` takes."""
+
+    manager: Manager[S, E]
+
+    def _setup(self, hooks: Hooks) -> None:
+        calls = {name: _bridge(fn) for name, fn in bind(self.spec, hooks, allow_async=True).items()}
+        self.manager = Manager._bound(
+            self.spec, self.store, calls, self._state_type, self._event_type, self.options
         )
-        self.spec = spec
-        self.store = store
-
-    def _bridge(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        """A plain callable for the worker thread. A coroutine it returns (from an
-        ``async def``, or a plain callable such as a lambda or an object whose
-        ``__call__`` is async) is run on the event loop that made the current call:
-        an un-awaited coroutine would be a guard that is always true, or a hook
-        that never runs."""
-
-        def call(ctx: Any) -> Any:
-            result = fn(ctx)
-            if not inspect.iscoroutine(result):
-                return result
-            loop = self._loop
-            if loop is None:  # pragma: no cover - only reachable through the sync manager
-                result.close()
-                raise RuntimeError("an async hook was called outside AsyncManager")
-            coro: Coroutine[Any, Any, Any] = result
-            return asyncio.run_coroutine_threadsafe(coro, loop).result()
-
-        return call
 
     async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        self._loop = asyncio.get_running_loop()
-        return await asyncio.to_thread(fn, *args, **kwargs)
+        token = _LOOP.set(asyncio.get_running_loop())
+        try:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        finally:
+            _LOOP.reset(token)
 
     def set_clock(self, clock: Callable[[], datetime]) -> None:
         """See :meth:`Manager.set_clock`."""
         self.manager.set_clock(clock)
 
-    async def start(self, instance_id: str, *, data: Mapping[str, Any] | None = None) -> Transition:
+    async def start(
+        self,
+        instance_id: str,
+        *,
+        key: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> Transition:
         """See :meth:`Manager.start`."""
-        return await self._run(self.manager.start, instance_id, data=data)
+        return await self._run(self.manager.start, instance_id, key=key, data=data)
 
     async def send(
         self,

@@ -1,195 +1,172 @@
-"""The durable runtime: drive workflow instances against a :class:`Store`.
+"""``Manager``: drive workflow instances against a :class:`~wfdsl.stores.base.Store`.
 
-Every ``send`` reads the instance, evaluates guards outside any write lock,
-then writes the transition and the hook work it owes in one store transaction
-guarded by the instance's version (retried from the read if another writer got
-there first). Hooks run after the write and are marked done after they return,
-so a crash leaves either no transition or one whose hooks ``resume()`` runs:
-hooks are delivered at least once, with a stable ``Context.effect_key``.
+The manager checks its input, then puts together the runtime's jobs: the
+transition engine decides (:mod:`~wfdsl.runtime.engine`), the store records,
+the work runner runs hooks (:mod:`~wfdsl.runtime.work`), in the order
+:mod:`~wfdsl.runtime.ordering` keeps, with compensation
+(:mod:`~wfdsl.runtime.compensation`) and recovery
+(:mod:`~wfdsl.runtime.resume`) on top.
+
+Every ``send`` reads the instance, decides outside any lock, then writes the
+transition and the hook work it owes in one store transaction guarded by the
+instance's version (retried from the read if another writer got there first).
+Hooks run after the write and are marked done as they return, so a crash
+leaves either no transition or one whose hooks ``resume()`` runs: hooks are
+delivered at least once, with a stable ``Context.effect_key``. An instance
+takes one step at a time (SPEC §7.1): work it still owes runs before its next
+transition, whoever holds it.
 """
 
 from __future__ import annotations
 
-import functools
-import json
-import os
-import socket
-import threading
 import time
-import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
+from datetime import datetime
+from typing import Any, cast
 
 from wfdsl.errors import (
+    AlreadyStarted,
     CompensationInProgress,
-    GuardRejected,
-    HookFailed,
     IdempotencyConflict,
-    IllegalTransition,
     InvalidInput,
     UnknownInstance,
     VersionConflict,
     WorkDead,
     WorkInProgress,
 )
-from wfdsl.ir import Edge, HookKind, Spec, evaluate_guard, format_guard
-from wfdsl.runtime.binding import bind
+from wfdsl.ir import Edge, Spec, evaluate_guard
+from wfdsl.runtime import compensation, ordering
+from wfdsl.runtime import resume as recovery
+from wfdsl.runtime.base import BaseManager, E, Hooks, Options, S
+from wfdsl.runtime.binding import Call, bind, returned_coroutine
 from wfdsl.runtime.context import Context
-from wfdsl.runtime.records import (
-    InstanceRecord,
-    ResumeReport,
-    Transition,
-    TransitionKind,
-    WorkItem,
-    WorkStatus,
-    dump_data,
-)
-
-if TYPE_CHECKING:
-    from wfdsl.stores.base import Store
+from wfdsl.runtime.engine import Engine, Plan
+from wfdsl.runtime.inputs import NO_DATA, check_id, check_key, encode, same_data
+from wfdsl.runtime.report import ResumeReport
+from wfdsl.runtime.work import LostWork, Runner
+from wfdsl.stores.base import Store
+from wfdsl.stores.records import InstanceRecord, Transition, TransitionKind, WorkStatus
 
 __all__ = ["Manager", "ResumeReport"]
 
-S = TypeVar("S", bound=str)
-E = TypeVar("E", bound=str)
-
 #: How often a write that lost an optimistic race is retried before giving up.
-MAX_RACES = 200
+MAX_RACES = compensation.MAX_RACES
 
 _EVENT = TransitionKind.EVENT
-
-#: The data of a transition sent without data: shared, read-only.
-_NO_DATA: Mapping[str, Any] = MappingProxyType({})
+_ACTIVE = ordering.ACTIVE
 
 
-#: The default clock: aware UTC datetimes.
-_utcnow: Callable[[], datetime] = functools.partial(datetime.now, UTC)
-
-
-def _default_worker() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-class Manager(Generic[S, E]):
+class Manager(BaseManager[S, E]):
     """Runs instances of one workflow spec on one store.
 
     ``Manager(spec, store, hooks=...)`` for a loaded spec (states are ``str``);
     the generated module's helper passes ``state_type=State, event_type=Event``
     so that ``state()`` returns ``State`` members and ``send`` takes ``Event``.
-
-    Keyword options beyond the typed surface:
-
-    * ``worker_id``: this worker's name for work leases. The default is unique
-      per process; give a stable one to a worker that restarts after a crash so
-      that its ``resume()`` takes back its own leases at once instead of waiting
-      for them to expire.
-    * ``lease``: seconds a worker holds hook work it is running (default 60).
-    * ``max_attempts``: failures after which work is marked dead (default 5).
+    The options (``clock``, ``worker_id``, ``lease``, ``max_attempts``,
+    ``wait``) are described on :class:`~wfdsl.runtime.base.BaseManager`.
     """
 
-    @overload
-    def __init__(
-        self: Manager[str, str],
-        spec: Spec,
-        store: Store,
-        *,
-        hooks: object | Mapping[str, Callable[..., Any]] | None = None,
-        clock: Callable[[], datetime] | None = None,
-        worker_id: str | None = None,
-        lease: float = 60.0,
-        max_attempts: int = 5,
-    ) -> None: ...
+    def _setup(self, hooks: Hooks) -> None:
+        self._build(bind(self.spec, hooks))
 
-    @overload
-    def __init__(
-        self,
-        spec: Spec,
-        store: Store,
-        *,
-        hooks: object | Mapping[str, Callable[..., Any]] | None = None,
-        state_type: type[S],
-        event_type: type[E],
-        clock: Callable[[], datetime] | None = None,
-        worker_id: str | None = None,
-        lease: float = 60.0,
-        max_attempts: int = 5,
-    ) -> None: ...
+    def _build(self, calls: dict[str, Call]) -> None:
+        self._engine = engine = Engine(self.spec)
+        self.fingerprint = engine.fingerprint
+        self._runner = Runner(engine, self.store, calls, self.options)
+        self._clock: Callable[[], datetime] = self.options.clock
+        self._scope = self.store.scope
+        self._initial = self.spec.initial.name
+        self._events = engine.events
+        #: ``(state, event)`` -> ``(target, plan)`` where the first transition to
+        #: try has no guard: every send's decision, in one lookup.
+        self._unguarded: dict[tuple[str, str], tuple[str, Plan]] = {}
 
-    def __init__(
-        self,
+    @classmethod
+    def _bound(
+        cls,
         spec: Spec,
         store: Store,
-        *,
-        hooks: object | Mapping[str, Callable[..., Any]] | None = None,
-        state_type: type[Any] | None = None,
-        event_type: type[Any] | None = None,
-        clock: Callable[[], datetime] | None = None,
-        worker_id: str | None = None,
-        lease: float = 60.0,
-        max_attempts: int = 5,
-    ) -> None:
-        if max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
-        if lease <= 0:
-            raise ValueError("lease must be positive")
-        self.spec = spec
-        self.store = store
-        self.workflow = spec.name
-        self.fingerprint = spec.fingerprint()
-        self.worker_id = worker_id or _default_worker()
-        self.lease = lease
-        self.max_attempts = max_attempts
-        self._calls = bind(spec, hooks)
-        self._state_type = state_type
-        self._event_type = event_type
-        self._clock: Callable[[], datetime] = clock or _utcnow
-        # Hook work of each transition shape, computed once: (kind, hook) pairs.
-        self._work_plan: dict[tuple[str | None, str], tuple[tuple[HookKind, str], ...]] = {}
-        self._compensators = {s.name: s.compensate for s in spec.states}
-        self._events = frozenset(e.name for e in spec.events)
-        self._candidates: dict[tuple[str, str], tuple[Edge, ...]] = {}
-        self._finals = frozenset(s.name for s in spec.states if s.final)
-        # Work some thread of this manager is running now, with how many threads
-        # hold it: its leases name this worker, so without this another thread
-        # would run it at the same time.
-        self._running: Counter[tuple[str, str, int, int]] = Counter()
-        self._running_lock = threading.Lock()
+        calls: dict[str, Call],
+        state_type: type[S] | None,
+        event_type: type[E] | None,
+        options: Options,
+    ) -> Manager[S, E]:
+        """A manager on callables bound already (by :class:`AsyncManager`)."""
+        mgr: Manager[S, E] = cls.__new__(cls)
+        mgr.spec = spec
+        mgr.store = store
+        mgr.workflow = spec.name
+        mgr.options = options
+        mgr._state_type = state_type
+        mgr._event_type = event_type
+        mgr._build(calls)
+        return mgr
 
     # -- public surface --------------------------------------------------------
+
+    @property
+    def worker_id(self) -> str:
+        """This worker's name, as shown with the work it holds."""
+        return self._runner.owner
 
     def set_clock(self, clock: Callable[[], datetime]) -> None:
         """Use ``clock`` for the ``at`` of every transition recorded from now on."""
         self._clock = clock
 
-    def start(self, instance_id: str, *, data: Mapping[str, Any] | None = None) -> Transition:
+    def start(
+        self,
+        instance_id: str,
+        *,
+        key: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> Transition:
         """Create the instance in the initial state and run its ``enter`` hooks.
 
-        :raises InvalidInput: empty id or data that is not JSON (nothing written).
-        :raises AlreadyStarted: the instance exists.
+        With ``key``, a repeated ``start`` with the same key and data returns the
+        original ``start`` transition (after running any work the instance owes,
+        as a ``send`` would) instead of raising ``AlreadyStarted``.
+
+        :raises InvalidInput: empty id or key, or data that is not JSON (nothing written).
+        :raises AlreadyStarted: the instance exists (started without this key).
+        :raises IdempotencyConflict: ``key`` was used with other data or another call.
         :raises HookFailed: an ``enter`` hook raised; the instance exists and the
-            work stays pending.
+            work stays pending (or, on a replay, owed work failed again).
+        :raises WorkInProgress: another worker is running the instance's hooks.
+        :raises ReentrantCall: called from inside one of the instance's own hooks.
         """
-        self._check_id(instance_id)
-        payload, _ = self._encode(data)
-        initial = self.spec.initial.name
+        wf = self.workflow
+        check_id(wf, instance_id)
+        check_key(wf, key)
+        payload, text = encode(wf, data)
+        ident = (self._scope, wf, instance_id)
+        ordering.check_reentry(ident, "start")
         at = self._clock()
-        first = Transition(1, TransitionKind.START, None, initial, None, None, payload, at)
+        initial = self._initial
+        first = Transition(1, TransitionKind.START, None, initial, None, key, payload, at)
         record = InstanceRecord(
-            self.workflow, instance_id, initial, 1, self.fingerprint, created_at=at, updated_at=at
+            wf, instance_id, initial, 1, self.fingerprint, created_at=at, updated_at=at
         )
-        work = self._work_for(instance_id, 1, None, initial)
-        held = self._hold_new(work)
+        plan = self._engine.plan(None, initial)
+        deadline = time.monotonic() + self.options.wait
         try:
-            self.store.create(record, first, work)
-            if work:
-                self._run(first, work)
-        finally:
-            self._release(held)
-        return first
+            if not plan:
+                self.store.create(record, first, ())
+                return first
+            with self._turn(ident, deadline):
+                work = self._engine.work(instance_id, first, self._runner.new_lease(), plan)
+                self.store.create(record, first, work)
+                self._runner.run(first, work)
+            return first
+        except AlreadyStarted:
+            if key is None:
+                raise
+        prior = self.store.find_key(wf, instance_id, key)
+        if prior is None:
+            raise AlreadyStarted(wf, instance_id)
+        if prior.kind is not TransitionKind.START or not same_data(prior.data, text):
+            raise IdempotencyConflict(wf, instance_id, key)
+        return self._replayed(self._load(instance_id), prior, deadline)
 
     def send(
         self,
@@ -200,29 +177,41 @@ class Manager(Generic[S, E]):
         data: Mapping[str, Any] | None = None,
     ) -> Transition:
         """Deliver ``event``; return the transition applied (or, when ``key`` was
-        used before with the same event and data, the original one).
+        used before with the same event and data, the original one, after
+        running any work the instance still owes).
+
+        Work the instance owes from earlier transitions runs first. While
+        another worker runs it, ``send`` waits up to ``wait`` seconds.
 
         :raises InvalidInput: empty id, undeclared event, empty or non-string key,
             non-JSON data (nothing written).
         :raises UnknownInstance: no such instance in this workflow.
+        :raises UnknownState: the instance is in a state the spec does not declare.
         :raises IdempotencyConflict: ``key`` was used with another event or data.
         :raises IllegalTransition: the state does not accept the event (or is final).
         :raises GuardRejected: transitions matched but every guard was false.
         :raises CompensationInProgress: a compensation has not finished.
         :raises WorkDead: the instance has dead work; see :meth:`retry`.
-        :raises HookFailed: pending work from before failed again (nothing new is
-            applied), or a hook of this transition failed (the transition stands).
+        :raises WorkInProgress: another worker still ran the instance's hooks after
+            ``wait`` seconds; nothing was applied.
+        :raises ReentrantCall: sent from inside one of the instance's own hooks.
+        :raises HookFailed: owed work failed again (nothing new is applied), or a
+            hook of this transition failed (the transition stands).
         """
+        wf = self.workflow
         if not instance_id or type(instance_id) is not str:
-            self._check_id(instance_id)
+            check_id(wf, instance_id)
         ev = event if type(event) is str else str(event)
         if ev not in self._events:
-            raise InvalidInput(self.workflow, f"the workflow declares no event {ev!r}")
-        if key is not None and (type(key) is not str or not key):
-            raise InvalidInput(self.workflow, "an idempotency key must be a non-empty string")
-        payload, text = (_NO_DATA, "{}") if data is None else self._encode(data)
+            raise InvalidInput(wf, f"the workflow declares no event {ev!r}")
+        if key is not None:
+            check_key(wf, key)
+        payload, text = (NO_DATA, "{}") if data is None else encode(wf, data)
+        if _ACTIVE.get() is not None:
+            ordering.check_reentry((self._scope, wf, instance_id), f"send({ev!r})")
         store = self.store
-        wf = self.workflow
+        unguarded = self._unguarded
+        deadline = 0.0
         races = 0
         while True:
             inst = store.load(wf, instance_id)
@@ -231,57 +220,48 @@ class Manager(Generic[S, E]):
             if key is not None:
                 prior = store.find_key(wf, instance_id, key)
                 if prior is not None:
-                    if prior.event == ev and self._same_data(prior.data, text):
-                        return prior
-                    raise IdempotencyConflict(wf, instance_id, key)
-            if inst.compensating is not None:
-                raise CompensationInProgress(wf, instance_id, inst.compensating)
-            if inst.dead:
-                raise self._dead_error(instance_id)
-            if inst.pending and self._retry_pending(instance_id):
-                continue  # hooks ran: read again before deciding
+                    if prior.event != ev or not same_data(prior.data, text):
+                        raise IdempotencyConflict(wf, instance_id, key)
+                    return self._replayed(inst, prior, deadline)
+            if inst.compensating is not None or inst.dead or inst.pending:
+                deadline = deadline or time.monotonic() + self.options.wait
+                self._before_send(inst, deadline)
+                continue  # the owed work ran: read again before deciding
             seq = inst.version + 1
             source = inst.state
-            candidates = self._candidates.get((source, ev))
-            if candidates and candidates[0].guard is None:
-                target = candidates[0].target.value  # the common case, without a call
-            else:
-                target = self._choose(inst, ev, seq, payload).target.value
+            decided = unguarded.get((source, ev))  # the common case, in one lookup
+            if decided is None:
+                decided = self._decide(instance_id, source, ev, seq, payload)
+            target, plan = decided
             t = Transition(seq, _EVENT, source, target, ev, key, payload, self._clock())
-            plan = self._work_plan.get((source, target))
-            work = self._work_for(instance_id, seq, source, target) if plan != () else []
-            if not work:
-                try:
-                    store.append(wf, instance_id, t, work, compensating=None)
-                except VersionConflict:
-                    races += 1
-                    if races >= MAX_RACES:
-                        raise
-                    continue
-                return t
-            held = self._hold_new(work)
             try:
-                try:
+                if not plan:
+                    store.append(wf, instance_id, t, (), compensating=None)
+                    return t
+                deadline = deadline or time.monotonic() + self.options.wait
+                with self._turn((self._scope, wf, instance_id), deadline):
+                    work = self._engine.work(instance_id, t, self._runner.new_lease(), plan)
                     store.append(wf, instance_id, t, work, compensating=None)
-                except VersionConflict:
-                    races += 1
-                    if races >= MAX_RACES:
-                        raise
-                    continue
-                self._run(t, work)
-            finally:
-                self._release(held)
-            return t
+                    self._runner.run(t, work)
+                return t
+            except VersionConflict:
+                races += 1
+                if races >= MAX_RACES:
+                    raise
 
     def state(self, instance_id: str) -> S:
         """The instance's current state (a ``State`` member when typed).
 
         :raises UnknownInstance: no such instance in this workflow.
+        :raises UnknownState: typed, and the spec does not declare the state.
         """
         inst = self._load(instance_id)
-        if self._state_type is not None:
-            return cast(S, self._state_type(inst.state))
-        return cast(S, inst.state)
+        if self._state_type is None:
+            return cast(S, inst.state)
+        try:
+            return self._state_type(inst.state)
+        except ValueError:
+            raise self._engine.unknown_state(instance_id, inst.state) from None
 
     def instance(self, instance_id: str) -> InstanceRecord:
         """The instance's stored record: state, version, flags, pending work count.
@@ -305,205 +285,141 @@ class Manager(Generic[S, E]):
         of every state entered after it, newest first. Each step is recorded as a
         ``compensate`` transition, carrying the data of the transition it undoes,
         before its compensators run, so a crash or a failing compensator leaves
-        the walk where it stopped; call again to go on.
+        the walk where it stopped; call again to go on. Work the instance owes
+        runs first (nothing is undone before its effect is made).
         Returns the steps taken by this call (empty when already there).
 
         :raises InvalidInput: ``to_state`` is not a state of the workflow.
         :raises UnknownInstance: no such instance in this workflow.
+        :raises UnknownState: a state on the way back is not in the spec.
         :raises IllegalTransition: ``to_state`` is not on the instance's path.
         :raises CompensationInProgress: a walk to another state has not finished.
         :raises WorkDead: the instance has dead work; see :meth:`retry`.
-        :raises WorkInProgress: hook work of the instance is leased to another
-            worker; nothing is undone before it has run.
+        :raises WorkInProgress: another worker still ran the instance's hooks
+            after ``wait`` seconds; nothing was undone.
+        :raises ReentrantCall: called from inside one of the instance's own hooks.
         :raises HookFailed: a compensator raised; the walk stops there.
         """
         target = str(to_state)
         if not self.spec.has_state(target):
             raise InvalidInput(self.workflow, f"the workflow declares no state {target!r}")
-        steps: list[Transition] = []
-        wf = self.workflow
-        for _ in range(MAX_RACES):
-            inst = self._load(instance_id)
-            if inst.compensating is not None and inst.compensating != target:
-                raise CompensationInProgress(wf, instance_id, inst.compensating)
-            if inst.dead:
-                raise self._dead_error(instance_id)
-            if inst.pending:
-                if self._retry_pending(instance_id):
-                    continue
-                # What is left is leased to another worker (or thread): walking
-                # back now would undo a state before its hooks, or an earlier
-                # step's compensators, have run.
-                leased = [
-                    w.hook
-                    for w in self.store.pending_work(wf, instance_id)
-                    if w.status is WorkStatus.PENDING
-                ]
-                if leased:
-                    raise WorkInProgress(wf, instance_id, leased)
-            entries = self._entries(self.store.history(wf, instance_id))
-            path = [e.target for e in entries]
-            if path[-1] == target:
-                return steps
-            if target not in path[:-1]:
-                raise IllegalTransition(
-                    wf,
-                    instance_id,
-                    inst.state,
-                    "compensate",
-                    f"state {target!r} is not on the path taken ({' -> '.join(path)})",
-                )
-            version = inst.version
-            try:
-                while path[-1] != target:
-                    source, back_to = path[-1], path[-2]
-                    version += 1
-                    # The step carries the data of the transition it undoes, so a
-                    # compensator knows e.g. the amount to refund.
-                    t = Transition(
-                        version,
-                        TransitionKind.COMPENSATE,
-                        source,
-                        back_to,
-                        None,
-                        None,
-                        entries[-1].data,
-                        self._clock(),
-                    )
-                    work = [
-                        WorkItem(
-                            wf,
-                            instance_id,
-                            version,
-                            i,
-                            hook,
-                            HookKind.COMPENSATE,
-                            lease_owner=self.worker_id,
-                            lease_until=time.time() + self.lease,
-                        )
-                        for i, hook in enumerate(self._compensators[source])
-                    ]
-                    still = target if back_to != target else None
-                    held = self._hold_new(work)
-                    try:
-                        self.store.append(wf, instance_id, t, work, compensating=still)
-                        steps.append(t)
-                        path.pop()
-                        entries.pop()
-                        if work:
-                            self._run(t, work)
-                    finally:
-                        self._release(held)
-                return steps
-            except VersionConflict:
-                continue
-        raise VersionConflict(wf, instance_id, -1)
+        ident = (self._scope, self.workflow, instance_id)
+        ordering.check_reentry(ident, f"compensate({target!r})")
+        deadline = time.monotonic() + self.options.wait
+        with self._turn(ident, deadline):
+            return self._compensate(instance_id, target, deadline)
 
     def retry(self, instance_id: str) -> int:
-        """Re-drive the instance's dead work (and any other pending work) now.
+        """Re-drive the instance's dead work (and any other work it owes) now.
         Returns how many dead items were revived.
 
         :raises UnknownInstance: no such instance in this workflow.
+        :raises UnknownState: the instance is in a state the spec does not declare.
         :raises HookFailed: the work failed again.
+        :raises WorkInProgress: another worker still ran the instance's hooks
+            after ``wait`` seconds.
+        :raises ReentrantCall: called from inside one of the instance's own hooks.
         """
-        self._load(instance_id)
+        inst = self._load(instance_id)
+        self._engine.check_state(instance_id, inst.state)
+        ident = (self._scope, self.workflow, instance_id)
+        ordering.check_reentry(ident, "retry")
         revived = self.store.revive(self.workflow, instance_id)
-        self._retry_pending(instance_id)
+        deadline = time.monotonic() + self.options.wait
+        with self._turn(ident, deadline):
+            self._runner.drain(instance_id, deadline)
         return revived
 
     def resume(self) -> ResumeReport:
-        """Finish what crashes and failures left undone for this workflow: run all
-        pending hook work this worker can claim, and carry interrupted compensations
-        on to their target. Instances with work left that were started under a
-        different spec (their fingerprint differs) are reported in
-        ``spec_changed`` and left alone.
+        """Finish what crashes, failures and dead workers left undone for this
+        workflow: run all owed hook work that is free (a dead worker's at once),
+        wait up to ``wait`` seconds in all for work live workers are running, and
+        carry interrupted compensations on to their target. Instances started
+        under a different spec (their fingerprint differs) are reported in
+        ``spec_changed`` and left alone; an instance whose work fails is tried
+        once per call. ``report.ok`` is true only when nothing is owed.
         """
-        store = self.store
-        store.flush()
-        report = ResumeReport()
-        wf = self.workflow
-        changed = set(store.other_fingerprints(wf, self.fingerprint))
-        if changed:
-            # Only instances resume would act on: a finished instance of an
-            # older spec needs no attention and must not fail every resume.
-            unfinished: set[str] = set()
-            for inst in store.instances(wf, pending_only=True):
-                unfinished.add(inst.instance_id)
-                if inst.instance_id not in changed:
-                    self._resume_one(inst.instance_id, report)
-            unfinished.update(i.instance_id for i in store.instances(wf, compensating_only=True))
-            report.spec_changed.extend(sorted(changed & unfinished))
-        else:
-            self._resume_all(report)
-        # An instance whose work just failed is not driven again in this call:
-        # that would spend another attempt and report the failure twice.
-        failed = {f[0] for f in report.failed}
-        for inst in store.instances(wf, compensating_only=True):
-            iid = inst.instance_id
-            if iid in changed or iid in failed or inst.compensating is None:
-                continue
-            try:
-                self.compensate(iid, inst.compensating)
-                report.compensated.append(iid)
-            except HookFailed as exc:
-                report.failed.append((exc.instance_id, exc.hook, exc.error))
-                if exc.attempt >= self.max_attempts:
-                    report.dead.append(exc.instance_id)
-            except WorkDead:
-                report.dead.append(iid)
-            except WorkInProgress:
-                pass  # its work is leased to another worker; a later resume goes on
-        return report
+        return recovery.resume(
+            self.store,
+            self._runner,
+            self.fingerprint,
+            lambda iid: (self._scope, self.workflow, iid),
+            self._compensate_in_turn,
+            self.options.wait,
+        )
 
     @staticmethod
     def path(history: Sequence[Transition]) -> list[str]:
         """The states an instance is in, oldest first, after its compensations:
         ``start`` and ``event`` transitions push their target, ``compensate`` pops."""
-        return [t.target for t in Manager._entries(history)]
-
-    @staticmethod
-    def _entries(history: Sequence[Transition]) -> list[Transition]:
-        """The transitions that entered each state of :meth:`path`."""
-        stack: list[Transition] = []
-        for t in history:
-            if t.kind is TransitionKind.COMPENSATE:
-                stack.pop()
-            else:
-                stack.append(t)
-        return stack
+        return [t.target for t in Engine.entries(history)]
 
     # -- internals ---------------------------------------------------------------
-
-    def _check_id(self, instance_id: str) -> None:
-        if not isinstance(instance_id, str) or not instance_id:
-            raise InvalidInput(self.workflow, "an instance id must be a non-empty string")
-
-    def _encode(self, data: Mapping[str, Any] | None) -> tuple[Mapping[str, Any], str]:
-        """A private JSON copy of ``data`` and its canonical text."""
-        if not data:
-            if data is not None and not isinstance(data, Mapping):
-                raise InvalidInput(self.workflow, "data must be a mapping of JSON values")
-            return _NO_DATA, "{}"
-        if not isinstance(data, Mapping):
-            raise InvalidInput(self.workflow, "data must be a mapping of JSON values")
-        try:
-            text = dump_data(data)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInput(self.workflow, f"data is not JSON: {exc}") from None
-        copy = json.loads(text)
-        if any(not isinstance(k, str) for k in data):
-            raise InvalidInput(self.workflow, "data keys must be strings")
-        return copy, text
-
-    @staticmethod
-    def _same_data(data: Mapping[str, Any], text: str) -> bool:
-        return dump_data(data) == text
 
     def _load(self, instance_id: str) -> InstanceRecord:
         inst = self.store.load(self.workflow, instance_id)
         if inst is None:
             raise UnknownInstance(self.workflow, instance_id)
         return inst
+
+    def _now(self) -> datetime:
+        return self._clock()
+
+    @contextmanager
+    def _turn(self, ident: ordering.Key, deadline: float) -> Iterator[None]:
+        """The instance's turn (:func:`ordering.turn`), with a thread of this
+        process that keeps it past ``deadline``, or work taken from under this
+        worker, told as :class:`WorkInProgress`."""
+        try:
+            with ordering.turn(ident, deadline):
+                yield
+        except (ordering.Busy, LostWork):
+            held = [
+                w
+                for w in self.store.pending_work(self.workflow, ident[2])
+                if w.status is WorkStatus.PENDING
+            ]
+            raise WorkInProgress(
+                self.workflow,
+                ident[2],
+                [w.hook for w in held],
+                [w.lease_owner or "?" for w in held],
+                waited=self.options.wait,
+            ) from None
+
+    def _drain(self, instance_id: str, deadline: float) -> None:
+        with self._turn((self._scope, self.workflow, instance_id), deadline):
+            self._runner.drain(instance_id, deadline)
+
+    def _before_send(self, inst: InstanceRecord, deadline: float) -> None:
+        """What must happen before an event can apply to ``inst``: raise if it
+        cannot, or run the work it owes."""
+        iid = inst.instance_id
+        self._engine.check_state(iid, inst.state)
+        if inst.compensating is not None:
+            raise CompensationInProgress(self.workflow, iid, inst.compensating)
+        if inst.dead:
+            raise self._dead_error(iid)
+        self._drain(iid, deadline)
+
+    def _replayed(self, inst: InstanceRecord, prior: Transition, deadline: float) -> Transition:
+        """``prior``, returned again for a replayed key, once the instance owes
+        nothing (its work runs first, as for any send)."""
+        self._engine.check_state(inst.instance_id, inst.state)
+        if inst.pending or inst.dead:
+            self._drain(inst.instance_id, deadline or time.monotonic() + self.options.wait)
+        return prior
+
+    def _compensate(self, instance_id: str, target: str, deadline: float) -> list[Transition]:
+        return compensation.compensate(
+            self._engine, self.store, self._runner, self._now, instance_id, target, deadline
+        )
+
+    def _compensate_in_turn(
+        self, instance_id: str, target: str, deadline: float
+    ) -> list[Transition]:
+        with self._turn((self._scope, self.workflow, instance_id), deadline):
+            return self._compensate(instance_id, target, deadline)
 
     def _dead_error(self, instance_id: str) -> WorkDead:
         hooks = [
@@ -513,261 +429,43 @@ class Manager(Generic[S, E]):
         ]
         return WorkDead(self.workflow, instance_id, hooks)
 
-    def _choose(self, inst: InstanceRecord, event: str, seq: int, data: Mapping[str, Any]) -> Edge:
-        state = inst.state
-        candidates = self._candidates.get((state, event))
-        if candidates is None:
-            candidates = self._candidates[(state, event)] = self.spec.candidates(state, event)
-        if candidates and candidates[0].guard is None:
-            return candidates[0]
-        if not candidates:
-            detail = f"state {state!r} is final" if state in self._finals else ""
-            raise IllegalTransition(self.workflow, inst.instance_id, state, event, detail)
-        calls = self._calls
-        for edge in candidates:
-            guard = edge.guard
-            if guard is None:
-                return edge
+    def _decide(
+        self, instance_id: str, state: str, event: str, seq: int, data: Mapping[str, Any]
+    ) -> tuple[str, Plan]:
+        """The target and work of the transition that fires; remembered when no
+        guard had a say."""
+        edge = self._choose(instance_id, state, event, seq, data)
+        target = edge.target.value
+        decided = (target, self._engine.plan(state, target))
+        if self._engine.candidates[(state, event)][0].guard is None:
+            self._unguarded[(state, event)] = decided
+        return decided
+
+    def _choose(
+        self, instance_id: str, state: str, event: str, seq: int, data: Mapping[str, Any]
+    ) -> Edge:
+        """The transition that fires, its guards run as the instance's own (a
+        guard that calls its own instance is refused, not waited for)."""
+        wf = self.workflow
+        calls = self._runner.calls
+
+        def holds(edge: Edge) -> bool:
             target = edge.target.value
 
-            def call(name: str, target: str = target) -> bool:
+            def call(name: str) -> bool:
                 ctx = Context(
-                    self.workflow,
-                    inst.instance_id,
-                    event,
-                    state,
-                    target,
-                    data,
-                    seq,
-                    1,
-                    f"{self.workflow}/{inst.instance_id}/{seq}/{name}",
-                    name,
-                )
-                return bool(calls[name](ctx))
+                    wf, instance_id, event, state, target, data, seq, 1,
+                    f"{wf}/{instance_id}/{seq}/{name}", name,
+                )  # fmt: skip
+                result = calls[name](ctx)
+                if type(result) is bool:
+                    return result
+                if hasattr(result, "__await__"):
+                    raise returned_coroutine(wf, name, result)
+                return bool(result)
 
-            if evaluate_guard(guard, call):
-                return edge
-        raise GuardRejected(
-            self.workflow,
-            inst.instance_id,
-            state,
-            event,
-            [format_guard(e.guard) for e in candidates if e.guard is not None],
-        )
+            assert edge.guard is not None
+            return evaluate_guard(edge.guard, call)
 
-    def _plan(self, source: str | None, target: str) -> tuple[tuple[HookKind, str], ...]:
-        plan = self._work_plan.get((source, target))
-        if plan is None:
-            steps: list[tuple[HookKind, str]] = []
-            if source is not None:
-                steps.extend((HookKind.EXIT, h) for h in self.spec.state(source).exit)
-            steps.extend((HookKind.ENTER, h) for h in self.spec.state(target).enter)
-            plan = self._work_plan[(source, target)] = tuple(steps)
-        return plan
-
-    def _work_for(
-        self, instance_id: str, seq: int, source: str | None, target: str
-    ) -> list[WorkItem]:
-        plan = self._plan(source, target)
-        if not plan:
-            return []
-        until = time.time() + self.lease
-        wf = self.workflow
-        owner = self.worker_id
-        return [
-            WorkItem(wf, instance_id, seq, i, hook, kind, lease_owner=owner, lease_until=until)
-            for i, (kind, hook) in enumerate(plan)
-        ]
-
-    def _effect_key(self, t: Transition, item: WorkItem) -> str:
-        """``{workflow}/{id}/{seq}/{hook}``; a hook named twice in one transition's
-        work (exit and enter of a self transition) gets ``#2`` on its second run."""
-        key = f"{self.workflow}/{item.instance_id}/{t.seq}/{item.hook}"
-        if item.idx:
-            if item.kind is HookKind.COMPENSATE:
-                names = self._compensators.get(t.source or "", ())
-            else:
-                names = tuple(h for _, h in self._plan(t.source, t.target))
-            earlier = names[: item.idx].count(item.hook)
-            if earlier:
-                key += f"#{earlier + 1}"
-        return key
-
-    def _run(
-        self, t: Transition, items: Sequence[WorkItem], ran: list[WorkItem] | None = None
-    ) -> None:
-        """Run ``items`` (all of transition ``t``) in order; stop at the first failure."""
-        done: list[WorkItem] = []
-        wf = self.workflow
-        for item in items:
-            effect = self._effect_key(t, item)
-            attempt = item.attempts + 1
-            ctx = Context(
-                wf,
-                item.instance_id,
-                t.event,
-                t.source,
-                t.target,
-                t.data,
-                t.seq,
-                attempt,
-                effect,
-                item.hook,
-            )
-            try:
-                self._calls[item.hook](ctx)
-            except Exception as exc:
-                if done:
-                    self.store.complete(done)
-                    if ran is not None:
-                        ran.extend(done)
-                error = f"{type(exc).__name__}: {exc}"
-                self.store.fail(item, error, dead=attempt >= self.max_attempts)
-                raise HookFailed(wf, item.instance_id, t.seq, item.hook, attempt, error) from exc
-            done.append(item)
-        self.store.complete(done)
-        if ran is not None:
-            ran.extend(done)
-
-    def _retry_pending(self, instance_id: str, ran: list[WorkItem] | None = None) -> bool:
-        """Run the instance's pending work that this worker may claim, oldest first,
-        adding what succeeded to ``ran``. Returns whether any ran.
-
-        :raises HookFailed: on the first failure."""
-        now = time.time()
-        owner = self.worker_id
-        running = self._running
-        claimable = [
-            w
-            for w in self.store.pending_work(self.workflow, instance_id)
-            if w.status is WorkStatus.PENDING
-            and not running[w.ident]
-            and (w.lease_owner in (None, owner) or (w.lease_until or 0.0) < now)
-        ]
-        if not claimable:
-            return False
-        # Hold before claiming: work claimed first could be finished by the
-        # thread running it between the claim and the hold, and run again.
-        with self._holding(claimable) as held:
-            if not held:
-                return False
-            mine = {w.ident for w in held}
-            items = [
-                w
-                for w in self.store.claim(
-                    self.workflow, instance_id, owner=owner, now=now, until=now + self.lease
-                )
-                if w.ident in mine
-            ]
-            if not items:
-                return False
-            self._run_claimed(instance_id, items, ran)
-        return True
-
-    def _hold_new(self, work: Sequence[WorkItem]) -> list[tuple[str, str, int, int]]:
-        """Mark the work of a transition this thread is about to write as running,
-        before the write, so that no other thread claims it in between. All of it
-        is held: a thread racing for the same ``seq`` may hold equal idents until
-        its write fails, hence counts rather than a set. Pass the result to
-        :meth:`_release`."""
-        idents = [w.ident for w in work]
-        if idents:
-            running = self._running
-            with self._running_lock:
-                for ident in idents:
-                    running[ident] += 1
-        return idents
-
-    def _release(self, idents: Sequence[tuple[str, str, int, int]]) -> None:
-        if idents:
-            running = self._running
-            with self._running_lock:
-                for ident in idents:
-                    n = running[ident] - 1
-                    if n > 0:
-                        running[ident] = n
-                    else:
-                        del running[ident]
-
-    @contextmanager
-    def _holding(self, items: Sequence[WorkItem]) -> Iterator[list[WorkItem]]:
-        """Mark as running, for the block, those of the claimed ``items`` that no
-        other thread of this manager is running, and yield them: the caller runs
-        only these."""
-        running = self._running
-        with self._running_lock:
-            free = [w for w in items if not running[w.ident]]
-            for w in free:
-                running[w.ident] += 1
-        try:
-            yield free
-        finally:
-            self._release([w.ident for w in free])
-
-    def _run_claimed(
-        self, instance_id: str, items: Sequence[WorkItem], ran: list[WorkItem] | None
-    ) -> None:
-        """Run one instance's claimed work, transition by transition, in order."""
-        by_seq = {t.seq: t for t in self.store.history(self.workflow, instance_id)}
-        batch: list[WorkItem] = []
-        for item in items:
-            if batch and batch[0].seq != item.seq:
-                self._run(by_seq[batch[0].seq], batch, ran)
-                batch = []
-            batch.append(item)
-        if batch:
-            self._run(by_seq[batch[0].seq], batch, ran)
-
-    def _resume_all(self, report: ResumeReport, batch: int = 1000) -> None:
-        """Claim pending work of the whole workflow a batch at a time (one store
-        transaction per batch) and run it instance by instance."""
-        failed: set[str] = set()
-        limit = batch
-        while True:
-            now = time.time()
-            # Work other threads were running when the claim read it may be
-            # finished by the time it is held here: leave it to them.
-            with self._running_lock:
-                busy = set(self._running)
-            items = self.store.claim(
-                self.workflow,
-                None,
-                owner=self.worker_id,
-                now=now,
-                until=now + self.lease,
-                limit=limit,
-            )
-            by_instance: dict[str, list[WorkItem]] = {}
-            for item in items:
-                if item.instance_id not in failed and item.ident not in busy:
-                    by_instance.setdefault(item.instance_id, []).append(item)
-            if not by_instance:
-                if len(items) < limit:
-                    return
-                # A full batch of work of instances that failed in this call:
-                # look past it rather than stop short of the rest.
-                limit += batch
-                continue
-            for instance_id, work in by_instance.items():
-                ran: list[WorkItem] = []
-                try:
-                    with self._holding(work) as free:
-                        self._run_claimed(instance_id, free, ran)
-                except HookFailed as exc:
-                    failed.add(instance_id)
-                    report.failed.append((exc.instance_id, exc.hook, exc.error))
-                    if exc.attempt >= self.max_attempts:
-                        report.dead.append(exc.instance_id)
-                report.completed.extend((w.instance_id, w.hook) for w in ran)
-            if len(items) < limit:
-                return
-
-    def _resume_one(self, instance_id: str, report: ResumeReport) -> None:
-        ran: list[WorkItem] = []
-        try:
-            self._retry_pending(instance_id, ran)
-        except HookFailed as exc:
-            report.failed.append((exc.instance_id, exc.hook, exc.error))
-            if exc.attempt >= self.max_attempts:
-                report.dead.append(exc.instance_id)
-        report.completed.extend((w.instance_id, w.hook) for w in ran)
+        with ordering.marked((self._scope, wf, instance_id)):
+            return self._engine.choose(instance_id, state, event, holds)

@@ -2,61 +2,67 @@
 
 A store keeps three things per workflow-namespaced instance: the instance row
 (current state, version, spec fingerprint, flags), its transitions, and the
-hook work each transition owes. The :class:`~wfdsl.runtime.manager.Manager`
-is the only caller; stores know nothing about specs, guards or hooks.
+hook work each transition owes (:mod:`wfdsl.stores.records`). The runtime is
+its only caller; stores know nothing about specs, guards or hooks, and import
+nothing of the runtime.
 
 Concurrency contract, for every backend:
 
 * :meth:`Store.append` is atomic: the instance update (guarded by the expected
   version), the transition row and its work rows are written in one
-  transaction, or not at all.
+  transaction, or not at all. So is :meth:`Store.create`.
 * Reads (:meth:`load`, :meth:`find_key`, :meth:`history`, :meth:`pending_work`)
   need not be in a transaction with the following write; the version check in
-  :meth:`append` makes the read-evaluate-write cycle safe, and the manager
+  :meth:`append` makes the read-decide-write cycle safe, and the runtime
   retries from the read on :class:`~wfdsl.errors.VersionConflict`.
-* Work rows carry a lease (owner, expiry in epoch seconds). :meth:`claim` only
-  hands out pending work that is unleased, leased by the caller, or whose lease
-  expired, so two workers never run the same work at the same time while their
-  leases hold. A server-backed store implements it with row locks
-  (``SELECT ... FOR UPDATE SKIP LOCKED``).
-* A store may defer :meth:`complete` markers to its next write (saving a disk
-  flush); until then it must still report that work as done to its own caller,
-  and other workers see it pending but leased. A lost marker only means the
-  hook runs again: hooks are at-least-once.
+* Hook work is leased: a work row names its holder (``lease_owner``, a name for
+  people; ``lease_proof``, the holder's :meth:`identity`) and an expiry. Work
+  is *free* when nobody holds it, when the caller itself holds it (same proof),
+  when its lease has expired, or when its holder is **dead**: a worker whose
+  process has exited (SQLite, memory: checked with the operating system) or
+  whose session has ended (PostgreSQL: its advisory lock is gone). A dead
+  worker's work is free at once; the expiry only frees the work of a worker
+  that is alive but hung.
+* :meth:`claim` leases free work, and for each instance only its *prefix*: the
+  pending work in ``(seq, idx)`` order up to the first item that is dead or
+  held by another live worker. Hooks of one instance therefore never run out
+  of order, whoever runs them.
+* Completion markers (:meth:`complete`) are visible to every other worker as
+  soon as the call returns (a worker waiting for them must not wait on a
+  finished one); they may skip the disk flush, since a lost marker only runs a
+  hook again, which at-least-once hooks allow.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-from wfdsl.runtime.records import HookKind, InstanceRecord, Transition, WorkItem, WorkStatus
-
-#: The columns of a work row in the SQL stores, in :class:`WorkItem` field order.
-WORK_COLUMNS = """workflow, instance_id, seq, idx, hook, kind, status, attempts,
-    last_error, lease_owner, lease_until"""
-
-
-def work_from_row(row: Sequence[Any]) -> WorkItem:
-    """The :class:`WorkItem` in a row of :data:`WORK_COLUMNS`."""
-    return WorkItem(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        HookKind(row[5]),
-        WorkStatus(row[6]),
-        row[7],
-        row[8],
-        row[9],
-        row[10],
-    )
+from wfdsl.stores.records import InstanceRecord, Transition, WorkItem
 
 
 @runtime_checkable
 class Store(Protocol):
     """Durable storage for workflow instances. See the module docstring."""
+
+    @property
+    def scope(self) -> str:
+        """The data this store reads and writes (a file, a server's database and
+        schema, or the store object itself for memory): equal for every store
+        object on the same data in one process, so that the runtime orders work
+        across them. Never holds a password."""
+        ...
+
+    def identity(self) -> str:
+        """This worker's proof of identity, as :meth:`claim` compares it and other
+        workers check it for liveness. One per process (SQLite, memory: the
+        process; a forked child gets its own) or per database session holding
+        the worker's advisory lock (PostgreSQL, opened on first call and opened
+        again, under a new identity, if the session is lost).
+
+        :raises StoreError: the backend failed.
+        """
+        ...
 
     def load(self, workflow: str, instance_id: str) -> InstanceRecord | None:
         """The instance, or ``None`` if it was never started.
@@ -125,21 +131,24 @@ class Store(Protocol):
         instance_id: str | None,
         *,
         owner: str,
+        proof: str,
         now: float,
         until: float,
         limit: int = 1000,
     ) -> list[WorkItem]:
-        """Lease pending work of one instance (or, with ``instance_id=None``, of any
-        instance of ``workflow``) to ``owner`` until ``until``, and return it in
-        ``(instance_id, seq, idx)`` order. Work leased by another owner whose lease
-        has not expired at ``now`` is skipped; dead work is never claimed.
+        """Lease free work of one instance (or, with ``instance_id=None``, of any
+        instance of ``workflow``) to the worker ``proof`` (named ``owner``) until
+        ``until`` (seconds since the epoch), and return it in ``(instance_id, seq,
+        idx)`` order. Per instance, only the prefix of its pending work up to the
+        first item that is dead or held by another live worker is claimed (see
+        the module docstring); ``now`` decides which leases have expired.
 
         :raises StoreError: the backend failed.
         """
         ...
 
     def complete(self, items: Sequence[WorkItem]) -> None:
-        """Mark work done (possibly deferred to the next write, see the module docstring).
+        """Mark work done, visibly to every worker when the call returns.
 
         :raises StoreError: the backend failed.
         """
@@ -147,8 +156,18 @@ class Store(Protocol):
 
     def fail(self, item: WorkItem, error: str, *, dead: bool) -> None:
         """Record a failed run of ``item``: one more attempt, the error text, and,
-        with ``dead``, status dead. Releases every lease ``item.lease_owner`` holds
-        on the instance's pending work, so the work can be retried in order.
+        with ``dead``, status dead. Releases every lease that ``item``'s holder
+        (its ``lease_proof``) has on the instance's pending work, so that the work
+        can be retried in order by any worker.
+
+        :raises StoreError: the backend failed.
+        """
+        ...
+
+    def release(self, items: Sequence[WorkItem]) -> None:
+        """Give up the leases on ``items`` (those still held under their
+        ``lease_proof``), leaving them pending and free for any worker: what a
+        worker does with work it was interrupted before running.
 
         :raises StoreError: the backend failed.
         """
@@ -166,11 +185,15 @@ class Store(Protocol):
         self,
         workflow: str | None = None,
         *,
+        instance_id: str | None = None,
         state: str | None = None,
         pending_only: bool = False,
+        dead_only: bool = False,
         compensating_only: bool = False,
     ) -> list[InstanceRecord]:
-        """Instances, filtered, ordered by ``(workflow, instance_id)``.
+        """Instances, filtered (every filter given must hold), ordered by
+        ``(workflow, instance_id)``. ``pending_only``: with pending work;
+        ``dead_only``: with dead work; ``compensating_only``: in a compensation.
 
         :raises StoreError: the backend failed.
         """
@@ -184,13 +207,8 @@ class Store(Protocol):
         """
         ...
 
-    def flush(self) -> None:
-        """Write any deferred completion markers now.
-
-        :raises StoreError: the backend failed.
-        """
-        ...
-
     def close(self) -> None:
-        """Flush and release connections. Further calls are errors."""
+        """Release connections (and, on PostgreSQL, the worker's session: its
+        leases become free at once). Further calls raise ``StoreError``;
+        closing twice is harmless."""
         ...

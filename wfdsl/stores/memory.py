@@ -1,4 +1,8 @@
-"""An in-process store: fast, thread-safe, gone when the process ends."""
+"""An in-process store: fast, thread-safe, gone when the process ends.
+
+Its one worker is this process (:mod:`wfdsl.stores.process`); a forked child
+works on its own copy of the data, as a worker of its own.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,16 @@ import threading
 from collections.abc import Sequence
 
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
-from wfdsl.runtime.records import InstanceRecord, Transition, WorkItem, WorkStatus
+from wfdsl.stores import leases, process
+from wfdsl.stores.records import InstanceRecord, Transition, WorkItem, WorkStatus
 
 __all__ = ["MemoryStore"]
 
 _Id = tuple[str, str]
+
+
+def _unleased(w: WorkItem) -> WorkItem:
+    return dataclasses.replace(w, lease_owner=None, lease_until=None, lease_proof=None)
 
 
 class _Instance:
@@ -38,6 +47,13 @@ class MemoryStore:
 
     def __repr__(self) -> str:
         return f"MemoryStore({len(self._instances)} instances)"
+
+    @property
+    def scope(self) -> str:
+        return f"memory:{id(self)}"
+
+    def identity(self) -> str:
+        return process.proof()
 
     def _check(self) -> None:
         if self._closed:
@@ -81,6 +97,8 @@ class MemoryStore:
             if ident in self._instances:
                 raise AlreadyStarted(instance.workflow, instance.instance_id)
             inst = _Instance(instance, first)
+            if first.key is not None:
+                inst.keys[first.key] = first
             for w in work:
                 inst.work[(w.seq, w.idx)] = w
             self._recount(inst)
@@ -136,12 +154,14 @@ class MemoryStore:
         instance_id: str | None,
         *,
         owner: str,
+        proof: str,
         now: float,
         until: float,
         limit: int = 1000,
     ) -> list[WorkItem]:
         self._check()
         out: list[WorkItem] = []
+        verdicts: dict[str, bool] = {}
         with self._lock:
             if instance_id is None:
                 idents = sorted(k for k in self._instances if k[0] == workflow)
@@ -153,11 +173,11 @@ class MemoryStore:
                     continue
                 for k in sorted(inst.work):
                     w = inst.work[k]
-                    if w.status is not WorkStatus.PENDING:
-                        continue
-                    if w.lease_owner not in (None, owner) and (w.lease_until or 0.0) >= now:
-                        continue
-                    w = inst.work[k] = dataclasses.replace(w, lease_owner=owner, lease_until=until)
+                    if w.status is WorkStatus.DEAD or not leases.lease_free(
+                        w, proof=proof, now=now, verdicts=verdicts
+                    ):
+                        break  # the instance's prefix ends here
+                    w = inst.work[k] = leases.leased(w, owner, until, proof)
                     out.append(w)
                     if len(out) >= limit:
                         return out
@@ -187,10 +207,23 @@ class MemoryStore:
                 last_error=error,
                 status=WorkStatus.DEAD if dead else WorkStatus.PENDING,
             )
-            for key, w in inst.work.items():
-                if w.lease_owner is not None and w.lease_owner == item.lease_owner:
-                    inst.work[key] = dataclasses.replace(w, lease_owner=None, lease_until=None)
+            if item.lease_proof is not None:
+                for key, w in inst.work.items():
+                    if w.lease_proof == item.lease_proof:
+                        inst.work[key] = _unleased(w)
             self._recount(inst)
+
+    def release(self, items: Sequence[WorkItem]) -> None:
+        self._check()
+        with self._lock:
+            for item in items:
+                inst = self._instances.get((item.workflow, item.instance_id))
+                if inst is None or item.lease_proof is None:
+                    continue
+                k = (item.seq, item.idx)
+                cur = inst.work.get(k)
+                if cur is not None and cur.lease_proof == item.lease_proof:
+                    inst.work[k] = _unleased(cur)
 
     def revive(self, workflow: str, instance_id: str) -> int:
         self._check()
@@ -202,7 +235,7 @@ class MemoryStore:
             for key, w in inst.work.items():
                 if w.status is WorkStatus.DEAD:
                     inst.work[key] = dataclasses.replace(
-                        w, status=WorkStatus.PENDING, attempts=0, lease_owner=None, lease_until=None
+                        _unleased(w), status=WorkStatus.PENDING, attempts=0
                     )
                     n += 1
             self._recount(inst)
@@ -212,8 +245,10 @@ class MemoryStore:
         self,
         workflow: str | None = None,
         *,
+        instance_id: str | None = None,
         state: str | None = None,
         pending_only: bool = False,
+        dead_only: bool = False,
         compensating_only: bool = False,
     ) -> list[InstanceRecord]:
         self._check()
@@ -222,10 +257,14 @@ class MemoryStore:
             for ident in sorted(self._instances):
                 if workflow is not None and ident[0] != workflow:
                     continue
+                if instance_id is not None and ident[1] != instance_id:
+                    continue
                 rec = self._instances[ident].record
                 if state is not None and rec.state != state:
                     continue
                 if pending_only and not rec.pending:
+                    continue
+                if dead_only and not rec.dead:
                     continue
                 if compensating_only and rec.compensating is None:
                     continue
@@ -240,9 +279,6 @@ class MemoryStore:
                 for (w, i), inst in self._instances.items()
                 if w == workflow and inst.record.fingerprint != fingerprint
             )
-
-    def flush(self) -> None:
-        self._check()
 
     def close(self) -> None:
         self._closed = True

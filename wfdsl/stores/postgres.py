@@ -20,6 +20,11 @@ Design (see ``docs/scaling.md`` for the why):
   way; ``complete`` and ``claim`` are idempotent. A dropped connection or a
   restarted server is retried (with backoff, for ``retry_for`` seconds) on a
   fresh connection; after that the call raises :class:`~wfdsl.errors.StoreError`.
+* Hook work is leased to a worker *session*: each store holds a connection of
+  its own with a session-level advisory lock (:mod:`wfdsl.stores.presence`),
+  and ``claim`` treats work whose holder's lock is gone from ``pg_locks`` as
+  free at once: a worker that died (or lost its session) holds nothing. The
+  lease expiry stays, for a worker that lives but hangs.
 * Completion markers are committed with ``synchronous_commit = off``: they are
   visible to other workers at once but do not wait for a disk flush. A server
   crash may lose the last few of them, which only means those hooks run again
@@ -35,21 +40,29 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
-from wfdsl.runtime.records import (
+from wfdsl.stores import process
+from wfdsl.stores.presence import LOCK_SPACE, Presence
+from wfdsl.stores.records import (
     InstanceRecord,
     Transition,
-    TransitionKind,
     WorkItem,
     WorkStatus,
     dump_data,
 )
-from wfdsl.stores.base import WORK_COLUMNS, work_from_row
+from wfdsl.stores.sql import (
+    SHARED,
+    Dialect,
+    Migrations,
+    SQLStore,
+    instance_from_row,
+    migrate,
+    work_from_row,
+)
 
 if TYPE_CHECKING:
     from psycopg import Connection
@@ -68,7 +81,7 @@ _T = TypeVar("_T")
 #: ``MIGRATIONS[n]`` takes a schema from version ``n`` to ``n + 1``. ``{s}`` is the
 #: quoted schema name. Text columns that are sorted use the "C" collation so that
 #: ordering is by code point, as in the other stores, whatever the database locale.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
+MIGRATIONS: Migrations = (
     (
         """CREATE TABLE {s}.wf_instances (
             workflow     text COLLATE "C" NOT NULL,
@@ -116,6 +129,9 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE INDEX wf_work_open ON {s}.wf_work (workflow, instance_id, seq, idx)
             WHERE status <> 'done'""",
     ),
+    # 2: leases carry their holder's proof of identity (its session's lock key),
+    # so that the work of a worker whose session ended is free at once.
+    ("ALTER TABLE {s}.wf_work ADD COLUMN lease_proof text",),
 )
 
 #: The schema version this code writes.
@@ -136,18 +152,21 @@ CROSS JOIN LATERAL (
     WHERE w.workflow = i.workflow AND w.instance_id = i.instance_id AND w.status <> 'done'
 ) c"""
 
-_TRANSITION_COLUMNS = "seq, kind, source, target, event, key, data, at"
+#: Instances with work of a status (a semi-join on the open-work index).
+_HAS = """EXISTS (SELECT 1 FROM {s}.wf_work h WHERE h.workflow = i.workflow
+    AND h.instance_id = i.instance_id AND h.status <> 'done' AND h.status = '{status}')"""
 
 #: Inserts the work given as one JSON array of objects, once per row of the CTE
 #: ``gate`` (one JSON parameter costs far less to send than an array per column).
 _INSERT_WORK = """, wk AS (
     INSERT INTO {s}.wf_work (workflow, instance_id, seq, idx, hook, kind, status, attempts,
-        last_error, lease_owner, lease_until)
+        last_error, lease_owner, lease_until, lease_proof)
     SELECT %(wf)s, %(id)s, %(seq)s, w.idx, w.hook, w.kind, w.status, w.attempts,
-        w.last_error, w.lease_owner, w.lease_until
+        w.last_error, w.lease_owner, w.lease_until, w.lease_proof
     FROM gate, json_to_recordset(%(work)s::json)
         AS w(idx integer, hook text, kind text, status text, attempts integer,
-             last_error text, lease_owner text, lease_until double precision)
+             last_error text, lease_owner text, lease_until double precision,
+             lease_proof text)
 )"""
 
 _INSERT_TRANSITION = """, tr AS (
@@ -186,16 +205,39 @@ _WRITTEN = """SELECT
     (SELECT token FROM {s}.wf_transitions
      WHERE workflow = %(wf)s AND instance_id = %(id)s AND seq = %(seq)s)"""
 
-_CLAIMABLE = """w.status = 'pending'
-    AND (w.lease_owner IS NULL OR w.lease_owner = %(owner)s OR w.lease_until < %(now)s)"""
+#: Work ``{w}`` that the worker ``%(proof)s`` may take at ``%(now)s``: unheld,
+#: its own, expired, or held under a lock key no live session holds (``live``).
+_FREE = """{w}.status = 'pending' AND (
+        ({w}.lease_owner IS NULL AND {w}.lease_proof IS NULL)
+        OR {w}.lease_proof = %(proof)s
+        OR coalesce({w}.lease_until, 0) < %(now)s
+        OR ({w}.lease_proof IS NOT NULL
+            AND {w}.lease_proof NOT IN (SELECT proof FROM live)))"""
+
+#: ... and no earlier unfinished work of its instance is dead or held by a live
+#: other worker: hooks of one instance run in order, whoever runs them.
+_PREFIX = (
+    """NOT EXISTS (SELECT 1 FROM {s}.wf_work b
+        WHERE b.workflow = {w}.workflow AND b.instance_id = {w}.instance_id
+          AND b.status <> 'done' AND (b.seq, b.idx) < ({w}.seq, {w}.idx)
+          AND NOT ("""
+    + _FREE.replace("{w}", "b")
+    + "))"
+)
+
+_CLAIMABLE = _FREE + " AND " + _PREFIX
 
 _CLAIM = (
-    """WITH inst AS MATERIALIZED (
-    SELECT i.workflow, i.instance_id FROM {s}.wf_instances i
-    WHERE i.workflow = %(wf)s {only}
-      AND EXISTS (SELECT 1 FROM {s}.wf_work w
+    f"""WITH live AS MATERIALIZED (
+    SELECT l.objid::text AS proof FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.classid = {LOCK_SPACE} AND l.objsubid = 2 AND l.granted
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+), inst AS MATERIALIZED (
+    SELECT i.workflow, i.instance_id FROM {{s}}.wf_instances i
+    WHERE i.workflow = %(wf)s {{only}}
+      AND EXISTS (SELECT 1 FROM {{s}}.wf_work w
                   WHERE w.workflow = i.workflow AND w.instance_id = i.instance_id AND """
-    + _CLAIMABLE
+    + _CLAIMABLE.replace("{w}", "w")
     + """)
     ORDER BY i.instance_id
     LIMIT %(limit)s
@@ -204,26 +246,27 @@ _CLAIM = (
     SELECT w.workflow, w.instance_id, w.seq, w.idx
     FROM {s}.wf_work w JOIN inst ON w.workflow = inst.workflow AND w.instance_id = inst.instance_id
     WHERE """
-    + _CLAIMABLE
+    + _CLAIMABLE.replace("{w}", "w")
     + """
     ORDER BY w.instance_id, w.seq, w.idx
     LIMIT %(limit)s
 )
-UPDATE {s}.wf_work w SET lease_owner = %(owner)s, lease_until = %(until)s
+UPDATE {s}.wf_work w SET lease_owner = %(owner)s, lease_until = %(until)s,
+    lease_proof = %(proof)s
 FROM pick
 WHERE w.workflow = pick.workflow AND w.instance_id = pick.instance_id
   AND w.seq = pick.seq AND w.idx = pick.idx AND """
-    + _CLAIMABLE
+    + _FREE.replace("{w}", "w")
     + """
 RETURNING w.workflow, w.instance_id, w.seq, w.idx, w.hook, w.kind, w.status, w.attempts,
-    w.last_error, w.lease_owner, w.lease_until"""
+    w.last_error, w.lease_owner, w.lease_until, w.lease_proof"""
 )
 
 #: ``set_config(..., true)`` applies to this statement's own transaction only.
 #: The work of one transition: every column of the index on open work is bound,
 #: so the update touches that transition's rows and nothing else.
 _COMPLETE = """UPDATE {s}.wf_work w
-SET status = 'done', lease_owner = NULL, lease_until = NULL{async_}
+SET status = 'done', lease_owner = NULL, lease_until = NULL, lease_proof = NULL{async_}
 WHERE w.workflow = %(wf)s AND w.instance_id = %(id)s AND w.seq = %(seq)s
   AND w.idx = ANY(%(idx)s::integer[]) AND w.status = 'pending'"""
 
@@ -235,15 +278,15 @@ SET attempts = attempts + 1, last_error = %(error)s, status = %(status)s,
 WHERE workflow = %(wf)s AND instance_id = %(id)s AND seq = %(seq)s AND idx = %(idx)s
   AND status = 'pending' AND op_token IS DISTINCT FROM %(token)s::uuid"""
 
-_RELEASE = """UPDATE {s}.wf_work SET lease_owner = NULL, lease_until = NULL
+_RELEASE = """UPDATE {s}.wf_work SET lease_owner = NULL, lease_until = NULL, lease_proof = NULL
 WHERE workflow = %(wf)s AND instance_id = %(id)s AND status <> 'done'
-  AND lease_owner = %(owner)s"""
+  AND lease_proof = %(proof)s"""
 
 #: The second count finds rows this very call revived in an attempt whose commit
 #: was not acknowledged (the CTE's snapshot predates its own update).
 _REVIVE = """WITH r AS (
     UPDATE {s}.wf_work SET status = 'pending', attempts = 0, lease_owner = NULL,
-        lease_until = NULL, op_token = %(token)s::uuid
+        lease_until = NULL, lease_proof = NULL, op_token = %(token)s::uuid
     WHERE workflow = %(wf)s AND instance_id = %(id)s AND status = 'dead'
     RETURNING 1
 )
@@ -266,38 +309,6 @@ def _split_schema(dsn: str) -> tuple[str, str | None]:
     return urlunsplit(parts._replace(query=rest)), schemas[-1] or None
 
 
-def _time(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def _instance(row: Sequence[Any]) -> InstanceRecord:
-    return InstanceRecord(
-        row[0],
-        row[1],
-        row[2],
-        row[3],
-        row[4],
-        row[5],
-        row[6],
-        row[7],
-        _time(row[8]),
-        _time(row[9]),
-    )
-
-
-def _transition(row: Sequence[Any]) -> Transition:
-    return Transition(
-        row[0],
-        TransitionKind(row[1]),
-        row[2],
-        row[3],
-        row[4],
-        row[5],
-        row[6],
-        datetime.fromisoformat(row[7]),
-    )
-
-
 def _work_params(work: Sequence[WorkItem]) -> dict[str, str]:
     rows = [
         {
@@ -309,6 +320,7 @@ def _work_params(work: Sequence[WorkItem]) -> dict[str, str]:
             "last_error": w.last_error,
             "lease_owner": w.lease_owner,
             "lease_until": w.lease_until,
+            "lease_proof": w.lease_proof,
         }
         for w in work
     ]
@@ -333,7 +345,11 @@ def _transition_params(
     }
 
 
-class PostgresStore:
+_INHERITED: list[Any] = []
+"""Pools and sessions a forked child inherited: kept referenced, never used or closed."""
+
+
+class PostgresStore(SQLStore):
     """Implements :class:`~wfdsl.stores.base.Store` on PostgreSQL (psycopg 3 + psycopg-pool).
 
     :param dsn: a libpq connection string or ``postgresql://`` URL.
@@ -342,7 +358,9 @@ class PostgresStore:
         (``postgresql://host/db?schema=orders``), else ``wfdsl``.
     :param min_size: connections kept open in the pool.
     :param max_size: most connections the pool opens (one per concurrent thread
-        is enough; a single-threaded worker needs one or two).
+        is enough; a single-threaded worker needs one or two). The worker's
+        session (its proof of life) is one more connection, opened when the
+        store first leases hook work.
     :param connect_timeout: seconds to wait for a connection when opening.
     :param retry_for: seconds during which a call that lost its connection (or
         hit a deadlock or serialization failure) is retried before it raises
@@ -370,7 +388,6 @@ class PostgresStore:
             import psycopg
             from psycopg import sql
             from psycopg.conninfo import conninfo_to_dict
-            from psycopg_pool import ConnectionPool
         except ImportError as exc:
             raise StoreError(
                 f"the PostgreSQL store needs psycopg 3 and psycopg-pool ({exc}); "
@@ -394,13 +411,30 @@ class PostgresStore:
             params.get("port", "5432"),
             params.get("dbname", ""),
         )
+        self._scope = "postgresql://{}:{}/{}#{}".format(
+            params.get("host", "localhost"),
+            params.get("port", "5432"),
+            params.get("dbname", ""),
+            schema,
+        )
         kwargs: dict[str, Any] = {"autocommit": True}
         if "application_name" not in params:
             kwargs["application_name"] = application_name
         if "connect_timeout" not in params:
             kwargs["connect_timeout"] = max(1, int(connect_timeout))
+        self._dsn = dsn
+        self._kwargs = kwargs
+        self._min_size = min_size
+        self._max_size = max(max_size, min_size)
         quoted = sql.Identifier(schema).as_string(None)
-        self._sql: dict[str, str] = {}
+        self._dialect = Dialect(
+            quoted,
+            lambda name: f"%({name})s",
+            has_pending=_HAS.format(s=quoted, status="pending"),
+            has_dead=_HAS.format(s=quoted, status="dead"),
+        )
+        self._instances = _INSTANCE
+        self._sql = self._render(SHARED)
         for name, text in (
             ("meta", _META),
             ("load", _INSTANCE + " WHERE i.workflow = %s AND i.instance_id = %s"),
@@ -416,7 +450,7 @@ class PostgresStore:
                 _COMPLETE.replace("{async_}", "" if durable_completions else _ASYNC_COMMIT),
             ),
             ("fail", _FAIL),
-            ("release", _RELEASE),
+            ("release_holder", _RELEASE),
             ("revive", _REVIVE),
         ):
             self._sql[name] = text.replace("{s}", quoted)
@@ -434,25 +468,68 @@ class PostgresStore:
             raise StoreError(
                 f"PostgreSQL at {self._where}: cannot set up schema {schema!r}: {str(exc).strip()}"
             ) from None
+        self._open()
+        self._closed = False
+
+    def _open(self) -> None:
+        """Open this process's pool, and its (lazily connected) worker session."""
+        import psycopg
+        from psycopg_pool import ConnectionPool
+
+        self._generation = process.GENERATION
         pool: ConnectionPool[Connection[Any]] = ConnectionPool(
-            dsn,
-            kwargs=kwargs,
-            min_size=min_size,
-            max_size=max(max_size, min_size),
+            self._dsn,
+            kwargs=self._kwargs,
+            min_size=self._min_size,
+            max_size=self._max_size,
             open=False,
-            timeout=connect_timeout,
-            name=f"wfdsl:{schema}",
+            timeout=self.connect_timeout,
+            name=f"wfdsl:{self.schema}",
         )
         try:
-            pool.open(wait=True, timeout=connect_timeout)
+            pool.open(wait=True, timeout=self.connect_timeout)
         except psycopg.Error as exc:
             pool.close()
             raise StoreError(f"cannot connect to PostgreSQL at {self._where}: {exc}") from None
         self._pool = pool
-        self._closed = False
+        self._presence = Presence(self._session, self._where)
+
+    def _session(self) -> Connection[Any]:
+        """A connection for the worker's session: TCP keepalives on, so that a
+        connection that silently died is noticed (and the lock freed) in seconds."""
+        import psycopg
+
+        options = {
+            "keepalives": 1,
+            "keepalives_idle": 5,
+            "keepalives_interval": 2,
+            "keepalives_count": 3,
+            **self._kwargs,
+        }
+        if "application_name" in options:
+            options["application_name"] = f"{options['application_name']}:worker"
+        return psycopg.connect(self._dsn, **options)
+
+    def _forked(self) -> None:
+        """In a forked child: leave the parent's pool and session alone (their
+        sockets are the parent's) and open this process's own."""
+        _INHERITED.append((self._pool, self._presence))
+        self._presence.forget()
+        self._open()
 
     def __repr__(self) -> str:
         return f"PostgresStore({self._where!r}, schema={self.schema!r})"
+
+    @property
+    def scope(self) -> str:
+        return self._scope
+
+    def identity(self) -> str:
+        if self._closed:
+            raise StoreError("the store is closed")
+        if self._generation != process.GENERATION:
+            self._forked()
+        return self._presence.proof()
 
     # -- plumbing ---------------------------------------------------------------
 
@@ -466,6 +543,8 @@ class PostgresStore:
         A ``write`` that gives up says that it may have been applied."""
         if self._closed:
             raise StoreError("the store is closed")
+        if self._generation != process.GENERATION:
+            self._forked()
         pg = self._pg
         transient = (
             pg.OperationalError,
@@ -509,6 +588,12 @@ class PostgresStore:
                     f"PostgreSQL at {self._where}: could not {what}: {str(exc).strip()}"
                 ) from exc
 
+    def _fetch(self, what: str, query: str, params: Mapping[str, Any]) -> list[Any]:
+        return self._call(what, lambda conn: conn.execute(query, params).fetchall())
+
+    def _execute(self, what: str, query: str, params: Mapping[str, Any]) -> None:
+        self._call(what, lambda conn: conn.execute(query, params), write=True)
+
     def _migrate(self, conn: Connection[Any]) -> None:
         pg = self._pg
         try:
@@ -518,6 +603,7 @@ class PostgresStore:
             current = 0
         if current == SCHEMA_VERSION:
             return
+        where = f"PostgreSQL schema {self.schema!r}"
         with conn.transaction():
             # Workers starting together wait here; the first migrates, the rest find it done.
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"wfdsl:{self.schema}",))
@@ -525,20 +611,15 @@ class PostgresStore:
             conn.execute(self._sql["meta"])
             row = conn.execute(self._q("SELECT version FROM {s}.wf_meta")).fetchone()
             current = row[0] if row else 0
-            if current > SCHEMA_VERSION:
-                raise StoreError(
-                    f"PostgreSQL schema {self.schema!r} has version {current}, written by a "
-                    f"newer wfdsl (this one knows {SCHEMA_VERSION})"
-                )
-            for version in range(current, SCHEMA_VERSION):
-                for statement in MIGRATIONS[version]:
-                    conn.execute(self._q(statement))
+            latest = migrate(
+                current, MIGRATIONS, lambda statement: conn.execute(self._q(statement)), where
+            )
             conn.execute(
                 self._q(
                     "INSERT INTO {s}.wf_meta (one, version) VALUES (true, %s) "
                     "ON CONFLICT (one) DO UPDATE SET version = EXCLUDED.version"
                 ),
-                (SCHEMA_VERSION,),
+                (latest,),
             )
 
     @property
@@ -554,86 +635,13 @@ class PostgresStore:
     # -- reads --------------------------------------------------------------------
 
     def load(self, workflow: str, instance_id: str) -> InstanceRecord | None:
+        query = self._sql["load"]
+
         def op(conn: Connection[Any]) -> InstanceRecord | None:
-            row = conn.execute(self._sql["load"], (workflow, instance_id)).fetchone()
-            return None if row is None else _instance(row)
+            row = conn.execute(query, (workflow, instance_id)).fetchone()
+            return None if row is None else instance_from_row(row)
 
         return self._call("load an instance", op)
-
-    def find_key(self, workflow: str, instance_id: str, key: str) -> Transition | None:
-        query = self._q(
-            f"SELECT {_TRANSITION_COLUMNS} FROM {{s}}.wf_transitions "
-            "WHERE workflow = %s AND instance_id = %s AND key = %s"
-        )
-
-        def op(conn: Connection[Any]) -> Transition | None:
-            row = conn.execute(query, (workflow, instance_id, key)).fetchone()
-            return None if row is None else _transition(row)
-
-        return self._call("look up an idempotency key", op)
-
-    def history(self, workflow: str, instance_id: str) -> list[Transition]:
-        query = self._q(
-            f"SELECT {_TRANSITION_COLUMNS} FROM {{s}}.wf_transitions "
-            "WHERE workflow = %s AND instance_id = %s ORDER BY seq"
-        )
-
-        def op(conn: Connection[Any]) -> list[Transition]:
-            return [_transition(r) for r in conn.execute(query, (workflow, instance_id))]
-
-        return self._call("read a history", op)
-
-    def pending_work(self, workflow: str, instance_id: str) -> list[WorkItem]:
-        query = self._q(
-            f"SELECT {WORK_COLUMNS} FROM {{s}}.wf_work WHERE workflow = %s AND instance_id = %s "
-            "AND status <> 'done' ORDER BY seq, idx"
-        )
-
-        def op(conn: Connection[Any]) -> list[WorkItem]:
-            return [work_from_row(r) for r in conn.execute(query, (workflow, instance_id))]
-
-        return self._call("read pending work", op)
-
-    def instances(
-        self,
-        workflow: str | None = None,
-        *,
-        state: str | None = None,
-        pending_only: bool = False,
-        compensating_only: bool = False,
-    ) -> list[InstanceRecord]:
-        where: list[str] = []
-        args: list[Any] = []
-        if workflow is not None:
-            where.append("i.workflow = %s")
-            args.append(workflow)
-        if state is not None:
-            where.append("i.state = %s")
-            args.append(state)
-        if compensating_only:
-            where.append("i.compensating IS NOT NULL")
-        if pending_only:
-            where.append("c.pending > 0")
-        query = self._q(_INSTANCE)
-        if where:
-            query += " WHERE " + " AND ".join(where)
-        query += " ORDER BY i.workflow, i.instance_id"
-
-        def op(conn: Connection[Any]) -> list[InstanceRecord]:
-            return [_instance(r) for r in conn.execute(query, args)]
-
-        return self._call("list instances", op)
-
-    def other_fingerprints(self, workflow: str, fingerprint: str) -> list[str]:
-        query = self._q(
-            "SELECT instance_id FROM {s}.wf_instances WHERE workflow = %s AND fingerprint <> %s "
-            "ORDER BY instance_id"
-        )
-
-        def op(conn: Connection[Any]) -> list[str]:
-            return [r[0] for r in conn.execute(query, (workflow, fingerprint))]
-
-        return self._call("compare spec fingerprints", op)
 
     # -- writes -------------------------------------------------------------------
 
@@ -706,6 +714,7 @@ class PostgresStore:
         instance_id: str | None,
         *,
         owner: str,
+        proof: str,
         now: float,
         until: float,
         limit: int = 1000,
@@ -714,6 +723,7 @@ class PostgresStore:
             "wf": workflow,
             "id": instance_id,
             "owner": owner,
+            "proof": proof,
             "now": float(now),
             "until": float(until),
             "limit": limit,
@@ -763,14 +773,14 @@ class PostgresStore:
             "error": error,
             "status": WorkStatus.DEAD.value if dead else WorkStatus.PENDING.value,
             "token": str(uuid.uuid4()),
-            "owner": item.lease_owner,
+            "proof": item.lease_proof,
         }
 
         def op(conn: Connection[Any]) -> None:
             with conn.transaction():
                 conn.execute(self._sql["fail"], params)
-                if item.lease_owner is not None:
-                    conn.execute(self._sql["release"], params)
+                if item.lease_proof is not None:
+                    conn.execute(self._sql["release_holder"], params)
 
         self._call("record a failed hook", op, write=True)
 
@@ -783,15 +793,13 @@ class PostgresStore:
 
         return self._call("revive dead work", op, write=True)
 
-    def flush(self) -> None:
-        """Nothing is deferred: completion markers are written when reported."""
-        if self._closed:
-            raise StoreError("the store is closed")
-
     def close(self) -> None:
-        """Close the connection pool (idempotent)."""
+        """Close the connection pool and end the worker's session (idempotent)."""
         if not self._closed:
             self._closed = True
+            if self._generation != process.GENERATION:
+                return  # a forked child: the pool and the session are the parent's
+            self._presence.close()
             self._pool.close()
 
     def __enter__(self) -> PostgresStore:

@@ -6,43 +6,52 @@
   ``BEGIN IMMEDIATE`` ... ``COMMIT``, so a read-then-write inside it is atomic
   and writers from other processes queue on the busy timeout.
 * The schema is created and migrated by the store (``PRAGMA user_version``).
-* Hook completion markers are kept in memory and folded into the next write
-  transaction (or written on ``flush``/``close``/exit): marking work done then
-  costs no disk flush of its own. If the process dies first, the work merely
-  looks pending and runs again, which at-least-once hooks allow.
+* Hook work is leased to a process, identified by host, boot, pid namespace,
+  process id and start time (:mod:`wfdsl.stores.process`): work held by a
+  process that has exited is free at once.
+* A hook's completion marker is committed as soon as the hook returns, in a
+  transaction of its own with ``synchronous=OFF`` for that transaction only,
+  that writes the work row alone (work is counted from an index of open work):
+  visible to every process at once (so none waits on a finished worker),
+  without a disk flush of its own. A power cut may lose the last markers,
+  which only runs those hooks again (hooks are at-least-once); the next
+  transition's flush writes them anyway (one WAL, flushed as a whole).
+  (Folding markers into the next write instead saves that commit, about a
+  tenth of a hooked send, but leaves other processes waiting on a worker
+  that has finished.)
 * A store used in a child process after ``fork`` opens its own connection
-  there (SQLite connections must not cross a fork); the markers the parent had
-  not yet written stay the parent's to write.
+  there (SQLite connections must not cross a fork), and the child is a worker
+  of its own.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import sqlite3
 import threading
-import time
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
-from wfdsl.runtime.records import (
-    InstanceRecord,
-    Transition,
-    TransitionKind,
-    WorkItem,
-    dump_data,
+from wfdsl.stores import leases, process
+from wfdsl.stores.records import InstanceRecord, Transition, WorkItem, WorkStatus, dump_data
+from wfdsl.stores.sql import (
+    SHARED,
+    WORK_COLUMNS,
+    Dialect,
+    Migrations,
+    SQLStore,
+    instance_from_row,
+    migrate,
+    work_from_row,
 )
-from wfdsl.stores.base import WORK_COLUMNS, work_from_row
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SQLiteStore"]
 
 #: ``MIGRATIONS[n]`` takes a database from schema version ``n`` to ``n + 1``.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
+MIGRATIONS: Migrations = (
     (
         """CREATE TABLE wf_instances (
             workflow     TEXT NOT NULL,
@@ -89,6 +98,11 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """CREATE INDEX wf_work_open ON wf_work (workflow, instance_id, seq, idx)
             WHERE status <> 'done'""",
     ),
+    # 2: leases carry their holder's proof of identity (a process), so that
+    # the work of a process that has exited is free at once. Work is counted
+    # from the open-work index from now on, so that a completion marker writes
+    # one row: wf_instances.pending and .dead are no longer kept.
+    ("ALTER TABLE wf_work ADD COLUMN lease_proof TEXT",),
 )
 
 #: The schema version this code writes.
@@ -96,96 +110,65 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 _SYNC_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
 
-_INSTANCE_COLUMNS = """i.workflow, i.instance_id, i.state, i.version, i.fingerprint,
-    i.compensating, i.created_at, i.updated_at, i.pending, i.dead"""
+#: Work counts from the open-work index (a handful of rows at most), so that
+#: marking work done writes the work row alone.
+_PENDING = """(SELECT count(*) FROM wf_work w INDEXED BY wf_work_open
+    WHERE w.workflow = i.workflow AND w.instance_id = i.instance_id AND w.status <> 'done'
+      AND w.status = 'pending')"""
+_DEAD = _PENDING.replace("'pending')", "'dead')")
 
+_INSTANCE_COLUMNS = f"""i.workflow, i.instance_id, i.state, i.version, i.fingerprint,
+    i.compensating, {_PENDING}, {_DEAD}, i.created_at, i.updated_at"""
+
+# The statements on every send's path take positional parameters (cheaper).
 _LOAD = f"SELECT {_INSTANCE_COLUMNS} FROM wf_instances i WHERE i.workflow = ? AND i.instance_id = ?"
 
-_INSERT_WORK = f"INSERT INTO wf_work ({WORK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+_INSERT_WORK = f"INSERT INTO wf_work ({WORK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+
+_INSERT_TRANSITION = (
+    "INSERT INTO wf_transitions (workflow, instance_id, seq, kind, source, target, "
+    "event, key, data, at) VALUES (?,?,?,?,?,?,?,?,?,?)"
+)
+
+_UPDATE_INSTANCE = (
+    "UPDATE wf_instances SET state = ?, version = ?, compensating = ?, updated_at = ? "
+    "WHERE workflow = ? AND instance_id = ? AND version = ?"
+)
 
 _MARK_DONE = (
-    "UPDATE wf_work SET status = 'done', lease_owner = NULL, lease_until = NULL "
+    "UPDATE wf_work SET status = 'done', lease_owner = NULL, lease_until = NULL, "
+    "lease_proof = NULL "
     "WHERE workflow = ? AND instance_id = ? AND seq = ? AND idx = ? AND status = 'pending'"
 )
 
-_Key = tuple[str, str]
-_Done = dict[_Key, set[tuple[int, int]]]
+_OPEN_WORK = f"SELECT {WORK_COLUMNS} FROM wf_work WHERE workflow = ? AND status <> 'done'"
+
+#: Instances with work of a status: read from the open-work index, not by
+#: counting every instance's work.
+_HAS = """(i.workflow, i.instance_id) IN (SELECT workflow, instance_id
+    FROM wf_work INDEXED BY wf_work_open WHERE status <> 'done' AND status = '{status}')"""
+
+_DIALECT = Dialect(
+    "main",
+    lambda name: f":{name}",
+    has_pending=_HAS.format(status="pending"),
+    has_dead=_HAS.format(status="dead"),
+)
+
+_SQL = {name: _DIALECT.render(text) for name, text in SHARED.items()}
 
 #: Connections a forked child inherited: kept referenced, never used or closed.
 _INHERITED: list[sqlite3.Connection] = []
 
 
-def _flush_buffer(conn: sqlite3.Connection, done: _Done, skip: _Key | None = None) -> int:
-    """Mark buffered work done and keep each instance's ``pending`` count in step.
-
-    For the instance ``skip`` the count is not updated but returned, so that the
-    caller folds it into the update of that instance it is about to make."""
-    folded = 0
-    for (wf, iid), items in done.items():
-        if len(items) == 1:
-            seq, idx = next(iter(items))
-            n = conn.execute(_MARK_DONE, (wf, iid, seq, idx)).rowcount
-        else:
-            n = conn.executemany(_MARK_DONE, [(wf, iid, seq, idx) for seq, idx in items]).rowcount
-        if n <= 0:
-            continue
-        if (wf, iid) == skip:
-            folded = n
-        else:
-            conn.execute(
-                "UPDATE wf_instances SET pending = pending - ? WHERE workflow = ? AND instance_id = ?",
-                (n, wf, iid),
-            )
-    return folded
+def _finalize(conn: sqlite3.Connection, generation: int) -> None:
+    """At garbage collection or exit: close, unless this is a forked child, where
+    the connection (and the locks it holds) belong to the parent."""
+    if generation == process.GENERATION:
+        conn.close()
 
 
-def _finalize(
-    conn: sqlite3.Connection,
-    done: _Done,
-    lock: threading.RLock,
-    wake: threading.Event,
-    pid: int,
-) -> None:
-    """At garbage collection or interpreter exit: write deferred markers, close,
-    and let the idle flusher thread end. In a forked child this does nothing:
-    the connection, its lock and its markers belong to the parent."""
-    if os.getpid() != pid:
-        return
-    wake.set()
-    with lock:
-        try:
-            if done:
-                conn.execute("BEGIN IMMEDIATE")
-                _flush_buffer(conn, done)
-                conn.execute("COMMIT")
-                done.clear()
-        except sqlite3.Error:
-            pass
-        finally:
-            conn.close()
-
-
-def _idle_flusher(ref: weakref.ref[SQLiteStore], wake: threading.Event, delay: float) -> None:
-    """Background thread: write completion markers no write came to fold in.
-
-    Holds only a weak reference, so the store can be collected; exits when the
-    store is closed or gone."""
-    while True:
-        wake.wait()
-        time.sleep(delay)
-        # Clear before looking at the store: ``close`` sets ``_closed`` before it
-        # sets ``wake``, so a close that this check misses wakes the next wait.
-        wake.clear()
-        store = ref()
-        if store is None or store._closed:
-            return
-        # Closed meanwhile, or busy: the next write or close folds them in.
-        with contextlib.suppress(StoreError):
-            store.flush()
-        del store
-
-
-class SQLiteStore:
+class SQLiteStore(SQLStore):
     """Implements :class:`~wfdsl.stores.base.Store` on a SQLite file.
 
     :param path: the database file (created if missing), or ``":memory:"``.
@@ -193,34 +176,29 @@ class SQLiteStore:
         ``"NORMAL"`` (durable on process crash; a power cut may lose the last
         transactions), ``"EXTRA"``, or ``"OFF"``.
     :param busy_timeout: seconds a writer waits for another process's write.
-    :param defer_completions: fold hook completion markers into the next write.
-    :param flush_delay: seconds after which markers not yet folded into a write
-        are written anyway, by a background thread (``None``: only at the next
-        write, ``flush``, ``close`` or exit).
     :raises StoreError: the file cannot be opened, or was written by a newer wfdsl.
     """
 
-    def __init__(
-        self,
-        path: str,
-        *,
-        synchronous: str = "FULL",
-        busy_timeout: float = 30.0,
-        defer_completions: bool = True,
-        flush_delay: float | None = 0.5,
-    ) -> None:
+    _dialect = _DIALECT
+    _sql = _SQL
+    _instances = f"SELECT {_INSTANCE_COLUMNS} FROM {{s}}.wf_instances i"
+
+    def __init__(self, path: str, *, synchronous: str = "FULL", busy_timeout: float = 30.0) -> None:
         mode = synchronous.upper()
         if mode not in _SYNC_MODES:
             raise StoreError(f"synchronous must be one of {', '.join(_SYNC_MODES)}")
         self.path = str(path)
         self.synchronous = mode
-        self.defer_completions = defer_completions
-        self.flush_delay = flush_delay
         self._busy_timeout = busy_timeout
         self._closed = False
+        if self.path == ":memory:":
+            self._scope = f"sqlite-memory:{id(self)}"
+        else:
+            self._scope = "sqlite:" + os.path.realpath(self.path)
         self._connect()
         try:
-            self._migrate()
+            with self._lock:
+                self._migrate()
         except sqlite3.Error as exc:
             self._finalizer()
             raise StoreError(f"cannot open SQLite database {self.path!r}: {exc}") from None
@@ -229,12 +207,9 @@ class SQLiteStore:
             raise
 
     def _connect(self) -> None:
-        """Open this process's connection, with its lock, marker buffer and flusher."""
-        self._pid = os.getpid()
-        self._wake = threading.Event()
-        self._flusher: threading.Thread | None = None
+        """Open this process's connection, with its lock."""
+        self._generation = process.GENERATION
         self._lock = threading.RLock()
-        self._done: _Done = {}
         try:
             conn = sqlite3.connect(
                 self.path,
@@ -245,9 +220,7 @@ class SQLiteStore:
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite database {self.path!r}: {exc}") from None
         self._conn = conn
-        self._finalizer = weakref.finalize(
-            self, _finalize, conn, self._done, self._lock, self._wake, self._pid
-        )
+        self._finalizer = weakref.finalize(self, _finalize, conn, self._generation)
         try:
             if self.path != ":memory:":
                 jm = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -265,12 +238,11 @@ class SQLiteStore:
     def _check(self) -> None:
         """Refuse a closed store; after a ``fork``, give the child its own connection.
 
-        The parent's connection is left open and unused here (closing or using
-        it in the child could disturb the parent's locks); its markers stay the
-        parent's to write."""
+        The parent's connection is left open and unused here: closing or using it
+        in the child could disturb the parent's locks."""
         if self._closed:
             raise StoreError("the store is closed")
-        if self._pid != os.getpid():
+        if self._generation != process.GENERATION:
             if self.path == ":memory:":
                 raise StoreError("an in-memory SQLite store cannot be used after fork")
             self._finalizer.detach()
@@ -280,25 +252,28 @@ class SQLiteStore:
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r}, synchronous={self.synchronous!r})"
 
+    @property
+    def scope(self) -> str:
+        return self._scope
+
+    def identity(self) -> str:
+        return process.proof()
+
     # -- plumbing ---------------------------------------------------------------
 
     def _migrate(self) -> None:
         conn = self._conn
         current = conn.execute("PRAGMA user_version").fetchone()[0]
-        if current > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path}: schema version {current} was written by a newer wfdsl "
-                f"(this one knows {SCHEMA_VERSION})"
-            )
         if current == SCHEMA_VERSION:
             return
+        if current > SCHEMA_VERSION:
+            migrate(current, MIGRATIONS, conn.execute, self.path)
         conn.execute("BEGIN IMMEDIATE")
         try:
+            # Read again under the write lock: another process may have migrated.
             current = conn.execute("PRAGMA user_version").fetchone()[0]
-            for version in range(current, SCHEMA_VERSION):
-                for statement in MIGRATIONS[version]:
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            latest = migrate(current, MIGRATIONS, conn.execute, self.path)
+            conn.execute(f"PRAGMA user_version = {latest}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -313,7 +288,7 @@ class SQLiteStore:
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        if self._closed or self._pid != os.getpid():
+        if self._closed or self._generation != process.GENERATION:
             self._check()
         with self._lock:
             try:
@@ -322,20 +297,21 @@ class SQLiteStore:
                 raise StoreError(f"{self.path}: {exc}") from exc
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """``BEGIN IMMEDIATE`` ... ``COMMIT``, folding in deferred completion markers."""
-        if self._closed or self._pid != os.getpid():
+    def _write(self, *, flush: bool = True) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``; with ``flush=False``, a commit that
+        does not wait for the disk (``synchronous=OFF`` for this transaction)."""
+        if self._closed or self._generation != process.GENERATION:
             self._check()
         with self._lock:
             conn = self._conn
-            done = self._done
+            relax = not flush and self.synchronous != "OFF"
             try:
+                if relax:
+                    conn.execute("PRAGMA synchronous = OFF")
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
             try:
-                if done:
-                    _flush_buffer(conn, done)
                 yield conn
                 conn.execute("COMMIT")
             except BaseException as exc:
@@ -344,45 +320,17 @@ class SQLiteStore:
                 if isinstance(exc, sqlite3.Error):
                     raise StoreError(f"{self.path}: {exc}") from exc
                 raise
-            done.clear()
+            finally:
+                if relax:
+                    conn.execute(f"PRAGMA synchronous = {self.synchronous}")
 
-    def _buffered(self, workflow: str, instance_id: str) -> set[tuple[int, int]]:
-        return self._done.get((workflow, instance_id), set())
+    def _fetch(self, what: str, query: str, params: Mapping[str, Any]) -> list[Any]:
+        with self._read() as conn:
+            return conn.execute(query, params).fetchall()
 
-    @staticmethod
-    def _time(text: str | None) -> datetime | None:
-        return None if text is None else datetime.fromisoformat(text)
-
-    def _instance(self, row: Any) -> InstanceRecord:
-        pending = row[8]
-        if pending and self._done:
-            pending -= len(self._buffered(row[0], row[1]))
-        return InstanceRecord(
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            row[4],
-            row[5],
-            pending,
-            row[9],
-            self._time(row[6]),
-            self._time(row[7]),
-        )
-
-    @staticmethod
-    def _transition(row: Any) -> Transition:
-        data = row[6]
-        return Transition(
-            row[0],
-            TransitionKind(row[1]),
-            row[2],
-            row[3],
-            row[4],
-            row[5],
-            {} if data == "{}" else json.loads(data),
-            datetime.fromisoformat(row[7]),
-        )
+    def _execute(self, what: str, query: str, params: Mapping[str, Any]) -> None:
+        with self._write() as conn:
+            conn.execute(query, params)
 
     @staticmethod
     def _insert_work(conn: sqlite3.Connection, work: Sequence[WorkItem]) -> None:
@@ -399,6 +347,7 @@ class SQLiteStore:
                 w.last_error,
                 w.lease_owner,
                 w.lease_until,
+                w.lease_proof,
             )
             for w in work
         ]
@@ -412,8 +361,7 @@ class SQLiteStore:
         conn: sqlite3.Connection, workflow: str, instance_id: str, t: Transition, at: str
     ) -> None:
         conn.execute(
-            "INSERT INTO wf_transitions (workflow, instance_id, seq, kind, source, target, "
-            "event, key, data, at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            _INSERT_TRANSITION,
             (
                 workflow,
                 instance_id,
@@ -432,81 +380,14 @@ class SQLiteStore:
 
     def load(self, workflow: str, instance_id: str) -> InstanceRecord | None:
         # On every send's path: written out rather than through ``_read``.
-        if self._closed or self._pid != os.getpid():
+        if self._closed or self._generation != process.GENERATION:
             self._check()
         with self._lock:
             try:
                 row = self._conn.execute(_LOAD, (workflow, instance_id)).fetchone()
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
-            return None if row is None else self._instance(row)
-
-    def find_key(self, workflow: str, instance_id: str, key: str) -> Transition | None:
-        with self._read() as conn:
-            row = conn.execute(
-                "SELECT seq, kind, source, target, event, key, data, at FROM wf_transitions "
-                "WHERE workflow = ? AND instance_id = ? AND key = ?",
-                (workflow, instance_id, key),
-            ).fetchone()
-            return None if row is None else self._transition(row)
-
-    def history(self, workflow: str, instance_id: str) -> list[Transition]:
-        with self._read() as conn:
-            rows = conn.execute(
-                "SELECT seq, kind, source, target, event, key, data, at FROM wf_transitions "
-                "WHERE workflow = ? AND instance_id = ? ORDER BY seq",
-                (workflow, instance_id),
-            ).fetchall()
-            return [self._transition(r) for r in rows]
-
-    def pending_work(self, workflow: str, instance_id: str) -> list[WorkItem]:
-        with self._read() as conn:
-            rows = conn.execute(
-                f"SELECT {WORK_COLUMNS} FROM wf_work WHERE workflow = ? AND instance_id = ? "
-                "AND status <> 'done' ORDER BY seq, idx",
-                (workflow, instance_id),
-            ).fetchall()
-            buffered = self._buffered(workflow, instance_id)
-            return [work_from_row(r) for r in rows if (r[2], r[3]) not in buffered]
-
-    def instances(
-        self,
-        workflow: str | None = None,
-        *,
-        state: str | None = None,
-        pending_only: bool = False,
-        compensating_only: bool = False,
-    ) -> list[InstanceRecord]:
-        where: list[str] = []
-        args: list[Any] = []
-        if workflow is not None:
-            where.append("i.workflow = ?")
-            args.append(workflow)
-        if state is not None:
-            where.append("i.state = ?")
-            args.append(state)
-        if compensating_only:
-            where.append("i.compensating IS NOT NULL")
-        if pending_only:
-            where.append("i.pending > 0")
-        sql = f"SELECT {_INSTANCE_COLUMNS} FROM wf_instances i"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY i.workflow, i.instance_id"
-        with self._read() as conn:
-            records = [self._instance(r) for r in conn.execute(sql, args).fetchall()]
-        if pending_only:
-            records = [r for r in records if r.pending]
-        return records
-
-    def other_fingerprints(self, workflow: str, fingerprint: str) -> list[str]:
-        with self._read() as conn:
-            rows = conn.execute(
-                "SELECT instance_id FROM wf_instances WHERE workflow = ? AND fingerprint <> ? "
-                "ORDER BY instance_id",
-                (workflow, fingerprint),
-            ).fetchall()
-            return [r[0] for r in rows]
+            return None if row is None else instance_from_row(row)
 
     # -- writes -------------------------------------------------------------------
 
@@ -516,7 +397,7 @@ class SQLiteStore:
             try:
                 conn.execute(
                     "INSERT INTO wf_instances (workflow, instance_id, state, version, fingerprint, "
-                    "compensating, pending, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                    "compensating, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)",
                     (
                         instance.workflow,
                         instance.instance_id,
@@ -524,7 +405,6 @@ class SQLiteStore:
                         instance.version,
                         instance.fingerprint,
                         instance.compensating,
-                        len(work),
                         at,
                         at,
                     ),
@@ -545,19 +425,17 @@ class SQLiteStore:
     ) -> None:
         # On every send's path: the transaction is written out rather than
         # going through ``_write``, which costs a generator per call.
-        if self._closed or self._pid != os.getpid():
+        if self._closed or self._generation != process.GENERATION:
             self._check()
         at = transition.at.isoformat()
         with self._lock:
             conn = self._conn
-            buffer = self._done
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
             try:
-                done = _flush_buffer(conn, buffer, (workflow, instance_id)) if buffer else 0
-                self._append(conn, workflow, instance_id, transition, work, compensating, at, done)
+                self._append(conn, workflow, instance_id, transition, work, compensating, at)
                 conn.execute("COMMIT")
             except BaseException as exc:
                 if conn.in_transaction:
@@ -565,8 +443,6 @@ class SQLiteStore:
                 if isinstance(exc, sqlite3.Error):
                     raise StoreError(f"{self.path}: {exc}") from exc
                 raise
-            if buffer:
-                buffer.clear()
 
     def _append(
         self,
@@ -577,18 +453,15 @@ class SQLiteStore:
         work: Sequence[WorkItem],
         compensating: str | None,
         at: str,
-        done: int,
     ) -> None:
         """The statements of :meth:`append`, inside its transaction."""
         cur = conn.execute(
-            "UPDATE wf_instances SET state = ?, version = ?, compensating = ?, updated_at = ?, "
-            "pending = pending + ? WHERE workflow = ? AND instance_id = ? AND version = ?",
+            _UPDATE_INSTANCE,
             (
                 transition.target,
                 transition.seq,
                 compensating,
                 at,
-                len(work) - done,
                 workflow,
                 instance_id,
                 transition.seq - 1,
@@ -614,120 +487,84 @@ class SQLiteStore:
         instance_id: str | None,
         *,
         owner: str,
+        proof: str,
         now: float,
         until: float,
         limit: int = 1000,
     ) -> list[WorkItem]:
-        sql = f"SELECT {WORK_COLUMNS} FROM wf_work WHERE workflow = ?"
+        sql = _OPEN_WORK
         args: list[Any] = [workflow]
         if instance_id is not None:
             sql += " AND instance_id = ?"
             args.append(instance_id)
-        sql += (
-            " AND status <> 'done' AND status = 'pending'"
-            " AND (lease_owner IS NULL OR lease_owner = ? OR lease_until < ?)"
-            " ORDER BY instance_id, seq, idx LIMIT ?"
-        )
-        args += [owner, now, limit]
+        sql += " ORDER BY instance_id, seq, idx"
+        claimed: list[WorkItem] = []
         with self._write() as conn:
-            rows = conn.execute(sql, args).fetchall()
-            items = [work_from_row(r) for r in rows]
+            # Streamed: the prefix rule needs the blocked rows too, so the
+            # filter runs here, not in SQL; it stops at ``limit`` free items.
+            verdicts: dict[str, bool] = {}
+            blocked: str | None = None
+            for row in conn.execute(sql, args):
+                w = work_from_row(row)
+                if w.instance_id == blocked:
+                    continue
+                if w.status is WorkStatus.DEAD or not leases.lease_free(
+                    w, proof=proof, now=now, verdicts=verdicts
+                ):
+                    blocked = w.instance_id
+                    continue
+                claimed.append(w)
+                if len(claimed) >= limit:
+                    break
             conn.executemany(
-                "UPDATE wf_work SET lease_owner = ?, lease_until = ? "
+                "UPDATE wf_work SET lease_owner = ?, lease_until = ?, lease_proof = ? "
                 "WHERE workflow = ? AND instance_id = ? AND seq = ? AND idx = ?",
-                [(owner, until, *w.ident) for w in items],
+                [(owner, until, proof, *w.ident) for w in claimed],
             )
-        return [
-            WorkItem(
-                w.workflow,
-                w.instance_id,
-                w.seq,
-                w.idx,
-                w.hook,
-                w.kind,
-                w.status,
-                w.attempts,
-                w.last_error,
-                owner,
-                until,
-            )
-            for w in items
-        ]
+        return [leases.leased(w, owner, until, proof) for w in claimed]
 
     def complete(self, items: Sequence[WorkItem]) -> None:
         if not items:
+            if self._closed:
+                self._check()
             return
-        if self._closed or self._pid != os.getpid():
-            self._check()
-        with self._lock:
-            done = self._done
-            for w in items:
-                done.setdefault((w.workflow, w.instance_id), set()).add((w.seq, w.idx))
-            if not self.defer_completions or len(done) > 256:
-                self.flush()
-            elif self.flush_delay is not None and not self._wake.is_set():
-                if self._flusher is None:
-                    self._flusher = threading.Thread(
-                        target=_idle_flusher,
-                        args=(weakref.ref(self), self._wake, self.flush_delay),
-                        name=f"wfdsl-flush:{self.path}",
-                        daemon=True,
-                    )
-                    self._flusher.start()
-                self._wake.set()
+        with self._write(flush=False) as conn:
+            if len(items) == 1:
+                conn.execute(_MARK_DONE, items[0].ident)
+            else:
+                conn.executemany(_MARK_DONE, [w.ident for w in items])
 
     def fail(self, item: WorkItem, error: str, *, dead: bool) -> None:
         with self._write() as conn:
-            cur = conn.execute(
+            conn.execute(
                 "UPDATE wf_work SET attempts = attempts + 1, last_error = ?, status = ? "
                 "WHERE workflow = ? AND instance_id = ? AND seq = ? AND idx = ? "
                 "AND status = 'pending'",
                 (error, "dead" if dead else "pending", *item.ident),
             )
-            if dead and cur.rowcount:
+            if item.lease_proof is not None:
                 conn.execute(
-                    "UPDATE wf_instances SET pending = pending - 1, dead = dead + 1 "
-                    "WHERE workflow = ? AND instance_id = ?",
-                    (item.workflow, item.instance_id),
-                )
-            if item.lease_owner is not None:
-                conn.execute(
-                    "UPDATE wf_work SET lease_owner = NULL, lease_until = NULL "
-                    "WHERE workflow = ? AND instance_id = ? AND status <> 'done' "
-                    "AND lease_owner = ?",
-                    (item.workflow, item.instance_id, item.lease_owner),
+                    "UPDATE wf_work SET lease_owner = NULL, lease_until = NULL, "
+                    "lease_proof = NULL WHERE workflow = ? AND instance_id = ? "
+                    "AND status <> 'done' AND lease_proof = ?",
+                    (item.workflow, item.instance_id, item.lease_proof),
                 )
 
     def revive(self, workflow: str, instance_id: str) -> int:
         with self._write() as conn:
             cur = conn.execute(
                 "UPDATE wf_work SET status = 'pending', attempts = 0, lease_owner = NULL, "
-                "lease_until = NULL WHERE workflow = ? AND instance_id = ? "
+                "lease_until = NULL, lease_proof = NULL WHERE workflow = ? AND instance_id = ? "
                 "AND status <> 'done' AND status = 'dead'",
                 (workflow, instance_id),
             )
             n: int = cur.rowcount
-            if n:
-                conn.execute(
-                    "UPDATE wf_instances SET pending = pending + ?, dead = dead - ? "
-                    "WHERE workflow = ? AND instance_id = ?",
-                    (n, n, workflow, instance_id),
-                )
             return n
 
-    def flush(self) -> None:
-        if self._closed or self._pid != os.getpid():
-            self._check()
-        with self._lock:
-            if self._done:
-                with self._write():
-                    pass
-
     def close(self) -> None:
-        """Write deferred completion markers and close the connection (idempotent)."""
+        """Close the connection (idempotent)."""
         if not self._closed:
             self._closed = True
-            self._wake.set()  # lets the idle flusher see the store is closed
             self._finalizer()
 
     def __enter__(self) -> SQLiteStore:

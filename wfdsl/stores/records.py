@@ -1,15 +1,15 @@
-"""What the runtime persists: transitions, instances and hook work, as frozen records.
+"""What a store keeps: transitions, instances and hook work, as frozen records.
 
-These records are the vocabulary between the :class:`~wfdsl.runtime.manager.Manager`
-and every :class:`~wfdsl.stores.base.Store`. They import nothing else of the
-package except :mod:`wfdsl.ir`'s ``HookKind``.
+These records are the vocabulary between every :class:`~wfdsl.stores.base.Store`
+and the runtime that drives it. They live with the store protocol, beneath the
+runtime, and import nothing of the package but :mod:`wfdsl.ir`'s ``HookKind``.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -19,7 +19,6 @@ from wfdsl.ir import HookKind, fast_init
 __all__ = [
     "HookKind",
     "InstanceRecord",
-    "ResumeReport",
     "Transition",
     "TransitionKind",
     "WorkItem",
@@ -70,7 +69,7 @@ class Transition:
     target: str
     #: The event sent; ``None`` for ``start`` and ``compensate``.
     event: str | None
-    #: The idempotency key given to ``send``, if any.
+    #: The idempotency key given to ``send`` (or ``start``), if any.
     key: str | None
     #: The JSON data given to ``send`` or ``start`` (``{}`` when none).
     data: Mapping[str, Any]
@@ -92,8 +91,9 @@ class WorkStatus(StrEnum):
 class WorkItem:
     """One hook (or compensator) to run for one transition.
 
-    Work is written in the same store transaction as its transition, so a crash
-    never leaves a transition without a record of the hooks it owes.
+    Work is written in the same store transaction as its transition, already
+    leased to the worker that wrote it, so a crash never leaves a transition
+    without a record of the hooks it owes, nor owed work that nobody holds.
     """
 
     workflow: str
@@ -108,9 +108,15 @@ class WorkItem:
     #: How many times the hook has been run and failed.
     attempts: int = 0
     last_error: str | None = None
-    #: The worker holding the lease, and until when (seconds since the epoch).
+    #: The name of the worker holding the lease (``Manager(worker_id=...)``), for people.
     lease_owner: str | None = None
+    #: Until when the lease holds, in seconds since the epoch (UTC). Past it, the
+    #: work is free even if its holder still lives (a hung worker).
     lease_until: float | None = None
+    #: The holder's proof of identity (:meth:`~wfdsl.stores.base.Store.identity`):
+    #: what a store checks to tell a live holder from a dead one. ``None`` for
+    #: leases written without one, which only expire.
+    lease_proof: str | None = None
 
     @property
     def ident(self) -> tuple[str, str, int, int]:
@@ -138,27 +144,3 @@ class InstanceRecord:
     dead: int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ResumeReport:
-    """What ``Manager.resume`` did."""
-
-    #: ``(instance_id, hook)`` of every piece of work that ran and succeeded.
-    completed: list[tuple[str, str]] = field(default_factory=list)
-    #: ``(instance_id, hook, error)`` of every piece of work that failed again.
-    failed: list[tuple[str, str, str]] = field(default_factory=list)
-    #: Instances whose work failed for the last allowed time and is now dead.
-    dead: list[str] = field(default_factory=list)
-    #: Interrupted compensations that were carried on to their target.
-    compensated: list[str] = field(default_factory=list)
-    #: Instances with pending work or an unfinished compensation that were
-    #: started under another version of the spec (their fingerprint differs):
-    #: their work is left pending, not run, and listed here. Finished instances
-    #: of an older spec are not listed.
-    spec_changed: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """True when nothing failed and no instance needs attention."""
-        return not (self.failed or self.dead or self.spec_changed)

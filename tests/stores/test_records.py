@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from wfdsl.runtime.records import InstanceRecord, Transition, TransitionKind
+from wfdsl.stores.records import InstanceRecord, Transition, TransitionKind
 
 AT = datetime(2026, 1, 2, tzinfo=UTC)
 

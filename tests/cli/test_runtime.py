@@ -299,6 +299,8 @@ def test_the_example_app_tells_its_story(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "charged once: effect_key made the retry a no-op" in out
+    assert "resume() took the dead worker's work over at once" in out
+    assert "report ok: True" in out
     assert "ledger: charge 4200, receipt  <-" in out
     assert "o-5: cancelled  created -> paid -> packed -> paid -> created -> cancelled" in out
 
@@ -330,3 +332,84 @@ def test_retry_re_drives_dead_work(db: str, tmp_path: Path) -> None:
     assert (done.exit_code, done.stdout) == (0, "x: revived 1 dead hook(s); pending work ran\n")
     listed = json.loads(run("instances", "--db", db, "--format", "json").stdout)
     assert (listed[0]["pending"], listed[0]["dead"]) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["start", "x"],
+        ["send", "x", "go"],
+        ["compensate", "x", "a"],
+        ["resume"],
+        ["retry", "x"],
+    ],
+    ids=["start", "send", "compensate", "resume", "retry"],
+)
+def test_async_hooks_are_refused_by_every_command_naming_each(
+    db: str, tmp_path: Path, command: list[str]
+) -> None:
+    spec = tmp_path / "t.wf"
+    spec.write_text(
+        "workflow t { initial state a final state b { enter tick } event go a -> b on go if ok }"
+    )
+    hooks = tmp_path / "async_hooks.py"
+    hooks.write_text(
+        "class Hooks:\n"
+        "    async def ok(self, ctx):\n        return False\n"
+        "    async def tick(self, ctx):\n        pass\n"
+    )
+    from wfdsl.stores.sqlite import SQLiteStore
+
+    SQLiteStore(db).close()  # a database to refuse to work on
+    result = run(*command, "--spec", str(spec), "--hooks", f"{hooks}:Hooks", "--db", db)
+    line = one_line_error(result, 2)
+    assert "ok is an async function" in line and "tick is an async function" in line
+    assert "use wfdsl.AsyncManager" in line
+
+
+def test_history_asks_for_the_workflow_when_an_id_is_in_two(db: str, tmp_path: Path) -> None:
+    other = tmp_path / "other.wf"
+    other.write_text("workflow other { initial state a }")
+    drive(db, "start", "o-1")
+    assert run("start", "o-1", "--spec", str(other), "--db", db).exit_code == 0
+    line = one_line_error(run("history", "--db", db, "o-1"), 2)
+    assert "exists in workflows order, other; choose one with --workflow" in line
+    shown = run("history", "--db", db, "o-1", "--workflow", "other")
+    assert shown.exit_code == 0 and shown.stdout.splitlines()[0] == "other/o-1"
+
+
+def test_resume_says_which_work_another_worker_is_running(db: str, tmp_path: Path) -> None:
+    import threading
+
+    from wfdsl import Manager, load
+    from wfdsl.stores.sqlite import SQLiteStore
+
+    spec = tmp_path / "t.wf"
+    spec.write_text("workflow t { initial state a { enter tick } }")
+    entered, release = threading.Event(), threading.Event()
+
+    def tick(ctx: object) -> None:
+        entered.set()
+        release.wait(60)
+
+    store = SQLiteStore(db)
+    mgr = Manager(load(spec), store, hooks={"tick": tick}, worker_id="web-7")
+    starter = threading.Thread(target=mgr.start, args=("x",))
+    starter.start()
+    try:
+        assert entered.wait(60)
+        hooks = tmp_path / "quick.py"
+        hooks.write_text("class Hooks:\n    def tick(self, ctx): pass\n")
+        # The CLI is a process of its own: the live worker here holds the work.
+        result = subprocess.run(
+            [str(WFDSL), "resume", "--spec", str(spec), "--hooks", f"{hooks}:Hooks", "--db", db],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        release.set()
+        starter.join(60)
+        store.close()
+    assert result.returncode == 1
+    assert "x: tick is still running in worker web-7" in result.stderr

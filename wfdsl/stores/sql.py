@@ -1,0 +1,272 @@
+"""What the SQL stores share: the queries both dialects agree on, row decoders,
+instance filters, the migration runner, and the reads built on them.
+
+:class:`SQLStore` is the base of :class:`~wfdsl.stores.sqlite.SQLiteStore` and
+:class:`~wfdsl.stores.postgres.PostgresStore` (as huey's ``BaseSqlStorage`` is
+of its SQLite and PostgreSQL storages). Each backend supplies how a statement
+runs (:meth:`SQLStore._fetch`, :meth:`SQLStore._execute`), its writes, and its
+:class:`Dialect`: how it writes a named parameter and where its tables live.
+Statement templates use ``{s}`` for the schema and ``{name}`` for the
+parameter ``name``; literal braces are doubled, as in :meth:`str.format`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from wfdsl.errors import StoreError
+from wfdsl.stores.records import (
+    HookKind,
+    InstanceRecord,
+    Transition,
+    TransitionKind,
+    WorkItem,
+    WorkStatus,
+)
+
+__all__ = [
+    "WORK_COLUMNS",
+    "Dialect",
+    "Migrations",
+    "SQLStore",
+    "instance_from_row",
+    "migrate",
+    "transition_from_row",
+    "work_from_row",
+]
+
+#: ``MIGRATIONS[n]`` takes a schema from version ``n`` to ``n + 1``.
+Migrations = tuple[tuple[str, ...], ...]
+
+#: The columns of a work row, in :class:`WorkItem` field order.
+WORK_COLUMNS = """workflow, instance_id, seq, idx, hook, kind, status, attempts,
+    last_error, lease_owner, lease_until, lease_proof"""
+
+#: The columns of a transition row, in :class:`Transition` field order.
+TRANSITION_COLUMNS = "seq, kind, source, target, event, key, data, at"
+
+#: Statements both dialects run as they are.
+SHARED = {
+    "find_key": f"SELECT {TRANSITION_COLUMNS} FROM {{s}}.wf_transitions "
+    "WHERE workflow = {wf} AND instance_id = {id} AND key = {key}",
+    "history": f"SELECT {TRANSITION_COLUMNS} FROM {{s}}.wf_transitions "
+    "WHERE workflow = {wf} AND instance_id = {id} ORDER BY seq",
+    "pending_work": f"SELECT {WORK_COLUMNS} FROM {{s}}.wf_work "
+    "WHERE workflow = {wf} AND instance_id = {id} AND status <> 'done' ORDER BY seq, idx",
+    "other_fingerprints": "SELECT instance_id FROM {s}.wf_instances "
+    "WHERE workflow = {wf} AND fingerprint <> {fp} ORDER BY instance_id",
+    "release": "UPDATE {s}.wf_work SET lease_owner = NULL, lease_until = NULL, "
+    "lease_proof = NULL WHERE workflow = {wf} AND instance_id = {id} AND seq = {seq} "
+    "AND idx = {idx} AND status = 'pending' AND lease_proof = {proof}",
+}
+
+
+class Dialect(dict[str, str]):
+    """Formats statement templates for one backend: ``{s}`` becomes the schema,
+    any other ``{name}`` the backend's placeholder for the parameter ``name``."""
+
+    def __init__(self, schema: str, placeholder: Callable[[str], str], **names: str) -> None:
+        super().__init__(s=schema, **names)
+        self._placeholder = placeholder
+
+    def __missing__(self, name: str) -> str:
+        return self._placeholder(name)
+
+    def render(self, template: str) -> str:
+        return template.format_map(self)
+
+
+def _time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _data(value: Any) -> Mapping[str, Any]:
+    """Transition data as read: JSON text (SQLite) or already decoded (PostgreSQL)."""
+    if isinstance(value, str):
+        decoded: Mapping[str, Any] = {} if value == "{}" else json.loads(value)
+        return decoded
+    return value  # type: ignore[no-any-return]
+
+
+def instance_from_row(row: Sequence[Any]) -> InstanceRecord:
+    """The record in a row of ``workflow, instance_id, state, version, fingerprint,
+    compensating, pending, dead, created_at, updated_at``."""
+    return InstanceRecord(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        row[6],
+        row[7],
+        _time(row[8]),
+        _time(row[9]),
+    )
+
+
+def transition_from_row(row: Sequence[Any]) -> Transition:
+    """The :class:`Transition` in a row of :data:`TRANSITION_COLUMNS`."""
+    return Transition(
+        row[0],
+        TransitionKind(row[1]),
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        _data(row[6]),
+        datetime.fromisoformat(row[7]),
+    )
+
+
+def work_from_row(row: Sequence[Any]) -> WorkItem:
+    """The :class:`WorkItem` in a row of :data:`WORK_COLUMNS`."""
+    return WorkItem(
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        row[4],
+        HookKind(row[5]),
+        WorkStatus(row[6]),
+        row[7],
+        row[8],
+        row[9],
+        row[10],
+        row[11],
+    )
+
+
+def migrate(
+    current: int,
+    migrations: Migrations,
+    execute: Callable[[str], object],
+    where: str,
+) -> int:
+    """Run the statements that take a schema from version ``current`` to the
+    latest, inside the caller's transaction; return the latest version.
+
+    :raises StoreError: ``current`` is newer than this code knows (the schema
+        was written by a newer wfdsl); nothing is run.
+    """
+    latest = len(migrations)
+    if current > latest:
+        raise StoreError(
+            f"{where}: schema version {current} was written by a newer wfdsl "
+            f"(this one knows {latest})"
+        )
+    for version in range(current, latest):
+        for statement in migrations[version]:
+            execute(statement)
+    return latest
+
+
+class SQLStore:
+    """The reads and the lease release that both SQL stores run as they are.
+
+    Subclasses set ``_dialect`` (which also names the conditions ``{has_pending}``
+    and ``{has_dead}`` on an instance ``i``), ``_sql`` (every template of
+    :data:`SHARED` rendered with it, and their own statements),
+    ``_instances`` (a template selecting the columns :func:`instance_from_row`
+    decodes, from ``{s}.wf_instances i``), and implement :meth:`_fetch` and
+    :meth:`_execute`.
+    """
+
+    _sql: dict[str, str]
+    _dialect: Dialect
+    _instances: str
+
+    def _fetch(self, what: str, query: str, params: Mapping[str, Any]) -> list[Any]:
+        """Run a read and return its rows; ``what`` says what for errors."""
+        raise NotImplementedError
+
+    def _execute(self, what: str, query: str, params: Mapping[str, Any]) -> None:
+        """Run one write statement in a transaction of its own."""
+        raise NotImplementedError
+
+    def _render(self, templates: Mapping[str, str]) -> dict[str, str]:
+        return {name: self._dialect.render(text) for name, text in templates.items()}
+
+    # -- reads ------------------------------------------------------------------
+
+    def find_key(self, workflow: str, instance_id: str, key: str) -> Transition | None:
+        rows = self._fetch(
+            "look up an idempotency key",
+            self._sql["find_key"],
+            {"wf": workflow, "id": instance_id, "key": key},
+        )
+        return transition_from_row(rows[0]) if rows else None
+
+    def history(self, workflow: str, instance_id: str) -> list[Transition]:
+        rows = self._fetch(
+            "read a history", self._sql["history"], {"wf": workflow, "id": instance_id}
+        )
+        return [transition_from_row(r) for r in rows]
+
+    def pending_work(self, workflow: str, instance_id: str) -> list[WorkItem]:
+        rows = self._fetch(
+            "read pending work", self._sql["pending_work"], {"wf": workflow, "id": instance_id}
+        )
+        return [work_from_row(r) for r in rows]
+
+    def other_fingerprints(self, workflow: str, fingerprint: str) -> list[str]:
+        rows = self._fetch(
+            "compare spec fingerprints",
+            self._sql["other_fingerprints"],
+            {"wf": workflow, "fp": fingerprint},
+        )
+        return [r[0] for r in rows]
+
+    def instances(
+        self,
+        workflow: str | None = None,
+        *,
+        instance_id: str | None = None,
+        state: str | None = None,
+        pending_only: bool = False,
+        dead_only: bool = False,
+        compensating_only: bool = False,
+    ) -> list[InstanceRecord]:
+        where: list[str] = []
+        params: dict[str, Any] = {}
+        for column, value in (
+            ("workflow", workflow),
+            ("instance_id", instance_id),
+            ("state", state),
+        ):
+            if value is not None:
+                where.append(f"i.{column} = {{{column}}}")
+                params[column] = value
+        if pending_only:
+            where.append("{has_pending}")
+        if dead_only:
+            where.append("{has_dead}")
+        if compensating_only:
+            where.append("i.compensating IS NOT NULL")
+        template = self._instances
+        if where:
+            template += " WHERE " + " AND ".join(where)
+        template += " ORDER BY i.workflow, i.instance_id"
+        rows = self._fetch("list instances", self._dialect.render(template), params)
+        return [instance_from_row(r) for r in rows]
+
+    # -- writes -------------------------------------------------------------------
+
+    def release(self, items: Sequence[WorkItem]) -> None:
+        for w in items:
+            if w.lease_proof is None:
+                continue
+            self._execute(
+                "release a lease",
+                self._sql["release"],
+                {
+                    "wf": w.workflow,
+                    "id": w.instance_id,
+                    "seq": w.seq,
+                    "idx": w.idx,
+                    "proof": w.lease_proof,
+                },
+            )
