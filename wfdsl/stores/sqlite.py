@@ -35,16 +35,26 @@ from contextlib import contextmanager
 from typing import Any
 
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
-from wfdsl.stores import leases, process
-from wfdsl.stores.records import InstanceRecord, Transition, WorkItem, WorkStatus, dump_data
+from wfdsl.stores import leases, process, wakeup
+from wfdsl.stores.base import TimerListener
+from wfdsl.stores.records import (
+    InstanceRecord,
+    Timer,
+    Transition,
+    WorkItem,
+    WorkStatus,
+    dump_data,
+)
 from wfdsl.stores.sql import (
     SHARED,
+    TIMER_COLUMNS,
     WORK_COLUMNS,
     Dialect,
     Migrations,
     SQLStore,
     instance_from_row,
     migrate,
+    timer_from_row,
     work_from_row,
 )
 
@@ -103,6 +113,27 @@ MIGRATIONS: Migrations = (
     # from the open-work index from now on, so that a completion marker writes
     # one row: wf_instances.pending and .dead are no longer kept.
     ("ALTER TABLE wf_work ADD COLUMN lease_proof TEXT",),
+    # 3: armed timers (timed transitions), one row per timer, written and
+    # removed with the transitions that enter and leave its state; indexed by
+    # due time, so the next due one is one index lookup however many are armed.
+    # ``due`` is in milliseconds since the Unix epoch (UTC).
+    (
+        """CREATE TABLE wf_timers (
+            workflow    TEXT NOT NULL,
+            instance_id TEXT NOT NULL,
+            seq         INTEGER NOT NULL,
+            idx         INTEGER NOT NULL,
+            state       TEXT NOT NULL,
+            target      TEXT NOT NULL,
+            after_ms    INTEGER NOT NULL,
+            due         INTEGER NOT NULL,
+            lease_owner TEXT,
+            lease_until REAL,
+            lease_proof TEXT,
+            PRIMARY KEY (workflow, instance_id, seq, idx)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX wf_timers_due ON wf_timers (workflow, due)",
+    ),
 )
 
 #: The schema version this code writes.
@@ -117,8 +148,13 @@ _PENDING = """(SELECT count(*) FROM wf_work w INDEXED BY wf_work_open
       AND w.status = 'pending')"""
 _DEAD = _PENDING.replace("'pending')", "'dead')")
 
+#: The soonest due time of the instance's armed timers: a primary-key range (``+``
+#: keeps the planner off the due-time index, which would scan the whole workflow).
+_NEXT_DUE = """(SELECT min(+t.due) FROM wf_timers t
+    WHERE t.workflow = i.workflow AND t.instance_id = i.instance_id)"""
+
 _INSTANCE_COLUMNS = f"""i.workflow, i.instance_id, i.state, i.version, i.fingerprint,
-    i.compensating, {_PENDING}, {_DEAD}, i.created_at, i.updated_at"""
+    i.compensating, {_PENDING}, {_DEAD}, i.created_at, i.updated_at, {_NEXT_DUE}"""
 
 # The statements on every send's path take positional parameters (cheaper).
 _LOAD = f"SELECT {_INSTANCE_COLUMNS} FROM wf_instances i WHERE i.workflow = ? AND i.instance_id = ?"
@@ -142,6 +178,19 @@ _MARK_DONE = (
 )
 
 _OPEN_WORK = f"SELECT {WORK_COLUMNS} FROM wf_work WHERE workflow = ? AND status <> 'done'"
+
+_INSERT_TIMER = f"INSERT INTO wf_timers ({TIMER_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+
+#: Every transition leaves its source state: its timers go (a primary-key range).
+_DISARM_ALL = "DELETE FROM wf_timers WHERE workflow = ? AND instance_id = ?"
+
+_TIMER_KEY = "workflow = ? AND instance_id = ? AND seq = ? AND idx = ?"
+
+#: Due timers of a workflow, earliest first, read along the due-time index.
+_DUE_TIMERS = (
+    f"SELECT {TIMER_COLUMNS} FROM wf_timers INDEXED BY wf_timers_due "
+    "WHERE workflow = ? AND due <= ? ORDER BY due, instance_id, seq, idx"
+)
 
 #: Instances with work of a status: read from the open-work index, not by
 #: counting every instance's work.
@@ -391,7 +440,14 @@ class SQLiteStore(SQLStore):
 
     # -- writes -------------------------------------------------------------------
 
-    def create(self, instance: InstanceRecord, first: Transition, work: Sequence[WorkItem]) -> None:
+    def create(
+        self,
+        instance: InstanceRecord,
+        first: Transition,
+        work: Sequence[WorkItem],
+        *,
+        timers: Sequence[Timer] = (),
+    ) -> None:
         at = (instance.created_at or first.at).isoformat()
         with self._write() as conn:
             try:
@@ -413,6 +469,10 @@ class SQLiteStore(SQLStore):
                 raise AlreadyStarted(instance.workflow, instance.instance_id) from None
             self._insert_transition(conn, instance.workflow, instance.instance_id, first, at)
             self._insert_work(conn, work)
+            if timers:
+                self._insert_timers(conn, timers)
+        if timers:
+            wakeup.notify(self._scope, instance.workflow, min(t.due for t in timers))
 
     def append(
         self,
@@ -422,6 +482,7 @@ class SQLiteStore(SQLStore):
         work: Sequence[WorkItem],
         *,
         compensating: str | None,
+        timers: Sequence[Timer] = (),
     ) -> None:
         # On every send's path: the transaction is written out rather than
         # going through ``_write``, which costs a generator per call.
@@ -436,6 +497,9 @@ class SQLiteStore(SQLStore):
                 raise StoreError(f"{self.path}: {exc}") from exc
             try:
                 self._append(conn, workflow, instance_id, transition, work, compensating, at)
+                conn.execute(_DISARM_ALL, (workflow, instance_id))
+                if timers:
+                    self._insert_timers(conn, timers)
                 conn.execute("COMMIT")
             except BaseException as exc:
                 if conn.in_transaction:
@@ -443,6 +507,8 @@ class SQLiteStore(SQLStore):
                 if isinstance(exc, sqlite3.Error):
                     raise StoreError(f"{self.path}: {exc}") from exc
                 raise
+        if timers:
+            wakeup.notify(self._scope, workflow, min(t.due for t in timers))
 
     def _append(
         self,
@@ -560,6 +626,130 @@ class SQLiteStore(SQLStore):
             )
             n: int = cur.rowcount
             return n
+
+    # -- timers -------------------------------------------------------------------
+
+    @staticmethod
+    def _insert_timers(conn: sqlite3.Connection, timers: Sequence[Timer]) -> None:
+        conn.executemany(
+            _INSERT_TIMER,
+            [
+                (
+                    t.workflow,
+                    t.instance_id,
+                    t.seq,
+                    t.index,
+                    t.state,
+                    t.target,
+                    t.after_ms,
+                    t.due,
+                    t.lease_owner,
+                    t.lease_until,
+                    t.lease_proof,
+                )
+                for t in timers
+            ],
+        )
+
+    def timers(
+        self,
+        workflow: str | None = None,
+        *,
+        instance_id: str | None = None,
+        due_by: int | None = None,
+    ) -> list[Timer]:
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (("workflow", workflow), ("instance_id", instance_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if due_by is not None:
+            where.append("due <= ?")
+            params.append(due_by)
+        sql = f"SELECT {TIMER_COLUMNS} FROM wf_timers"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        # One instance's timers: its primary-key range (``+`` keeps the planner
+        # off the due-time index, which would walk the whole workflow).
+        sql += " ORDER BY {}due, workflow, instance_id, seq, idx".format(
+            "+" if instance_id is not None else ""
+        )
+        with self._read() as conn:
+            return [timer_from_row(r) for r in conn.execute(sql, params)]
+
+    def next_due(self, workflow: str, *, after: int | None = None) -> int | None:
+        with self._read() as conn:
+            if after is None:
+                row = conn.execute(
+                    "SELECT min(due) FROM wf_timers WHERE workflow = ?", (workflow,)
+                ).fetchone()
+            else:
+                row = conn.execute(
+                    "SELECT min(due) FROM wf_timers WHERE workflow = ? AND due > ?",
+                    (workflow, after),
+                ).fetchone()
+        due: int | None = row[0]
+        return due
+
+    def claim_timers(
+        self,
+        workflow: str,
+        *,
+        due_by: int,
+        owner: str,
+        proof: str,
+        now: float,
+        until: float,
+        limit: int = 100,
+    ) -> list[Timer]:
+        picked: list[Timer] = []
+        blocked: set[str] = set()
+        verdicts: dict[str, bool] = {}
+        # A lost claim only lets another worker try the same timer, which the
+        # version check makes harmless: no disk flush of its own.
+        with self._write(flush=False) as conn:
+            for row in conn.execute(_DUE_TIMERS, (workflow, due_by)):
+                if len(picked) >= limit:
+                    break
+                t = timer_from_row(row)
+                if t.instance_id in blocked:
+                    continue
+                if not leases.lease_free(t, proof=proof, now=now, verdicts=verdicts):
+                    blocked.add(t.instance_id)
+                    continue
+                picked.append(t)
+            picked = [t for t in picked if t.instance_id not in blocked]
+            conn.executemany(
+                f"UPDATE wf_timers SET lease_owner = ?, lease_until = ?, lease_proof = ? "
+                f"WHERE {_TIMER_KEY}",
+                [(owner, until, proof, *t.ident) for t in picked],
+            )
+        return [leases.leased_timer(t, owner, until, proof) for t in picked]
+
+    def disarm(self, timers: Sequence[Timer]) -> None:
+        if not timers:
+            if self._closed:
+                self._check()
+            return
+        with self._write() as conn:
+            conn.executemany(f"DELETE FROM wf_timers WHERE {_TIMER_KEY}", [t.ident for t in timers])
+
+    def release_timers(self, timers: Sequence[Timer]) -> None:
+        held = [t for t in timers if t.lease_proof is not None]
+        if not held:
+            return
+        with self._write(flush=False) as conn:
+            conn.executemany(
+                "UPDATE wf_timers SET lease_owner = NULL, lease_until = NULL, lease_proof = NULL "
+                f"WHERE {_TIMER_KEY} AND lease_proof = ?",
+                [(*t.ident, t.lease_proof) for t in held],
+            )
+
+    def listen(self, workflows: Sequence[str]) -> TimerListener:
+        if self._closed:
+            self._check()
+        return wakeup.LocalListener(self._scope, workflows)
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
