@@ -327,7 +327,7 @@ def _timers(
         now_ms = epoch_ms(now)
         for fired in report.fired:
             t, timer = fired.transition, fired.timer
-            late = max(0, now_ms - timer.due) / 1000
+            late = (now_ms - timer.due) // 1000 * 1000  # whole seconds
             log.info(
                 "%s: %s -> %s after %s (timer due %s%s)",
                 _name(mgr, fired.instance_id),
@@ -335,7 +335,7 @@ def _timers(
                 t.target,
                 _duration(timer.after_ms),
                 t.at.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                f", fired {late:.1f}s late" if late >= 1 else "",
+                f", fired {format_duration(late)} late" if late > 0 else "",
             )
         stats.fired += len(report.fired)
         stats.spent += len(report.spent)
