@@ -104,6 +104,9 @@ class Manager(BaseManager[S, E]):
         self.fingerprint = engine.fingerprint
         self._runner = Runner(engine, self.store, calls, self.options)
         self._firing = Firing(engine, self.store, self._runner)
+        #: Whether the spec has timed transitions (most have none: their sends
+        #: skip the timer bookkeeping).
+        self._timed = engine.timed
         self._clock: Callable[[], datetime] = self.options.clock
         self._scope = self.store.scope
         self._initial = self.spec.initial.name
@@ -282,10 +285,13 @@ class Manager(BaseManager[S, E]):
                 decided = self._decide(instance_id, source, ev, seq, payload)
             target, plan = decided
             t = Transition(seq, _EVENT, source, target, ev, key, payload, at)
-            timers = self._engine.arm(instance_id, t)
+            timers = self._engine.arm(instance_id, t) if self._timed else ()
             try:
                 if not plan:
-                    store.append(wf, instance_id, t, (), compensating=None, timers=timers)
+                    if timers:
+                        store.append(wf, instance_id, t, (), compensating=None, timers=timers)
+                    else:
+                        store.append(wf, instance_id, t, (), compensating=None)
                     return t
                 deadline = deadline or time.monotonic() + self.options.wait
                 with self._turn((self._scope, wf, instance_id), deadline):

@@ -131,15 +131,18 @@ class Firing:
                 self.runner.drain(instance_id, deadline)
                 continue
             try:
-                if not self._step(inst, now, report):
-                    return inst.version
+                again, version = self._step(inst, now, report)
             except VersionConflict:
                 continue  # another writer moved the instance: read it again
+            if not again:
+                return version
         raise VersionConflict(wf, instance_id, -1)
 
-    def _step(self, inst: InstanceRecord, now: int, report: TimerReport) -> bool:
+    def _step(self, inst: InstanceRecord, now: int, report: TimerReport) -> tuple[bool, int]:
         """Try the instance's due timers in order; fire the first whose guard
-        holds. Returns whether it wrote anything that calls for another look.
+        holds. Returns whether another look is called for (a timer the fired
+        one armed is due already, or stale timers were cleaned up), and the
+        instance's version as this left it.
 
         :raises VersionConflict: another writer moved the instance first.
         """
@@ -163,15 +166,15 @@ class Firing:
                 unmatched.append(timer)
             elif edge.guard is None or self._holds(inst, timer, edge):
                 report.spent.extend(spent)  # removed with the rest by the transition
-                self._fire(inst, timer, edge, report)
-                return True
+                armed_next = self._fire(inst, timer, edge, report)
+                return any(t.due <= now for t in armed_next), inst.version + 1
             else:
                 spent.append(timer)
         if spent:
             store.disarm(spent)
             report.spent.extend(spent)
         report.spec_changed.extend(unmatched)
-        return bool(stale)
+        return bool(stale), inst.version
 
     def _holds(self, inst: InstanceRecord, timer: Timer, edge: TimedEdge) -> bool:
         assert edge.guard is not None
@@ -189,9 +192,9 @@ class Firing:
 
     def _fire(
         self, inst: InstanceRecord, timer: Timer, edge: TimedEdge, report: TimerReport
-    ) -> None:
+    ) -> list[Timer]:
         """Write the timer's transition with its work and the target's timers,
-        then run its hooks.
+        then run its hooks; return the timers it armed.
 
         :raises VersionConflict: another writer moved the instance first.
         :raises HookFailed: a hook failed; the transition stands.
@@ -210,7 +213,9 @@ class Firing:
         )
         plan = engine.plan(inst.state, target)
         work = engine.work(iid, t, runner.new_lease(), plan) if plan else []
-        self.store.append(self.workflow, iid, t, work, compensating=None, timers=engine.arm(iid, t))
+        armed = engine.arm(iid, t)
+        self.store.append(self.workflow, iid, t, work, compensating=None, timers=armed)
         report.fired.append(Fired(iid, t, timer))
         if work:
             runner.run(t, work)
+        return armed

@@ -274,6 +274,10 @@ _TIMER_FREE = """(({t}.lease_owner IS NULL AND {t}.lease_proof IS NULL)
         OR ({t}.lease_proof IS NOT NULL
             AND {t}.lease_proof NOT IN (SELECT proof FROM live)))"""
 
+#: Claims due timers. A claim only spreads timers over workers (firing is made
+#: exactly-once by the version check), so losing one to a server crash is
+#: harmless: it is committed without waiting for the disk, as a completion
+#: marker is.
 _CLAIM_TIMERS = (
     f"""WITH live AS MATERIALIZED (
     SELECT l.objid::text AS proof FROM pg_locks l
@@ -296,7 +300,7 @@ _CLAIM_TIMERS = (
 )
 UPDATE {s}.wf_timers t SET lease_owner = %(owner)s, lease_until = %(until)s,
     lease_proof = %(proof)s
-FROM pick
+FROM pick, (SELECT set_config('synchronous_commit', 'off', true)) AS nowait(setting)
 WHERE t.workflow = pick.workflow AND t.instance_id = pick.instance_id
   AND t.seq = pick.seq AND t.idx = pick.idx AND """
     + _TIMER_FREE.replace("{t}", "t")
@@ -1022,7 +1026,7 @@ class PostgresStore(SQLStore):
             return
         query = (
             f"UPDATE {self._quoted}.wf_timers SET lease_owner = NULL, lease_until = NULL, "
-            f"lease_proof = NULL WHERE {_TIMER_KEY} AND lease_proof = %(proof)s"
+            f"lease_proof = NULL{_ASYNC_COMMIT} WHERE {_TIMER_KEY} AND lease_proof = %(proof)s"
         )
         rows = [
             {

@@ -186,6 +186,13 @@ _DISARM_ALL = "DELETE FROM wf_timers WHERE workflow = ? AND instance_id = ?"
 
 _TIMER_KEY = "workflow = ? AND instance_id = ? AND seq = ? AND idx = ?"
 
+#: One instance's armed timers, soonest first: its primary-key range (``+``
+#: keeps the planner off the due-time index, which would walk the workflow).
+_INSTANCE_TIMERS = (
+    f"SELECT {TIMER_COLUMNS} FROM wf_timers WHERE workflow = ? AND instance_id = ? "
+    "ORDER BY +due, seq, idx"
+)
+
 #: Due timers of a workflow, earliest first, read along the due-time index.
 _DUE_TIMERS = (
     f"SELECT {TIMER_COLUMNS} FROM wf_timers INDEXED BY wf_timers_due "
@@ -658,6 +665,16 @@ class SQLiteStore(SQLStore):
         instance_id: str | None = None,
         due_by: int | None = None,
     ) -> list[Timer]:
+        if workflow is not None and instance_id is not None and due_by is None:
+            # On every timer's firing path: one statement, written out.
+            if self._closed or self._generation != process.GENERATION:
+                self._check()
+            with self._lock:
+                try:
+                    cur = self._conn.execute(_INSTANCE_TIMERS, (workflow, instance_id))
+                    return [timer_from_row(r) for r in cur]
+                except sqlite3.Error as exc:
+                    raise StoreError(f"{self.path}: {exc}") from exc
         where: list[str] = []
         params: list[Any] = []
         for column, value in (("workflow", workflow), ("instance_id", instance_id)):
