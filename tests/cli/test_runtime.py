@@ -377,6 +377,11 @@ def test_the_example_app_tells_its_story(tmp_path: Path) -> None:
     assert "report ok: True" in out
     assert "ledger: charge 4200, receipt  <-" in out
     assert "o-5: cancelled  created -> paid -> packed -> paid -> created -> cancelled" in out
+    assert "at +29m a worker's fire_due() fires 0 timer(s)" in out
+    assert "at +30m it fires o-6: created -> cancelled (timer at " in out
+    assert "send fired the overdue timer first (timer at " in out
+    assert "ledger for o-7: nothing" in out
+    assert "o-8: created    created" in out  # left for wfdsl worker
 
 
 def test_retry_re_drives_dead_work(db: str, tmp_path: Path) -> None:
