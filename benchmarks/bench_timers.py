@@ -85,6 +85,7 @@ def sqlite_raw(path: str, n: int) -> Callable[[int], int]:
            CREATE TABLE transitions (workflow TEXT, id TEXT, seq INTEGER, kind TEXT,
                source TEXT, target TEXT, key TEXT, at TEXT,
                PRIMARY KEY (workflow, id, seq)) WITHOUT ROWID;
+           CREATE UNIQUE INDEX transitions_key ON transitions (workflow, id, key);
            CREATE TABLE timers (workflow TEXT, id TEXT, seq INTEGER, idx INTEGER,
                target TEXT, due INTEGER, PRIMARY KEY (workflow, id, seq, idx)) WITHOUT ROWID;
            CREATE INDEX timers_due ON timers (workflow, due);"""
@@ -209,6 +210,7 @@ def pg_raw(dsn: str, schema: str, n: int) -> Callable[[int], int]:
         "CREATE TABLE {s}.timers (workflow text, id text, seq bigint, idx integer, "
         "target text, due bigint, PRIMARY KEY (workflow, id, seq, idx))",
         "CREATE INDEX ON {s}.timers (workflow, due)",
+        "CREATE UNIQUE INDEX ON {s}.transitions (workflow, id, key)",
     ):
         conn.execute(sql.SQL(statement).format(s=s))
     with conn.cursor() as cur:
@@ -362,7 +364,9 @@ def flat(store: Store, calls: int) -> tuple[float, float, float]:
     claim = []
     for _ in range(calls):
         t0 = time.perf_counter()
-        held = store.claim_timers("wait", due_by=due_by, owner="bench", proof=me, now=0, until=1)
+        held = store.claim_timers(
+            "wait", due_by=due_by, owner="bench", proof=me, now=0, until=1, limit=1
+        )
         claim.append(time.perf_counter() - t0)
         store.release_timers(held)
     fire_one = []
@@ -377,7 +381,7 @@ def flat(store: Store, calls: int) -> tuple[float, float, float]:
 # -- memory of a worker -----------------------------------------------------------------
 
 _WORKER = """
-import json, resource, sys
+import json, sys
 from datetime import datetime, timedelta, UTC
 import wfdsl
 from wfdsl import Manager
@@ -387,7 +391,10 @@ store = open_store(sys.argv[1])
 later = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(hours=1)
 stats = Manager(spec, store, clock=lambda: later).run_worker(until_idle=True)
 store.close()
-print(json.dumps({"fired": stats.fired, "rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+# VmHWM: the peak resident set of this process's own memory (ru_maxrss would
+# count the parent's, kept across fork and exec).
+hwm = next(l for l in open("/proc/self/status") if l.startswith("VmHWM:")).split()[1]
+print(json.dumps({"fired": stats.fired, "rss_kb": int(hwm)}))
 """
 
 

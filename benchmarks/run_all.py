@@ -57,9 +57,9 @@ def main() -> int:
     runs = ["bench_lint.py", "bench_compile.py", "bench_lsp.py", "bench_runtime.py"]
     if os.environ.get("WFDSL_PG_DSN"):
         runs.append("bench_postgres.py")
-    runs.append("bench_timers.py")
     else:
         print("(PostgreSQL benchmark skipped: set WFDSL_PG_DSN=postgresql://user@host:5432/db)\n")
+    runs.append("bench_timers.py")  # on PostgreSQL too when WFDSL_PG_DSN is set
     failed = 0
     for script in runs:
         print(f"=== {script} ===", flush=True)

@@ -6,6 +6,7 @@ changed specs, and firing exactly once however many try."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -17,6 +18,7 @@ from wfdsl.ir import Spec
 from wfdsl.runtime.aio import AsyncManager
 from wfdsl.runtime.context import Context
 from wfdsl.runtime.manager import Manager
+from wfdsl.runtime.timers import LEAVE_FOR
 from wfdsl.stores.base import Store
 from wfdsl.stores.records import InstanceRecord, Transition, TransitionKind, epoch_ms
 
@@ -462,7 +464,7 @@ def test_timers_a_live_worker_holds_are_left_to_it(
     assert [f.instance_id for f in mgr.fire_due().fired] == ["t-1"]
 
 
-def test_fire_due_releases_the_timers_it_could_not_fire(
+def test_a_timer_another_spec_must_fire_is_left_to_it(
     spec: Spec, store: Store, clock: Clock
 ) -> None:
     nag = wfdsl.loads(
@@ -471,13 +473,40 @@ def test_fire_due_releases_the_timers_it_could_not_fire(
     started = Manager(nag, store, clock=clock)
     started.start("t-1")
     clock.advance(minutes=10)
-    # A manager of another spec (the timed transition is not in it) leaves it.
+    # A manager of another spec (the timed transition is not in it) leaves it...
     other = Manager(spec, store, hooks=TicketHooks().as_mapping(), clock=clock)
     report = other.fire_due()
     assert [(t.instance_id, t.target) for t in report.spec_changed] == [("t-1", "gone")]
     (left,) = store.timers("ticket", instance_id="t-1")
-    assert left.lease_proof is None  # free for the workers that know it
+    assert (left.lease_proof, left.lease_until is not None) == (None, True)
+    # ... held by nobody, and claimed by no worker for LEAVE_FOR seconds...
+    later = time.time() + LEAVE_FOR + 1
+    me = store.identity()
+    claim = {"due_by": epoch_ms(clock.now), "owner": "w", "proof": me, "until": later + 60}
+    assert store.claim_timers("ticket", now=time.time(), **claim) == []
+    assert len(store.claim_timers("ticket", now=later, **claim)) == 1
+    # ... though a send to its instance under the spec that armed it fires it first.
+    store.release_timers(store.timers("ticket"))
     assert [f.transition.target for f in started.fire_due().fired] == ["gone"]
+
+
+def test_due_timers_nobody_here_can_fire_do_not_hold_up_the_others(
+    store: Store, clock: Clock
+) -> None:
+    old = wfdsl.loads("workflow w { initial state a final state b a -> b after 1m }")
+    new = wfdsl.loads("workflow w { initial state a final state b a -> b after 2m }")
+    stale = Manager(old, store, clock=clock)
+    for i in range(3):
+        stale.start(f"old-{i}")  # due at 12:01, left by the new spec's workers
+    clock.advance(seconds=30)
+    worker = Manager(new, store, clock=clock)
+    worker.start("new-0")  # due at 12:02:30, behind them in due order
+    clock.advance(minutes=5)
+    fired: list[str] = []
+    for _ in range(4):
+        report = worker.fire_due(limit=1)
+        fired += [f.instance_id for f in report.fired]
+    assert fired == ["new-0"]
 
 
 def test_a_timer_whose_duration_changed_is_left_for_the_spec_that_armed_it(

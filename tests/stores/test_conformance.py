@@ -610,6 +610,17 @@ def test_released_timers_stay_armed_and_are_free_for_any_worker(
     assert len(store.claim_timers(WF, due_by=T0, owner="me", proof=me, now=1.0, until=2.0)) == 1
 
 
+def test_timers_released_until_a_time_are_free_for_no_one_before_it(store: Store) -> None:
+    start_armed(store, "o-1", T0)
+    me = store.identity()
+    held = store.claim_timers(WF, due_by=T0, owner="me", proof=me, now=0.0, until=100.0)
+    store.release_timers(held, until=500.0)
+    (t,) = store.timers(WF, instance_id="o-1")
+    assert (t.lease_owner, t.lease_until, t.lease_proof) == ("me", 500.0, None)
+    assert store.claim_timers(WF, due_by=T0, owner="me", proof=me, now=499.0, until=9.0) == []
+    assert len(store.claim_timers(WF, due_by=T0, owner="me", proof=me, now=501.0, until=9.0)) == 1
+
+
 def test_a_listener_wakes_when_a_sooner_timer_is_armed(
     store_factory: Callable[[], Store],
 ) -> None:

@@ -52,7 +52,7 @@ from wfdsl.runtime.engine import Engine, Plan
 from wfdsl.runtime.guards import guard_holds
 from wfdsl.runtime.inputs import NO_DATA, check_id, check_key, encode, same_data
 from wfdsl.runtime.report import ResumeReport, TimerReport
-from wfdsl.runtime.timers import Firing
+from wfdsl.runtime.timers import LEAVE_FOR, Firing
 from wfdsl.runtime.work import LostWork, Runner
 from wfdsl.stores.base import Store
 from wfdsl.stores.records import (
@@ -76,6 +76,18 @@ MAX_RACES = compensation.MAX_RACES
 
 _EVENT = TransitionKind.EVENT
 _ACTIVE = ordering.ACTIVE
+
+
+def _left(report: TimerReport) -> int:
+    """How many things ``report`` says were left for another spec or a later
+    call (a compensation, a retry, an error), not for a live worker."""
+    return (
+        len(report.spec_changed)
+        + len(report.unknown_state)
+        + len(report.dead)
+        + len(report.compensating)
+        + len(report.errors)
+    )
 
 
 def _check_own_key(workflow: str, key: str | None) -> None:
@@ -446,24 +458,30 @@ class Manager(BaseManager[S, E]):
         by_instance: dict[str, list[Timer]] = {}
         for t in claimed:
             by_instance.setdefault(t.instance_id, []).append(t)
-        leftover: list[Timer] = []
+        leftover: list[Timer] = []  # free again at once
+        stuck: list[Timer] = []  # left to others (or a later look) for a while
         try:
             for iid, held in by_instance.items():
                 if stop is not None and stop():
                     leftover.extend(held)
                     continue
-                fired, spent = len(report.fired), len(report.spent)
+                fired, spent, left = len(report.fired), len(report.spent), _left(report)
                 self._fire_claimed(iid, due_by, report)
                 if len(report.fired) == fired:
                     # Nothing fired: what it did not spend is still armed, and ours.
                     gone = {t.ident for t in report.spent[spent:]}
-                    leftover.extend(t for t in held if t.ident not in gone)
+                    rest = [t for t in held if t.ident not in gone]
+                    (stuck if _left(report) > left else leftover).extend(rest)
         except BaseException:
-            leftover = claimed
+            leftover, stuck = claimed, []
             raise
         finally:
             if leftover:
                 self.store.release_timers(leftover)
+            if stuck:
+                # Due timers this worker cannot fire would otherwise head the
+                # due order at every claim, ahead of all the others.
+                self.store.release_timers(stuck, until=time.time() + LEAVE_FOR)
         return report
 
     def _fire_claimed(self, instance_id: str, due_by: int, report: TimerReport) -> None:

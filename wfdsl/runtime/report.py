@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from wfdsl.ir import fast_init
 from wfdsl.stores.records import Timer, Transition
 
 __all__ = ["Fired", "ResumeReport", "TimerReport"]
@@ -54,6 +55,7 @@ class ResumeReport:
         )
 
 
+@fast_init
 @dataclass(frozen=True, slots=True)
 class Fired:
     """A timer that fired: the ``timer`` transition it became."""

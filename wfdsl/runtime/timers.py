@@ -47,7 +47,13 @@ from wfdsl.stores.records import (
 if TYPE_CHECKING:
     from wfdsl.stores.base import Store
 
-__all__ = ["Firing"]
+__all__ = ["LEAVE_FOR", "Firing"]
+
+#: Seconds a due timer that a worker cannot fire (its timed transition is not in
+#: the worker's spec, its instance waits for a retry or a compensation, its
+#: state is unknown) is left before any worker claims it again: so that it
+#: does not stand in front of the due timers behind it at every claim.
+LEAVE_FOR = 30.0
 
 
 class Firing:
@@ -154,10 +160,9 @@ class Firing:
             # Left behind by a writer that did not remove them (a store written
             # by hand, or a bug): never current, so never fired; cleaned up.
             store.disarm(stale)
-        due = sorted(
-            (t for t in armed if t.seq == inst.version and t.due <= now),
-            key=lambda t: (t.due, t.index),
-        )
+        due = [t for t in armed if t.seq == inst.version and t.due <= now]
+        if len(due) > 1:
+            due.sort(key=lambda t: (t.due, t.index))
         spent: list[Timer] = []
         unmatched: list[Timer] = []
         for timer in due:

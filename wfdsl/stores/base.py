@@ -309,9 +309,13 @@ class Store(Protocol):
         """
         ...
 
-    def release_timers(self, timers: Sequence[Timer]) -> None:
+    def release_timers(self, timers: Sequence[Timer], *, until: float | None = None) -> None:
         """Give up the claims on ``timers`` (those still held under their
-        ``lease_proof``), leaving them armed and free for any worker.
+        ``lease_proof``), leaving them armed and free for any worker; with
+        ``until`` (seconds since the epoch), free for none, this one included,
+        before then: what a worker does with due timers it cannot fire (their
+        spec changed, their instance waits for a retry), so that they do not
+        stand in front of the others in due order at every claim.
 
         :raises StoreError: the backend failed.
         """

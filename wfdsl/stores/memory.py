@@ -464,15 +464,19 @@ class MemoryStore:
             for wf in {t.workflow for t in timers}:
                 self._compact(wf)
 
-    def release_timers(self, timers: Sequence[Timer]) -> None:
+    def release_timers(self, timers: Sequence[Timer], *, until: float | None = None) -> None:
         self._check()
         with self._lock:
             for t in timers:
                 inst = self._instances.get((t.workflow, t.instance_id))
                 cur = None if inst is None else inst.timers.get((t.seq, t.index))
-                if inst is not None and cur is not None and cur.lease_proof == t.lease_proof:
+                if inst is None or cur is None or t.lease_proof is None:
+                    continue
+                if cur.lease_proof == t.lease_proof:
+                    # A lease without proof is free only once it expires.
+                    owner = None if until is None else cur.lease_owner
                     inst.timers[(t.seq, t.index)] = dataclasses.replace(
-                        cur, lease_owner=None, lease_until=None, lease_proof=None
+                        cur, lease_owner=owner, lease_until=until, lease_proof=None
                     )
 
     def listen(self, workflows: Sequence[str]) -> TimerListener:

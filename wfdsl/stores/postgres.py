@@ -289,12 +289,16 @@ _CLAIM_TIMERS = (
     + _TIMER_FREE.replace("{t}", "t")
     + """
       -- an instance another live worker holds a due timer of is left to it
+      -- (``due + 0``: read along the instance's primary key, never the
+      -- due-time index, which would walk every due timer for each one)
       AND NOT EXISTS (SELECT 1 FROM {s}.wf_timers b
           WHERE b.workflow = t.workflow AND b.instance_id = t.instance_id
-            AND b.due <= %(due)s AND NOT """
+            AND b.due + 0 <= %(due)s AND NOT """
     + _TIMER_FREE.replace("{t}", "b")
     + """)
-    ORDER BY t.due, t.instance_id, t.seq, t.idx
+    -- Due order only: the index gives it without sorting, however many share
+    -- a due time (the order within an instance is the firing code's to keep).
+    ORDER BY t.due
     LIMIT %(limit)s
     FOR UPDATE OF t SKIP LOCKED
 )
@@ -1020,13 +1024,16 @@ class PostgresStore(SQLStore):
 
         self._call("disarm spent timers", op, write=True)
 
-    def release_timers(self, timers: Sequence[Timer]) -> None:
+    def release_timers(self, timers: Sequence[Timer], *, until: float | None = None) -> None:
         held = [t for t in timers if t.lease_proof is not None]
         if not held:
             return
+        # A lease without proof (``until``) is free only once it expires.
+        owner = "NULL" if until is None else "lease_owner"
         query = (
-            f"UPDATE {self._quoted}.wf_timers SET lease_owner = NULL, lease_until = NULL, "
-            f"lease_proof = NULL{_ASYNC_COMMIT} WHERE {_TIMER_KEY} AND lease_proof = %(proof)s"
+            f"UPDATE {self._quoted}.wf_timers SET lease_owner = {owner}, "
+            f"lease_until = %(until)s, lease_proof = NULL{_ASYNC_COMMIT} "
+            f"WHERE {_TIMER_KEY} AND lease_proof = %(proof)s"
         )
         rows = [
             {
@@ -1035,6 +1042,7 @@ class PostgresStore(SQLStore):
                 "seq": t.seq,
                 "idx": t.index,
                 "proof": t.lease_proof,
+                "until": until,
             }
             for t in held
         ]

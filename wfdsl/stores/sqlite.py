@@ -752,15 +752,17 @@ class SQLiteStore(SQLStore):
         with self._write() as conn:
             conn.executemany(f"DELETE FROM wf_timers WHERE {_TIMER_KEY}", [t.ident for t in timers])
 
-    def release_timers(self, timers: Sequence[Timer]) -> None:
+    def release_timers(self, timers: Sequence[Timer], *, until: float | None = None) -> None:
         held = [t for t in timers if t.lease_proof is not None]
         if not held:
             return
+        # A lease without proof (``until``) is free only once it expires.
+        owner = "CASE WHEN ? IS NULL THEN NULL ELSE lease_owner END"
         with self._write(flush=False) as conn:
             conn.executemany(
-                "UPDATE wf_timers SET lease_owner = NULL, lease_until = NULL, lease_proof = NULL "
+                f"UPDATE wf_timers SET lease_owner = {owner}, lease_until = ?, lease_proof = NULL "
                 f"WHERE {_TIMER_KEY} AND lease_proof = ?",
-                [(*t.ident, t.lease_proof) for t in held],
+                [(until, until, *t.ident, t.lease_proof) for t in held],
             )
 
     def listen(self, workflows: Sequence[str]) -> TimerListener:
