@@ -260,18 +260,9 @@ def pg_store(dsn: str, schema: str) -> Store:
 
 
 def drop_schemas(dsn: str, prefix: str) -> None:
-    import psycopg
-    from psycopg import sql
+    from bench_postgres import drop_schemas as drop
 
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        names = [
-            r[0]
-            for r in conn.execute(
-                "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", (prefix,)
-            )
-        ]
-        for name in names:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
+    drop(dsn, prefix)
 
 
 # -- flat: next due and firing one, small and large ---------------------------------------

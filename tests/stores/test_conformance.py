@@ -474,6 +474,19 @@ def test_create_arms_timers_and_load_gives_the_soonest_due(store: Store) -> None
     )
 
 
+def test_load_armed_reads_an_instance_with_its_timers(store: Store) -> None:
+    start_armed(store, "o-1", T0 + MINUTE, T0)
+    start(store, "bare")
+    found = store.load_armed(WF, "o-1")
+    assert found is not None
+    record, timers = found
+    assert record == store.load(WF, "o-1")
+    assert timers == store.timers(WF, instance_id="o-1")
+    assert [t.index for t in timers] == [1, 0]
+    assert store.load_armed(WF, "bare") == (store.load(WF, "bare"), [])
+    assert store.load_armed(WF, "ghost") is None
+
+
 def test_an_instance_without_timers_has_no_next_due(store: Store) -> None:
     start(store)
     rec = store.load(WF, "o-1")

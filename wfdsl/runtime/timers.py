@@ -112,9 +112,10 @@ class Firing:
         """
         engine, store, wf = self.engine, self.store, self.workflow
         for _ in range(MAX_RACES):
-            inst = store.load(wf, instance_id)
-            if inst is None:
+            found = store.load_armed(wf, instance_id)
+            if found is None:
                 raise UnknownInstance(wf, instance_id)
+            inst, armed = found
             if inst.next_due is None or inst.next_due > now:
                 return inst.version
             engine.check_state(instance_id, inst.state)
@@ -137,14 +138,16 @@ class Firing:
                 self.runner.drain(instance_id, deadline)
                 continue
             try:
-                again, version = self._step(inst, now, report)
+                again, version = self._step(inst, armed, now, report)
             except VersionConflict:
                 continue  # another writer moved the instance: read it again
             if not again:
                 return version
         raise VersionConflict(wf, instance_id, -1)
 
-    def _step(self, inst: InstanceRecord, now: int, report: TimerReport) -> tuple[bool, int]:
+    def _step(
+        self, inst: InstanceRecord, armed: list[Timer], now: int, report: TimerReport
+    ) -> tuple[bool, int]:
         """Try the instance's due timers in order; fire the first whose guard
         holds. Returns whether another look is called for (a timer the fired
         one armed is due already, or stale timers were cleaned up), and the
@@ -152,9 +155,7 @@ class Firing:
 
         :raises VersionConflict: another writer moved the instance first.
         """
-        engine, store, wf = self.engine, self.store, self.workflow
-        iid = inst.instance_id
-        armed = store.timers(wf, instance_id=iid)
+        engine, store = self.engine, self.store
         stale = [t for t in armed if t.seq != inst.version]
         if stale:
             # Left behind by a writer that did not remove them (a store written

@@ -294,6 +294,14 @@ def _leave(mgr: Manager[Any, Any], instance_id: str, why: str, stats: WorkerStat
         log.warning("%s: left alone: %s", name, why)
 
 
+def _dead(mgr: Manager[Any, Any], instance_id: str, what: str, stats: WorkerStats) -> None:
+    """Say once that an instance has dead work."""
+    name = _name(mgr, instance_id)
+    if name not in stats.dead:
+        stats.dead.add(name)
+        log.error("%s: %s; fix the cause, then: wfdsl retry %s", name, what, instance_id)
+
+
 def _sweep(mgr: Manager[Any, Any], stats: WorkerStats) -> bool:
     """:meth:`Manager.resume` without waiting for live workers; log what it left."""
     report: ResumeReport = mgr._resume(0.0)
@@ -302,10 +310,7 @@ def _sweep(mgr: Manager[Any, Any], stats: WorkerStats) -> bool:
         stats.failed += 1
         log.warning("%s: %s failed again: %s", _name(mgr, iid), hook, error)
     for iid in report.dead:
-        name = _name(mgr, iid)
-        if name not in stats.dead:
-            stats.dead.add(name)
-            log.error("%s: has dead work; fix the cause, then: wfdsl retry %s", name, iid)
+        _dead(mgr, iid, "has dead work", stats)
     for iid in report.compensated:
         log.info("%s: finished an interrupted compensation", _name(mgr, iid))
     for iid in report.spec_changed:
@@ -349,10 +354,7 @@ def _timers(
             stats.failed += 1
             log.warning("%s: %s failed: %s; it will be retried", _name(mgr, iid), hook, error)
         for iid in report.dead:
-            name = _name(mgr, iid)
-            if name not in stats.dead:
-                stats.dead.add(name)
-                log.error("%s: due timers wait for its dead work: wfdsl retry %s", name, iid)
+            _dead(mgr, iid, "its due timers wait for its dead work", stats)
         for timer in report.spec_changed:
             _leave(
                 mgr,

@@ -268,6 +268,18 @@ class Store(Protocol):
         """
         ...
 
+    def load_armed(
+        self, workflow: str, instance_id: str
+    ) -> tuple[InstanceRecord, list[Timer]] | None:
+        """The instance (as :meth:`load` gives it) and its armed timers (as
+        :meth:`timers` lists them), read at once (one round trip on
+        PostgreSQL): what firing an instance's due timers reads. ``None`` if it
+        was never started.
+
+        :raises StoreError: the backend failed.
+        """
+        ...
+
     def next_due(self, workflow: str, *, after: int | None = None) -> int | None:
         """The soonest due time of ``workflow``'s armed timers (strictly later
         than ``after``, when given), in milliseconds since the epoch; ``None``

@@ -403,6 +403,17 @@ class MemoryStore:
         found.sort(key=lambda t: (t.due, t.workflow, t.instance_id, t.seq, t.index))
         return found
 
+    def load_armed(
+        self, workflow: str, instance_id: str
+    ) -> tuple[InstanceRecord, list[Timer]] | None:
+        self._check()
+        with self._lock:
+            inst = self._instances.get((workflow, instance_id))
+            if inst is None:
+                return None
+            armed = sorted(inst.timers.values(), key=lambda t: (t.due, t.seq, t.index))
+            return inst.record, armed
+
     def next_due(self, workflow: str, *, after: int | None = None) -> int | None:
         self._check()
         with self._lock:

@@ -586,6 +586,11 @@ class PostgresStore(SQLStore):
             *_writes(),
             ("written", _WRITTEN),
             ("claim_timers", _CLAIM_TIMERS),
+            (
+                "instance_timers",
+                f"SELECT {_TIMER_COLUMNS} FROM {{s}}.wf_timers "
+                "WHERE workflow = %s AND instance_id = %s ORDER BY due, seq, idx",
+            ),
             ("claim_one", _CLAIM.replace("{only}", "AND i.instance_id = %(id)s")),
             ("claim_any", _CLAIM.replace("{only}", "")),
             (
@@ -970,6 +975,22 @@ class PostgresStore(SQLStore):
             query += " WHERE " + " AND ".join(where)
         query += " ORDER BY due, workflow, instance_id, seq, idx"
         return [timer_from_row(r) for r in self._fetch("list armed timers", query, params)]
+
+    def load_armed(
+        self, workflow: str, instance_id: str
+    ) -> tuple[InstanceRecord, list[Timer]] | None:
+        load, armed = self._sql["load"], self._sql["instance_timers"]
+
+        def op(conn: Connection[Any]) -> tuple[InstanceRecord, list[Timer]] | None:
+            # Both statements go out before either answer comes back.
+            with conn.pipeline():
+                first = conn.execute(load, (workflow, instance_id))
+                second = conn.execute(armed, (workflow, instance_id))
+            row = first.fetchone()
+            timers = [timer_from_row(r) for r in second.fetchall()]
+            return None if row is None else (instance_from_row(row), timers)
+
+        return self._call("load an instance and its timers", op)
 
     def next_due(self, workflow: str, *, after: int | None = None) -> int | None:
         query = f"SELECT min(due) FROM {self._quoted}.wf_timers WHERE workflow = %(wf)s"

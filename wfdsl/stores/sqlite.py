@@ -695,6 +695,21 @@ class SQLiteStore(SQLStore):
         with self._read() as conn:
             return [timer_from_row(r) for r in conn.execute(sql, params)]
 
+    def load_armed(
+        self, workflow: str, instance_id: str
+    ) -> tuple[InstanceRecord, list[Timer]] | None:
+        if self._closed or self._generation != process.GENERATION:
+            self._check()
+        with self._lock:
+            try:
+                row = self._conn.execute(_LOAD, (workflow, instance_id)).fetchone()
+                if row is None:
+                    return None
+                cur = self._conn.execute(_INSTANCE_TIMERS, (workflow, instance_id))
+                return instance_from_row(row), [timer_from_row(r) for r in cur]
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: {exc}") from exc
+
     def next_due(self, workflow: str, *, after: int | None = None) -> int | None:
         with self._read() as conn:
             if after is None:
