@@ -143,6 +143,18 @@ class StoreError(WorkflowError):
     """The store failed in a way the runtime cannot safely retry."""
 
 
+class SchemaNotFound(StoreError):
+    """A store opened read-only (``wfdsl instances``, ``history``, ``render
+    --db``...) found no wfdsl schema where it looked: such a store never
+    creates one, so a mistyped path or schema name is not taken for an empty
+    store, and someone else's database is left as it was."""
+
+    def __init__(self, where: str) -> None:
+        #: The file, or the server and schema, that was looked at (no password).
+        self.where = where
+        super().__init__(f"no wfdsl schema in {where}")
+
+
 class InvalidInput(WorkflowError, ValueError):
     """Input the runtime refuses before writing anything: an empty instance id,
     an event the workflow does not declare, data that is not JSON."""

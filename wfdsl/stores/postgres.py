@@ -52,13 +52,13 @@ from wfdsl.stores.records import (
     Transition,
     WorkItem,
     WorkStatus,
-    dump_data,
 )
 from wfdsl.stores.sql import (
     SHARED,
     Dialect,
     Migrations,
     SQLStore,
+    data_text,
     instance_from_row,
     migrate,
     work_from_row,
@@ -339,7 +339,7 @@ def _transition_params(
         "target": t.target,
         "event": t.event,
         "key": t.key,
-        "data": dump_data(t.data),
+        "data": data_text(t),
         "at": t.at.isoformat(),
         "token": token,
     }
