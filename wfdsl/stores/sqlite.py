@@ -301,10 +301,6 @@ class SQLiteStore(SQLStore):
         try:
             if self.readonly:
                 conn.execute("PRAGMA query_only = ON")
-            elif self.path != ":memory:":
-                jm = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if str(jm).lower() != "wal":
-                    raise StoreError(f"{self.path}: cannot switch to WAL (journal_mode={jm})")
             conn.execute(f"PRAGMA synchronous = {self.synchronous}")
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
         except sqlite3.Error as exc:
@@ -353,9 +349,18 @@ class SQLiteStore(SQLStore):
     # -- plumbing ---------------------------------------------------------------
 
     def _migrate(self) -> None:
+        """Check the file's schema, then (unless read-only) switch it to WAL (a
+        setting the file keeps) and migrate it: nothing is changed in a file
+        that is refused."""
         conn = self._conn
         current, found = self._inspect(conn)
         check_schema(current, found, SCHEMA_VERSION, self.path, readonly=self.readonly)
+        if self.readonly:
+            return
+        if self.path != ":memory:":
+            jm = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(jm).lower() != "wal":
+                raise StoreError(f"{self.path}: cannot switch to WAL (journal_mode={jm})")
         if current == SCHEMA_VERSION:
             return
         conn.execute("BEGIN IMMEDIATE")
