@@ -79,6 +79,34 @@ class GuardRejected(IllegalTransition):
         )
 
 
+class GuardFailed(WorkflowError):
+    """A guard raised instead of answering (``ctx.data['amount']`` missing, a
+    service it asked was down...). Nothing was applied; the instance is as it
+    was, and the same send may be tried again once the guard is fixed."""
+
+    def __init__(
+        self,
+        workflow: str,
+        instance_id: str,
+        state: str,
+        event: str,
+        guard: str,
+        error: str,
+    ) -> None:
+        self.workflow = workflow
+        self.instance_id = instance_id
+        self.state = state
+        self.event = event
+        #: The guard expression of the transition tried (``card_valid and not flagged``).
+        self.guard = guard
+        #: What it raised: ``"KeyError: 'amount'"``.
+        self.error = error
+        super().__init__(
+            f"{workflow}: guard {guard!r} raised {error} for instance {instance_id!r} "
+            f"(in state {state!r}, event {event!r}); nothing was applied"
+        )
+
+
 class IdempotencyConflict(WorkflowError):
     """An idempotency key was reused with a different event or data."""
 
