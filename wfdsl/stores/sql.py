@@ -103,8 +103,8 @@ def _data(value: str) -> Mapping[str, Any]:
             f"stored transition data nests too deep to read ({len(value):,} bytes of JSON; "
             f"data is limited to {MAX_DEPTH} levels now)"
         ) from None
-    except ValueError as exc:
-        raise StoreError(f"stored transition data is not a JSON object: {exc}") from None
+    except ValueError as exc:  # not an object, or an integer past int_max_str_digits
+        raise StoreError(f"stored transition data cannot be read: {exc}") from None
 
 
 def instance_from_row(row: Sequence[Any]) -> InstanceRecord:
