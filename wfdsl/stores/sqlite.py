@@ -255,7 +255,8 @@ class SQLiteStore(SQLStore):
         else:
             self._scope = "sqlite:" + os.path.realpath(self.path)
             if readonly and not os.path.isfile(self.path):
-                raise StoreError(f"no such SQLite database file: {self.path}")
+                what = "not a file" if os.path.exists(self.path) else "no such file"
+                raise StoreError(f"cannot open SQLite database {self.path!r}: {what}")
         with self._lock:
             _OPEN.add(self)  # first: a fork from now on closes the connection
             try:
