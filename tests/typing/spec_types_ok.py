@@ -125,12 +125,3 @@ def typed_by_hand(store: Store) -> Door:
     door = mgr.state("d-2")
     assert_type(door, Door)
     return door
-
-
-def exhaustive(state: State) -> bool:
-    """What ``state()`` returns can be matched exhaustively."""
-    match state:
-        case State.DELIVERED | State.CANCELLED:
-            return True
-        case State.CREATED | State.PAID | State.PACKED | State.SHIPPED:
-            return False
