@@ -424,6 +424,10 @@ DOC_ERROR_FILES = {
         "workflow order {\n    initial state created\n    final state expired\n"
         "    event after\n    created -> expired on after\n}\n"
     ),
+    "deep.wf": (
+        "workflow w {\n    initial state a\n    final state b\n    event go\n"
+        f"    a -> b on go if {'not ' * 65}ready\n}}\n"
+    ),
     "typo.wf": (
         "workflow order {\n    initial state created\n    state paid\n    final state shipped\n"
         "    event pay, ship\n    created -> payd on pay\n    paid -> shipped on shipp\n"

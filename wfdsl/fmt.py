@@ -102,10 +102,10 @@ def format_guard_node(node: GuardNode) -> str:
     """A guard in source syntax, keeping the parentheses the author wrote.
 
     Parentheses that group something are kept even when precedence makes them
-    redundant (``(a and b) or c`` reads better than ``a and b or c``); doubled
-    ones, ones around a single name and ones around the whole guard are dropped. ``and``/``or`` associate
-    to the left, so a right operand of the same precedence keeps its
-    parentheses and the tree is unchanged."""
+    redundant (``(a and b) or c`` reads better than ``a and b or c``, and
+    ``a or (b or c)`` stays as written); doubled ones, ones around a single
+    name and ones around the whole guard are dropped. Recursion follows the
+    nesting only: a chain of any length is a loop."""
 
     def fmt(g: GuardNode, outer: int) -> str:
         prec = _PRECEDENCE[type(g)]
@@ -120,10 +120,9 @@ def format_guard_node(node: GuardNode) -> str:
             text = str(g.name)
         elif isinstance(g, NotNode):
             text = "not " + fmt(g.operand, prec)
-        elif isinstance(g, AndNode):
-            text = f"{fmt(g.left, prec)} and {fmt(g.right, prec + 1)}"
-        else:
-            text = f"{fmt(g.left, prec)} or {fmt(g.right, prec + 1)}"
+        else:  # a chain: a loop, however long
+            word = " and " if isinstance(g, AndNode) else " or "
+            text = word.join(fmt(o, prec) for o in g.operands)
         return f"({text})" if prec < outer else text
 
     while isinstance(node, GroupNode):  # around the whole guard they group nothing
@@ -143,7 +142,7 @@ def _guard_tokens(node: GuardNode) -> list[Token]:
         elif isinstance(g, GroupNode):
             stack.append(g.inner)
         else:
-            stack += (g.right, g.left)
+            stack.extend(reversed(g.operands))
     return out
 
 

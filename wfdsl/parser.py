@@ -87,17 +87,30 @@ class _AstBuilder(Transformer[Token, Any]):
     def ref(self, c: list[Token]) -> RefNode:
         return RefNode(c[0])
 
-    def not_(self, c: list[GuardNode]) -> NotNode:
-        return NotNode(c[0])
+    def not_(self, c: list[Any]) -> NotNode:
+        return NotNode(c[1], c[0])
 
-    def group(self, c: list[GuardNode]) -> GroupNode:
-        return GroupNode(c[0])
+    def group(self, c: list[Any]) -> GroupNode:
+        return GroupNode(c[1], c[0], c[2])
+
+    # The grammar's chains are left-recursive (``a or b or c`` reduces as
+    # ``(a or b) or c``); each reduction extends the chain on its left instead
+    # of nesting it, so a chain is one node whatever its length. Parentheses
+    # make a GroupNode, so a chain written inside them stays apart.
 
     def and_(self, c: list[GuardNode]) -> AndNode:
-        return AndNode(c[0], c[1])
+        left, right = c
+        if isinstance(left, AndNode):
+            left.operands.append(right)
+            return left
+        return AndNode([left, right])
 
     def or_(self, c: list[GuardNode]) -> OrNode:
-        return OrNode(c[0], c[1])
+        left, right = c
+        if isinstance(left, OrNode):
+            left.operands.append(right)
+            return left
+        return OrNode([left, right])
 
 
 # Comments are %ignore'd by the grammar but the linter needs them (noqa) and

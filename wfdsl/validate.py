@@ -42,7 +42,9 @@ from wfdsl.syntax import (
 
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 _RESERVED = {"after": "'after' is reserved for timed transitions"}
-#: Deeper guards would exhaust the recursion of every stage that walks them.
+#: How deep a guard may nest operators (:func:`wfdsl.ir.guard_depth`): every
+#: stage that walks a guard recurses once per level, so a deeper one would
+#: exhaust Python's recursion. Chains of any length are one level.
 MAX_GUARD_DEPTH = 64
 
 
@@ -102,17 +104,51 @@ class _Builder:
                 i += 1
         return "".join(out)
 
-    def guard(self, node: GuardNode) -> Guard:
-        if isinstance(node, RefNode):
-            self.name(node.name)
-            return GuardRef(node.name.value, span_of(node.name))
-        if isinstance(node, NotNode):
-            return GuardNot(self.guard(node.operand))
-        if isinstance(node, GroupNode):
-            return self.guard(node.inner)
-        if isinstance(node, AndNode):
-            return GuardAnd(self.guard(node.left), self.guard(node.right))
-        return GuardOr(self.guard(node.left), self.guard(node.right))
+    def guard(self, node: GuardNode) -> Guard | None:
+        """The IR of a guard, or None after reporting that it nests too deeply.
+
+        Built bottom-up with an explicit stack: the AST may be arbitrarily deep
+        here (ten thousand parentheses), and only the IR's depth is limited.
+        """
+        built: list[tuple[Guard, int]] = []  # (guard, its depth), operands in order
+        # (node, expanded): a node is visited, then finished once its operands are built.
+        stack: list[tuple[GuardNode, bool]] = [(node, False)]
+        while stack:
+            n, expanded = stack.pop()
+            while isinstance(n, GroupNode):
+                n = n.inner  # parentheses only group: nothing of them is left in the IR
+            if isinstance(n, RefNode):
+                self.name(n.name)
+                built.append((GuardRef(n.name.value, span_of(n.name)), 0))
+                continue
+            children = [n.operand] if isinstance(n, NotNode) else n.operands
+            if not expanded:
+                stack.append((n, True))
+                stack.extend((c, False) for c in reversed(children))
+                continue
+            operands = built[len(built) - len(children) :]
+            del built[len(built) - len(children) :]
+            guard: Guard
+            if isinstance(n, NotNode):
+                guard = GuardNot(operands[0][0])
+            else:
+                guard = (GuardAnd if isinstance(n, AndNode) else GuardOr)(*(g for g, _ in operands))
+            # A parenthesised chain of the same kind is spliced into this one
+            # (``a or (b or c)``): it adds no level.
+            depth = 1 + max(
+                d - (type(g) is type(guard) and not isinstance(g, GuardNot)) for g, d in operands
+            )
+            if depth > MAX_GUARD_DEPTH:
+                self.report(
+                    E.SyntaxError_,
+                    span_between(_first_token(n), _last_token(n)),
+                    f"guard nests 'not', 'and' and 'or' more than {MAX_GUARD_DEPTH} levels"
+                    " deep here (a chain such as 'a or b or c' is one level)",
+                    "move part of the condition into a guard function",
+                )
+                return None
+            built.append((guard, depth))
+        return built[0][0]
 
     # -- members ---------------------------------------------------------------
 
@@ -148,17 +184,7 @@ class _Builder:
     def edge(self, node: TransitionNode, index: int) -> Edge:
         wildcard = len(node.sources) == 1 and node.sources[0].type == "STAR"
         sources = () if wildcard else tuple(self.name(t) for t in node.sources)
-        guard = None
-        if node.guard is not None and _depth(node.guard) > MAX_GUARD_DEPTH:
-            refs = list(_refs(node.guard))
-            self.report(
-                E.SyntaxError_,
-                Span.cover(span_of(refs[0]), span_of(refs[-1])),
-                f"guard is nested more than {MAX_GUARD_DEPTH} levels deep",
-                "move part of the condition into a guard function",
-            )
-        elif node.guard is not None:
-            guard = self.guard(node.guard)
+        guard = None if node.guard is None else self.guard(node.guard)
         last = node.description
         if last is None and guard is not None:
             last = list(_refs(node.guard))[-1]
@@ -187,23 +213,27 @@ def _refs(node: GuardNode | None) -> Iterable[Token]:
         elif isinstance(n, GroupNode):
             stack.append(n.inner)
         else:
-            stack += (n.right, n.left)
+            stack.extend(reversed(n.operands))
 
 
-def _depth(node: GuardNode) -> int:
-    """Height of the guard tree, computed without recursion."""
-    deepest = 0
-    stack: list[tuple[GuardNode, int]] = [(node, 1)]
-    while stack:
-        n, d = stack.pop()
-        deepest = max(deepest, d)
-        if isinstance(n, NotNode):
-            stack.append((n.operand, d + 1))
-        elif isinstance(n, GroupNode):
-            stack.append((n.inner, d + 1))
-        elif not isinstance(n, RefNode):
-            stack += ((n.left, d + 1), (n.right, d + 1))
-    return deepest
+def _first_token(node: GuardNode) -> Token:
+    """The first token of a guard (sub)expression, found without recursion."""
+    while not isinstance(node, RefNode):
+        if isinstance(node, NotNode):
+            return node.keyword
+        if isinstance(node, GroupNode):
+            return node.open
+        node = node.operands[0]
+    return node.name
+
+
+def _last_token(node: GuardNode) -> Token:
+    """The last token of a guard (sub)expression, found without recursion."""
+    while not isinstance(node, RefNode):
+        if isinstance(node, GroupNode):
+            return node.close
+        node = node.operand if isinstance(node, NotNode) else node.operands[-1]
+    return node.name
 
 
 def _did_you_mean(name: str, known: Iterable[str]) -> str | None:
