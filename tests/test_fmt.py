@@ -127,10 +127,10 @@ def test_empty_state_braces_are_dropped() -> None:
     assert "    initial state a\n}" in out
 
 
-def test_output_uses_lf_line_endings() -> None:
+def test_output_keeps_the_files_line_ends() -> None:
+    """More in tests/test_line_ends.py."""
     out = format_source("# c\r\nworkflow w {\r\n  initial state a\r\n}\r\n")
-    assert "\r" not in out
-    assert out.startswith("# c\nworkflow w {\n")
+    assert out == "# c\r\nworkflow w {\r\n\r\n    initial state a\r\n}\r\n"
 
 
 # -- comments --------------------------------------------------------------------

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from lark import Token
 
 from wfdsl.errors import FormatError
-from wfdsl.parser import parse
+from wfdsl.parser import line_end_of, normalize_line_ends, parse
 from wfdsl.source import gc_paused
 from wfdsl.syntax import (
     AndNode,
@@ -355,16 +355,24 @@ def _comment_texts(comments: list[Token]) -> Counter[str]:
 def format_source(text: str, path: str = "<string>") -> str:
     """``text`` in the canonical layout.
 
+    Every line ends as the file's first line does (``\n``, ``\r\n`` or a
+    lone ``\r``; ``\n`` in a file with none), so a file keeps its style and a
+    file with mixed line ends gets one.
+
     :raises SpecError: if ``text`` has a syntax or validation error (nothing
         is formatted then).
     :raises FormatError: if the result would not mean the same as the input
         (a formatter bug; the caller must keep the original).
     """
+    line_end = line_end_of(text)
+    original, text = text, normalize_line_ends(text)
     with gc_paused():
         tree, comments = parse(text, path)
         spec = build_spec(tree, path)
         out = _render(_Layout(tree, comments, text))
-        if out == text:
+        if line_end != "\n":
+            out = out.replace("\n", line_end)  # no token holds a line end
+        if out == original:
             return out  # already canonical: nothing to verify
         try:
             tree2, comments2 = parse(out, path)

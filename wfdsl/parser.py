@@ -152,11 +152,38 @@ def _lark() -> Lark:
     )
 
 
+def normalize_line_ends(text: str) -> str:
+    """``text`` with every line end (``\r\n``, ``\r`` or ``\n``) as ``\n``.
+
+    The front end counts lines by ``\n`` alone (so does Lark's lexer), so the
+    text it reads goes through this first: a file saved with old Mac line ends
+    (``\r``) is many lines, not one whose first ``#`` hides the rest. Line and
+    column numbers are the same in ``text`` and in the result; offsets are not.
+    """
+    if "\r" not in text:
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def line_end_of(text: str) -> str:
+    """The first line end in ``text`` (``"\r\n"``, ``"\r"`` or ``"\n"``), or
+    ``"\n"`` when it has none: the style ``wfdsl fmt`` writes the file in."""
+    lf, cr = text.find("\n"), text.find("\r")
+    if cr < 0 or (0 <= lf < cr):
+        return "\n"
+    return "\r\n" if text.startswith("\r\n", cr) else "\r"
+
+
 def parse(text: str, path: str = "<string>") -> tuple[WorkflowNode, list[Token]]:
     """Parse ``text`` into an AST and its comment tokens.
 
+    Positions (line, column and offsets) are those of
+    :func:`normalize_line_ends` applied to ``text``; lines and columns are
+    also those of ``text`` itself.
+
     :raises SpecError: with one WF100 diagnostic on a syntax error.
     """
+    text = normalize_line_ends(text)
     parser = _lark()
     comments: list[Token] = []
     _sink.comments = comments
@@ -283,10 +310,10 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic
     found = _describe(tok)
     if tok.type == "$END":
         # Point just past the last character rather than at a line that does not exist.
-        lines = text.split("\n")  # the parser counts lines by "\n" alone
+        lines = text.split("\n")  # line ends are normalised to "\n" by now
         if len(lines) > 1 and lines[-1] == "":
             lines.pop()
-        line, column = len(lines), len(lines[-1].removesuffix("\r")) + 1
+        line, column = len(lines), len(lines[-1]) + 1
         end_line, end_column = line, column + 1
     else:
         end_line = tok.end_line if tok.end_line is not None else line

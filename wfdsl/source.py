@@ -13,7 +13,7 @@ from lark import Token
 from wfdsl.errors import SpecError
 from wfdsl.ir import Spec
 from wfdsl.lint.rules.errors import SyntaxError_
-from wfdsl.parser import parse
+from wfdsl.parser import normalize_line_ends, parse
 from wfdsl.validate import build_spec
 
 
@@ -22,20 +22,24 @@ class Source:
     """A parsed and validated file, with what the linter needs beside the IR."""
 
     spec: Spec
+    #: The source, line ends normalised to ``\n`` (positions index into it).
     text: str
     #: Comment tokens, in source order (for ``noqa``).
     comments: tuple[Token, ...]
 
 
-def decode(data: bytes, path: str) -> str:
-    """UTF-8 (a BOM is allowed) to text.
+def decode(data: bytes, path: str, *, keep_line_ends: bool = False) -> str:
+    """UTF-8 (a BOM is allowed) to text, every line end (``\r\n``, ``\r``,
+    ``\n``) made ``\n`` (see :func:`~wfdsl.parser.normalize_line_ends`), so that
+    the text shows diagnostics at the lines they name. ``keep_line_ends``
+    leaves them as they are (for ``wfdsl fmt``, which keeps a file's style).
 
     :raises SpecError: WF100 at the first byte that is not UTF-8.
     """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        before = data[: exc.start]
+        before = data[: exc.start].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         line = before.count(b"\n") + 1
         column = len(before[before.rfind(b"\n") + 1 :].decode("utf-8", "replace")) + 1
         raise SpecError(
@@ -51,7 +55,7 @@ def decode(data: bytes, path: str) -> str:
                 )
             ]
         ) from None
-    return text
+    return text if keep_line_ends else normalize_line_ends(text)
 
 
 @contextlib.contextmanager
@@ -73,7 +77,12 @@ def gc_paused() -> Iterator[None]:
 
 
 def analyze(text: str, path: str = "<string>") -> Source:
-    """Parse and validate ``text``. :raises SpecError: on any error."""
+    """Parse and validate ``text``. :raises SpecError: on any error.
+
+    ``Source.text`` is ``text`` with its line ends normalised, so that
+    positions index into it.
+    """
+    text = normalize_line_ends(text)
     with gc_paused():
         tree, comments = parse(text, path)
         return Source(build_spec(tree, path), text, tuple(comments))

@@ -12,15 +12,29 @@ from wfdsl.cli.lint import iter_wf_files
 from wfdsl.errors import FormatError, SpecError
 from wfdsl.fileio import write_atomic
 from wfdsl.fmt import format_source
+from wfdsl.parser import line_end_of, normalize_line_ends
 from wfdsl.source import decode
 
 STDIN = "-"
 
 
+_LINE_END_NAMES = {"\n": "\\n", "\r\n": "\\r\\n", "\r": "\\r"}
+
+
+def _lines(text: str) -> list[str]:
+    """``text`` (line ends normalised) cut after each ``\n`` and nowhere else:
+    ``str.splitlines`` would also cut at a form feed or U+2028."""
+    lines = [line + "\n" for line in text.split("\n")]
+    lines[-1] = lines[-1][:-1]
+    return lines if lines[-1] else lines[:-1]
+
+
 def _unified(before: str, after: str, path: str) -> str:
+    """A unified diff of the layout, line ends shown as ``\n`` (a diff of
+    ``\r`` line ends would not read on a terminal); see :func:`_line_end_note`."""
     lines = difflib.unified_diff(
-        before.splitlines(keepends=True),
-        after.splitlines(keepends=True),
+        _lines(normalize_line_ends(before)),
+        _lines(normalize_line_ends(after)),
         fromfile=f"a/{path}",
         tofile=f"b/{path}",
     )
@@ -29,15 +43,35 @@ def _unified(before: str, after: str, path: str) -> str:
     )
 
 
+def _line_end_note(before: str, after: str, path: str) -> str | None:
+    """What the diff does not show: line ends that change. A file with mixed
+    line ends gets those of its first line everywhere."""
+    crlf = before.count("\r\n")
+    kinds = {
+        end
+        for end, count in (
+            ("\r\n", crlf),
+            ("\r", before.count("\r") - crlf),
+            ("\n", before.count("\n") - crlf),
+        )
+        if count
+    }
+    style = line_end_of(after)
+    if kinds <= {style}:
+        return None
+    return f"{path}: every line would end in {_LINE_END_NAMES[style]}"
+
+
 def _format(data: bytes, path: str) -> tuple[str, str] | None:
     """(original text, formatted text), or None after reporting why not."""
     text: str | None = None
     try:
-        text = decode(data, path)
+        text = decode(data, path, keep_line_ends=True)  # fmt keeps the file's style
         return text, format_source(text, path)
     except SpecError as exc:
+        shown = None if text is None else normalize_line_ends(text)
         for d in exc.diagnostics:
-            click.echo(d.render(text), err=True)
+            click.echo(d.render(shown), err=True)
         click.echo(f"wfdsl: error: {path}: not formatted: fix the error above first", err=True)
     except FormatError as exc:
         click.echo(f"wfdsl: error: {exc}", err=True)
@@ -94,6 +128,9 @@ def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
         changed += 1
         if show_diff:
             click.echo(_unified(before, after, path), nl=False)
+            note = _line_end_note(before, after, path)
+            if note is not None:
+                click.echo(note, err=True)
         if check:
             click.echo(f"would reformat {path}", err=show_diff)
         if not dry:
