@@ -26,10 +26,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import wfdsl
-from wfdsl.diagnostics import Diagnostic, source_line
+from wfdsl.diagnostics import Diagnostic, Severity, source_line
 from wfdsl.errors import SpecError
+from wfdsl.lint.base import REGISTRY, LintRule
+from wfdsl.lint.config import Selection
+from wfdsl.lint.engine import lint_text
 from wfdsl.parser import _lark, normalize_line_ends
-from wfdsl.source import decode
+from wfdsl.source import analyze_lenient, decode
 
 EXAMPLES = int(os.environ.get("WFDSL_FUZZ_EXAMPLES", "300"))
 #: A hang is a failure, not a stuck test run.
@@ -324,6 +327,31 @@ def test_pathological_inputs_are_rejected_cleanly() -> None:
         "workflow w {" + "state s {" * 1_000,
     ]:
         load_or_reject(text)
+
+
+@FUZZ
+@given(st.one_of(generated_workflow(), mutated_example()))
+def test_lint_reports_the_errors_and_only_warnings_that_can_be_computed(text: str) -> None:
+    """A file with errors gets its errors (exactly those ``loads`` raises)
+    and the warnings of every rule that the errors leave meaningful."""
+    with hard_time_limit(HARD_LIMIT_SECONDS):
+        found = lint_text(text, "fuzz.wf", Selection().override(["ALL"], None, None))
+        try:
+            wfdsl.loads(text, "fuzz.wf")
+            errors: tuple[Diagnostic, ...] = ()
+        except SpecError as exc:
+            errors = exc.diagnostics
+    assert [d for d in found if d.severity is Severity.ERROR] == sorted(
+        errors, key=Diagnostic.sort_key
+    )
+    try:
+        gaps = analyze_lenient(text, "fuzz.wf").gaps
+    except SpecError:
+        return  # a syntax error: nothing else is reported
+    for d in found:
+        rule = REGISTRY[d.code]
+        if isinstance(rule, type) and issubclass(rule, LintRule) and d.code != "WF303":
+            assert not rule.needs & gaps, (d, gaps)
 
 
 # -- wfdsl lint --------------------------------------------------------------------------

@@ -249,6 +249,15 @@ def test_transitions_differing_only_in_guard_or_target_are_not_duplicates() -> N
     )
 
 
+def test_an_unknown_escape_in_the_workflow_description_is_an_error() -> None:
+    (diag,) = errors('workflow w "bad \\q" { initial state a }')
+    assert (diag.code, diag.column, diag.message) == (
+        "WF100",
+        17,
+        "unknown escape '\\q' in a description",
+    )
+
+
 def guard_edge(guard: str) -> str:
     return f"workflow w {{ initial state a event e a -> a on e if {guard} }}"
 

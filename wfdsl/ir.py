@@ -289,6 +289,21 @@ def format_guard(guard: Guard) -> str:
     return fmt(guard, 0)
 
 
+class Gap(StrEnum):
+    """What a spec built from a file with errors lacks (see
+    :func:`wfdsl.validate.check_tree`), so that the lint rules that need it
+    (:attr:`wfdsl.lint.base.LintRule.needs`) are skipped there."""
+
+    #: Every state a transition names is declared, once (no WF101, WF103).
+    STATES = "states"
+    #: Every event a transition names is declared, once (no WF102, WF104).
+    EVENTS = "events"
+    #: Exactly one state is initial (no WF105, WF106).
+    INITIAL = "initial"
+    #: Every guard could be built (none nests too deeply, WF100).
+    GUARDS = "guards"
+
+
 @fast_init
 @dataclass(frozen=True, slots=True)
 class Edge:

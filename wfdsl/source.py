@@ -10,22 +10,31 @@ from dataclasses import dataclass
 
 from lark import Token
 
+from wfdsl.diagnostics import Diagnostic
 from wfdsl.errors import SpecError
-from wfdsl.ir import Spec
+from wfdsl.ir import Gap, Spec
 from wfdsl.lint.rules.errors import SyntaxError_
 from wfdsl.parser import normalize_line_ends, parse
-from wfdsl.validate import build_spec
+from wfdsl.validate import build_spec, check_tree
 
 
 @dataclass(frozen=True, slots=True)
 class Source:
-    """A parsed and validated file, with what the linter needs beside the IR."""
+    """A parsed and validated file, with what the linter needs beside the IR.
+
+    From :func:`analyze_lenient` it may have ``errors``: then ``spec`` holds
+    what could be built, for the lint rules that do not need ``gaps``.
+    """
 
     spec: Spec
     #: The source, line ends normalised to ``\n`` (positions index into it).
     text: str
     #: Comment tokens, in source order (for ``noqa``).
     comments: tuple[Token, ...]
+    #: Validation errors (WF1xx), sorted; empty for a valid file.
+    errors: tuple[Diagnostic, ...] = ()
+    #: What the errors leave ``spec`` without.
+    gaps: frozenset[Gap] = frozenset()
 
 
 def decode(data: bytes, path: str, *, keep_line_ends: bool = False) -> str:
@@ -86,6 +95,20 @@ def analyze(text: str, path: str = "<string>") -> Source:
     with gc_paused():
         tree, comments = parse(text, path)
         return Source(build_spec(tree, path), text, tuple(comments))
+
+
+def analyze_lenient(text: str, path: str = "<string>") -> Source:
+    """Parse and validate ``text``, returning validation errors in
+    ``Source.errors`` instead of raising them, so that the linter can still
+    report every finding that the errors leave meaningful.
+
+    :raises SpecError: on a syntax error (there is nothing to check then).
+    """
+    text = normalize_line_ends(text)
+    with gc_paused():
+        tree, comments = parse(text, path)
+        checked = check_tree(tree, path)
+        return Source(checked.spec, text, tuple(comments), checked.errors, checked.gaps)
 
 
 def read(path: str | os.PathLike[str]) -> str:

@@ -1,9 +1,13 @@
-"""AST to Spec IR, reporting every error (WF100–WF113) before raising once."""
+"""AST to Spec IR, reporting every error (WF100–WF113) before raising once.
+
+:func:`check_tree` returns the errors with what could be built (for lint, which
+reports every finding it can); :func:`build_spec` raises them."""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from lark import Token
 
@@ -12,6 +16,7 @@ from wfdsl.errors import SpecError
 from wfdsl.ir import (
     Edge,
     Event,
+    Gap,
     Guard,
     GuardAnd,
     GuardNot,
@@ -57,16 +62,47 @@ def span_between(first: Token, last: Token) -> Span:
     return Span(first.line or 0, first.column or 0, last.end_line or 0, last.end_column or 0)
 
 
+#: The gap each error opens; errors not listed leave the rest of the spec whole.
+_GAPS: dict[str, Gap] = {
+    E.UndefinedState.code: Gap.STATES,
+    E.DuplicateState.code: Gap.STATES,
+    E.UndefinedEvent.code: Gap.EVENTS,
+    E.DuplicateEvent.code: Gap.EVENTS,
+    E.MissingInitial.code: Gap.INITIAL,
+    E.MultipleInitial.code: Gap.INITIAL,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """The result of checking an AST: the spec and every error found.
+
+    With errors, ``spec`` holds what could be built (the first of duplicate
+    declarations, no repeated transition, no guard that failed) and is
+    fit only for the lint rules that do not need what ``gaps`` names.
+    """
+
+    spec: Spec
+    errors: tuple[Diagnostic, ...]
+    gaps: frozenset[Gap]
+
+
 class _Builder:
     def __init__(self, path: str) -> None:
         self.path = path
         self.diags: list[Diagnostic] = []
+        self.gaps: set[Gap] = set()
+        #: Transitions whose guard could not be built (by index).
+        self.unbuilt_guards: set[int] = set()
 
     def report(
         self, rule: type[E.ErrorRule], tok_or_span: Token | Span, msg: str, hint: str | None = None
     ) -> None:
         span = tok_or_span if isinstance(tok_or_span, Span) else span_of(tok_or_span)
         self.diags.append(rule.at(self.path, span, msg, hint))
+        gap = _GAPS.get(rule.code)
+        if gap is not None:
+            self.gaps.add(gap)
 
     # -- tokens ------------------------------------------------------------
 
@@ -139,6 +175,7 @@ class _Builder:
                 d - (type(g) is type(guard) and not isinstance(g, GuardNot)) for g, d in operands
             )
             if depth > MAX_GUARD_DEPTH:
+                self.gaps.add(Gap.GUARDS)
                 self.report(
                     E.SyntaxError_,
                     span_between(_first_token(n), _last_token(n)),
@@ -185,6 +222,8 @@ class _Builder:
         wildcard = len(node.sources) == 1 and node.sources[0].type == "STAR"
         sources = () if wildcard else tuple(self.name(t) for t in node.sources)
         guard = None if node.guard is None else self.guard(node.guard)
+        if node.guard is not None and guard is None:
+            self.unbuilt_guards.add(index)
         last = node.description
         if last is None and guard is not None:
             last = list(_refs(node.guard))[-1]
@@ -246,6 +285,15 @@ def build_spec(tree: WorkflowNode, path: str = "<string>") -> Spec:
 
     :raises SpecError: carrying every error found, in source order.
     """
+    checked = check_tree(tree, path)
+    if checked.errors:
+        raise SpecError(checked.errors)
+    return checked.spec
+
+
+def check_tree(tree: WorkflowNode, path: str = "<string>") -> Checked:
+    """Validate the AST: the Spec IR and every error found, in source order.
+    Never raises for a mistake in the source."""
     b = _Builder(path)
     b.name(tree.name)  # reserved words are no workflow names either
     states: dict[str, State] = {}
@@ -278,22 +326,22 @@ def build_spec(tree: WorkflowNode, path: str = "<string>") -> Spec:
         else:
             edges.append(b.edge(member, len(edges)))
 
+    description = b.string(tree.description)
     _check_states(b, tree, states)
-    _check_edges(b, states, events, edges)
+    repeated = _check_edges(b, states, events, edges)
     _check_names(b, states, events, edges)
 
-    if b.diags:
-        b.diags.sort(key=Diagnostic.sort_key)
-        raise SpecError(b.diags)
-    return Spec(
+    b.diags.sort(key=Diagnostic.sort_key)
+    spec = Spec(
         name=tree.name.value,
         states=tuple(states.values()),
         events=tuple(events.values()),
-        edges=tuple(edges),
-        description=b.string(tree.description),
+        edges=tuple(e for e in edges if e.index not in repeated),
+        description=description,
         path=path,
         span=span_of(tree.name),
     )
+    return Checked(spec, tuple(b.diags), frozenset(b.gaps))
 
 
 def _check_states(b: _Builder, tree: WorkflowNode, states: dict[str, State]) -> None:
@@ -324,8 +372,10 @@ def _check_states(b: _Builder, tree: WorkflowNode, states: dict[str, State]) -> 
 
 def _check_edges(
     b: _Builder, states: dict[str, State], events: dict[str, Event], edges: list[Edge]
-) -> None:
+) -> set[int]:
+    """Check every transition; the indexes of those repeating an earlier one."""
     seen: dict[tuple[object, ...], Edge] = {}
+    repeated: set[int] = set()
     for edge in edges:
         for ref in (*edge.sources, edge.target):
             if ref.value not in states:
@@ -350,6 +400,8 @@ def _check_edges(
                 _did_you_mean(edge.event.value, events)
                 or f"declare it: 'event {edge.event.value}'",
             )
+        if edge.index in b.unbuilt_guards:
+            continue  # its guard is unknown: it repeats nothing
         key = (
             "*" if edge.wildcard else edge.source_names,
             edge.event.value,
@@ -363,8 +415,10 @@ def _check_edges(
                 "this transition repeats the one on line " + str(seen[key].span.line),
                 "remove one of them",
             )
+            repeated.add(edge.index)
         else:
             seen[key] = edge
+    return repeated
 
 
 def _check_names(

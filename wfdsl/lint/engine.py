@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from wfdsl.diagnostics import Diagnostic
+from wfdsl.diagnostics import Diagnostic, Severity
 from wfdsl.errors import SpecError
-from wfdsl.ir import Spec
+from wfdsl.ir import Gap, Spec
 from wfdsl.lint import rules as _rules  # noqa: F401  (registers every rule)
 from wfdsl.lint.base import REGISTRY, LintRule, resolve
 from wfdsl.lint.config import Selection
 from wfdsl.lint.noqa import Directive, covers, parse_directives
-from wfdsl.source import Source, analyze, decode, gc_paused
+from wfdsl.source import Source, analyze_lenient, decode, gc_paused
 
 _RULE_INSTANCES: dict[str, LintRule] = {}
 #: WF303 unused-noqa: reported by this driver rather than by a rule's check.
@@ -28,12 +28,23 @@ def _rule(code: str) -> LintRule:
     return rule
 
 
-def check_spec(spec: Spec, codes: frozenset[str]) -> Iterator[Diagnostic]:
-    """Findings of the given lint rules on a valid spec, before ``noqa``."""
-    for code in sorted(codes):
-        if code == UNUSED_NOQA:
-            continue  # produced below, from the directives
+def check_spec(
+    spec: Spec, codes: frozenset[str], gaps: frozenset[Gap] = frozenset()
+) -> Iterator[Diagnostic]:
+    """Findings of the given lint rules, before ``noqa``, in a fixed order
+    (rule by rule, each in the order of the spec). With ``gaps`` (a spec
+    built from a file with errors), rules that need what is missing are
+    skipped: see :func:`runnable`."""
+    for code in sorted(runnable(codes, gaps)):
         yield from _rule(code).check(spec)
+
+
+def runnable(codes: frozenset[str], gaps: frozenset[Gap]) -> frozenset[str]:
+    """The rules among ``codes`` that can run on a spec lacking ``gaps``
+    (WF303 is the driver's own, never a rule run)."""
+    return frozenset(
+        code for code in codes if code != UNUSED_NOQA and not (_rule(code).needs & gaps)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,24 +64,33 @@ def lint_text(text: str, path: str, selection: Selection | None = None) -> list[
 
 def _lint_text(text: str, path: str, selection: Selection) -> list[Diagnostic]:
     try:
-        source = analyze(text, path)
-    except SpecError as exc:
-        return sorted(exc.diagnostics, key=Diagnostic.sort_key)  # errors are never suppressed
+        source = analyze_lenient(text, path)
+    except SpecError as exc:  # a syntax error: nothing else can be checked
+        return sorted(exc.diagnostics, key=Diagnostic.sort_key)
     return lint_source(source, selection)
 
 
 def lint_source(source: Source, selection: Selection | None = None) -> list[Diagnostic]:
-    """Every lint finding for a file already parsed and validated, sorted by
-    position: for callers that need the spec too and should not parse twice."""
+    """Every finding for a parsed file, sorted by position: for callers that
+    need the spec too and should not parse twice.
+
+    The file's errors (``source.errors``, never suppressed) come with every
+    warning that can still be computed: rules that need what the errors
+    take away (:attr:`~wfdsl.lint.base.LintRule.needs`) are skipped, and so
+    are WF303 reports for ``noqa`` entries that could cover a skipped rule.
+    """
     selection = selection or Selection()
     path = source.spec.path
     enabled = selection.enabled(path)
-    found = list(check_spec(source.spec, enabled))
+    ran = runnable(enabled, source.gaps)
+    found = list(check_spec(source.spec, ran))
     directives = parse_directives(source.comments, source.text)
     if directives:
         found = _apply_noqa(found, directives)
         if UNUSED_NOQA in enabled:
-            found.extend(_unused(directives, path))
+            skipped = enabled - ran - {UNUSED_NOQA}
+            found.extend(_unused(directives, path, skipped))
+    found.extend(source.errors)
     found.sort(key=Diagnostic.sort_key)
     return found
 
@@ -101,16 +121,20 @@ def _apply_noqa(found: list[Diagnostic], directives: list[Directive]) -> list[Di
     return kept
 
 
-def _unused(directives: list[Directive], path: str) -> list[Diagnostic]:
+def _unused(
+    directives: list[Directive], path: str, skipped: frozenset[str] = frozenset()
+) -> list[Diagnostic]:
     """WF303 findings. They obey ``noqa`` themselves: a file-level directive
     or a line's explicit entry for WF303 (not a bare ``noqa``) suppresses
-    them, and such an entry counts as used only if it suppresses one."""
+    them, and such an entry counts as used only if it suppresses one. An
+    entry that covers a ``skipped`` rule might have suppressed one of its
+    findings, so it is not reported."""
     rule = REGISTRY[UNUSED_NOQA]
     found: list[Diagnostic] = []
     deferred: list[tuple[Directive, str, str]] = []
     for d in directives:
         if d.codes is None:
-            if not d.used:
+            if not d.used and not skipped:
                 found.append(
                     rule.at(path, d.span, "unused blanket 'noqa': nothing to suppress here")
                 )
@@ -118,7 +142,7 @@ def _unused(directives: list[Directive], path: str) -> list[Diagnostic]:
         for written, entry in zip(d.written, d.codes, strict=True):
             if resolve(written) is None:
                 found.append(rule.at(path, d.span, f"'noqa' names unknown rule '{written}'"))
-            elif entry in d.used:
+            elif entry in d.used or any(covers(entry, code) for code in skipped):
                 continue
             elif covers(entry, UNUSED_NOQA):
                 deferred.append((d, written, entry))
@@ -130,6 +154,11 @@ def _unused(directives: list[Directive], path: str) -> list[Diagnostic]:
 
 
 def _unused_entry(path: str, directive: Directive, written: str) -> Diagnostic:
+    code = resolve(written)
+    if code in REGISTRY and REGISTRY[code].severity is Severity.ERROR:
+        why, hint = "errors are never suppressed", "remove it, and fix the error"
+    else:
+        why, hint = "nothing to suppress", "remove it"
     return REGISTRY[UNUSED_NOQA].at(
-        path, directive.span, f"unused 'noqa' for {written}: nothing to suppress", "remove it"
+        path, directive.span, f"unused 'noqa' for {written}: {why}", hint
     )

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from wfdsl.diagnostics import Diagnostic
-from wfdsl.ir import Edge, HookKind, Spec, State
+from wfdsl.ir import Edge, Gap, HookKind, Spec, State
 from wfdsl.lint.base import LintRule, register
 
 
@@ -181,6 +181,7 @@ class UnreachableState(LintRule):
 
     code = "WF201"
     name = "unreachable-state"
+    needs = frozenset({Gap.STATES, Gap.INITIAL})
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
         graph = graph_of(spec)
@@ -233,6 +234,7 @@ class DeadEnd(LintRule):
 
     code = "WF202"
     name = "dead-end"
+    needs = frozenset({Gap.STATES})
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
         graph = graph_of(spec)
@@ -294,6 +296,7 @@ class NoPathToFinal(LintRule):
 
     code = "WF203"
     name = "no-path-to-final"
+    needs = frozenset({Gap.STATES})
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
         graph = graph_of(spec)
@@ -352,6 +355,7 @@ class ShadowedTransition(LintRule):
 
     code = "WF204"
     name = "shadowed-transition"
+    needs = frozenset({Gap.STATES, Gap.EVENTS, Gap.GUARDS})
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
         # The first unguarded explicit transition per (source, event), and the
@@ -476,6 +480,7 @@ class UnusedEvent(LintRule):
 
     code = "WF205"
     name = "unused-event"
+    needs = frozenset({Gap.EVENTS})
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
         used = {edge.event.value for edge in spec.edges}
@@ -532,6 +537,7 @@ class CompensatorNeverRuns(LintRule):
 
     code = "WF206"
     name = "compensator-never-runs"
+    needs = frozenset({Gap.STATES, Gap.INITIAL})
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
         initial = spec.initial
@@ -585,6 +591,7 @@ class NoFinalState(LintRule):
 
     code = "WF207"
     name = "no-final-state"
+    needs = frozenset()
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
         if not any(s.final for s in spec.states):
@@ -650,6 +657,7 @@ class MissingCompensator(LintRule):
 
     code = "WF208"
     name = "missing-compensator"
+    needs = frozenset({Gap.STATES})
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
         if not any(s.compensate for s in spec.states):
@@ -704,6 +712,7 @@ class NoFallback(LintRule):
 
     code = "WF209"
     name = "no-fallback"
+    needs = frozenset({Gap.STATES, Gap.EVENTS, Gap.GUARDS})
     default_enabled = False
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
