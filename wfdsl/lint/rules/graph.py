@@ -1,4 +1,4 @@
-"""Lint rules WF201-WF209: the shape of the state graph and of its transitions.
+"""Lint rules WF201-WF211: the shape of the state graph and of its transitions.
 
 The graph rules share one :class:`Graph` per spec, built in one pass over the
 transitions. ``*`` transitions are kept as one shared list of targets instead
@@ -764,3 +764,86 @@ class NoFallback(LintRule):
                     " the event is rejected when all guards are false",
                     f"add an unguarded `*` transition on '{event}' after the guarded ones",
                 )
+
+
+@register
+class WildcardReentry(LintRule):
+    """## What it does
+    Reports a `*` transition whose target is not `final`. `*` stands for every
+    non-final state, the target included, so the event arriving when the
+    instance is already there fires the transition again: the state is left
+    and re-entered. Not reported where the target has an unguarded transition
+    of its own on that event (explicit transitions are tried first, so that
+    one always fires instead), nor where an earlier unguarded `*` transition
+    on the event always fires first.
+
+    ## Why is this bad?
+    A second `cancel` sent to a cancelled order leaves `cancelled` and enters
+    it again: its exit hooks run, then its enter hooks (a second refund, a
+    second email), silently. Such a target is usually meant to end the
+    instance.
+
+    ## Example
+    ```
+    workflow order {
+        initial state created
+        state cancelled {
+            enter refund_payment
+        }
+        final state shipped
+        event ship, cancel
+        created -> shipped on ship
+        * -> cancelled on cancel
+    }
+    ```
+
+    ## Use instead
+    ```
+    workflow order {
+        initial state created
+        final state cancelled {
+            enter refund_payment
+        }
+        final state shipped
+        event ship, cancel
+        created -> shipped on ship
+        * -> cancelled on cancel
+    }
+    ```
+    """
+
+    code = "WF211"
+    name = "wildcard-reentry"
+    needs = frozenset({Gap.STATES, Gap.EVENTS, Gap.GUARDS})
+
+    def check(self, spec: Spec) -> Iterator[Diagnostic]:
+        wildcards = [e for e in spec.edges if e.wildcard]
+        if not wildcards:
+            return
+        # (state, event) pairs with an unguarded explicit transition: there,
+        # that transition always fires and `*` never does.
+        handled = {
+            (src.value, edge.event.value)
+            for edge in spec.edges
+            if not edge.wildcard and edge.guard is None
+            for src in edge.sources
+        }
+        unguarded_wild: set[str] = set()
+        for edge in wildcards:
+            event, target = edge.event.value, edge.target.value
+            if (
+                event not in unguarded_wild
+                and not spec.state(target).final
+                and (target, event) not in handled
+            ):
+                yield self.at(
+                    spec.path,
+                    edge.target.span,
+                    f"`*` transition on '{event}' re-enters non-final state '{target}':"
+                    f" '{event}' arriving there again leaves '{target}' and enters it anew,"
+                    " re-running its hooks",
+                    f"make '{target}' final, or give '{target}' a transition of its own on"
+                    f" '{event}' (explicit transitions are tried first)",
+                )
+            if edge.guard is None:
+                unguarded_wild.add(event)
