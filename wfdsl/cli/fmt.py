@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import sys
 
 import click
@@ -12,6 +13,7 @@ from wfdsl.cli.lint import iter_wf_files
 from wfdsl.errors import FormatError, SpecError
 from wfdsl.fileio import write_atomic
 from wfdsl.fmt import format_source
+from wfdsl.lint.config import ConfigError, ConfigFinder
 from wfdsl.parser import line_end_of, normalize_line_ends
 from wfdsl.source import decode
 
@@ -62,12 +64,18 @@ def _line_end_note(before: str, after: str, path: str) -> str | None:
     return f"{path}: every line would end in {_LINE_END_NAMES[style]}"
 
 
-def _format(data: bytes, path: str) -> tuple[str, str] | None:
+def _format(data: bytes, path: str, finder: ConfigFinder) -> tuple[str, str] | None:
     """(original text, formatted text), or None after reporting why not."""
     text: str | None = None
     try:
+        # fmt checks that lint reports the same afterwards, with the rules
+        # `wfdsl lint` would run on this file (standard input: the working
+        # directory's configuration).
+        selection = finder.for_file(path if os.path.exists(path) else "stdin.wf")
         text = decode(data, path, keep_line_ends=True)  # fmt keeps the file's style
-        return text, format_source(text, path)
+        return text, format_source(text, path, selection)
+    except ConfigError as exc:
+        click.echo(f"wfdsl: error: {exc}", err=True)
     except SpecError as exc:
         shown = None if text is None else normalize_line_ends(text)
         for d in exc.diagnostics:
@@ -99,6 +107,7 @@ def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
     """
     dry = check or show_diff
     errors = changed = unchanged = 0
+    finder = ConfigFinder()
     for path, problem in _targets(paths):
         if problem is not None:
             click.echo(f"wfdsl: error: {path}: {problem}", err=True)
@@ -114,7 +123,7 @@ def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
             click.echo(f"wfdsl: error: {path}: {exc.strerror or exc}", err=True)
             errors += 1
             continue
-        result = _format(data, "<stdin>" if path == STDIN else path)
+        result = _format(data, "<stdin>" if path == STDIN else path, finder)
         if result is None:
             errors += 1
             continue

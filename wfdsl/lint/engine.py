@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -162,3 +163,63 @@ def _unused_entry(path: str, directive: Directive, written: str) -> Diagnostic:
     return REGISTRY[UNUSED_NOQA].at(
         path, directive.span, f"unused 'noqa' for {written}: {why}", hint
     )
+
+
+# -- what noqa comments do, for wfdsl fmt -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NoqaOutcome:
+    """What the ``noqa`` comments of a valid file do, in terms that do not
+    depend on where lines are: two layouts of one spec lint alike exactly
+    when their outcomes are :meth:`equivalent`."""
+
+    #: Every finding before ``noqa``, in :func:`check_spec`'s fixed order
+    #: (which depends on the spec only, not on its layout).
+    findings: tuple[Diagnostic, ...]
+    #: Whether each finding is reported (not suppressed).
+    reported: tuple[bool, ...]
+    #: WF303 findings as (comment text, message), sorted.
+    unused: tuple[tuple[str, str], ...]
+
+    def difference(self, other: NoqaOutcome) -> str | None:
+        """How ``other`` lints differently from this outcome, in words; None
+        if it lints the same."""
+        if [d.code for d in self.findings] != [d.code for d in other.findings]:
+            return "it finds other problems"  # the specs differ: a formatter bug
+        for before, after, was, now in zip(
+            self.findings, other.findings, self.reported, other.reported, strict=True
+        ):
+            if was and not now:
+                return (
+                    f"{after.code} at line {after.line} ({after.message}) would be suppressed"
+                    " by a noqa comment that would end up on its line"
+                )
+            if now and not was:
+                return (
+                    f"{before.code} at line {before.line} ({before.message}) would no longer"
+                    " be suppressed: its noqa comment would end up on another line"
+                )
+        if self.unused != other.unused:
+            gone = Counter(self.unused) - Counter(other.unused)
+            new = Counter(other.unused) - Counter(self.unused)
+            text, message = next(iter(new or gone))
+            change = "would become" if new else "would no longer be"
+            return f"the comment '{text}' {change} reported as {message}"
+        return None
+
+
+def noqa_outcome(source: Source, selection: Selection | None = None) -> NoqaOutcome:
+    """The :class:`NoqaOutcome` of a valid file under ``selection``."""
+    selection = selection or Selection()
+    enabled = selection.enabled(source.spec.path)
+    found = list(check_spec(source.spec, enabled))
+    directives = parse_directives(source.comments, source.text)
+    kept = {id(d) for d in _apply_noqa(found, directives)}
+    unused: list[tuple[str, str]] = []
+    if directives and UNUSED_NOQA in enabled:
+        texts = {(c.line, c.column): str(c).rstrip() for c in source.comments}
+        unused = [
+            (texts[(d.line, d.column)], d.message) for d in _unused(directives, source.spec.path)
+        ]
+    return NoqaOutcome(tuple(found), tuple(id(d) in kept for d in found), tuple(sorted(unused)))
