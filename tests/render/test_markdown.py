@@ -160,3 +160,18 @@ def test_render_can_warn_when_mermaid_will_not_draw_its_output() -> None:
     assert warning is not None and warning.endswith(
         "502 arrows, over Mermaid's limit of 500 (maxEdges); --format svg draws it with Graphviz"
     )
+
+
+def test_past_1000_arrows_the_page_draws_no_diagram_and_says_why() -> None:
+    plan = plan_review_page(wfdsl.loads(release_pipeline(260)))
+    assert (plan.detail, plan.svg, plan.svg_dot) == (None, None, None)
+    assert "```mermaid" not in plan.text and ".svg" not in plan.text
+    assert (
+        "The workflow has 1,042 arrows, too many to draw legibly; the"
+        " [Transitions](#transitions) table lists them all." in plan.text
+    )
+    (note,) = plan.notes
+    assert note.endswith(
+        "with 1,042 arrows (more than 1,000) it is not drawn at all, and the page lists"
+        " the transitions only"
+    )

@@ -99,7 +99,7 @@ class ReviewPage:
 
     #: The page, Markdown.
     text: str
-    #: Detail of the page's Mermaid diagram; None when it shows an SVG instead.
+    #: Detail of the page's Mermaid diagram; None when it shows an SVG or none.
     detail: Detail | None
     #: File name of the SVG the page shows, beside the page: the caller draws
     #: it from :attr:`svg_dot` (with Graphviz, whose layout time it bounds).
@@ -129,7 +129,8 @@ def plan_review_page(
     The diagram is Mermaid at full detail if it fits; else without hooks,
     then without hooks and guards (the tables still list them); else, when
     even that is too large, an SVG drawn by Graphviz beside the page
-    (``WORKFLOW.svg``), which :attr:`ReviewPage.svg_dot` describes. ``source``,
+    (``WORKFLOW.svg``), which :attr:`ReviewPage.svg_dot` describes; past
+    :data:`MAX_DRAWN_ARROWS` arrows, no diagram at all. ``source``,
     a ``/``-separated path relative to the page, links the page to its ``.wf``
     file.
     """
@@ -150,10 +151,25 @@ def plan_review_page(
             tried.append(f"without {_LEFT_OUT[detail][0]} it is {' and '.join(problems)}")
         if mermaid_size(block)[1] > limits.max_edges:
             break  # every detail draws every arrow: only an SVG helps
+    arrows = mermaid_size(block)[1]
+    if arrows > MAX_DRAWN_ARROWS:
+        note = (
+            f"{'; '.join(tried)}; with {arrows:,} arrows (more than {MAX_DRAWN_ARROWS:,})"
+            " it is not drawn at all, and the page lists the transitions only"
+        )
+        return ReviewPage(_page(spec, source, limits, arrows=arrows), None, notes=(note,))
     svg = f"{spec.name}.svg"
     note = f"{'; '.join(tried)}; the page shows it drawn by Graphviz in {svg}"
     dot = _bounded_layout(to_dot(extract(spec, Detail.HOOKS)))
     return ReviewPage(_page(spec, source, limits, svg=svg), None, svg, dot, (note,))
+
+
+#: Past this many arrows a review page shows no diagram: none would read, and
+#: Graphviz takes longer and longer (about 35 s for 1,000 arrows of the
+#: pipeline in tests/render/pipeline.py, and out of memory on a 6,000-arrow
+#: fan-in), so it is not run. Deterministic, unlike a timeout, so that
+#: ``wfdsl docs --check`` agrees on every machine.
+MAX_DRAWN_ARROWS = 1_000
 
 
 #: Graphviz's default positioning runs network simplex to the end, which on
@@ -179,9 +195,20 @@ def review_page(spec: Spec, *, source: str | None = None) -> str:
 
 
 def _diagram_section(
-    block: str | None, detail: Detail | None, svg: str | None, limits: MermaidLimits
+    block: str | None,
+    detail: Detail | None,
+    svg: str | None,
+    limits: MermaidLimits,
+    arrows: int | None,
 ) -> list[str]:
     out = ["## Diagram", ""]
+    if arrows is not None:
+        return [
+            *out,
+            f"The workflow has {arrows:,} arrows, too many to draw legibly; the"
+            " [Transitions](#transitions) table lists them all.",
+            "",
+        ]
     if svg is not None:
         link = quote(svg)
         out += [
@@ -210,6 +237,7 @@ def _page(
     block: str | None = None,
     detail: Detail | None = None,
     svg: str | None = None,
+    arrows: int | None = None,
 ) -> str:
     out = [f"# Workflow `{spec.name}`", ""]
     if spec.description:
@@ -228,7 +256,7 @@ def _page(
     summary += f"; ends in {_codes(finals)}." if finals else "; never ends."
     out += [summary, ""]
 
-    out += _diagram_section(block, detail, svg, limits)
+    out += _diagram_section(block, detail, svg, limits, arrows)
 
     out += ["## States", ""]
     rows = []
