@@ -8,7 +8,7 @@ Prints, from one run, the best-of-N time of
   * wfdsl's ``load`` + all default lint rules (parse, AST, IR, validation,
     WF2xx/WF3xx, noqa);
 and their ratio (target: ≤ 1.5×). wfdsl pauses Python's cyclic GC while it
-parses (see ``wfdsl.source.analyze``); the bare parse is also shown with the GC
+parses (see ``wfdsl.frontend.source.analyze``); the bare parse is also shown with the GC
 paused, so the gain from that alone is visible. Then the cold wall time of
 ``wfdsl lint`` on a small file in a fresh process (target: ≤ 0.3 s).
 """
@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_compile import best
 from gen_spec import generate
 
+from wfdsl.frontend.parser import grammar_text
 from wfdsl.lint.engine import lint_text
-from wfdsl.parser import grammar_text
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -4,7 +4,8 @@
 
 Runs, in one process tree on one machine so the figures compare:
 front end (load + lint against Lark's bare parse, CLI start-up), compile
-throughput, runtime (durable SQLite send against raw sqlite3, in-memory send
+throughput, the language server (diagnostics latency against the linter
+in-process), runtime (durable SQLite send against raw sqlite3, in-memory send
 against python-statemachine and transitions, resume), and PostgreSQL (against
 raw psycopg, 1 and 4 workers, resume) when ``WFDSL_PG_DSN`` is set.
 Benchmarks share the machine's cores: run this on a quiet machine.
@@ -28,6 +29,16 @@ def main() -> int:
     quick = {
         "bench_lint.py": ["--states", "2000", "--transitions", "6000", "--repeat", "2"],
         "bench_compile.py": ["--states", "2000", "--transitions", "6000", "--repeat", "1"],
+        "bench_lsp.py": [
+            "--edits",
+            "10",
+            "--big-edits",
+            "2",
+            "--states",
+            "2000",
+            "--transitions",
+            "6000",
+        ],
         "bench_runtime.py": ["--sends", "100", "--rounds", "3", "--instances", "200"],
         "bench_postgres.py": [
             "--sends",
@@ -40,7 +51,7 @@ def main() -> int:
             "1000",
         ],
     }
-    runs = ["bench_lint.py", "bench_compile.py", "bench_runtime.py"]
+    runs = ["bench_lint.py", "bench_compile.py", "bench_lsp.py", "bench_runtime.py"]
     if os.environ.get("WFDSL_PG_DSN"):
         runs.append("bench_postgres.py")
     else:

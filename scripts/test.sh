@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The test command: the whole suite, then the static checks. Extra arguments
+# The test command: the whole suite, then the static checks (ruff, mypy, the
+# import contracts). Extra arguments
 # go to pytest (e.g. scripts/test.sh -x -k lint).
 source "$(dirname "$0")/bootstrap.sh"
 
@@ -15,3 +16,5 @@ echo "==> ruff format --check" >&2
 ruff format --check wfdsl tests benchmarks examples
 echo "==> mypy --strict wfdsl" >&2
 mypy --strict wfdsl
+echo "==> lint-imports (the stages of docs/architecture.md)" >&2
+lint-imports --no-logo

@@ -16,8 +16,8 @@ import wfdsl
 from wfdsl.cli import cli
 from wfdsl.errors import SpecError
 from wfdsl.fmt import format_source
+from wfdsl.frontend.source import decode
 from wfdsl.lint.engine import lint_text
-from wfdsl.source import decode
 
 STYLES = {"lf": "\n", "crlf": "\r\n", "cr": "\r"}
 

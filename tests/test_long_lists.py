@@ -17,10 +17,10 @@ from click.testing import CliRunner
 
 import wfdsl
 from wfdsl.cli import cli
+from wfdsl.frontend.validate import MAX_GUARD_DEPTH
 from wfdsl.ir import Spec
 from wfdsl.runtime import Manager
 from wfdsl.stores.memory import MemoryStore
-from wfdsl.validate import MAX_GUARD_DEPTH
 
 N = 3_000
 

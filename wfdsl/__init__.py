@@ -11,8 +11,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from wfdsl.errors import SpecError, WorkflowError
+from wfdsl.frontend.source import load, loads
 from wfdsl.ir import Spec
-from wfdsl.source import load, loads
 
 if TYPE_CHECKING:
     from wfdsl.runtime.aio import AsyncManager

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wfdsl.errors import CodegenError
+from wfdsl.frontend.naming import upper_snake
 from wfdsl.ir import (
     Edge,
     Event,
@@ -41,9 +42,9 @@ from wfdsl.ir import (
     HookKind,
     Spec,
     State,
+    TimedEdge,
     guard_refs,
 )
-from wfdsl.naming import upper_snake
 
 if TYPE_CHECKING:
     import jinja2
@@ -335,10 +336,23 @@ def _event(event: Event) -> _Node:
 
 
 def _edge(edge: Edge) -> _Node:
+    return _transition("ir.Edge", edge, ("event", _name(edge.event.value)))
+
+
+def _timed_edge(edge: TimedEdge) -> _Node:
+    # Milliseconds grouped by thousands (``5_400_000``) read at a glance.
+    duration = _Call(
+        "ir.Duration", (("ms", _Code(f"{edge.after.ms:_}")), ("text", _Str(edge.after.text)))
+    )
+    return _transition("ir.TimedEdge", edge, ("after", duration))
+
+
+def _transition(func: str, edge: Edge | TimedEdge, trigger: tuple[str, _Node]) -> _Node:
+    """``func(...)`` rebuilding ``edge``; ``trigger`` is its event or its duration."""
     args: list[tuple[str | None, _Node]] = [
         ("sources", _Tuple(tuple(_name(n.value) for n in edge.sources))),
         ("target", _name(edge.target.value)),
-        ("event", _name(edge.event.value)),
+        trigger,
     ]
     if edge.guard is not None:
         args.append(("guard", _guard(edge.guard)))
@@ -347,7 +361,7 @@ def _edge(edge: Edge) -> _Node:
     if edge.wildcard:
         args.append(("wildcard", _Code("True")))
     args.append(("index", _Code(str(edge.index))))
-    return _Call("ir.Edge", tuple(args), expand=True)
+    return _Call(func, tuple(args), expand=True)
 
 
 def spec_literal(spec: Spec, path: str) -> str:
@@ -361,6 +375,8 @@ def spec_literal(spec: Spec, path: str) -> str:
         ("events", _Tuple(tuple(_event(e) for e in spec.events))),
         ("edges", _Tuple(tuple(_edge(e) for e in spec.edges))),
     ]
+    if spec.timed_edges:
+        args.append(("timed_edges", _Tuple(tuple(_timed_edge(t) for t in spec.timed_edges))))
     return "\n".join(_lay(_Call("ir.Spec", tuple(args), expand=True), 0, "SPEC = ", ""))
 
 
@@ -406,10 +422,23 @@ def _code(text: str) -> str:
 
 
 def _methods(spec: Spec) -> list[_Method]:
-    guarded: dict[str, list[str]] = {}
-    for edge in spec.edges:
-        for name in dict.fromkeys(r.name for r in guard_refs(edge.guard)):
-            guarded.setdefault(name, []).append(edge.event.value)
+    # When each guard is checked: on the events that try it ("``pay`` or
+    # ``retry`` arrives"), and when the timers it guards come due ("``created``
+    # has waited ``30m``").
+    events: dict[str, list[str]] = {}
+    timers: dict[str, list[str]] = {}
+    for edge in spec.all_edges:
+        names = dict.fromkeys(r.name for r in guard_refs(edge.guard))
+        for name in names:
+            events.setdefault(name, [])
+            timers.setdefault(name, [])
+        if isinstance(edge, TimedEdge):
+            where = "any state" if edge.wildcard else " or ".join(map(_code, edge.source_names))
+            for name in names:
+                timers[name].append(f"{where} has waited {_code(edge.after.text)}")
+        else:
+            for name in names:
+                events[name].append(edge.event.value)
     roles: dict[str, list[str]] = {}
     verbs = {
         HookKind.ENTER: "after entering",
@@ -421,9 +450,10 @@ def _methods(spec: Spec) -> list[_Method]:
             for n in item.names:
                 roles.setdefault(n.value, []).append(f"{verbs[item.kind]} {_code(state.name)}")
     methods = []
-    for name, events in guarded.items():
-        on = " or ".join(_code(e) for e in dict.fromkeys(events))
-        methods.append(_Method(name, "bool", f"Guard, checked when {on} arrives."))
+    for name, on in events.items():
+        whens = [" or ".join(_code(e) for e in dict.fromkeys(on)) + " arrives"] if on else []
+        whens += dict.fromkeys(timers[name])
+        methods.append(_Method(name, "bool", f"Guard, checked when {' or when '.join(whens)}."))
     for name, uses in roles.items():
         compensates = all(use.startswith("to undo") for use in uses)
         role = "Compensator" if compensates else "Hook"
@@ -485,6 +515,7 @@ def generate(spec: Spec, *, source: str, sha256: str) -> str:
         states=_members(spec.states, "state"),
         events=_members(spec.events, "event"),
         methods=methods,
+        timed=bool(spec.timed_edges),
         spec_literal=spec_literal(spec, source),
     )
     return text
@@ -536,13 +567,11 @@ def read_source(path: str | os.PathLike[str]) -> SourceFile:
     :raises OSError: if it cannot be read.
     :raises SpecError: if it is not a valid workflow.
     """
-    from wfdsl.source import decode, loads
+    from wfdsl.frontend.source import loads, read_file
 
     source = os.fspath(path)
-    with open(source, "rb") as fh:
-        data = fh.read()
-    spec = loads(decode(data, source), source)
-    return SourceFile(source, spec, hashlib.sha256(data).hexdigest())
+    data, text = read_file(source)
+    return SourceFile(source, loads(text, source), hashlib.sha256(data).hexdigest())
 
 
 def generate_module(

@@ -1,9 +1,12 @@
-"""Diagnostics: what the front end and the linter report, and how it is shown."""
+"""Diagnostics: what the front end and the linter report, and how it is shown;
+and :class:`Rule`, the documented kind of finding each code names."""
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import ClassVar
 
 from wfdsl.ir import Span
 
@@ -77,3 +80,80 @@ def source_line(source: str, line: int) -> str | None:
     if line > len(lines):
         return None
     return lines[line - 1].removesuffix("\r")
+
+
+class Rule:
+    """A rule: a stable code, a kebab-case name, a default severity and its documentation.
+
+    Every :class:`Diagnostic` names one by its code: the front end's errors
+    (:mod:`wfdsl.frontend.codes`), the lint rules (:mod:`wfdsl.lint.rules`) and
+    the breaking changes (:mod:`wfdsl.compare.breaking`) are all rules.
+    The class docstring *is* the rule's documentation, in the sections
+    ``What it does``, ``Why is this bad?``, ``Example`` and ``Use instead``;
+    ``docs/rules.md`` is generated from it.
+    """
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity] = Severity.WARNING
+    #: Off-by-default rules run only when selected.
+    default_enabled: ClassVar[bool] = True
+
+    @classmethod
+    def summary(cls) -> str:
+        """The first sentence of the docstring's "What it does" section, on one line."""
+        paragraph = doc_sections(cls).get("What it does", "").strip().split("\n\n")[0]
+        text = " ".join(paragraph.split())
+        end = text.find(". ")
+        return text if end < 0 else text[: end + 1]
+
+    @classmethod
+    def diagnostic(
+        cls,
+        path: str,
+        line: int,
+        column: int,
+        end_line: int,
+        end_column: int,
+        message: str,
+        hint: str | None = None,
+    ) -> Diagnostic:
+        return Diagnostic(
+            cls.code,
+            cls.name,
+            cls.severity,
+            message,
+            path,
+            line,
+            column,
+            end_line,
+            end_column,
+            hint,
+        )
+
+    @classmethod
+    def at(cls, path: str, span: Span, message: str, hint: str | None = None) -> Diagnostic:
+        return cls.diagnostic(
+            path, span.line, span.column, span.end_line, span.end_column, message, hint
+        )
+
+
+SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead")
+
+
+def doc_sections(rule: type[Rule]) -> dict[str, str]:
+    """The rule's docstring split into its ``## Section`` parts."""
+    doc = inspect.cleandoc(rule.__doc__ or "")
+    sections: dict[str, str] = {}
+    current: str | None = None
+    lines: list[str] = []
+    for line in doc.splitlines():
+        if line.startswith("## "):
+            if current is not None:
+                sections[current] = "\n".join(lines).strip()
+            current, lines = line[3:].strip(), []
+        else:
+            lines.append(line)
+    if current is not None:
+        sections[current] = "\n".join(lines).strip()
+    return sections

@@ -8,15 +8,16 @@ order means something:
 * the header comments, then ``workflow NAME "description" {`` and a blank line;
 * every state, in the order written (hooks indented inside braces);
 * every event, one per line, in the order written;
-* every transition, one per line, in the order written (the order in which
-  they are tried);
+* every transition, event-triggered or timed, one per line, in the order
+  written (the order in which they are tried);
 * ``}``.
 
 Groups are separated by one blank line; inside a group, a blank line the
 author left between two members is kept (several become one). Nothing is
 aligned, so that adding a member never rewrites its neighbours. Descriptions
-are copied byte for byte, escapes untouched; guards keep their meaning and
-lose only parentheses that precedence makes redundant.
+are copied byte for byte, escapes untouched; durations are kept as written
+(``90m`` stays ``90m``); guards keep their meaning and lose only parentheses
+that precedence makes redundant.
 
 Comments stay where they were: a comment on a line of its own belongs to the
 member below it and moves with it; a comment after code stays at the end of
@@ -44,12 +45,9 @@ from lark import Token
 
 from wfdsl.diagnostics import Diagnostic
 from wfdsl.errors import FormatError, WorkflowError
-from wfdsl.lint.config import Selection
-from wfdsl.lint.engine import check_spec, noqa_outcome
-from wfdsl.lint.noqa import Directive, is_file_level_form, parse_directives
-from wfdsl.parser import line_end_of, normalize_line_ends, parse
-from wfdsl.source import Source, analyze, gc_paused
-from wfdsl.syntax import (
+from wfdsl.frontend.parser import line_end_of, normalize_line_ends, parse
+from wfdsl.frontend.source import Source, analyze, gc_paused
+from wfdsl.frontend.syntax import (
     AndNode,
     EventsNode,
     GroupNode,
@@ -58,10 +56,14 @@ from wfdsl.syntax import (
     OrNode,
     RefNode,
     StateNode,
+    TimedTransitionNode,
     TransitionNode,
     WorkflowNode,
 )
-from wfdsl.validate import build_spec
+from wfdsl.frontend.validate import build_spec
+from wfdsl.lint.config import Selection
+from wfdsl.lint.engine import check_spec, noqa_outcome
+from wfdsl.lint.noqa import Directive, is_file_level_form, parse_directives
 
 INDENT = "    "
 #: Between code and an end-of-line comment.
@@ -207,11 +209,16 @@ def _event_units(node: EventsNode) -> list[_Unit]:
     return units
 
 
-def _transition_unit(node: TransitionNode) -> _Unit:
-    text = (
-        ", ".join(t.value for t in node.sources) + f" -> {node.target.value} on {node.event.value}"
-    )
-    toks = [*node.sources, node.arrow, node.target, node.event]
+def _transition_unit(node: TransitionNode | TimedTransitionNode) -> _Unit:
+    text = ", ".join(t.value for t in node.sources) + f" -> {node.target.value}"
+    toks = [*node.sources, node.arrow, node.target]
+    if isinstance(node, TimedTransitionNode):
+        # A valid spec has one DURATION token: the duration exactly as written.
+        text += " after " + "".join(t.value for t in node.duration)
+        toks += [node.after, *node.duration]
+    else:
+        text += f" on {node.event.value}"
+        toks.append(node.event)
     if node.guard is not None:
         text += " if " + format_guard_node(node.guard)
         toks += _guard_tokens(node.guard)

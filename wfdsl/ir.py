@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any, TypeVar, cast
 
@@ -291,7 +292,7 @@ def format_guard(guard: Guard) -> str:
 
 class Gap(StrEnum):
     """What a spec built from a file with errors lacks (see
-    :func:`wfdsl.validate.check_tree`), so that the lint rules that need it
+    :func:`wfdsl.frontend.validate.check_tree`), so that the lint rules that need it
     (:attr:`wfdsl.lint.base.LintRule.needs`) are skipped there."""
 
     #: Every state a transition names is declared, once (no WF101, WF103).
@@ -302,6 +303,8 @@ class Gap(StrEnum):
     INITIAL = "initial"
     #: Every guard could be built (none nests too deeply, WF100).
     GUARDS = "guards"
+    #: Every timed transition's duration could be read (no WF114).
+    DURATIONS = "durations"
 
 
 @fast_init
@@ -326,6 +329,87 @@ class Edge:
         return tuple(n.value for n in self.sources)
 
 
+#: Milliseconds per duration unit (SPEC §2: ``d h m s ms``), largest first:
+#: the order in which a duration must write them.
+DURATION_UNITS: dict[str, int] = {
+    "d": 86_400_000,
+    "h": 3_600_000,
+    "m": 60_000,
+    "s": 1_000,
+    "ms": 1,
+}
+#: The longest duration a timed transition may have: 3650 days (SPEC §2), in ms.
+MAX_DURATION_MS = 3650 * DURATION_UNITS["d"]
+
+
+def format_duration(ms: int) -> str:
+    """``ms`` milliseconds written with the fewest pieces, largest unit first:
+    ``5_400_000`` is ``"1h30m"``, ``90_000`` is ``"1m30s"``, ``1_500`` is ``"1s500ms"``.
+
+    :raises ValueError: if ``ms`` is not positive.
+    """
+    if ms <= 0:
+        raise ValueError(f"a duration is positive, not {ms} ms")
+    parts: list[str] = []
+    for unit, size in DURATION_UNITS.items():
+        count, ms = divmod(ms, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts)
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """How long a timed transition waits: ``after 1h30m``."""
+
+    #: The exact length in milliseconds (an ``int``: no rounding, ever).
+    ms: int
+    #: The text as written (``"90s"``, ``"1h30m"``), kept for the formatter and
+    #: for labels; ``90s`` and ``1m30s`` are the same duration.
+    text: str
+    span: Span = NO_SPAN
+
+    @property
+    def timedelta(self) -> timedelta:
+        """The duration as a :class:`datetime.timedelta` (exact: whole milliseconds)."""
+        return timedelta(milliseconds=self.ms)
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class TimedEdge:
+    """One timed transition: ``SOURCES -> target after DURATION [if guard] ["description"]``.
+
+    Kept apart from :class:`Edge` (in :attr:`Spec.timed_edges`): it has no
+    event, so no event ever selects it (:meth:`Spec.candidates` never returns
+    one). Entering a source state arms it, due at the time of entering plus
+    :attr:`after`; leaving the state disarms it. When several are due, they
+    are taken in due order, then in written order (:attr:`index`); the first
+    whose guard holds fires (SPEC §2). :meth:`Spec.timed_from` lists the ones a
+    state arms.
+    """
+
+    #: Explicit sources in the order written; empty when ``wildcard``.
+    sources: tuple[Name, ...]
+    target: Name
+    #: How long an instance must stay in a source state before it fires.
+    after: Duration
+    guard: Guard | None = None
+    description: str | None = None
+    #: ``*``: every non-final state.
+    wildcard: bool = False
+    span: Span = NO_SPAN
+    #: Position among the workflow's timed transitions (:attr:`Spec.timed_edges`),
+    #: in source order: the written order that breaks ties between timers due
+    #: at the same moment.
+    index: int = 0
+
+    @property
+    def source_names(self) -> tuple[str, ...]:
+        return tuple(n.value for n in self.sources)
+
+
 @dataclass(frozen=True, slots=True)
 class Spec:
     """A validated workflow.
@@ -342,6 +426,9 @@ class Spec:
     #: Where the spec came from, as given to ``load``/``loads``.
     path: str = "<string>"
     span: Span = NO_SPAN
+    #: Timed transitions (``after``) in source order; ``edges`` holds the
+    #: transitions that events trigger.
+    timed_edges: tuple[TimedEdge, ...] = ()
 
     _state_index: dict[str, State] = field(init=False, repr=False, compare=False)
     _event_index: dict[str, Event] = field(init=False, repr=False, compare=False)
@@ -349,6 +436,11 @@ class Spec:
         init=False, repr=False, compare=False
     )
     _wildcard: dict[str, tuple[Edge, ...]] = field(init=False, repr=False, compare=False)
+    #: Timed transitions by explicit source; then those written with ``*``.
+    _timed: dict[str, tuple[TimedEdge, ...]] = field(init=False, repr=False, compare=False)
+    _timed_wild: tuple[TimedEdge, ...] = field(init=False, repr=False, compare=False)
+    #: :meth:`timed_from` per state once asked, when ``*`` ones must be merged in.
+    _timed_merged: dict[str, tuple[TimedEdge, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         explicit: dict[tuple[str, str], list[Edge]] = {}
@@ -363,6 +455,16 @@ class Spec:
         object.__setattr__(self, "_event_index", {e.name: e for e in self.events})
         object.__setattr__(self, "_explicit", {k: tuple(v) for k, v in explicit.items()})
         object.__setattr__(self, "_wildcard", {k: tuple(v) for k, v in wildcard.items()})
+        self._index_timed()
+
+    def _index_timed(self) -> None:
+        timed: dict[str, list[TimedEdge]] = {}
+        for t in self.timed_edges:
+            for src in dict.fromkeys(t.source_names):  # `a, a -> b after 1m` arms once
+                timed.setdefault(src, []).append(t)
+        object.__setattr__(self, "_timed", {k: tuple(v) for k, v in timed.items()})
+        object.__setattr__(self, "_timed_wild", tuple(t for t in self.timed_edges if t.wildcard))
+        object.__setattr__(self, "_timed_merged", {})
 
     # -- lookups -------------------------------------------------------------
 
@@ -405,14 +507,46 @@ class Spec:
         wild = self._wildcard.get(event, ())
         return explicit + wild if wild else explicit
 
-    def sources_of(self, edge: Edge) -> tuple[str, ...]:
+    def timed_from(self, state: str) -> tuple[TimedEdge, ...]:
+        """The timed transitions that entering ``state`` arms, in written order
+        (explicit and ``*`` ones interleaved as written: the order that breaks
+        ties between timers due at the same moment). Each appears once, however
+        often ``state`` is listed among its sources. Empty for a final state
+        and for a name the spec does not declare.
+
+        Cheap to call per transition: a dictionary lookup (the first call for
+        a state also merges in the ``*`` timed transitions, once).
+        """
+        st = self._state_index.get(state)
+        if st is None or st.final:
+            return ()
+        explicit = self._timed.get(state, ())
+        if not self._timed_wild:
+            return explicit
+        merged = self._timed_merged.get(state)
+        if merged is None:
+            merged = tuple(sorted((*explicit, *self._timed_wild), key=lambda t: t.index))
+            self._timed_merged[state] = merged
+        return merged
+
+    @property
+    def all_edges(self) -> tuple[Edge | TimedEdge, ...]:
+        """Every transition, event-triggered and timed, in source order (by
+        position; a spec built without positions lists ``edges`` first)."""
+        if not self.timed_edges:
+            return self.edges
+        both: list[Edge | TimedEdge] = [*self.edges, *self.timed_edges]
+        return tuple(sorted(both, key=lambda e: (e.span.line, e.span.column)))
+
+    def sources_of(self, edge: Edge | TimedEdge) -> tuple[str, ...]:
         """The states an edge can fire from (``*`` expanded to every non-final state)."""
         if edge.wildcard:
             return tuple(s.name for s in self.states if not s.final)
         return edge.source_names
 
     def outgoing(self) -> dict[str, list[Edge]]:
-        """Edges by source state, ``*`` expanded; every state has an entry."""
+        """Event transitions by source state, ``*`` expanded; every state has an
+        entry. (The timed transitions a state arms: :meth:`timed_from`.)"""
         out: dict[str, list[Edge]] = {s.name: [] for s in self.states}
         wildcards = [e for e in self.edges if e.wildcard]
         for edge in self.edges:
@@ -431,7 +565,7 @@ class Spec:
     def guard_names(self) -> tuple[str, ...]:
         """Every guard function name, in order of first use."""
         seen: dict[str, None] = {}
-        for edge in self.edges:
+        for edge in self.all_edges:
             for ref in guard_refs(edge.guard):
                 seen.setdefault(ref.name, None)
         return tuple(seen)
@@ -465,7 +599,7 @@ class Spec:
             op = "and" if isinstance(g, GuardAnd) else "or"
             return [op, *(guard_data(o) for o in g.operands)]
 
-        return {
+        data: dict[str, Any] = {
             "name": self.name,
             "description": desc(self.description),
             "states": [
@@ -492,13 +626,31 @@ class Spec:
                 for e in self.edges
             ],
         }
+        if self.timed_edges:
+            # Only specs with timers carry the key: every other spec keeps the
+            # data, and so the fingerprint, it had before timers existed.
+            data["timed_transitions"] = [
+                {
+                    "sources": "*" if t.wildcard else list(t.source_names),
+                    "target": t.target.value,
+                    "after_ms": t.after.ms,
+                    "guard": guard_data(t.guard),
+                    "description": desc(t.description),
+                }
+                for t in self.timed_edges
+            ]
+        return data
 
     def fingerprint(self) -> str:
         """A hash of the spec's behaviour: equal for specs that behave alike,
         whatever their layout, comments, descriptions or file. Stores record it
         per instance so that ``resume()`` can tell when the spec changed under it."""
         data = self.to_data(descriptions=False)
-        for transition, edge in zip(data["transitions"], self.edges, strict=True):
+        pairs: list[tuple[dict[str, Any], Edge | TimedEdge]] = [
+            *zip(data["transitions"], self.edges, strict=True),
+            *zip(data.get("timed_transitions", ()), self.timed_edges, strict=True),
+        ]
+        for transition, edge in pairs:
             if edge.guard is not None:
                 transition["guard"] = _Json(_fingerprint_guard(edge.guard))
         return hashlib.sha256(_compact_json(data).encode()).hexdigest()

@@ -27,7 +27,18 @@ def random_spec(seed: int):  # type: ignore[no-untyped-def]
     of spaces, lengths from empty to a few hundred characters."""
     import random
 
-    from wfdsl.ir import Edge, Event, GuardAnd, GuardNot, GuardRef, Name, Spec, State
+    from wfdsl.ir import (
+        Duration,
+        Edge,
+        Event,
+        GuardAnd,
+        GuardNot,
+        GuardRef,
+        Name,
+        Spec,
+        State,
+        TimedEdge,
+    )
 
     rng = random.Random(seed)
     alphabet = list("abcdefghij      ") + list("\"'\\\n\t{}%#$") + ["é", "中", "🚀", "\u202e"]
@@ -59,4 +70,25 @@ def random_spec(seed: int):  # type: ignore[no-untyped-def]
         )
         for i in range(3)
     )
-    return Spec(name=f"random{seed}", states=states, events=events, edges=edges, description=text())
+    # Timed transitions, the text of their durations as hostile as any
+    # description (a spec built by hand is not validated).
+    timed = tuple(
+        TimedEdge(
+            sources=() if i == 1 else (Name(states[i].name),),
+            target=Name(states[-1].name),
+            after=Duration(rng.randint(1, 3650 * 86_400_000), text() or "1ms"),
+            guard=guard if i == 0 else None,
+            description=text(),
+            wildcard=i == 1,
+            index=i,
+        )
+        for i in range(rng.randint(0, 2))
+    )
+    return Spec(
+        name=f"random{seed}",
+        states=states,
+        events=events,
+        edges=edges,
+        description=text(),
+        timed_edges=timed,
+    )

@@ -68,10 +68,10 @@ def test_importing_a_generated_module_parses_nothing(monkeypatch: pytest.MonkeyP
     def refuse(*args: object, **kwargs: object) -> Spec:
         raise AssertionError("the generated module parsed a .wf source at import time")
 
-    import wfdsl.source
+    import wfdsl.frontend.source
 
-    monkeypatch.setattr(wfdsl.source, "parse", refuse)
-    monkeypatch.setattr(wfdsl.source, "analyze", refuse)
+    monkeypatch.setattr(wfdsl.frontend.source, "parse", refuse)
+    monkeypatch.setattr(wfdsl.frontend.source, "analyze", refuse)
     generated = load_module(GOLDEN_DIR / "order_wf.py", "order_wf", monkeypatch)
     assert isinstance(generated.SPEC, Spec)
 

@@ -1,7 +1,8 @@
 """Each lint rule (WF2xx, WF3xx) finds what it should, where it should, and nothing else.
 
-The cases live in ``rule_cases.toml``: a workflow, the rule, and the
-``line:column`` of every finding expected from it.
+The cases live in ``rule_cases.toml`` (and, where timed transitions matter,
+``timer_cases.toml``): a workflow, the rule, and the ``line:column`` of every
+finding expected from it.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from wfdsl.diagnostics import Diagnostic, Severity
 from wfdsl.lint.base import REGISTRY, LintRule
 from wfdsl.lint.engine import lint_text
 
-CASES: list[dict[str, Any]] = tomllib.loads(
-    Path(__file__).with_name("rule_cases.toml").read_text(encoding="utf-8")
-)["case"]
+CASES: list[dict[str, Any]] = [
+    case
+    for name in ("rule_cases.toml", "timer_cases.toml")
+    for case in tomllib.loads(Path(__file__).with_name(name).read_text(encoding="utf-8"))["case"]
+]
 LINT_CODES = sorted(code for code, rule in REGISTRY.items() if issubclass(rule, LintRule))
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples").glob("*.wf"))
 

@@ -16,6 +16,7 @@ HERE = Path(__file__).resolve().parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.wf"))
 HOSTILE = HERE / "hostile.wf"
 BIG = HERE / "release.wf"
+TIMERS = HERE / "timers.wf"
 
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None, reason="Graphviz 'dot' is not installed (apt-get install graphviz)"
@@ -24,6 +25,13 @@ needs_dot = pytest.mark.skipif(
 
 def spec_of(path: Path) -> Spec:
     return wfdsl.load(path)
+
+
+def review_block(spec: Spec) -> str:
+    """The Mermaid block of ``spec``'s review page, as GitHub gets it."""
+    from wfdsl.render.markdown import review_page
+
+    return review_page(spec).split("```mermaid\n", 1)[1].split("\n```", 1)[0]
 
 
 def dot_to(text: str, fmt: str) -> bytes:

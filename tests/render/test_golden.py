@@ -15,16 +15,18 @@ from wfdsl.render import extract
 from wfdsl.render.dot import to_dot
 from wfdsl.render.mermaid import to_mermaid
 
-from .helpers import BIG, HOSTILE, ROOT, spec_of
+from .helpers import BIG, HOSTILE, ROOT, TIMERS, spec_of
 
 GOLDEN = ROOT / "tests" / "golden"
 UPDATE = os.environ.get("WFDSL_UPDATE_GOLDEN") == "1"
 
-#: (source, golden stem): the order example, the 44-state release train, hostile text.
+#: (source, golden stem): the order example, the 44-state release train, hostile
+#: text, timed transitions of every shape.
 CASES = [
     (ROOT / "examples" / "order.wf", "order"),
     (BIG, "release"),
     (HOSTILE, "hostile"),
+    (TIMERS, "timers"),
 ]
 
 

@@ -23,7 +23,7 @@ from wfdsl.render.markdown import plan_review_page, review_page
 from wfdsl.render.mermaid import DEFAULT_LIMITS, mermaid_size, over_limits, to_mermaid
 
 from .cdp import Browser, chromium_path
-from .helpers import BIG, EXAMPLES, HOSTILE, ROOT, dot_to, needs_dot, spec_of
+from .helpers import BIG, EXAMPLES, HOSTILE, ROOT, TIMERS, dot_to, needs_dot, review_block, spec_of
 from .pipeline import release_pipeline
 
 
@@ -82,7 +82,7 @@ def draw(browser: Browser, text: str) -> str:
     return svg
 
 
-CASES = [*EXAMPLES, BIG, HOSTILE]
+CASES = [*EXAMPLES, BIG, HOSTILE, TIMERS]
 
 
 @pytest.mark.parametrize("source", CASES, ids=[p.stem for p in CASES])
@@ -106,6 +106,16 @@ def test_hostile_descriptions_show_as_text_in_mermaid(browser: Browser) -> None:
     assert "<b>bold" not in svg  # drawn as text, not as markup
     assert "--\u203a  [*] : , # %% classDef x fill:red {}" in svg  # described, not obeyed
     assert 'quote " backslash \\ newline   tab   end\\' in svg
+
+
+def test_timed_transitions_draw_with_their_clock_labels(browser: Browser) -> None:
+    from wfdsl.render.model import CLOCK
+
+    spec = spec_of(TIMERS)
+    for text in (to_mermaid(extract(spec), descriptions=True), review_block(spec)):
+        svg = draw(browser, text)
+        for label in ("after 30d", "after 2d [not decided]", "after 3650d"):
+            assert f"{CLOCK} {label}" in svg, label
 
 
 @pytest.mark.parametrize("source", CASES, ids=[p.stem for p in CASES])

@@ -1,5 +1,6 @@
 """``wfdsl render --db``: live counts per state and one instance's path, read
-from a real SQLite store that a real Manager wrote."""
+from real stores (SQLite through the CLI, memory through the library call)
+that a real Manager wrote."""
 
 from __future__ import annotations
 
@@ -12,8 +13,12 @@ from click.testing import CliRunner
 
 import wfdsl
 from wfdsl.cli import cli
+from wfdsl.errors import UnknownInstance
+from wfdsl.render import Step
+from wfdsl.render.overlay import overlay_from_store
 from wfdsl.runtime.manager import Manager
 from wfdsl.stores import open_store
+from wfdsl.stores.memory import MemoryStore
 
 from .helpers import ROOT
 
@@ -90,3 +95,47 @@ def test_a_database_file_that_does_not_exist_is_exit_2_and_is_not_created(tmp_pa
     code, _, err = render("--db", str(typo))
     assert code == 2 and "no such database file" in err
     assert not typo.exists()
+
+
+# -- the library call, over any Store ---------------------------------------------------
+
+
+def order_manager() -> tuple[Manager[str, str], MemoryStore]:
+    spec = wfdsl.load(ORDER)
+    store = MemoryStore()
+    hooks: dict[str, Callable[..., Any]] = {n: (lambda ctx: True) for n in spec.guard_names}
+    hooks["flagged_for_fraud"] = lambda ctx: False
+    hooks.update({n: (lambda ctx: None) for n in spec.hook_names()})
+    return Manager(spec, store, hooks=hooks), store
+
+
+def test_overlay_path_marks_only_event_steps_as_taken_edges() -> None:
+    mgr, store = order_manager()
+    mgr.start("o-1")
+    mgr.send("o-1", "pay")
+    mgr.send("o-1", "pack")
+    mgr.compensate("o-1", "paid")
+    overlay = overlay_from_store(store, mgr.spec, "o-1")
+    assert overlay.instance == "o-1"
+    assert overlay.path == [
+        Step(None, "created"),
+        Step("created", "paid", "pay"),
+        Step("paid", "packed", "pack"),
+        Step("packed", "paid"),  # compensation: a state, no edge
+    ]
+    assert overlay.current == "paid"
+
+
+def test_overlay_counts_instances_per_state() -> None:
+    mgr, store = order_manager()
+    for i in range(3):
+        mgr.start(f"o-{i}")
+    mgr.send("o-0", "pay")
+    assert overlay_from_store(store, mgr.spec).counts == {"created": 2, "paid": 1}
+
+
+def test_overlay_of_an_unknown_instance_raises_unknown_instance() -> None:
+    mgr, store = order_manager()
+    with pytest.raises(UnknownInstance) as raised:
+        overlay_from_store(store, mgr.spec, "nope")
+    assert (raised.value.workflow, raised.value.instance_id) == ("order", "nope")

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from wfdsl.preview import Previewer
+from wfdsl.preview.server import Previewer
 
 from .cdp import Browser, chromium_path
 from .helpers import BIG, HOSTILE, ROOT, needs_dot

@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "docs": "wfdsl.cli.docs:docs",
     "preview": "wfdsl.cli.preview:preview",
     "fmt": "wfdsl.cli.fmt:fmt",
+    "lsp": "wfdsl.cli.lsp:lsp",
     "breaking": "wfdsl.cli.breaking:breaking",
     "instances": "wfdsl.cli.runtime:instances",
     "history": "wfdsl.cli.runtime:history",

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import click
 
-from wfdsl.breaking import Change, compare, live_states, narrow
 from wfdsl.cli.common import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UserError, write_output
+from wfdsl.compare.breaking import Change, compare, live_states, narrow
 from wfdsl.errors import SpecError, StoreError, WorkflowError
+from wfdsl.frontend.source import analyze, decode
 from wfdsl.ir import Spec
-from wfdsl.source import analyze, decode
 
 FORMATS = ("text", "json", "github")
 

@@ -33,7 +33,7 @@ class UserError(click.ClickException):
 def load_spec(path: str) -> Spec:
     """The spec in ``path``, or a :class:`UserError` saying what is wrong with it."""
     from wfdsl.errors import SpecError
-    from wfdsl.source import load
+    from wfdsl.frontend.source import load
 
     try:
         return load(path)
@@ -49,7 +49,7 @@ def load_spec(path: str) -> Spec:
 
 def write_output(path: str, data: str | bytes) -> None:
     """Write a command's output file atomically; a failure is a user-facing error."""
-    from wfdsl.fileio import write_atomic
+    from wfdsl.cli.fileio import write_atomic
 
     try:
         write_atomic(path, data)

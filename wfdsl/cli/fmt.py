@@ -9,13 +9,13 @@ import sys
 import click
 
 from wfdsl.cli.common import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
+from wfdsl.cli.fileio import write_atomic
 from wfdsl.cli.lint import iter_wf_files
 from wfdsl.errors import FormatError, SpecError
-from wfdsl.fileio import write_atomic
 from wfdsl.fmt import format_source
+from wfdsl.frontend.parser import line_end_of, normalize_line_ends
+from wfdsl.frontend.source import decode
 from wfdsl.lint.config import ConfigError, ConfigFinder
-from wfdsl.parser import line_end_of, normalize_line_ends
-from wfdsl.source import decode
 
 STDIN = "-"
 

@@ -25,7 +25,7 @@ def preview(file: str, port: int, detail: int, open_browser: bool) -> None:
     """Serve a local page with FILE's diagram and lint findings, redrawn
     whenever the file is saved (the page updates itself; no reload needed).
     Stop with Ctrl-C."""
-    from wfdsl.preview import Previewer, PreviewServer
+    from wfdsl.preview.server import Previewer, PreviewServer
     from wfdsl.render import Detail
 
     if os.path.isdir(file):

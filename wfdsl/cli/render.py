@@ -5,42 +5,27 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-from collections import Counter
-from typing import TYPE_CHECKING
 
 import click
 
 from wfdsl.cli.common import EXIT_FINDINGS, UserError, load_spec, write_output
-from wfdsl.errors import RenderError, WorkflowError
+from wfdsl.errors import RenderError, UnknownInstance, WorkflowError
 from wfdsl.ir import Spec
-from wfdsl.render import FORMATS, SUFFIXES, Detail, Overlay, Step, render
-
-if TYPE_CHECKING:
-    from wfdsl.stores.base import Store
-
-
-def overlay_from_store(store: Store, spec: Spec, instance: str | None) -> Overlay:
-    """Live data for ``spec`` from ``store``: instance counts per state, or, with
-    ``instance``, that instance's path. :raises UserError: unknown instance."""
-    if instance is None:
-        counts = Counter(rec.state for rec in store.instances(spec.name))
-        return Overlay(counts=dict(counts))
-    if store.load(spec.name, instance) is None:
-        raise UserError(f"no instance {instance!r} of workflow {spec.name!r} in the database")
-    steps = [
-        Step(t.source, t.target, t.event if str(t.kind) == "event" else None)
-        for t in store.history(spec.name, instance)
-    ]
-    return Overlay(path=steps, instance=instance)
+from wfdsl.render import FORMATS, SUFFIXES, Detail, Overlay, render
 
 
 def _overlay(db: str, spec: Spec, instance: str | None) -> Overlay:
     # Reading only: a mistyped SQLite path is an error, not a new empty database.
     from wfdsl.cli.common import opened_store
+    from wfdsl.render.overlay import overlay_from_store
 
     with opened_store(db, must_exist=True) as store:
         try:
             return overlay_from_store(store, spec, instance)
+        except UnknownInstance:
+            raise UserError(
+                f"no instance {instance!r} of workflow {spec.name!r} in the database"
+            ) from None
         except WorkflowError as exc:
             raise UserError(f"--db {db}: {exc}") from None
 

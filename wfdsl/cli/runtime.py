@@ -95,7 +95,7 @@ def _run_options(f: F) -> F:
 
 def _load_spec(path: str) -> Spec:
     from wfdsl.errors import SpecError
-    from wfdsl.source import load
+    from wfdsl.frontend.source import load
 
     try:
         return load(path)

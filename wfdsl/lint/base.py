@@ -1,74 +1,39 @@
-"""What a rule is, and the registry of every rule by code and by name."""
+"""What a lint rule is, and the registry of every rule by code and by name.
+
+The registry holds the front end's error codes (WF1xx, :mod:`wfdsl.frontend.codes`)
+beside the lint rules (WF2xx, WF3xx), so that every code can be named in
+``--select``, ``noqa`` and ``docs/rules.md``; the front end itself knows
+nothing of the linter.
+"""
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
-from wfdsl.diagnostics import Diagnostic, Severity
-from wfdsl.ir import Gap, Span
+from wfdsl.diagnostics import SECTIONS, Diagnostic, Rule, doc_sections
+from wfdsl.frontend.codes import ERRORS
+from wfdsl.ir import Gap
 
 if TYPE_CHECKING:
     from wfdsl.ir import Spec
+
+__all__ = [
+    "BY_NAME",
+    "REGISTRY",
+    "SECTIONS",
+    "LintRule",
+    "Rule",
+    "doc_sections",
+    "iter_rules",
+    "register",
+    "resolve",
+]
 
 #: Every rule, by code, in registration order.
 REGISTRY: dict[str, type[Rule]] = {}
 #: Code by kebab-case name.
 BY_NAME: dict[str, str] = {}
-
-
-class Rule:
-    """A rule: a stable code, a kebab-case name, a default severity and its documentation.
-
-    The class docstring *is* the rule's documentation, in the sections
-    ``What it does``, ``Why is this bad?``, ``Example`` and ``Use instead``;
-    ``docs/rules.md`` is generated from it.
-    """
-
-    code: ClassVar[str]
-    name: ClassVar[str]
-    severity: ClassVar[Severity] = Severity.WARNING
-    #: Off-by-default rules run only when selected.
-    default_enabled: ClassVar[bool] = True
-
-    @classmethod
-    def summary(cls) -> str:
-        """The first sentence of the docstring's "What it does" section, on one line."""
-        paragraph = doc_sections(cls).get("What it does", "").strip().split("\n\n")[0]
-        text = " ".join(paragraph.split())
-        end = text.find(". ")
-        return text if end < 0 else text[: end + 1]
-
-    @classmethod
-    def diagnostic(
-        cls,
-        path: str,
-        line: int,
-        column: int,
-        end_line: int,
-        end_column: int,
-        message: str,
-        hint: str | None = None,
-    ) -> Diagnostic:
-        return Diagnostic(
-            cls.code,
-            cls.name,
-            cls.severity,
-            message,
-            path,
-            line,
-            column,
-            end_line,
-            end_column,
-            hint,
-        )
-
-    @classmethod
-    def at(cls, path: str, span: Span, message: str, hint: str | None = None) -> Diagnostic:
-        return cls.diagnostic(
-            path, span.line, span.column, span.end_line, span.end_column, message, hint
-        )
 
 
 class LintRule(Rule):
@@ -101,27 +66,6 @@ def register(rule: R) -> R:
     return rule
 
 
-SECTIONS = ("What it does", "Why is this bad?", "Example", "Use instead")
-
-
-def doc_sections(rule: type[Rule]) -> dict[str, str]:
-    """The rule's docstring split into its ``## Section`` parts."""
-    doc = inspect.cleandoc(rule.__doc__ or "")
-    sections: dict[str, str] = {}
-    current: str | None = None
-    lines: list[str] = []
-    for line in doc.splitlines():
-        if line.startswith("## "):
-            if current is not None:
-                sections[current] = "\n".join(lines).strip()
-            current, lines = line[3:].strip(), []
-        else:
-            lines.append(line)
-    if current is not None:
-        sections[current] = "\n".join(lines).strip()
-    return sections
-
-
 def resolve(code_or_name: str) -> str | None:
     """``WF201`` or ``unreachable-state`` (any case) to the code; a prefix such as
     ``WF2`` stays a prefix. None if it names nothing."""
@@ -138,3 +82,9 @@ def resolve(code_or_name: str) -> str | None:
 
 def iter_rules() -> Iterator[type[Rule]]:
     yield from sorted(REGISTRY.values(), key=lambda r: r.code)
+
+
+# The front end's error codes are rules too (named in noqa and --select, listed
+# in docs/rules.md); they come first, before any lint rule registers.
+for _error in ERRORS:
+    register(_error)

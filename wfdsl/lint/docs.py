@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import wfdsl.lint.rules  # noqa: F401  (registers every rule)
-from wfdsl.diagnostics import Severity
+from wfdsl.diagnostics import SECTIONS, Rule, Severity, doc_sections
 from wfdsl.ir import Gap
-from wfdsl.lint.base import SECTIONS, LintRule, Rule, doc_sections, iter_rules
+from wfdsl.lint.base import LintRule, iter_rules
 from wfdsl.lint.engine import UNUSED_NOQA
 
 #: The committed page, relative to the repository root.
@@ -58,6 +58,7 @@ _GAP_WORDS = {
     " (WF102, WF104)",
     Gap.INITIAL: "there is no initial state, or more than one (WF105, WF106)",
     Gap.GUARDS: "a guard nests too deeply to be read (WF100)",
+    Gap.DURATIONS: "a timed transition's duration is invalid (WF114)",
 }
 
 

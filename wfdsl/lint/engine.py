@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 from wfdsl.diagnostics import Diagnostic, Severity
 from wfdsl.errors import SpecError
+from wfdsl.frontend.source import Source, analyze_lenient, decode, gc_paused
 from wfdsl.ir import Gap, Spec
 from wfdsl.lint import rules as _rules  # noqa: F401  (registers every rule)
 from wfdsl.lint.base import REGISTRY, LintRule, resolve
 from wfdsl.lint.config import Selection
 from wfdsl.lint.noqa import Directive, covers, parse_directives
-from wfdsl.source import Source, analyze_lenient, decode, gc_paused
 
 _RULE_INSTANCES: dict[str, LintRule] = {}
 #: WF303 unused-noqa: reported by this driver rather than by a rule's check.

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from wfdsl.diagnostics import Diagnostic, Severity, source_line
-from wfdsl.lint.base import doc_sections, iter_rules
+from wfdsl.diagnostics import Diagnostic, Severity, doc_sections, source_line
+from wfdsl.lint.base import iter_rules
 
 FORMATS = ("text", "json", "github", "sarif")
 

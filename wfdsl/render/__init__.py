@@ -1,5 +1,5 @@
 """Diagrams and review pages: extract a :class:`Diagram` from a Spec once, then
-render it as DOT (and, through Graphviz, SVG/PNG/PDF), Mermaid, Markdown or HTML.
+render it as DOT (and, through Graphviz, SVG/PNG/PDF), Mermaid or Markdown.
 
 Importing this package does not import the Graphviz bindings or run any program;
 only :func:`render` with a Graphviz format runs ``dot``.

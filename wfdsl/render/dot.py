@@ -4,6 +4,11 @@ The DOT is written by this module (no Graphviz needed); :func:`run_dot` turns it
 into SVG, PNG or PDF with the ``dot`` program. Every text from a ``.wf`` file
 reaches DOT through :func:`html_text` (HTML-like labels) or :func:`quoted`
 (quoted attribute strings), so no name or description can break the output.
+
+A review picture (a diagram with :attr:`~wfdsl.render.model.Diagram.review`) is
+drawn the same way, with its marks: added parts green and bold, removed ones
+red and dashed (names struck through), changed ones orange with the old and
+the new text side by side, and a legend under the title.
 """
 
 from __future__ import annotations
@@ -13,8 +18,9 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from wfdsl.compare.diff import Mark
 from wfdsl.errors import GraphvizNotFound, RenderError
-from wfdsl.render.model import Arrow, Diagram, Node
+from wfdsl.render.model import CLOCK, Arrow, Diagram, Node
 
 #: Formats the ``dot`` program renders for us.
 GRAPHVIZ_FORMATS = ("svg", "png", "pdf")
@@ -34,6 +40,8 @@ class Style:
     line: str = "#4a5568"
     muted: str = "#718096"
     guard: str = "#6b46c1"
+    #: Timed transitions (``after``): their dashed arrows and labels.
+    timer: str = "#2c7a7b"
     fill: str = "#f7fafc"
     final_fill: str = "#edf2f7"
     faded: str = "#cbd5e0"
@@ -44,6 +52,14 @@ class Style:
     hot_fill: str = "#90cdf4"
     #: Wrap hook lists after about this many characters.
     wrap: int = 38
+    #: Review pictures: lines and text of added, removed and changed parts...
+    added: str = "#2f855a"
+    removed: str = "#c53030"
+    changed: str = "#dd6b20"
+    #: ... and the fills of their boxes.
+    added_fill: str = "#f0fff4"
+    removed_fill: str = "#fff5f5"
+    changed_fill: str = "#fffaf0"
 
 
 DEFAULT_STYLE = Style()
@@ -148,19 +164,71 @@ def _wrap(names: str, width: int) -> list[str]:
     return lines
 
 
-def _state_label(node: Node, diagram: Diagram, style: Style) -> str:
-    rows = [f"<TR><TD><B>{html_text(node.name)}</B></TD></TR>"]
+def _font(text: str, colour: str, size: int | None = None) -> str:
+    """``text`` (already HTML-like label text) in ``colour``, at ``size`` points if given."""
+    size_attr = f' POINT-SIZE="{size}"' if size else ""
+    return f'<FONT COLOR="{colour}"{size_attr}>{text}</FONT>'
+
+
+def _notes(node: Node) -> list[str]:
+    """Review pictures: the flags a changed state gained or lost ("now final")."""
+    if node.was is None:
+        return []
+    notes = []
+    for flag in ("final", "initial"):
+        was, now = getattr(node.was, flag), getattr(node, flag)
+        if was != now:
+            notes.append(f"now {flag}" if now else f"no longer {flag}")
+    return notes
+
+
+def _hook_lines(node: Node, style: Style) -> list[tuple[str, str, str]]:
+    """``(label, "a, b", colour)`` for each hook line of the box. In a review
+    picture a hook list that changed shows what it was and what it is now."""
+    if node.was is None:
+        colour = {Mark.ADDED: style.added, Mark.REMOVED: style.removed}.get(
+            node.mark or Mark.SAME, style.muted
+        )
+        return [(kind, names, colour) for kind, names in node.hook_lines]
+    old, new = dict(node.was.hook_lines), dict(node.hook_lines)
+    lines = []
+    for kind in ("enter", "exit", "compensate"):
+        was, now = old.get(kind), new.get(kind)
+        if was == now:
+            lines += [(kind, now, style.muted)] if now else []
+        elif was is None:
+            lines.append((kind, now or "", style.added))
+        elif now is None:
+            lines.append((kind, was, style.removed))
+        else:
+            lines += [(f"{kind} was", was, style.removed), (f"{kind} now", now, style.added)]
+    return lines
+
+
+def _state_label(
+    node: Node, hooks: list[tuple[str, str, str]], notes: list[str], style: Style
+) -> str:
+    name = f"<B>{html_text(node.name)}</B>"
+    if node.mark is Mark.REMOVED:
+        name = _font(f"<S>{name}</S>", style.removed)
+    elif node.mark is Mark.ADDED:
+        name = _font(name, style.added)
+    rows = [f"<TR><TD>{name}</TD></TR>"]
     if node.count is not None:
         rows.append(
             f'<TR><TD><FONT POINT-SIZE="{style.small_size + 1}">{node.count_label}</FONT></TD></TR>'
         )
+    for note in notes:
+        rows.append(
+            f"<TR><TD>{_font(html_text(note), style.changed, style.small_size + 1)}</TD></TR>"
+        )
     hook_rows: list[str] = []
-    for kind, names in node.hook_lines:
+    for label, names, colour in hooks:
         for i, part in enumerate(_wrap(names, style.wrap)):
-            prefix = f"{kind} / " if i == 0 else "\u2003" * 2
+            prefix = f"{label} / " if i == 0 else "\u2003" * 2
             hook_rows.append(
                 f'<TR><TD ALIGN="LEFT"><FONT POINT-SIZE="{style.small_size}" '
-                f'COLOR="{style.muted}">{html_text(prefix + part)}</FONT></TD></TR>'
+                f'COLOR="{colour}">{html_text(prefix + part)}</FONT></TD></TR>'
             )
     if hook_rows:
         rows.append("<HR/>")
@@ -178,7 +246,8 @@ def spine(diagram: Diagram) -> list[str]:
         return []
     first: dict[str, str] = {}
     for arrow in diagram.arrows:
-        if arrow.source is not None and arrow.source != arrow.target:
+        gone = arrow.mark is Mark.REMOVED
+        if arrow.source is not None and arrow.source != arrow.target and not gone:
             first.setdefault(arrow.source, arrow.target)
     path = [initial.name]
     on_path = {initial.name}
@@ -189,15 +258,20 @@ def spine(diagram: Diagram) -> list[str]:
 
 
 def _state(node: Node, diagram: Diagram, style: Style, main: bool) -> str:
-    attrs: dict[str, str] = {"label": _state_label(node, diagram, style)}
+    hooks, notes = _hook_lines(node, style), _notes(node)
+    attrs: dict[str, str] = {"label": _state_label(node, hooks, notes, style)}
     if main:
         attrs["group"] = "spine"
     tooltip = node.description or node.name
+    if node.mark is not None:
+        tooltip = f"{node.name} ({node.mark})" + (
+            f": {node.description}" if node.description else ""
+        )
     attrs["tooltip"] = quoted(tooltip)
     fill = style.final_fill if node.final else style.fill
     line = style.line
     pen = "1.2"
-    if node.final and node.hook_lines:
+    if node.final and (hooks or notes):
         # A circle around hook lines grows huge: a double-bordered box instead.
         attrs["peripheries"] = "2"
     elif node.final:
@@ -212,6 +286,13 @@ def _state(node: Node, diagram: Diagram, style: Style, main: bool) -> str:
             line, pen = style.path_line, "2"
         else:
             line = style.faded
+    if node.mark is Mark.ADDED:
+        fill, line, pen = style.added_fill, style.added, "2.5"
+    elif node.mark is Mark.REMOVED:
+        fill, line, pen = style.removed_fill, style.removed, "1.6"
+        attrs["style"] = '"rounded,dashed,filled"'
+    elif node.mark is Mark.CHANGED:
+        fill, line, pen = style.changed_fill, style.changed, "2.2"
     if fill != (style.final_fill if node.final else style.fill):
         attrs["fillcolor"] = quoted(fill)
     if line != style.line:
@@ -222,10 +303,28 @@ def _state(node: Node, diagram: Diagram, style: Style, main: bool) -> str:
 
 
 def _edge_label(arrow: Arrow, style: Style) -> str:
-    text = html_text(arrow.event)
+    event = html_text(arrow.event)
+    if arrow.timed:
+        event = f"{CLOCK} {event}"
+    guard = f" [{html_text(arrow.guard)}]" if arrow.guard else ""
+    if arrow.mark is Mark.CHANGED:
+        small = style.small_size + 1
+        was = f"[{arrow.was_guard}]" if arrow.was_guard else "(no guard)"
+        now = f"[{arrow.guard}]" if arrow.guard else "(no guard)"
+        return (
+            f"<{_font(f'<B>{event}</B>', style.changed)}<BR/>"
+            f"{_font('was ' + html_text(was), style.removed, small)}<BR/>"
+            f"{_font('now ' + html_text(now), style.added, small)}>"
+        )
+    if arrow.mark is Mark.REMOVED:
+        return f"<{_font(f'<S>{event}{guard}</S>', style.removed)}>"
+    if arrow.mark is Mark.ADDED:
+        return f"<{_font(f'<B>{event}{guard}</B>', style.added)}>"
+    if arrow.timed:
+        event = _font(event, style.timer)
     if arrow.guard:
-        text += f' <FONT COLOR="{style.guard}">[{html_text(arrow.guard)}]</FONT>'
-    return f"<{text}>"
+        event += " " + _font(f"[{html_text(arrow.guard)}]", style.guard)
+    return f"<{event}>"
 
 
 def _arrow(arrow: Arrow, diagram: Diagram, style: Style, main: bool) -> str:
@@ -235,10 +334,21 @@ def _arrow(arrow: Arrow, diagram: Diagram, style: Style, main: bool) -> str:
         attrs["weight"] = "4"
     tip = arrow.description or arrow.event_description
     tip = f"{arrow.label}: {tip}" if tip else arrow.label
+    if arrow.mark is not None:
+        shown = "*" if arrow.source is None else arrow.source
+        tip = f"{shown} -> {arrow.target} {arrow.trigger} ({arrow.mark})"
     attrs["tooltip"] = quoted(tip)
     attrs["labeltooltip"] = attrs["tooltip"]
-    if arrow.source is None:
+    if arrow.source is None or arrow.mark is Mark.REMOVED or arrow.timed:
         attrs["style"] = "dashed"
+    if arrow.timed and arrow.mark in (None, Mark.SAME):
+        attrs["color"] = quoted(style.timer)
+    if arrow.mark is Mark.ADDED:
+        attrs |= {"color": quoted(style.added), "penwidth": "2.4"}
+    elif arrow.mark is Mark.REMOVED:
+        attrs |= {"color": quoted(style.removed), "penwidth": "1.6"}
+    elif arrow.mark is Mark.CHANGED:
+        attrs |= {"color": quoted(style.changed), "penwidth": "2.2"}
     if diagram.overlay.path:
         if arrow.taken:
             attrs["color"] = quoted(style.path_line)
@@ -250,7 +360,27 @@ def _arrow(arrow: Arrow, diagram: Diagram, style: Style, main: bool) -> str:
     return f"  {quoted(source)} -> {quoted(arrow.target)} {attrs_list(**attrs)};"
 
 
+def _review_title(diagram: Diagram, style: Style) -> str:
+    assert diagram.review is not None
+    review = diagram.review
+    legend = "   ".join(
+        _font(f"\u25a0 {mark}", colour, style.small_size + 1)
+        for mark, colour in (
+            (Mark.ADDED, style.added),
+            (Mark.REMOVED, style.removed),
+            (Mark.CHANGED, style.changed),
+        )
+    )
+    versions = f" \u2014 {html_text(review.old_label)} \u2192 {html_text(review.new_label)}"
+    return (
+        f"<<B>{html_text(diagram.name)}</B>{_font(versions, style.muted)}"
+        f'<BR ALIGN="LEFT"/>{legend}<BR ALIGN="LEFT"/>>'
+    )
+
+
 def _title(diagram: Diagram, style: Style) -> str:
+    if diagram.review is not None:
+        return _review_title(diagram, style)
     parts = [f"<B>{html_text(diagram.name)}</B>"]
     if diagram.description:
         parts.append(f'<FONT COLOR="{style.muted}"> \u2014 {html_text(diagram.description)}</FONT>')
@@ -356,8 +486,9 @@ def any_state(ident: str, style: Style) -> str:
 def to_dot(diagram: Diagram, style: Style = DEFAULT_STYLE) -> str:
     """The diagram as DOT text; the same diagram always gives the same bytes."""
     s = style
+    command = "wfdsl breaking --render" if diagram.review is not None else "wfdsl render"
     lines = preamble(
-        "Generated by wfdsl render; do not edit.",
+        f"Generated by {command}; do not edit.",
         diagram.name,
         _title(diagram, s),
         s,
@@ -374,7 +505,18 @@ def to_dot(diagram: Diagram, style: Style = DEFAULT_STYLE) -> str:
     for node in diagram.nodes:
         lines.append(_state(node, diagram, s, node.name in main_set))
     lines.append("")
-    if initial is not None:
+    old_start = diagram.review.old_initial if diagram.review is not None else None
+    if old_start is not None and old_start != (initial.name if initial else None):
+        attrs = attrs_list(
+            color=quoted(s.removed), style="dashed", tooltip=quoted(f"started in {old_start}")
+        )
+        lines.append(f"  {quoted(_INITIAL)} -> {quoted(old_start)} {attrs};")
+        if initial is not None:
+            attrs = attrs_list(
+                color=quoted(s.added), penwidth="2.4", tooltip=quoted(f"starts in {initial.name}")
+            )
+            lines.append(f"  {quoted(_INITIAL)} -> {quoted(initial.name)} {attrs};")
+    elif initial is not None:
         tip = quoted(f"starts in {initial.name}")
         bold = ", penwidth=2.6" if diagram.overlay.path else ""
         lines.append(f"  {quoted(_INITIAL)} -> {quoted(initial.name)} [tooltip={tip}{bold}];")

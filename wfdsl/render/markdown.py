@@ -249,9 +249,11 @@ def _page(
         out += [f"Generated {GENERATED_MARK}.", ""]
     initial = spec.initial.name if any(s.initial for s in spec.states) else None
     finals = [s.name for s in spec.finals]
+    timed = len(spec.timed_edges)
     summary = (
         f"{len(spec.states)} states, {len(spec.events)} events, "
-        f"{len(spec.edges)} transitions. Starts in {code(initial) if initial else 'nothing'}"
+        f"{len(spec.edges) + timed} transitions{f' ({timed} timed)' if timed else ''}."
+        f" Starts in {code(initial) if initial else 'nothing'}"
     )
     summary += f"; ends in {_codes(finals)}." if finals else "; never ends."
     out += [summary, ""]
@@ -292,6 +294,7 @@ def _page(
             ]
         )
     out += [*_table(["#", "From", "Event", "Guard", "To", "Description"], rows), ""]
+    out += _timed_table(spec)
 
     out += ["## Hooks", ""]
     hooked = [s for s in spec.states if s.items]
@@ -309,6 +312,49 @@ def _page(
     out += ["Hook functions: " + (_codes(list(hooks)) if hooks else "none") + ".", ""]
     out += ["Compensators: " + (_codes(list(comps)) if comps else "none") + "."]
     return "\n".join(out) + "\n"
+
+
+def _timed_table(spec: Spec) -> list[str]:
+    """The "Timed transitions" part of the transitions section (nothing
+    without timers)."""
+    if not spec.timed_edges:
+        return []
+    out = [
+        "### Timed transitions",
+        "",
+        "Armed when an instance enters a source state and disarmed when it leaves;"
+        " each fires once the instance has stayed for the time given. When several"
+        " are due at once, the first written whose guard holds fires; one whose"
+        " guard is false is spent.",
+        "",
+    ]
+    rows = []
+    for t in spec.timed_edges:
+        sources = "`*` (any non-final state)" if t.wildcard else _codes(list(t.source_names))
+        guard = code_guard(format_guard(t.guard)) if t.guard else ""
+        # A parsed duration is digits and unit letters; one built by hand may
+        # be anything, and is shown as text.
+        shown = t.after.text
+        shown = f"`{shown}`" if shown.isascii() and shown.isalnum() else md_text(shown)
+        after = f"{shown} ({md_text(_spelled(t.after.ms))})"
+        rows.append([sources, after, guard, code(t.target.value), md_text(t.description)])
+    return [*out, *_table(["From", "After", "Guard", "To", "Description"], rows), ""]
+
+
+_SPELLED = (("day", 86_400_000), ("hour", 3_600_000), ("minute", 60_000), ("second", 1_000))
+
+
+def _spelled(ms: int) -> str:
+    """``5_400_000`` as ``1 hour 30 minutes``; what a reviewer reads without
+    converting units."""
+    parts = []
+    for word, size in _SPELLED:
+        count, ms = divmod(ms, size)
+        if count:
+            parts.append(f"{count} {word}{'' if count == 1 else 's'}")
+    if ms:
+        parts.append(f"{ms} ms")
+    return " ".join(parts)
 
 
 def code_guard(text: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wfdsl.render.model import Detail, Diagram, Node
+from wfdsl.render.model import CLOCK, Detail, Diagram, Node
 
 #: Words Mermaid's state-diagram lexer treats specially, and names that break
 #: Mermaid 11 as state ids (it keeps states in plain JavaScript objects, so
@@ -136,7 +136,9 @@ def to_mermaid(diagram: Diagram, *, descriptions: bool = False) -> str:
         out.append(f"    [*] --> {ids[initial.name]}")
     for arrow in diagram.arrows:
         source = any_id if arrow.source is None else ids[arrow.source]
-        out.append(f"    {source} --> {ids[arrow.target]} : {mermaid_text(arrow.label)}")
+        # stateDiagram-v2 cannot dash one transition: a clock marks a timed one.
+        label = f"{CLOCK} {arrow.label}" if arrow.timed else arrow.label
+        out.append(f"    {source} --> {ids[arrow.target]} : {mermaid_text(label)}")
     for node in diagram.nodes:
         if node.final:
             out.append(f"    {ids[node.name]} --> [*]")

@@ -1,9 +1,11 @@
 """The diagram model: what every renderer draws, extracted once from a Spec.
 
-Renderers (DOT, Mermaid, Markdown, HTML) never read the IR themselves; they
-walk a :class:`Diagram`. Tests can build one by hand. Live data (instance
-counts per state, one instance's path) comes in as plain values through
-:class:`Overlay`, so nothing here knows about stores.
+Renderers (DOT, Mermaid, Markdown) never read the IR themselves; they walk a
+:class:`Diagram`. Tests can build one by hand. Live data (instance counts per
+state, one instance's path) comes in as plain values through :class:`Overlay`,
+so nothing here knows about stores. A review picture of a change
+(:func:`wfdsl.render.diff.extract_diff`) is a Diagram too, whose boxes and
+arrows carry a :class:`~wfdsl.compare.diff.Mark`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-from wfdsl.ir import Spec, format_guard
+from wfdsl.compare.diff import Mark
+from wfdsl.ir import Edge, Spec, State, TimedEdge, format_guard
+
+#: Marks a timed transition's label in every diagram: a clock face (U+25F7,
+#: present in the DejaVu fonts that Graphviz and browsers find on servers,
+#: where the stopwatch emoji often is not).
+CLOCK = "\u25f7"
 
 
 class Detail(IntEnum):
@@ -75,6 +83,11 @@ class Node:
     current: bool = False
     #: The overlaid instance passed through this state.
     visited: bool = False
+    #: In a review picture: how the state fared between the two versions
+    #: (``None`` in a picture of one version).
+    mark: Mark | None = None
+    #: With ``mark`` CHANGED: the state as the old version had it.
+    was: Node | None = None
 
     @property
     def count_label(self) -> str:
@@ -95,11 +108,17 @@ class Node:
 
 @dataclass(frozen=True, slots=True)
 class Arrow:
-    """One drawn edge. A transition with several sources is several arrows."""
+    """One drawn edge. A transition with several sources is several arrows.
+
+    A timed transition is an arrow whose :attr:`after` is set; its
+    :attr:`event` reads ``after DURATION``, so that every label, tooltip and
+    table shows what triggers the move.
+    """
 
     #: The source state, or ``None`` for a ``*`` transition (drawn from "any state").
     source: str | None
     target: str
+    #: The event's name; for a timed transition, ``after DURATION``.
     event: str
     #: The guard in source syntax, when shown at this detail.
     guard: str | None = None
@@ -109,15 +128,42 @@ class Arrow:
     index: int = 0
     #: The overlaid instance took this edge.
     taken: bool = False
+    #: In a review picture: how the move fared between the two versions.
+    mark: Mark | None = None
+    #: With ``mark`` CHANGED: the old version's guard (``None``: it had none).
+    was_guard: str | None = None
+    #: A timed transition's duration as written (``"30m"``); ``None`` for an
+    #: event transition.
+    after: str | None = None
 
     @property
     def label(self) -> str:
-        """``event [guard]``."""
+        """``event [guard]``, or ``after 30m [guard]`` for a timed transition."""
         return f"{self.event} [{self.guard}]" if self.guard else self.event
+
+    @property
+    def timed(self) -> bool:
+        return self.after is not None
+
+    @property
+    def trigger(self) -> str:
+        """``on event`` or ``after 30m``: the words of the source that trigger it."""
+        return self.event if self.timed else f"on {self.event}"
 
     @property
     def wildcard(self) -> bool:
         return self.source is None
+
+
+@dataclass(frozen=True, slots=True)
+class Review:
+    """What makes a diagram the review picture of a change (``wfdsl breaking --render``)."""
+
+    #: What the two versions are called (file names or ``REF:path``).
+    old_label: str
+    new_label: str
+    #: Where the old version started (the new one's start is :attr:`Diagram.initial`).
+    old_initial: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,10 +180,13 @@ class Diagram:
     #: shading by them would wash out the states where work is happening.
     max_count: int = 0
     overlay: Overlay = field(default_factory=Overlay)
+    #: Set in the review picture of a change.
+    review: Review | None = None
 
     @property
     def initial(self) -> Node | None:
-        return next((n for n in self.nodes if n.initial), None)
+        """The state instances start in (in a review picture: in the new version)."""
+        return next((n for n in self.nodes if n.initial and n.mark is not Mark.REMOVED), None)
 
     @property
     def has_wildcard(self) -> bool:
@@ -163,14 +212,9 @@ def extract(spec: Spec, detail: Detail = Detail.HOOKS, overlay: Overlay | None =
     hooks = detail >= Detail.HOOKS
 
     nodes = tuple(
-        Node(
-            name=s.name,
-            description=s.description,
-            initial=s.initial,
-            final=s.final,
-            enter=s.enter if hooks else (),
-            exit=s.exit if hooks else (),
-            compensate=s.compensate if hooks else (),
+        node_of(
+            s,
+            hooks=hooks,
             count=None if counts is None else int(counts.get(s.name, 0)),
             current=s.name == current,
             visited=s.name in visited,
@@ -181,8 +225,6 @@ def extract(spec: Spec, detail: Detail = Detail.HOOKS, overlay: Overlay | None =
     arrows: list[Arrow] = []
     for edge in spec.edges:
         event = edge.event.value
-        guard = format_guard(edge.guard) if edge.guard and detail >= Detail.GUARDS else None
-        ev_desc = spec.event(event).description if spec.has_event(event) else None
         sources: tuple[str | None, ...] = (None,) if edge.wildcard else edge.source_names
         for src in sources:
             if src is None:
@@ -192,17 +234,13 @@ def extract(spec: Spec, detail: Detail = Detail.HOOKS, overlay: Overlay | None =
             else:
                 was_taken = (src, edge.target.value, event) in taken
             arrows.append(
-                Arrow(
-                    source=src,
-                    target=edge.target.value,
-                    event=event,
-                    guard=guard,
-                    description=edge.description,
-                    event_description=ev_desc,
-                    index=edge.index,
-                    taken=was_taken,
-                )
+                arrow_of(spec, edge, src, guards=detail >= Detail.GUARDS, taken=was_taken)
             )
+    # Timed transitions come after the event ones: the layout's happy path
+    # (each state's first arrow) follows events where a state has both.
+    for timed in spec.timed_edges:
+        sources = (None,) if timed.wildcard else timed.source_names
+        arrows.extend(arrow_of(spec, timed, src, guards=detail >= Detail.GUARDS) for src in sources)
 
     max_count = max((n.count or 0 for n in nodes if not n.final), default=0)
     return Diagram(
@@ -213,4 +251,61 @@ def extract(spec: Spec, detail: Detail = Detail.HOOKS, overlay: Overlay | None =
         detail=detail,
         max_count=max_count,
         overlay=overlay,
+    )
+
+
+def node_of(
+    state: State,
+    *,
+    hooks: bool = True,
+    count: int | None = None,
+    current: bool = False,
+    visited: bool = False,
+) -> Node:
+    """The box of ``state``, its hook lists only with ``hooks``."""
+    return Node(
+        name=state.name,
+        description=state.description,
+        initial=state.initial,
+        final=state.final,
+        enter=state.enter if hooks else (),
+        exit=state.exit if hooks else (),
+        compensate=state.compensate if hooks else (),
+        count=count,
+        current=current,
+        visited=visited,
+    )
+
+
+def arrow_of(
+    spec: Spec,
+    edge: Edge | TimedEdge,
+    source: str | None,
+    *,
+    guards: bool = True,
+    taken: bool = False,
+) -> Arrow:
+    """The arrow ``edge`` of ``spec`` draws from ``source`` (``None``: from "any
+    state"), its guard only with ``guards``."""
+    if isinstance(edge, TimedEdge):
+        return Arrow(
+            source=source,
+            target=edge.target.value,
+            event=f"after {edge.after.text}",
+            guard=format_guard(edge.guard) if edge.guard and guards else None,
+            description=edge.description,
+            index=edge.index,
+            taken=taken,
+            after=edge.after.text,
+        )
+    event = edge.event.value
+    return Arrow(
+        source=source,
+        target=edge.target.value,
+        event=event,
+        guard=format_guard(edge.guard) if edge.guard and guards else None,
+        description=edge.description,
+        event_description=spec.event(event).description if spec.has_event(event) else None,
+        index=edge.index,
+        taken=taken,
     )

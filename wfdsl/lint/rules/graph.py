@@ -1,7 +1,8 @@
 """Lint rules WF201-WF211: the shape of the state graph and of its transitions.
 
 The graph rules share one :class:`Graph` per spec, built in one pass over the
-transitions. ``*`` transitions are kept as one shared list of targets instead
+transitions, timed ones included (SPEC §3: a state whose only way out is a
+timer is no dead end). ``*`` transitions are kept as one shared list of targets instead
 of being copied to every non-final state, so every rule here runs in time
 linear in the size of the spec.
 """
@@ -12,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from wfdsl.diagnostics import Diagnostic
-from wfdsl.ir import Edge, Gap, HookKind, Spec, State
+from wfdsl.ir import Edge, Gap, HookKind, Spec, State, TimedEdge
 from wfdsl.lint.base import LintRule, register
 
 
@@ -48,14 +49,16 @@ class Graph:
 
 
 def build_graph(spec: Spec) -> Graph:
-    """The graph of ``spec``, in one pass over its states and transitions."""
+    """The graph of ``spec``, in one pass over its states and transitions
+    (event-triggered and timed alike: guards and events aside, each is a way
+    from its sources to its target)."""
     index = {s.name: i for i, s in enumerate(spec.states)}
     n = len(spec.states)
     succ: list[list[int]] = [[] for _ in range(n)]
     pred: list[list[int]] = [[] for _ in range(n)]
     entered = [False] * n
     wild: dict[int, None] = {}
-    for edge in spec.edges:
+    for edge in spec.all_edges:
         target = index[edge.target.value]
         entered[target] = True
         if edge.wildcard:
@@ -775,7 +778,10 @@ class WildcardReentry(LintRule):
     and re-entered. Not reported where the target has an unguarded transition
     of its own on that event (explicit transitions are tried first, so that
     one always fires instead), nor where an earlier unguarded `*` transition
-    on the event always fires first.
+    on the event always fires first. A `*` timed transition into a non-final
+    state is armed again each time it enters that state, so it re-enters it
+    every DURATION; it is not reported where an unguarded timed transition
+    armed in the target fires first (shorter, or as long and written first).
 
     ## Why is this bad?
     A second `cancel` sent to a cancelled order leaves `cancelled` and enters
@@ -814,12 +820,10 @@ class WildcardReentry(LintRule):
 
     code = "WF211"
     name = "wildcard-reentry"
-    needs = frozenset({Gap.STATES, Gap.EVENTS, Gap.GUARDS})
+    needs = frozenset({Gap.STATES, Gap.EVENTS, Gap.GUARDS, Gap.DURATIONS})
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
         wildcards = [e for e in spec.edges if e.wildcard]
-        if not wildcards:
-            return
         # (state, event) pairs with an unguarded explicit transition: there,
         # that transition always fires and `*` never does.
         handled = {
@@ -847,3 +851,28 @@ class WildcardReentry(LintRule):
                 )
             if edge.guard is None:
                 unguarded_wild.add(event)
+        yield from self._check_timers(spec)
+
+    def _check_timers(self, spec: Spec) -> Iterator[Diagnostic]:
+        def order(t: TimedEdge) -> tuple[int, int]:
+            return (t.after.ms, t.index)
+
+        for timer in spec.timed_edges:
+            target = timer.target.value
+            if not timer.wildcard or spec.state(target).final:
+                continue
+            # Re-entered, unless another timer armed in the target always
+            # comes due first and leaves it.
+            first = any(
+                other is not timer and other.guard is None and order(other) < order(timer)
+                for other in spec.timed_from(target)
+            )
+            if not first:
+                yield self.at(
+                    spec.path,
+                    timer.target.span,
+                    f"`*` timed transition re-enters non-final state '{target}': armed again"
+                    f" there, it leaves '{target}' and enters it anew every"
+                    f" {timer.after.text}, re-running its hooks",
+                    f"make '{target}' final, or list the sources instead of `*`",
+                )

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from wfdsl.diagnostics import Diagnostic
+from wfdsl.frontend.naming import is_snake_case, to_snake_case
 from wfdsl.ir import HookKind, Span, Spec, guard_refs
 from wfdsl.lint.base import LintRule, register
-from wfdsl.naming import is_snake_case, to_snake_case
 
 _HOOK_KIND_WORD = {
     HookKind.ENTER: "hook",
@@ -25,7 +25,7 @@ def _named_things(spec: Spec) -> Iterator[tuple[str, str, Span]]:
     for event in spec.events:
         yield "event", event.name, event.span
     seen: set[str] = set()
-    for edge in spec.edges:
+    for edge in spec.all_edges:
         for ref in guard_refs(edge.guard):
             if ref.name not in seen:
                 seen.add(ref.name)

@@ -1,0 +1,1 @@
+"""The ``wfdsl`` commands end to end: arguments, files, output, exit statuses."""

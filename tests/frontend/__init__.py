@@ -1,0 +1,1 @@
+"""Tests of the front end: source text to a validated Spec, and its errors."""
