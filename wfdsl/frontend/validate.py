@@ -151,6 +151,9 @@ class _Builder:
         Built bottom-up with an explicit stack: the AST may be arbitrarily deep
         here (ten thousand parentheses), and only the IR's depth is limited.
         """
+        if isinstance(node, RefNode):  # most guards are one name
+            self.name(node.name)
+            return GuardRef(node.name.value, span_of(node.name))
         built: list[tuple[Guard, int]] = []  # (guard, its depth), operands in order
         # (node, expanded): a node is visited, then finished once its operands are built.
         stack: list[tuple[GuardNode, bool]] = [(node, False)]
