@@ -178,18 +178,64 @@ class GuardNot:
     operand: Guard
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
-class GuardAnd:
-    left: Guard
-    right: Guard
+class _Chain:
+    """``and``/``or`` over two or more operands, kept flat.
+
+    Both operators are associative (evaluation order and short-circuiting
+    included), so a chain ``a or b or c`` is one node with three operands, not
+    a nest of pairs: however long a chain is, walking the guard goes no deeper.
+    The constructor takes the operands in order and splices in the operands of
+    any operand of the same kind, so ``GuardOr(GuardOr(a, b), c)``,
+    ``GuardOr(a, GuardOr(b, c))`` and ``GuardOr(a, b, c)`` are one guard.
+
+    ``left`` and ``right`` are a binary view for code written against pairs:
+    the operands split in the middle, so that ``type(g)(g.left, g.right) == g``
+    and recursing through the view goes only log2(n) levels deep.
+
+    :raises ValueError: with fewer than two operands.
+    """
+
+    __slots__ = ()
+    operands: tuple[Guard, ...]
+
+    def __init__(self, *operands: Guard) -> None:
+        kind = type(self)
+        flat: list[Guard] = []
+        for g in operands:
+            if isinstance(g, _Chain) and type(g) is kind:
+                flat.extend(g.operands)
+            else:
+                flat.append(g)
+        if len(flat) < 2:
+            raise ValueError(f"{kind.__name__} needs two or more operands, got {len(flat)}")
+        object.__setattr__(self, "operands", tuple(flat))
+
+    def _half(self, operands: tuple[Guard, ...]) -> Guard:
+        return operands[0] if len(operands) == 1 else cast(Guard, type(self)(*operands))
+
+    @property
+    def left(self) -> Guard:
+        """The first half of the operands (rounded up), as one guard."""
+        return self._half(self.operands[: (len(self.operands) + 1) // 2])
+
+    @property
+    def right(self) -> Guard:
+        """The rest of the operands, as one guard."""
+        return self._half(self.operands[(len(self.operands) + 1) // 2 :])
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
-class GuardOr:
-    left: Guard
-    right: Guard
+@dataclass(frozen=True, slots=True, init=False)
+class GuardAnd(_Chain):
+    """``a and b and ...``: true when every operand is, tried left to right."""
+
+    operands: tuple[Guard, ...]
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class GuardOr(_Chain):
+    """``a or b or ...``: true when some operand is, tried left to right."""
+
+    operands: tuple[Guard, ...]
 
 
 Guard = GuardRef | GuardNot | GuardAnd | GuardOr
@@ -205,19 +251,38 @@ def guard_refs(guard: Guard | None) -> Iterator[GuardRef]:
         elif isinstance(g, GuardNot):
             stack.append(g.operand)
         else:
-            stack.append(g.right)
-            stack.append(g.left)
+            stack.extend(reversed(g.operands))
+
+
+def guard_depth(guard: Guard) -> int:
+    """How many operators deep ``guard`` nests: 0 for a name, one more for each
+    ``not`` and for each chain inside another operator. A chain counts once
+    however long it is. Computed without recursion."""
+    deepest = 0
+    stack: list[tuple[Guard, int]] = [(guard, 0)]
+    while stack:
+        g, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(g, GuardNot):
+            stack.append((g.operand, depth + 1))
+        elif not isinstance(g, GuardRef):
+            stack.extend((o, depth + 1) for o in g.operands)
+    return deepest
 
 
 def evaluate_guard(guard: Guard, call: Callable[[str], bool]) -> bool:
-    """Evaluate ``guard`` left to right with short-circuiting, ``call``-ing each name."""
+    """Evaluate ``guard`` left to right with short-circuiting, ``call``-ing each name.
+
+    Recursion follows the nesting of operators only (validated specs nest at
+    most 64 deep); a chain is a loop.
+    """
     if isinstance(guard, GuardRef):
         return bool(call(guard.name))
     if isinstance(guard, GuardNot):
         return not evaluate_guard(guard.operand, call)
     if isinstance(guard, GuardAnd):
-        return evaluate_guard(guard.left, call) and evaluate_guard(guard.right, call)
-    return evaluate_guard(guard.left, call) or evaluate_guard(guard.right, call)
+        return all(evaluate_guard(g, call) for g in guard.operands)
+    return any(evaluate_guard(g, call) for g in guard.operands)
 
 
 _PRECEDENCE = {GuardOr: 1, GuardAnd: 2, GuardNot: 3, GuardRef: 4}
@@ -232,14 +297,31 @@ def format_guard(guard: Guard) -> str:
             text = g.name
         elif isinstance(g, GuardNot):
             text = "not " + fmt(g.operand, prec)
-        elif isinstance(g, GuardAnd):
-            # Left-associative: a right operand of equal precedence keeps its parentheses.
-            text = f"{fmt(g.left, prec)} and {fmt(g.right, prec + 1)}"
         else:
-            text = f"{fmt(g.left, prec)} or {fmt(g.right, prec + 1)}"
+            # Operands of a chain are never chains of the same kind (they are
+            # spliced in), so none of them needs parentheses for associativity.
+            word = " and " if isinstance(g, GuardAnd) else " or "
+            text = word.join(fmt(o, prec) for o in g.operands)
         return f"({text})" if prec < outer else text
 
     return fmt(guard, 0)
+
+
+class Gap(StrEnum):
+    """What a spec built from a file with errors lacks (see
+    :func:`wfdsl.frontend.validate.check_tree`), so that the lint rules that need it
+    (:attr:`wfdsl.lint.base.LintRule.needs`) are skipped there."""
+
+    #: Every state a transition names is declared, once (no WF101, WF103).
+    STATES = "states"
+    #: Every event a transition names is declared, once (no WF102, WF104).
+    EVENTS = "events"
+    #: Exactly one state is initial (no WF105, WF106).
+    INITIAL = "initial"
+    #: Every guard could be built (none nests too deeply, WF100).
+    GUARDS = "guards"
+    #: Every timed transition's duration could be read (no WF114).
+    DURATIONS = "durations"
 
 
 @fast_init
@@ -612,7 +694,7 @@ class Spec(Generic[S_co, E_co]):
             if isinstance(g, GuardNot):
                 return ["not", guard_data(g.operand)]
             op = "and" if isinstance(g, GuardAnd) else "or"
-            return [op, guard_data(g.left), guard_data(g.right)]
+            return [op, *(guard_data(o) for o in g.operands)]
 
         data: dict[str, Any] = {
             "name": self.name,
@@ -660,5 +742,50 @@ class Spec(Generic[S_co, E_co]):
         """A hash of the spec's behaviour: equal for specs that behave alike,
         whatever their layout, comments, descriptions or file. Stores record it
         per instance so that ``resume()`` can tell when the spec changed under it."""
-        blob = json.dumps(self.to_data(descriptions=False), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()
+        data = self.to_data(descriptions=False)
+        pairs: list[tuple[dict[str, Any], Edge | TimedEdge]] = [
+            *zip(data["transitions"], self.edges, strict=True),
+            *zip(data.get("timed_transitions", ()), self.timed_edges, strict=True),
+        ]
+        for transition, edge in pairs:
+            if edge.guard is not None:
+                transition["guard"] = _Json(_fingerprint_guard(edge.guard))
+        return hashlib.sha256(_compact_json(data).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class _Json:
+    """Text already in JSON, written as it is by :func:`_compact_json`."""
+
+    text: str
+
+
+def _compact_json(value: Any) -> str:
+    """``json.dumps(value, sort_keys=True, separators=(",", ":"))``, except that
+    :class:`_Json` values are written verbatim."""
+    if isinstance(value, _Json):
+        return value.text
+    if isinstance(value, dict):
+        items = sorted(value.items())
+        return "{" + ",".join(f"{json.dumps(k)}:{_compact_json(v)}" for k, v in items) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_compact_json(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def _fingerprint_guard(guard: Guard) -> str:
+    """The guard in the JSON that fingerprints have always hashed: chains as
+    left-nested pairs (``a or b or c`` as ``["or",["or","a","b"],"c"]``), the
+    shape guards had before chains were flat, so that the fingerprints stores
+    recorded stay valid. Written out without recursing along a chain, so its
+    length does not matter (its nested shape is too deep for :mod:`json`)."""
+    if isinstance(guard, GuardRef):
+        return json.dumps(guard.name)
+    if isinstance(guard, GuardNot):
+        return f'["not",{_fingerprint_guard(guard.operand)}]'
+    op = '["and",' if isinstance(guard, GuardAnd) else '["or",'
+    first, *rest = guard.operands
+    parts = [op * len(rest), _fingerprint_guard(first)]
+    for operand in rest:
+        parts += [",", _fingerprint_guard(operand), "]"]
+    return "".join(parts)
