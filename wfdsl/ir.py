@@ -14,9 +14,26 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, cast
+
+# The types a Spec carries (Spec.state_type, Spec.event_type): a generated
+# module's State and Event enums, or str. Covariant, so that a Spec[State, Event]
+# goes wherever a plain Spec does. The PEP 696 defaults (in `typing` from Python
+# 3.13) make a spec built without types, as load/loads build it, a Spec[str, str].
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar
+
+    S_co = TypeVar("S_co", bound=str, covariant=True, default=str)
+    E_co = TypeVar("E_co", bound=str, covariant=True, default=str)
+else:
+    from typing import TypeVar
+
+    S_co = TypeVar("S_co", bound=str, covariant=True)
+    E_co = TypeVar("E_co", bound=str, covariant=True)
 
 _R = TypeVar("_R")
+_S = TypeVar("_S", bound=str)
+_E = TypeVar("_E", bound=str)
 
 
 def fast_init(cls: type[_R]) -> type[_R]:
@@ -410,12 +427,56 @@ class TimedEdge:
         return tuple(n.value for n in self.sources)
 
 
+def _members(
+    workflow: str, kind: str, type_: type[_S], decls: tuple[State, ...] | tuple[Event, ...]
+) -> dict[str, _S] | None:
+    """Each declaration's name as a value of ``type_``; None for ``str`` (the
+    names are their own values).
+
+    :raises TypeError: ``type_`` is not ``str`` or a subclass of it.
+    :raises ValueError: names that are not values of ``type_``, all of them.
+    """
+    if type_ is str:
+        return None
+    if not (isinstance(type_, type) and issubclass(type_, str)):
+        raise TypeError(
+            f"workflow {workflow!r}: {kind}_type must be str or a subclass of it "
+            f"(a StrEnum), not {type_!r}"
+        )
+    members: dict[str, _S] = {}
+    missing: list[str] = []
+    for d in decls:
+        try:
+            member = type_(d.name)
+        except ValueError:
+            missing.append(d.name)
+            continue
+        if member != d.name:  # a str subclass whose constructor changes the text
+            missing.append(d.name)
+        members[d.name] = member
+    if missing:
+        raise ValueError(
+            f"workflow {workflow!r}: {type_.__name__} has no member valued "
+            f"{', '.join(map(repr, missing))}; its {kind}_type needs one per {kind}"
+        )
+    return members
+
+
 @dataclass(frozen=True, slots=True)
-class Spec:
+class Spec(Generic[S_co, E_co]):
     """A validated workflow.
 
     Build one with :func:`wfdsl.load` / :func:`wfdsl.loads`; a ``Spec`` built by
     hand is not validated.
+
+    A spec carries the types its states and events take in Python
+    (:attr:`state_type`, :attr:`event_type`): ``str`` for a loaded spec, a
+    ``Spec[str, str]``; the generated ``State`` and ``Event`` enums for a
+    generated module's ``SPEC``, a ``Spec[State, Event]``, so that
+    ``Manager(SPEC, store)`` is a ``Manager[State, Event]``. The types are how
+    names look in Python, not part of the workflow: two specs that differ only
+    in them are equal, hash alike and have the same :meth:`to_data` and
+    :meth:`fingerprint` (as ``State.PAID == "paid"``).
     """
 
     name: str
@@ -429,6 +490,12 @@ class Spec:
     #: Timed transitions (``after``) in source order; ``edges`` holds the
     #: transitions that events trigger.
     timed_edges: tuple[TimedEdge, ...] = ()
+    #: What :meth:`as_state` gives, so what a manager's ``state()`` returns: the
+    #: generated ``State`` enum, or ``str``; every state's name must be a value of it.
+    state_type: type[S_co] = field(default=cast("type[S_co]", str), compare=False, repr=False)
+    #: What a manager's ``send()`` takes for mypy: the generated ``Event`` enum,
+    #: or ``str``; every event's name must be a value of it.
+    event_type: type[E_co] = field(default=cast("type[E_co]", str), compare=False, repr=False)
 
     _state_index: dict[str, State] = field(init=False, repr=False, compare=False)
     _event_index: dict[str, Event] = field(init=False, repr=False, compare=False)
@@ -441,6 +508,8 @@ class Spec:
     _timed_wild: tuple[TimedEdge, ...] = field(init=False, repr=False, compare=False)
     #: :meth:`timed_from` per state once asked, when ``*`` ones must be merged in.
     _timed_merged: dict[str, tuple[TimedEdge, ...]] = field(init=False, repr=False, compare=False)
+    #: State name -> :attr:`state_type` member; None when that is ``str``.
+    _state_members: dict[str, S_co] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         explicit: dict[tuple[str, str], list[Edge]] = {}
@@ -456,6 +525,7 @@ class Spec:
         object.__setattr__(self, "_explicit", {k: tuple(v) for k, v in explicit.items()})
         object.__setattr__(self, "_wildcard", {k: tuple(v) for k, v in wildcard.items()})
         self._index_timed()
+        self._index_types()
 
     def _index_timed(self) -> None:
         timed: dict[str, list[TimedEdge]] = {}
@@ -465,6 +535,33 @@ class Spec:
         object.__setattr__(self, "_timed", {k: tuple(v) for k, v in timed.items()})
         object.__setattr__(self, "_timed_wild", tuple(t for t in self.timed_edges if t.wildcard))
         object.__setattr__(self, "_timed_merged", {})
+
+    # -- types ---------------------------------------------------------------
+
+    def _index_types(self) -> None:
+        states = _members(self.name, "state", self.state_type, self.states)
+        _members(self.name, "event", self.event_type, self.events)
+        object.__setattr__(self, "_state_members", states)
+
+    def as_state(self, name: str) -> S_co:
+        """The declared state ``name`` as :attr:`state_type`: the generated
+        ``State`` member for a generated module's ``SPEC``, the name itself for
+        a loaded spec. ``KeyError`` if the spec declares no such state."""
+        members = self._state_members
+        if members is None:
+            return cast(S_co, self._state_index[name].name)
+        return members[name]
+
+    def with_types(self, state_type: type[_S], event_type: type[_E]) -> Spec[_S, _E]:
+        """This spec carrying other types: ``load("order.wf").with_types(State,
+        Event)`` is a ``Spec[State, Event]``, equal to the loaded one.
+
+        :raises TypeError: a type that is not ``str`` or a subclass of it.
+        :raises ValueError: a state or event whose name is not a value of its type.
+        """
+        # mypy's dataclasses plugin wants this spec's own types in replace().
+        typed = dataclasses.replace(self, state_type=state_type, event_type=event_type)  # type: ignore[arg-type]
+        return cast("Spec[_S, _E]", typed)
 
     # -- lookups -------------------------------------------------------------
 
