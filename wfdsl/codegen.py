@@ -308,7 +308,7 @@ def _guard(guard: Guard) -> _Node:
     if isinstance(guard, GuardNot):
         return _Call("ir.GuardNot", ((None, _guard(guard.operand)),))
     func = "ir.GuardAnd" if isinstance(guard, GuardAnd) else "ir.GuardOr"
-    return _Call(func, ((None, _guard(guard.left)), (None, _guard(guard.right))))
+    return _Call(func, tuple((None, _guard(g)) for g in guard.operands))
 
 
 def _state(state: State) -> _Node:
