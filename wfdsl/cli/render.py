@@ -151,6 +151,12 @@ def render_command(
         data = render(spec, fmt, detail=Detail(detail), overlay=overlay)
     except RenderError as exc:
         raise UserError(str(exc)) from None
+    if fmt == "mermaid":
+        from wfdsl.render.mermaid import limits_warning
+
+        warning = limits_warning(data.decode(), Detail(detail))
+        if warning is not None:
+            click.echo(f"wfdsl: warning: {file}: {warning}", err=True)
     if check:
         _check(file, output or "", data, _rerun(file, output or "", explicit_fmt, detail))
         return
