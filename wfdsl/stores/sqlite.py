@@ -278,23 +278,19 @@ class SQLiteStore(SQLStore):
     def _connect(self) -> None:
         """Open this process's connection (lock held)."""
         self._generation = process.GENERATION
+        target, uri = self.path, False
+        if self.readonly and self.path != ":memory:":
+            # mode=rw: never create the file (nor, with query_only, write it).
+            target = f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=rw"
+            uri = True
         try:
-            if self.readonly and self.path != ":memory:":
-                # mode=rw: never create the file (nor, with query_only, write it).
-                conn = sqlite3.connect(
-                    f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=rw",
-                    uri=True,
-                    timeout=self._busy_timeout,
-                    isolation_level=None,
-                    check_same_thread=False,
-                )
-            else:
-                conn = sqlite3.connect(
-                    self.path,
-                    timeout=self._busy_timeout,
-                    isolation_level=None,
-                    check_same_thread=False,
-                )
+            conn = sqlite3.connect(
+                target,
+                uri=uri,
+                timeout=self._busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite database {self.path!r}: {exc}") from None
         self._conn = conn
