@@ -384,8 +384,9 @@ def test_ctrl_c_in_a_hook_exits_130_and_says_what_is_owed(app: tuple[list[str], 
         ('{"a": ' * 100_000 + "1" + "}" * 100_000, "--data nests too deep"),
         ('{"a": ' * 65 + "1" + "}" * 65, "nests more than 64 levels"),
         ('{"n": 1' + "0" * 80 + "}", "more than 64 digits"),
+        ('{"n": 1' + "0" * 5000 + "}", "--data cannot be read: Exceeds the limit"),
     ],
-    ids=["deeper-than-json-reads", "deeper-than-the-limit", "too-many-digits"],
+    ids=["deeper-than-json-reads", "deeper-than-the-limit", "too-many-digits", "past-int-max"],
 )
 def test_data_beyond_the_limits_is_one_line_and_exit_2(
     app: tuple[list[str], str], data: str, fragment: str
@@ -395,3 +396,32 @@ def test_data_beyond_the_limits_is_one_line_and_exit_2(
     for command in (["send", "o-1", "pay"], ["start", "o-2"]):
         result = run(*command, "--data", data, *tail)
         assert fragment in one_line_error(result, 2)
+
+
+# -- arguments that are not UTF-8 -----------------------------------------------------
+
+
+def test_arguments_that_are_not_utf8_are_unknown_not_internal_errors(
+    app: tuple[list[str], str],
+) -> None:
+    tail, db = app
+    wfdsl("start", "o-1", *tail)
+    raw = os.fsdecode(b"o-\xff")  # how Python receives undecodable bytes from argv
+    for args, code, says in [
+        (["send", raw, "pay", *tail], 2, "unknown instance 'o-\\udcff'"),
+        (["history", raw, "--db", db], 2, "no instance 'o-\\udcff'"),
+        (["send", "o-1", "pay", "--key", raw, *tail], 2, "lone surrogate"),
+        (["start", raw, *tail], 2, "lone surrogate"),
+    ]:
+        done = subprocess.run(
+            [sys.executable, "-m", "wfdsl", *map(os.fsencode, args)],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=120,
+        )
+        assert done.returncode == code, (args, done.stderr)
+        [line] = done.stderr.splitlines()
+        assert line.startswith("wfdsl: error: ") and says in line, line
+    listed = wfdsl("instances", "--db", db, "--workflow", raw, "--state", raw)
+    assert listed.returncode == 0 and listed.stderr == "no instances\n"

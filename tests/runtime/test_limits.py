@@ -14,7 +14,7 @@ import pytest
 
 import wfdsl
 from wfdsl import Manager
-from wfdsl.errors import InvalidInput, StoreError
+from wfdsl.errors import InvalidInput, StoreError, UnknownInstance
 from wfdsl.runtime.context import Context
 from wfdsl.stores.base import Store
 from wfdsl.stores.limits import (
@@ -235,3 +235,30 @@ def test_resume_reports_data_it_cannot_read_and_runs_every_other_instance(
     assert reason in error and not report.ok
     with pytest.raises(StoreError, match=reason):
         _deep_in_the_stack(100, lambda: mgr.send("deep", "end"))
+
+
+UNSTORABLE = {"a lone surrogate": "o-\udcff", "a NUL": "o-\x00-1"}
+
+
+@pytest.mark.parametrize("case", sorted(UNSTORABLE))
+def test_an_id_no_store_can_hold_is_unknown_on_every_store(store: Store, case: str) -> None:
+    text = UNSTORABLE[case]
+    mgr = Manager(SPEC, store, hooks=hooks())
+    mgr.start("i")
+    calls: list[Callable[[], object]] = [
+        lambda: mgr.send(text, "go"),
+        lambda: mgr.state(text),
+        lambda: mgr.instance(text),
+        lambda: mgr.history(text),
+        lambda: mgr.compensate(text, "a"),
+        lambda: mgr.retry(text),
+    ]
+    for call in calls:
+        with pytest.raises(UnknownInstance):
+            call()
+    with pytest.raises(InvalidInput):
+        mgr.send("i", "go", key=text)
+    assert store.instances(text) == store.instances("w", instance_id=text) == []
+    assert store.instances("w", state=text) == store.pending_work("w", text) == []
+    assert store.find_key("w", "i", text) is None and store.history(text, "i") == []
+    assert mgr.state("i") == "a"

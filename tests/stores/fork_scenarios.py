@@ -138,14 +138,39 @@ def fork_inside_a_hook(db: str) -> Acks:
 
 
 def preforking_server(db: str) -> Acks:
-    """A parent that uses the store, forks workers that share it, and waits."""
+    """A master that uses the store at boot, forks workers that serve from it,
+    and closes its own store (it serves nothing) while they work."""
     store = SQLiteStore(db)
     mgr = Manager(SPEC, store, hooks={"note": lambda ctx: None})
     acks: Acks = []
     drive(mgr, "boot", 1, acks)
-    workers = [child(lambda out, n=n: drive(mgr, f"worker{n}", 5, out)) for n in range(3)]
-    drive(mgr, "parent", 2, acks)  # the parent goes on serving meanwhile
+    go_r, go_w = os.pipe()
+
+    def serve(out: Acks, n: int) -> None:
+        drive(mgr, f"worker{n}-early", 1, out)
+        wait_for(go_r)
+        drive(mgr, f"worker{n}", 5, out)
+
+    workers = [child(lambda out, n=n: serve(out, n)) for n in range(3)]
+    store.close()
+    os.write(go_w, b"xxx")
     for pid, r in workers:
+        acks += collect(pid, r)
+    return acks
+
+
+def fork_while_another_thread_writes(db: str) -> Acks:
+    """A threaded parent: one thread keeps writing while another forks, twice."""
+    import threading
+
+    store = SQLiteStore(db)
+    mgr = Manager(SPEC, store, hooks={"note": lambda ctx: None})
+    acks: Acks = []
+    busy = threading.Thread(target=drive, args=(mgr, "thread", 40, acks))
+    busy.start()
+    children = [child(lambda out, n=n: drive(mgr, f"child{n}", 3, out)) for n in range(2)]
+    busy.join()
+    for pid, r in children:
         acks += collect(pid, r)
     store.close()
     return acks
@@ -153,7 +178,13 @@ def preforking_server(db: str) -> Acks:
 
 SCENARIOS = {
     f.__name__: f
-    for f in (parent_closes_first, child_closes_first, fork_inside_a_hook, preforking_server)
+    for f in (
+        parent_closes_first,
+        child_closes_first,
+        fork_inside_a_hook,
+        preforking_server,
+        fork_while_another_thread_writes,
+    )
 }
 
 if __name__ == "__main__":

@@ -107,6 +107,8 @@ def _parse_data(text: str | None) -> dict[str, Any] | None:
         raise UserError(f"--data is not valid JSON: {exc}") from None
     except RecursionError:
         raise UserError("--data nests too deep to read (data may nest 64 levels)") from None
+    except ValueError as exc:  # an integer past sys.get_int_max_str_digits()
+        raise UserError(f"--data cannot be read: {exc}") from None
     if not isinstance(data, dict):
         raise UserError("--data must be a JSON object, e.g. '{\"amount\": 1200}'")
     return data

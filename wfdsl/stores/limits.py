@@ -40,6 +40,7 @@ __all__ = [
     "MAX_WORKFLOW_BYTES",
     "DataRefused",
     "freeze_data",
+    "storable",
     "text_problem",
 ]
 
@@ -59,6 +60,23 @@ MAX_INT_DIGITS = 64
 MAX_DATA_KEY_CHARS = 1024
 
 _INT_BOUND = 10**MAX_INT_DIGITS
+
+
+def storable(*texts: str | None) -> bool:
+    """Whether every store can hold each of ``texts`` (UTF-8 without NUL):
+    an id, key or name that is not can never have been stored, so a store
+    looking one up answers "none" rather than failing in its driver."""
+    for text in texts:
+        if text is None:
+            continue
+        if "\x00" in text:
+            return False
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 def text_problem(value: str, limit: int) -> str | None:

@@ -47,6 +47,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
 from wfdsl.stores import process, urls
+from wfdsl.stores.limits import storable
 from wfdsl.stores.presence import LOCK_SPACE, Presence
 from wfdsl.stores.records import (
     InstanceRecord,
@@ -693,6 +694,8 @@ class PostgresStore(SQLStore):
                 with self._pool.connection(timeout=wait) as conn:
                     sent = True
                     return op(conn)
+            except UnicodeEncodeError as exc:  # a parameter psycopg cannot send
+                raise self._error(f"PostgreSQL at {self._where}: could not {what}: {exc}") from None
             except pg.Error as exc:
                 if not transient(exc):
                     state = f" (SQLSTATE {exc.sqlstate})" if exc.sqlstate else ""
@@ -774,6 +777,8 @@ class PostgresStore(SQLStore):
     # -- reads --------------------------------------------------------------------
 
     def load(self, workflow: str, instance_id: str) -> InstanceRecord | None:
+        if not storable(workflow, instance_id):
+            return None
         query = self._sql["load"]
 
         def op(conn: Connection[Any]) -> InstanceRecord | None:

@@ -19,7 +19,7 @@ from typing import Any
 from wfdsl.errors import SchemaNotFound, StoreError
 from wfdsl.stores import frozen
 from wfdsl.stores.frozen import FrozenDict
-from wfdsl.stores.limits import MAX_DEPTH, DataRefused, freeze_data
+from wfdsl.stores.limits import MAX_DEPTH, DataRefused, freeze_data, storable
 from wfdsl.stores.records import (
     HookKind,
     InstanceRecord,
@@ -270,6 +270,8 @@ class SQLStore:
     # -- reads ------------------------------------------------------------------
 
     def find_key(self, workflow: str, instance_id: str, key: str) -> Transition | None:
+        if not storable(workflow, instance_id, key):
+            return None
         rows = self._fetch(
             "look up an idempotency key",
             self._sql["find_key"],
@@ -278,18 +280,24 @@ class SQLStore:
         return _transitions(workflow, instance_id, rows[:1])[0] if rows else None
 
     def history(self, workflow: str, instance_id: str) -> list[Transition]:
+        if not storable(workflow, instance_id):
+            return []
         rows = self._fetch(
             "read a history", self._sql["history"], {"wf": workflow, "id": instance_id}
         )
         return _transitions(workflow, instance_id, rows)
 
     def pending_work(self, workflow: str, instance_id: str) -> list[WorkItem]:
+        if not storable(workflow, instance_id):
+            return []
         rows = self._fetch(
             "read pending work", self._sql["pending_work"], {"wf": workflow, "id": instance_id}
         )
         return [work_from_row(r) for r in rows]
 
     def other_fingerprints(self, workflow: str, fingerprint: str) -> list[str]:
+        if not storable(workflow, fingerprint):
+            return []
         rows = self._fetch(
             "compare spec fingerprints",
             self._sql["other_fingerprints"],
@@ -307,6 +315,8 @@ class SQLStore:
         dead_only: bool = False,
         compensating_only: bool = False,
     ) -> list[InstanceRecord]:
+        if not storable(workflow, instance_id, state):
+            return []
         where: list[str] = []
         params: dict[str, Any] = {}
         for column, value in (

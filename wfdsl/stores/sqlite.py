@@ -420,7 +420,7 @@ class SQLiteStore(SQLStore):
             except BaseException as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
+                if isinstance(exc, (sqlite3.Error, UnicodeEncodeError)):
                     raise StoreError(f"{self.path}: {exc}") from exc
                 raise
             finally:
@@ -490,6 +490,8 @@ class SQLiteStore(SQLStore):
                 row = self._conn.execute(_LOAD, (workflow, instance_id)).fetchone()
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
+            except UnicodeEncodeError:
+                return None  # not UTF-8: no store can have written it
             return None if row is None else instance_from_row(row)
 
     # -- writes -------------------------------------------------------------------
@@ -543,7 +545,7 @@ class SQLiteStore(SQLStore):
             except BaseException as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
+                if isinstance(exc, (sqlite3.Error, UnicodeEncodeError)):
                     raise StoreError(f"{self.path}: {exc}") from exc
                 raise
 
