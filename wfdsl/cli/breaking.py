@@ -68,14 +68,15 @@ def _read(path: str) -> bytes:
 
 
 def _live(url: str, old: Spec) -> dict[str, int]:
-    # A mistyped SQLite path must not pass as an empty store (and create a file).
-    from wfdsl.cli.common import opened_store
+    # Reading only: never creates or migrates a store (a mistyped path or schema
+    # must not pass as an empty store).
+    from wfdsl.cli.common import db_error, opened_store
 
-    with opened_store(url, must_exist=True) as store:
+    with opened_store(url, readonly=True) as store:
         try:
             records = store.instances(old.name)
         except StoreError as exc:
-            raise UserError(f"--db {url}: {exc}") from None
+            raise db_error(url, exc) from None
     return live_states(
         ((r.state, bool(r.pending or r.dead or r.compensating)) for r in records), old
     )

@@ -2,6 +2,10 @@
 
 Its one worker is this process (:mod:`wfdsl.stores.process`); a forked child
 works on its own copy of the data, as a worker of its own.
+
+Records are kept and handed out by reference, so they must be immutable all
+the way down: transition data is kept as read-only containers
+(:mod:`wfdsl.stores.frozen`), copied in when a caller writes anything else.
 """
 
 from __future__ import annotations
@@ -12,11 +16,24 @@ from collections.abc import Sequence
 
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
 from wfdsl.stores import leases, process
+from wfdsl.stores.frozen import FrozenDict
+from wfdsl.stores.limits import DataRefused, freeze_data
 from wfdsl.stores.records import InstanceRecord, Transition, WorkItem, WorkStatus
 
 __all__ = ["MemoryStore"]
 
 _Id = tuple[str, str]
+
+
+def _kept(t: Transition) -> Transition:
+    """``t`` with data no caller can change (the runtime's already is)."""
+    if type(t.data) is FrozenDict:
+        return t
+    try:
+        data, _ = freeze_data(t.data)
+    except DataRefused as exc:
+        raise StoreError(f"cannot store transition {t.seq}: {exc}") from None
+    return dataclasses.replace(t, data=data)
 
 
 def _unleased(w: WorkItem) -> WorkItem:
@@ -37,7 +54,7 @@ class _Instance:
 class MemoryStore:
     """Implements :class:`~wfdsl.stores.base.Store` in memory; one lock guards it all.
 
-    Records are immutable, so readers get them without copying.
+    Records (data included) are immutable, so readers get them without copying.
     """
 
     def __init__(self) -> None:
@@ -96,6 +113,7 @@ class MemoryStore:
         with self._lock:
             if ident in self._instances:
                 raise AlreadyStarted(instance.workflow, instance.instance_id)
+            first = _kept(first)
             inst = _Instance(instance, first)
             if first.key is not None:
                 inst.keys[first.key] = first
@@ -115,6 +133,8 @@ class MemoryStore:
     ) -> None:
         if self._closed:
             self._check()
+        if type(transition.data) is not FrozenDict:
+            transition = _kept(transition)
         with self._lock:
             inst = self._instances.get((workflow, instance_id))
             if inst is None:
