@@ -233,6 +233,7 @@ def test_runtime_commands_escape_ids_data_and_hook_errors(
         ["render", "--format", "dot", str(ORDER)],
         ["render", "--format", "mermaid", str(ORDER)],
         ["fmt", "-"],
+        ["compile", str(ORDER), "-o", "-"],
         ["breaking", str(ORDER), str(ORDER)],
     ],
     ids=lambda a: " ".join(a[:3]),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
@@ -28,6 +28,9 @@ def _identity(path: str) -> str:
     """One key per file however it is named (relative, ``..``, symlinks, case)."""
     return os.path.normcase(os.path.realpath(path))
 
+
+#: ``-o -``: the module goes to standard output.
+STDOUT = "-"
 
 #: The first line of every module ``wfdsl compile`` writes (the template's,
 #: ``wfdsl/templates/module.py.j2``, in Go's convention for generated files).
@@ -103,7 +106,8 @@ def _refuse_unwritable(modules: list[GeneratedModule]) -> None:
     "-o",
     "--output",
     metavar="OUT",
-    help="Write the module to OUT (only with a single FILE); missing directories are made.",
+    help="Write the module to OUT (only with a single FILE; `-` is standard output); "
+    "missing directories are made.",
 )
 @click.option(
     "--out-dir",
@@ -133,6 +137,8 @@ def compile_command(
         raise click.UsageError("give -o/--output or --out-dir, not both")
     if output is not None and len(files) > 1:
         raise click.UsageError("-o/--output takes one FILE; use --out-dir for several")
+    if output == STDOUT and check:
+        raise click.UsageError("--check compares files on disk; it takes no -o -")
 
     modules: list[GeneratedModule] = []
     failures: list[_Failure] = []
@@ -157,6 +163,10 @@ def compile_command(
         except CodegenError as exc:
             failures.append(_Failure(f"{path}: {exc}", EXIT_FINDINGS))
 
+    if output == STDOUT:
+        for m in modules:
+            click.echo(m.text, nl=False)
+        _exit(failures, 0)
     seen: dict[str, str] = {}
     sources = {_identity(path) for path in files}
     for m in modules:
@@ -200,6 +210,11 @@ def compile_command(
             _write(m)
             click.echo(visible(f"{m.output}: written from {m.source}"))
 
+    _exit(failures, stale)
+
+
+def _exit(failures: list[_Failure], stale: int) -> NoReturn:
+    """Say what failed; exit with the worst status."""
     for failure in failures:
         click.echo(failure.message, err=True)
     status = max([EXIT_OK, *(f.status for f in failures)])
