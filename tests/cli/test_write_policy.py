@@ -205,3 +205,18 @@ def test_a_fifo_at_the_target_is_refused_without_blocking(
     assert code == 2, err
     assert "is a FIFO" in err
     assert stat.S_ISFIFO((out / writer.target).stat().st_mode)
+
+
+@pytest.mark.parametrize(
+    "writer", [w for w in WRITERS if w.name != "fmt DIR"], ids=lambda w: w.name
+)
+def test_a_link_to_a_directory_at_the_target_is_refused(
+    writer: Writer, layout: tuple[Path, Path, Path]
+) -> None:
+    src, out, _ = layout
+    (out / "sub").mkdir()
+    (out / writer.target).symlink_to(out / "sub", target_is_directory=True)
+    code, _, err = run(*writer.args(src, out))
+    assert code == 2, err
+    assert "is a directory" in err
+    assert list((out / "sub").iterdir()) == []

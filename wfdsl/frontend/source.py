@@ -237,7 +237,9 @@ def loads(text: str, path: str = "<string>") -> Spec:
 def load(path: str | os.PathLike[str]) -> Spec:
     """Parse and validate the workflow in the file at ``path``.
 
-    :raises OSError: if the file cannot be read.
+    :raises OSError: if the file cannot be read; :class:`NotRegularFile` for
+        a FIFO, device or socket, :class:`FileTooLarge` past
+        :data:`MAX_SOURCE_BYTES` (see :func:`read_limited`).
     :raises SpecError: carrying every diagnostic found.
     """
     return loads(read(path), os.fspath(path))
