@@ -207,8 +207,9 @@ def test_a_fifo_at_the_target_is_refused_without_blocking(
     assert stat.S_ISFIFO((out / writer.target).stat().st_mode)
 
 
+# (fmt is left out: a directory it is given, through a link or not, is searched.)
 @pytest.mark.parametrize(
-    "writer", [w for w in WRITERS if w.name != "fmt DIR"], ids=lambda w: w.name
+    "writer", [w for w in WRITERS if not w.name.startswith("fmt")], ids=lambda w: w.name
 )
 def test_a_link_to_a_directory_at_the_target_is_refused(
     writer: Writer, layout: tuple[Path, Path, Path]
