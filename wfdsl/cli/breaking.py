@@ -13,7 +13,7 @@ import click
 from wfdsl.cli.common import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UserError, write_output
 from wfdsl.compare.breaking import Change, compare, live_states, narrow
 from wfdsl.errors import SpecError, StoreError, WorkflowError
-from wfdsl.frontend.source import analyze, decode
+from wfdsl.frontend.source import analyze, decode, read_limited
 from wfdsl.ir import Spec
 
 FORMATS = ("text", "json", "github")
@@ -61,8 +61,7 @@ def _spec(data: bytes, label: str, sources: dict[str, str | None]) -> Spec:
 
 def _read(path: str) -> bytes:
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
+        return read_limited(path)  # a regular file, of bounded size
     except OSError as exc:
         raise UserError(f"{path}: {exc.strerror or exc}") from None
 

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from wfdsl.cli.common import EXIT_FINDINGS, UserError, load_spec, write_output
+from wfdsl.cli.common import EXIT_FINDINGS, UserError, load_spec
+from wfdsl.cli.fileio import WriteRefused, carries, target_of, write_atomic
+from wfdsl.frontend.source import FileTooLarge, read_limited
 
 if TYPE_CHECKING:
     from wfdsl.render.markdown import ReviewPage
@@ -20,18 +22,14 @@ def _link(path: str, out_dir: str) -> str:
     return os.path.relpath(os.path.abspath(path), os.path.abspath(out_dir)).replace(os.sep, "/")
 
 
-def _replaceable(target: str) -> bool:
-    """``target`` is missing or is a page that ``wfdsl docs`` wrote (a workflow
-    called ``README`` must not replace the README of the output directory)."""
+_WRITER = "wfdsl docs"
+
+
+def _mark() -> bytes:
+    """What every file ``wfdsl docs`` writes carries (pages and SVGs alike)."""
     from wfdsl.render.markdown import GENERATED_MARK
 
-    try:
-        with open(target, encoding="utf-8", errors="replace") as fh:
-            return GENERATED_MARK in fh.read(4096)
-    except FileNotFoundError:
-        return True
-    except OSError as exc:
-        raise UserError(f"{target}: cannot read: {exc.strerror or exc}") from None
+    return GENERATED_MARK.encode()
 
 
 @click.command()
@@ -107,7 +105,10 @@ def docs(files: tuple[str, ...], out_dir: str, check: bool) -> None:
     except OSError as exc:
         raise UserError(f"{out_dir}: cannot create: {exc.strerror or exc}") from None
     for target, (_, content) in outputs.items():
-        write_output(target, content)
+        try:
+            write_atomic(target, content, root=out_dir, mark=_mark(), writer=_WRITER)
+        except OSError as exc:
+            raise UserError(f"{target}: cannot write: {exc.strerror or exc}") from None
         click.echo(f"wrote {target}", err=True)
     for svg in leftovers:
         try:
@@ -118,14 +119,22 @@ def docs(files: tuple[str, ...], out_dir: str, check: bool) -> None:
 
 
 def _refuse_foreign(out_dir: str, planned: list[tuple[str, str, ReviewPage]]) -> None:
-    """:raises UserError: if a page or SVG to write exists and is not ours."""
+    """:raises UserError: if a page or SVG to write may not be replaced (see
+    :mod:`wfdsl.cli.fileio`: not written by ``wfdsl docs``, a link out of
+    DIR, not a regular file), before anything is drawn or written."""
     for target, file, page in planned:
         for path in [target] + ([os.path.join(out_dir, page.svg)] if page.svg else []):
-            if not _replaceable(path):
+            try:
+                target_of(path, root=out_dir, mark=_mark(), writer=_WRITER)
+            except WriteRefused as exc:
                 raise UserError(
-                    f"{path}: exists and was not written by wfdsl docs; not replacing it"
-                    f" with the page of {file} (move it, or choose another -o)"
-                )
+                    f"{path}: {exc.strerror} (the page of {file} goes there:"
+                    " move it, or choose another -o)"
+                ) from None
+            except FileNotFoundError:
+                continue  # DIR does not exist yet: it is made
+            except OSError as exc:
+                raise UserError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 def _draw_svg(dot: str, file: str) -> bytes:
@@ -161,11 +170,8 @@ def _drawn_svgs(pages: dict[str, str]) -> list[str]:
 
 
 def _written_by_us(path: str) -> bool:
-    from wfdsl.render.markdown import GENERATED_MARK
-
     try:
-        with open(path, "rb") as fh:
-            return GENERATED_MARK.encode() in fh.read(4096)
+        return carries(path, _mark())
     except OSError:
         return False
 
@@ -174,13 +180,15 @@ def _compare(target: str, content: str | bytes, file: str) -> str | None:
     """Why ``target`` does not hold ``content``, or None if it does."""
     expected = content.encode() if isinstance(content, str) else content
     try:
-        with open(target, "rb") as fh:
-            data = fh.read()
+        # Line ends may have grown from \n to \r\n (and not more): enough to compare.
+        data = read_limited(target, 2 * len(expected), what="the page it should be")
         data.decode("utf-8")
         # Line ends as git may check them out (core.autocrlf) do not count.
         same = data.replace(b"\r\n", b"\n") == expected
     except FileNotFoundError:
         return "missing"
+    except FileTooLarge:
+        return f"out of date with {file}"
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
         raise UserError(f"{target}: cannot read: {reason or exc}") from None

@@ -10,11 +10,12 @@ import click
 
 from wfdsl.cli.common import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK
 from wfdsl.cli.fileio import write_atomic
-from wfdsl.cli.lint import iter_wf_files
+from wfdsl.cli.lint import Target, iter_wf_files
+from wfdsl.diagnostics import visible
 from wfdsl.errors import FormatError, SpecError
 from wfdsl.fmt import format_source
 from wfdsl.frontend.parser import line_end_of, normalize_line_ends
-from wfdsl.frontend.source import decode
+from wfdsl.frontend.source import decode, read_limited, read_stream
 from wfdsl.lint.config import ConfigError, ConfigFinder
 
 STDIN = "-"
@@ -33,7 +34,9 @@ def _lines(text: str) -> list[str]:
 
 def _unified(before: str, after: str, path: str) -> str:
     """A unified diff of the layout, line ends shown as ``\n`` (a diff of
-    ``\r`` line ends would not read on a terminal); see :func:`_line_end_note`."""
+    ``\r`` line ends would not read on a terminal); see :func:`_line_end_note`.
+    Control characters in the file are shown escaped
+    (:func:`~wfdsl.diagnostics.visible`), so that the diff is safe to view."""
     lines = difflib.unified_diff(
         _lines(normalize_line_ends(before)),
         _lines(normalize_line_ends(after)),
@@ -41,7 +44,9 @@ def _unified(before: str, after: str, path: str) -> str:
         tofile=f"b/{path}",
     )
     return "".join(
-        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+        visible(line.removesuffix("\n"), keep="\t")
+        + ("\n" if line.endswith("\n") else "\n\\ No newline at end of file\n")
+        for line in lines
     )
 
 
@@ -108,17 +113,13 @@ def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
     dry = check or show_diff
     errors = changed = unchanged = 0
     finder = ConfigFinder()
-    for path, problem in _targets(paths):
-        if problem is not None:
-            click.echo(f"wfdsl: error: {path}: {problem}", err=True)
-            errors += 1
+    for target in _targets(paths):
+        path = target.path
+        if target.problem is not None:
+            errors += target.report()
             continue
         try:
-            if path == STDIN:
-                data = sys.stdin.buffer.read()
-            else:
-                with open(path, "rb") as fh:
-                    data = fh.read()
+            data = _read_stdin() if path == STDIN else read_limited(path)
         except OSError as exc:
             click.echo(f"wfdsl: error: {path}: {exc.strerror or exc}", err=True)
             errors += 1
@@ -141,10 +142,10 @@ def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
             if note is not None:
                 click.echo(note, err=True)
         if check:
-            click.echo(f"would reformat {path}", err=show_diff)
+            click.echo(f"would reformat {visible(path)}", err=show_diff)
         if not dry:
             try:
-                write_atomic(path, after)
+                write_atomic(path, after, root=target.root)
             except OSError as exc:
                 click.echo(f"wfdsl: error: {path}: cannot write: {exc.strerror or exc}", err=True)
                 errors += 1
@@ -158,11 +159,17 @@ def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
     sys.exit(EXIT_FINDINGS if dry and changed else EXIT_OK)
 
 
-def _targets(paths: tuple[str, ...]) -> list[tuple[str, str | None]]:
+def _targets(paths: tuple[str, ...]) -> list[Target]:
     """Standard input for each ``-``, then the files :func:`iter_wf_files` finds
     for the other paths (a file reached twice comes once, as in ``lint``)."""
-    stdin: list[tuple[str, str | None]] = [(STDIN, None)] * paths.count(STDIN)
+    stdin = [Target(STDIN)] * paths.count(STDIN)
     return stdin + list(iter_wf_files([p for p in paths if p != STDIN]))
+
+
+def _read_stdin() -> bytes:
+    """Standard input, up to the limit of a ``.wf`` file (``< /dev/zero``
+    never ends). :raises FileRefused: it is longer."""
+    return read_stream(sys.stdin.buffer, "<stdin>")
 
 
 def _files(n: int) -> str:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from wfdsl.cli.common import EXIT_FINDINGS, UserError, db_error, load_spec, opened_store
+from wfdsl.diagnostics import visible
 from wfdsl.errors import (
     AlreadyStarted,
     BindError,
@@ -227,9 +228,10 @@ def _instance_json(r: InstanceRecord) -> dict[str, Any]:
 
 
 def _cell(text: str) -> str:
-    """``text`` with control characters escaped, so that no id or data from the
-    store can break a table line or send escape sequences to the terminal."""
-    return text if text.isprintable() else repr(text)[1:-1]
+    """``text`` with control characters escaped (:func:`~wfdsl.diagnostics.visible`),
+    so that no id or data from the store can break a table line or send escape
+    sequences to the terminal."""
+    return visible(text)
 
 
 def _table(rows: list[list[str]]) -> str:
@@ -412,4 +414,4 @@ def retry(instance_id: str, spec_path: str, hooks_ref: str | None, db: str) -> N
     """Re-drive an instance's dead hook work (after fixing what made it fail)."""
     with _manager(spec_path, hooks_ref, db) as mgr:
         revived = mgr.retry(instance_id)
-    click.echo(f"{instance_id}: revived {revived} dead hook(s); pending work ran")
+    click.echo(f"{_cell(instance_id)}: revived {revived} dead hook(s); pending work ran")
