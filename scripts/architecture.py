@@ -134,8 +134,7 @@ def build() -> str:
         'digraph "wfdsl" {',
         '  graph [rankdir=TB, nodesep="0.3", ranksep="0.5", fontname="Helvetica,Arial,sans-serif",'
         ' fontsize=11, fontcolor="#4a5568", labelloc=b, labeljust=l,'
-        ' label="arrows: imports (implied ones left out); dashed red: ignored until the'
-        ' runtime core lands"];',
+        f' label="arrows: imports (implied ones left out){_IGNORED_NOTE if ignored else ""}"];',
         '  node [shape=box, style="rounded,filled", fillcolor="#f7fafc", color="#4a5568",'
         ' fontname="Helvetica,Arial,sans-serif", fontsize=12, margin="0.14,0.06"];',
         '  edge [color="#718096", arrowsize=0.7];',
@@ -164,6 +163,10 @@ def build() -> str:
         )
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+#: The legend's words for dashed red arrows, shown only while the contract ignores imports.
+_IGNORED_NOTE = "; dashed red: imports the contract ignores"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -10,9 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from wfdsl import loads
-from wfdsl.errors import SpecError
-from wfdsl.fmt import format_source
+from wfdsl.errors import FormatError, SpecError
+from wfdsl.fmt import LintWouldChange, format_source
 from wfdsl.frontend.parser import parse
+from wfdsl.lint.config import Selection
+from wfdsl.lint.engine import lint_text
 
 ROOT = Path(__file__).resolve().parent.parent
 CASES = Path(__file__).resolve().parent / "fmt_cases"
@@ -123,10 +126,10 @@ def test_empty_state_braces_are_dropped() -> None:
     assert "    initial state a\n}" in out
 
 
-def test_output_uses_lf_line_endings() -> None:
+def test_output_keeps_the_files_line_ends() -> None:
+    """More in tests/test_line_ends.py."""
     out = format_source("# c\r\nworkflow w {\r\n  initial state a\r\n}\r\n")
-    assert "\r" not in out
-    assert out.startswith("# c\nworkflow w {\n")
+    assert out == "# c\r\nworkflow w {\r\n\r\n    initial state a\r\n}\r\n"
 
 
 # -- comments --------------------------------------------------------------------
@@ -159,10 +162,22 @@ def test_comment_inside_state_body_and_before_closing_brace_stays_inside() -> No
     ) in out
 
 
-def test_comment_in_the_middle_of_a_member_goes_above_it() -> None:
+def test_comment_after_code_in_the_middle_of_a_member_ends_its_line() -> None:
     text = "workflow w { initial state a final state b event e\n a -> # why\n b on e }"
     out = format_source(text)
+    assert "    a -> b on e  # why\n" in out
+
+
+def test_comment_on_its_own_line_in_the_middle_of_a_member_goes_above_it() -> None:
+    text = "workflow w { initial state a final state b event e\n a ->\n # why\n b on e }"
+    out = format_source(text)
     assert "    # why\n    a -> b on e\n" in out
+
+
+def test_when_two_comments_compete_for_a_line_end_the_second_goes_above() -> None:
+    text = "workflow w { initial state a final state b event e\n a -> # one\n b on e # two\n}"
+    out = format_source(text)
+    assert "    # two\n    a -> b on e  # one\n" in out
 
 
 def test_comments_before_and_after_the_workflow_stay_there() -> None:
@@ -225,7 +240,7 @@ _DURATIONS = ["30m", "1h30m", "90s", "500ms", "7d", "2d12h", "007s"]
 
 
 @st.composite
-def specs(draw: st.DrawFn) -> str:
+def specs(draw: st.DrawFn, comments: st.SearchStrategy[str] | None = None) -> str:
     n_states = draw(st.integers(1, 5))
     initial = draw(st.integers(0, n_states - 1))
     finals = {i for i in range(n_states) if i != initial and draw(st.booleans())}
@@ -284,7 +299,8 @@ def specs(draw: st.DrawFn) -> str:
     members = draw(st.permutations(members))
     tokens = ["workflow", "w", *([d] if (d := draw(descriptions())) else []), "{"]
     tokens += [t for m in members for t in m] + ["}"]
-    return _layout(draw, tokens)
+    plain = _COMMENT_CHARS.map(lambda t: "#" + t)
+    return _layout(draw, tokens, plain if comments is None else comments)
 
 
 def _commas(names: list[str]) -> list[str]:
@@ -294,15 +310,15 @@ def _commas(names: list[str]) -> list[str]:
     return out
 
 
-def _layout(draw: st.DrawFn, tokens: list[str]) -> str:
+def _layout(draw: st.DrawFn, tokens: list[str], comments: st.SearchStrategy[str]) -> str:
     def sep() -> str:
         kind = draw(st.integers(0, 9))
         if kind < 4:
             return draw(st.sampled_from([" ", "  ", "\t", "\n", "\n    ", "\n\n", " \n \n  "]))
         if kind < 6:
-            return draw(st.sampled_from([" ", "  "])) + "#" + draw(_COMMENT_CHARS) + "\n"
+            return draw(st.sampled_from([" ", "  "])) + draw(comments) + "\n"
         if kind < 8:
-            return "\n" + draw(st.sampled_from(["", "\n"])) + "#" + draw(_COMMENT_CHARS) + "\n"
+            return "\n" + draw(st.sampled_from(["", "\n"])) + draw(comments) + "\n"
         return " "
 
     out = [sep() if draw(st.booleans()) else ""]
@@ -315,6 +331,181 @@ def _layout(draw: st.DrawFn, tokens: list[str]) -> str:
 @given(specs())
 def test_fuzzed_specs_keep_meaning_and_comments_and_format_idempotently(text: str) -> None:
     assert_formats_safely(text)
+
+
+# -- noqa comments: fmt never changes what lint reports ------------------------------
+
+#: The issue's input: the comment was moved above the state, and lint went from
+#: exit 0 to WF201, WF202 and two WF303.
+ISSUE = """\
+workflow migration {
+    initial state started
+    final state done
+    state legacy  # noqa: WF201, WF202
+        "kept for the migration"
+    event finish
+    started -> done on finish
+}
+"""
+
+
+def lint_signature(text: str, selection: Selection | None = None) -> Counter[tuple[str, ...]]:
+    """What lint reports, wherever the lines are: each finding's code, message
+    (line numbers in it blanked), hint and the word it points at."""
+    lines = text.split("\n")
+    for c in parse(text)[1]:  # blanked, so that a span across lines shows code only
+        line = lines[c.line - 1]
+        lines[c.line - 1] = line[: c.column - 1] + " " * len(c.value)
+    out: Counter[tuple[str, ...]] = Counter()
+    for d in lint_text(text, "w.wf", selection):
+        # The token the finding starts at (layout may change what follows it).
+        found = re.match(r"[A-Za-z]\w*|\S", lines[d.line - 1][d.column - 1 :])
+        anchor = found.group() if found else ""
+        message = re.sub(r"line \d+", "line N", d.message)
+        out[(d.code, message, d.hint or "", anchor)] += 1
+    return out
+
+
+def test_the_issues_noqa_stays_on_the_line_it_suppresses() -> None:
+    assert lint_signature(ISSUE) == Counter()
+    out = format_source(ISSUE)
+    assert '    state legacy "kept for the migration"  # noqa: WF201, WF202\n' in out
+    assert lint_signature(out) == Counter()
+
+
+def test_noqa_in_a_member_over_several_lines_ends_the_members_line() -> None:
+    text = """workflow w {
+    initial state a
+    final state b
+    event go, stop
+    state c
+    a -> b on stop
+    a -> c  # noqa: WF204
+        on stop
+}"""
+    out = format_source(text)
+    assert "    a -> c on stop  # noqa: WF204\n" in out
+    assert lint_signature(out) == lint_signature(text) != Counter()
+
+
+def test_noqa_goes_with_the_member_whose_findings_it_suppresses() -> None:
+    text = """workflow w {
+    initial state a
+    final state b
+    state orphan state other  # noqa: WF201
+    event go
+    a -> b on go
+    a -> other on go
+}"""
+    out = format_source(text)
+    assert "    state orphan  # noqa: WF201\n    state other\n" in out
+    assert lint_signature(out) == lint_signature(text)
+
+
+def test_noqa_after_an_event_list_goes_to_the_event_it_is_for() -> None:
+    text = "workflow w {\n initial state a final state b\n event go, spare  # noqa: WF205\n a -> b on go\n}"
+    out = format_source(text)
+    assert "    event go\n    event spare  # noqa: WF205\n" in out
+    assert lint_signature(out) == lint_signature(text) == Counter()
+
+
+def test_fmt_refuses_when_a_noqa_cannot_stay_with_all_it_suppresses() -> None:
+    text = "workflow w {\n initial state a final state b\n event go, x, y  # noqa: WF205\n a -> b on go\n}"
+    with pytest.raises(LintWouldChange) as info:
+        format_source(text)
+    assert str(info.value) == (
+        "<string>: not formatted: it would change what 'wfdsl lint' reports: WF205 at line 3"
+        " (event 'y' is declared but triggers no transition) would no longer be suppressed:"
+        " its noqa comment would end up on another line; give each member its noqa comment"
+        " at the end of its own line"
+    )
+    assert isinstance(info.value, FormatError)
+
+
+def test_fmt_refuses_to_put_two_noqa_comments_on_one_line() -> None:
+    text = """workflow w {
+    initial state a
+    final state b
+    state c
+    event go
+    a -> b on go
+    a -> c  # noqa: WF204
+        on go if isReady  # noqa: WF301
+}"""
+    with pytest.raises(LintWouldChange) as info:
+        format_source(text)
+    assert info.value.reason == (
+        "WF301 at line 8 (guard name 'isReady' is not snake_case) would no longer be"
+        " suppressed: its noqa comment would end up on another line"
+    )
+
+
+NOQA_COMMENTS = st.sampled_from(
+    [
+        "# noqa: WF201",
+        "# noqa: WF202, WF205",
+        "# noqa: WF205",
+        "# noqa: dead-end",
+        "# noqa",
+        "# noqa: WF204,WF211",
+        "# noqa: WF2",
+        "# noqa: WF999",
+        "# wfdsl: noqa: WF205",
+        "# see the runbook",
+        "#",
+    ]
+)
+#: A comment after most words: many comments inside members, competing for
+#: the end of one line.
+NOQA_SPECS = specs(comments=NOQA_COMMENTS)
+#: Line breaks without a comment as often as with one, nearer real files.
+SPARSE_NOQA_SPECS = specs(comments=st.one_of(st.just(""), NOQA_COMMENTS))
+
+
+def without_comments(text: str) -> str:
+    _, comments = parse(text)
+    for c in reversed(comments):
+        text = text[: c.start_pos] + text[c.end_pos :]
+    return text
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(NOQA_SPECS, SPARSE_NOQA_SPECS))
+def test_fmt_never_changes_what_lint_reports(text: str) -> None:
+    """Specs with noqa comments in random places: formatted, they lint exactly
+    as before, or fmt refuses (and says what would change)."""
+    try:
+        out = format_source(text)
+    except LintWouldChange:
+        return
+    assert lint_signature(out) == lint_signature(text)
+    assert format_source(out) == out
+    assert comments_of(out) == comments_of(text)
+
+
+def test_fmt_rarely_refuses_and_the_noqa_comments_matter() -> None:
+    """The property above is worth running: most generated files format, and in
+    most of them the noqa comments change what lint reports (so keeping that
+    unchanged is a real constraint). Refusals are files where one comment
+    would have to be on two lines, or two on one."""
+    formatted = refused = mattered = 0
+
+    @settings(max_examples=300, deadline=None, database=None, derandomize=True)
+    @given(SPARSE_NOQA_SPECS)
+    def collect(text: str) -> None:
+        nonlocal formatted, refused, mattered
+        try:
+            format_source(text)
+        except LintWouldChange:
+            refused += 1
+            return
+        formatted += 1
+        if lint_signature(without_comments(text)) != lint_signature(text):
+            mattered += 1
+
+    collect()
+    assert refused * 10 < formatted + refused, (refused, formatted)
+    assert mattered * 2 > formatted, (mattered, formatted)
 
 
 def test_the_layout_example_in_the_docs_is_canonical() -> None:

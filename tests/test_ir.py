@@ -21,6 +21,7 @@ from wfdsl.ir import (
     Spec,
     evaluate_guard,
     format_guard,
+    guard_depth,
     guard_refs,
 )
 
@@ -115,12 +116,10 @@ def without_spans(g: Guard) -> Guard:
         return GuardRef(g.name)
     if isinstance(g, GuardNot):
         return GuardNot(without_spans(g.operand))
-    if isinstance(g, GuardAnd):
-        return GuardAnd(without_spans(g.left), without_spans(g.right))
-    return GuardOr(without_spans(g.left), without_spans(g.right))
+    return type(g)(*(without_spans(o) for o in g.operands))
 
 
-a, b, c = GuardRef("a"), GuardRef("b"), GuardRef("c")
+a, b, c, d, e = (GuardRef(n) for n in "abcde")
 
 
 @pytest.mark.parametrize(
@@ -130,8 +129,9 @@ a, b, c = GuardRef("a"), GuardRef("b"), GuardRef("c")
         ("a and b or c", GuardOr(GuardAnd(a, b), c)),
         ("not a and b", GuardAnd(GuardNot(a), b)),
         ("not (a and b)", GuardNot(GuardAnd(a, b))),
-        ("a and b and c", GuardAnd(GuardAnd(a, b), c)),
-        ("a or b or c", GuardOr(GuardOr(a, b), c)),
+        ("a and b and c", GuardAnd(a, b, c)),
+        ("a or b or c", GuardOr(a, b, c)),
+        ("a or (b or c) or (d and e)", GuardOr(a, b, c, GuardAnd(d, e))),
         ("(a or b) and c", GuardAnd(GuardOr(a, b), c)),
         ("not not a", GuardNot(GuardNot(a))),
         ("((a))", a),
@@ -146,8 +146,10 @@ def test_not_binds_tighter_than_and_and_tighter_than_or(text: str, tree: Guard) 
     [
         ("(a) or ((b) and c)", "a or b and c"),
         ("(a or b) and c", "(a or b) and c"),
-        ("a and (b and c)", "a and (b and c)"),
-        ("a or (b or c)", "a or (b or c)"),
+        # A chain in parentheses inside a chain of the same operator is one
+        # chain: and/or are associative, evaluation order included.
+        ("a and (b and c)", "a and b and c"),
+        ("a or (b or c)", "a or b or c"),
         ("(a and b) and c", "a and b and c"),
         ("not (not a)", "not not a"),
         ("not (a or b)", "not (a or b)"),
@@ -214,6 +216,76 @@ def test_guard_refs_are_listed_left_to_right_with_positions() -> None:
     refs = list(guard_refs(guard_of("x or not (y and x)")))
     assert [r.name for r in refs] == ["x", "y", "x"]
     assert [r.span.column for r in refs] == [53, 63, 69]
+
+
+def test_chains_are_flat_however_they_are_built() -> None:
+    assert GuardOr(GuardOr(a, b), c) == GuardOr(a, GuardOr(b, c)) == GuardOr(a, b, c)
+    assert GuardOr(a, b, c).operands == (a, b, c)
+    assert GuardAnd(GuardOr(a, b), c).operands == (GuardOr(a, b), c)  # other kinds nest
+
+
+def test_a_chain_needs_two_operands() -> None:
+    with pytest.raises(ValueError, match="two or more operands"):
+        GuardOr(a)
+
+
+@pytest.mark.parametrize("n", [2, 3, 4, 5, 1000])
+def test_the_binary_view_splits_in_the_middle_and_rebuilds_the_chain(n: int) -> None:
+    chain = GuardAnd(*(GuardRef(f"g{i}") for i in range(n)))
+    assert GuardAnd(chain.left, chain.right) == chain
+    depth = 0
+    g: Guard = chain
+    while isinstance(g, GuardAnd):  # recursing through the view goes log2(n) deep
+        g, depth = g.left, depth + 1
+    assert depth == (n - 1).bit_length()
+
+
+def test_long_chains_evaluate_format_and_serialise_without_recursing() -> None:
+    n = 20_000  # far past Python's recursion limit
+    chain = GuardOr(*(GuardRef(f"g{i}") for i in range(n)))
+    calls: list[str] = []
+
+    def call(name: str) -> bool:
+        calls.append(name)
+        return name == "g19999"
+
+    assert evaluate_guard(chain, call) is True
+    assert len(calls) == n
+    assert format_guard(chain) == " or ".join(f"g{i}" for i in range(n))
+    assert guard_depth(chain) == 1
+    assert len(list(guard_refs(chain))) == n
+    spec = wfdsl.loads(
+        f"workflow w {{ initial state s event e s -> s on e if {format_guard(chain)} }}"
+    )
+    assert spec.to_data()["transitions"][0]["guard"] == ["or", *(f"g{i}" for i in range(n))]
+    assert len(spec.fingerprint()) == 64
+
+
+@pytest.mark.parametrize(
+    ("guard", "digest"),
+    [
+        # Computed before chains were flat: stores recorded these, and a spec
+        # that has not changed must not look changed to resume().
+        ("a or b", "0e109555fe6c91857d7be99fe0f3cc0def83b5646e927a76936867a66042f4be"),
+        ("a or b or c", "edd4d565154023f28cc871d6257be2edda92d939b739951acf80fe148434fa3e"),
+        ("(a or b) or c", "edd4d565154023f28cc871d6257be2edda92d939b739951acf80fe148434fa3e"),
+        (
+            "a and b and c or d and not e",
+            "60a7c9e58836ba7a63b8a919b3b64d4ebbc2ba0dffacff2463c4c8128df5f501",
+        ),
+        (
+            "not (a or b or c) and (d or e) and f",
+            "c83becd36c55d2b768c9325b137b3ff68b66b5bfda4e2b8c90eb08aa5f99d305",
+        ),
+    ],
+)
+def test_fingerprints_of_chains_are_what_they_were_before_chains_were_flat(
+    guard: str, digest: str
+) -> None:
+    spec = wfdsl.loads(
+        f"workflow w {{ initial state s final state t event e s -> t on e if {guard} }}"
+    )
+    assert spec.fingerprint() == digest
 
 
 # -- identity ------------------------------------------------------------------------

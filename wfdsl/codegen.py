@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     import jinja2
 
 __all__ = [
+    "MANAGER_OPTIONS",
     "RUNTIME_NAMES",
     "GeneratedModule",
     "SourceFile",
@@ -67,6 +68,11 @@ __all__ = [
 #: The only names a generated module imports from wfdsl (``from wfdsl import ...``),
 #: like Jinja's ``runtime.exported``: the runtime's surface for generated code.
 RUNTIME_NAMES = ("Context", "Manager", "Store", "ir")
+
+#: The keyword options of ``wfdsl.Manager`` that the generated ``manager()``
+#: helper's docstring lists (the runtime's ``BaseManager.__init__``; a test
+#: keeps the two the same). Code generation does not import the runtime.
+MANAGER_OPTIONS = ("clock", "worker_id", "lease", "max_attempts", "wait")
 
 #: Collapsed (one-line) constructs fit in this many columns: ruff's default.
 WIDTH = 88
@@ -302,7 +308,7 @@ def _guard(guard: Guard) -> _Node:
     if isinstance(guard, GuardNot):
         return _Call("ir.GuardNot", ((None, _guard(guard.operand)),))
     func = "ir.GuardAnd" if isinstance(guard, GuardAnd) else "ir.GuardOr"
-    return _Call(func, ((None, _guard(guard.left)), (None, _guard(guard.right))))
+    return _Call(func, tuple((None, _guard(g)) for g in guard.operands))
 
 
 def _state(state: State) -> _Node:
@@ -365,7 +371,9 @@ def _transition(func: str, edge: Edge | TimedEdge, trigger: tuple[str, _Node]) -
 
 
 def spec_literal(spec: Spec, path: str) -> str:
-    """``ir.Spec(...)`` source that rebuilds ``spec`` (without spans), as ruff lays it out."""
+    """``ir.Spec(...)`` source that rebuilds ``spec`` (without spans), as ruff lays
+    it out, carrying the module's ``State`` and ``Event`` enums (defined above it
+    in the module) as its ``state_type`` and ``event_type``: a ``Spec[State, Event]``."""
     args: list[tuple[str | None, _Node]] = [("name", _Str(spec.name))]
     if spec.description is not None:
         args.append(("description", _Str(spec.description)))
@@ -377,6 +385,7 @@ def spec_literal(spec: Spec, path: str) -> str:
     ]
     if spec.timed_edges:
         args.append(("timed_edges", _Tuple(tuple(_timed_edge(t) for t in spec.timed_edges))))
+    args += [("state_type", _Code("State")), ("event_type", _Code("Event"))]
     return "\n".join(_lay(_Call("ir.Spec", tuple(args), expand=True), 0, "SPEC = ", ""))
 
 
@@ -516,6 +525,7 @@ def generate(spec: Spec, *, source: str, sha256: str) -> str:
         events=_members(spec.events, "event"),
         methods=methods,
         timed=bool(spec.timed_edges),
+        manager_options=", ".join(map(_code, MANAGER_OPTIONS)),
         spec_literal=spec_literal(spec, source),
     )
     return text

@@ -79,6 +79,34 @@ class GuardRejected(IllegalTransition):
         )
 
 
+class GuardFailed(WorkflowError):
+    """A guard raised instead of answering (``ctx.data['amount']`` missing, a
+    service it asked was down...). Nothing was applied; the instance is as it
+    was, and the same send may be tried again once the guard is fixed."""
+
+    def __init__(
+        self,
+        workflow: str,
+        instance_id: str,
+        state: str,
+        event: str,
+        guard: str,
+        error: str,
+    ) -> None:
+        self.workflow = workflow
+        self.instance_id = instance_id
+        self.state = state
+        self.event = event
+        #: The guard expression of the transition tried (``card_valid and not flagged``).
+        self.guard = guard
+        #: What it raised: ``"KeyError: 'amount'"``.
+        self.error = error
+        super().__init__(
+            f"{workflow}: guard {guard!r} raised {error} for instance {instance_id!r} "
+            f"(in state {state!r}, event {event!r}); nothing was applied"
+        )
+
+
 class IdempotencyConflict(WorkflowError):
     """An idempotency key was reused with a different event or data."""
 
@@ -141,6 +169,18 @@ class BindError(WorkflowError):
 
 class StoreError(WorkflowError):
     """The store failed in a way the runtime cannot safely retry."""
+
+
+class SchemaNotFound(StoreError):
+    """A store opened read-only (``wfdsl instances``, ``history``, ``render
+    --db``...) found no wfdsl schema where it looked: such a store never
+    creates one, so a mistyped path or schema name is not taken for an empty
+    store, and someone else's database is left as it was."""
+
+    def __init__(self, where: str) -> None:
+        #: The file, or the server and schema, that was looked at (no password).
+        self.where = where
+        super().__init__(f"no wfdsl schema in {where}")
 
 
 class InvalidInput(WorkflowError, ValueError):

@@ -20,14 +20,19 @@ are copied byte for byte, escapes untouched; durations are kept as written
 that precedence makes redundant.
 
 Comments stay where they were: a comment on a line of its own belongs to the
-member below it and moves with it; a comment at the end of a member's line
-stays at the end of that line; a comment before a closing brace stays before
-it. A comment written in the middle of a member that spans several lines is
-moved to the line above that member (it cannot stay in the middle of a line).
-Trailing spaces after a comment are dropped; its text is otherwise kept.
+member below it and moves with it; a comment after code stays at the end of
+its member's line, also when the member was written over several lines; a
+comment before a closing brace stays before it. A line has room for one
+comment at its end: a ``noqa`` comment goes to the member whose findings it
+suppresses, and wins the place over other comments, which go above the
+member. A comment on a line of its own in the middle of a member goes above
+that member. Trailing spaces after a comment are dropped; its text is
+otherwise kept.
 
 Before returning, the result is parsed again and compared with the input: the
-same Spec IR and the same comments, or :class:`~wfdsl.errors.FormatError`.
+same Spec IR, the same comments and the same lint results (``noqa`` is the one
+thing whose effect depends on where lines are), or
+:class:`~wfdsl.errors.FormatError` (:class:`LintWouldChange` for lint).
 """
 
 from __future__ import annotations
@@ -38,9 +43,10 @@ from dataclasses import dataclass, field
 
 from lark import Token
 
-from wfdsl.errors import FormatError
-from wfdsl.frontend.parser import parse
-from wfdsl.frontend.source import gc_paused
+from wfdsl.diagnostics import Diagnostic
+from wfdsl.errors import FormatError, WorkflowError
+from wfdsl.frontend.parser import line_end_of, normalize_line_ends, parse
+from wfdsl.frontend.source import Source, analyze, gc_paused
 from wfdsl.frontend.syntax import (
     AndNode,
     EventsNode,
@@ -55,6 +61,9 @@ from wfdsl.frontend.syntax import (
     WorkflowNode,
 )
 from wfdsl.frontend.validate import build_spec
+from wfdsl.lint.config import Selection
+from wfdsl.lint.engine import check_spec, noqa_outcome
+from wfdsl.lint.noqa import Directive, is_file_level_form, parse_directives
 
 INDENT = "    "
 #: Between code and an end-of-line comment.
@@ -88,6 +97,16 @@ class _Unit:
             self.comment_depth = self.depth
 
 
+@dataclass(frozen=True, slots=True)
+class _Noqa:
+    """What the formatter needs to keep ``noqa`` comments working."""
+
+    #: The directive of each noqa comment, by its index among the comments.
+    directives: dict[int, Directive]
+    #: Every lint finding (before noqa) of the rules lint would run.
+    findings: list[Diagnostic]
+
+
 @dataclass(slots=True)
 class _StateUnits:
     head: _Unit
@@ -104,10 +123,10 @@ def format_guard_node(node: GuardNode) -> str:
     """A guard in source syntax, keeping the parentheses the author wrote.
 
     Parentheses that group something are kept even when precedence makes them
-    redundant (``(a and b) or c`` reads better than ``a and b or c``); doubled
-    ones, ones around a single name and ones around the whole guard are dropped. ``and``/``or`` associate
-    to the left, so a right operand of the same precedence keeps its
-    parentheses and the tree is unchanged."""
+    redundant (``(a and b) or c`` reads better than ``a and b or c``, and
+    ``a or (b or c)`` stays as written); doubled ones, ones around a single
+    name and ones around the whole guard are dropped. Recursion follows the
+    nesting only: a chain of any length is a loop."""
 
     def fmt(g: GuardNode, outer: int) -> str:
         prec = _PRECEDENCE[type(g)]
@@ -122,10 +141,9 @@ def format_guard_node(node: GuardNode) -> str:
             text = str(g.name)
         elif isinstance(g, NotNode):
             text = "not " + fmt(g.operand, prec)
-        elif isinstance(g, AndNode):
-            text = f"{fmt(g.left, prec)} and {fmt(g.right, prec + 1)}"
-        else:
-            text = f"{fmt(g.left, prec)} or {fmt(g.right, prec + 1)}"
+        else:  # a chain: a loop, however long
+            word = " and " if isinstance(g, AndNode) else " or "
+            text = word.join(fmt(o, prec) for o in g.operands)
         return f"({text})" if prec < outer else text
 
     while isinstance(node, GroupNode):  # around the whole guard they group nothing
@@ -145,7 +163,7 @@ def _guard_tokens(node: GuardNode) -> list[Token]:
         elif isinstance(g, GroupNode):
             stack.append(g.inner)
         else:
-            stack += (g.right, g.left)
+            stack.extend(reversed(g.operands))
     return out
 
 
@@ -217,7 +235,13 @@ def _is_blank_between(lines: list[str], after_line: int, before_line: int) -> bo
 class _Layout:
     """The units of one file in source order, with every comment attached."""
 
-    def __init__(self, tree: WorkflowNode, comments: list[Token], text: str) -> None:
+    def __init__(
+        self,
+        tree: WorkflowNode,
+        comments: list[Token],
+        text: str,
+        noqa: _Noqa | None = None,
+    ) -> None:
         self.header = _Unit(
             _described(f"workflow {tree.name.value}", tree.description) + " {",
             0,
@@ -247,11 +271,11 @@ class _Layout:
                 self.transitions.append(unit)
                 source_order.append(unit)
         source_order.append(self.close)
-        self._attach(source_order, comments, text)
+        self._attach(source_order, comments, text, noqa or _Noqa({}, []))
         for su in self.states:
             self._settle_braces(su)
 
-    def _attach(self, units: list[_Unit], comments: list[Token], text: str) -> None:
+    def _attach(self, units: list[_Unit], comments: list[Token], text: str, noqa: _Noqa) -> None:
         lines = text.split("\n")
         # (line, column, end_line, unit index or -1 for a comment)
         things: list[tuple[int, int, int, int]] = [
@@ -273,7 +297,21 @@ class _Layout:
             where = (first.line or 0, first.column or 0)
             u.blank_before = _is_blank_between(lines, prev_end[where], where[0])
 
-        for c in comments:
+        # Lint findings by the unit (output line) whose token they point at.
+        unit_at = {(line, col): i for line, col, _, i in tokens_only}
+        findings: list[list[Diagnostic]] = [[] for _ in units]
+        for f in noqa.findings:
+            unit = unit_at.get((f.line, f.column))
+            if unit is not None:
+                findings[unit].append(f)
+
+        # A comment after code stays at the end of the line its member is
+        # printed on; a unit has one such place, so comments compete for it
+        # (see _settle_eol). Comments on lines of their own lead the member
+        # below them. A noqa comment goes where it suppresses what it did.
+        leading: list[list[tuple[int, _Comment]]] = [[] for _ in units]
+        trailing: list[list[tuple[tuple[int, int], int, _Comment]]] = [[] for _ in units]
+        for order, c in enumerate(comments):
             where = (c.line or 0, c.column or 0)
             comment = _Comment(
                 c.value.rstrip(), _is_blank_between(lines, prev_end[where], where[0])
@@ -281,14 +319,64 @@ class _Layout:
             k = bisect.bisect_left(keys, where)
             prev = tokens_only[k - 1] if k > 0 else None
             nxt = tokens_only[k] if k < len(tokens_only) else None
-            if prev is not None and nxt is not None and prev[3] == nxt[3]:
-                units[nxt[3]].leading.append(comment)  # inside a member: hoisted above it
-            elif prev is not None and prev[2] == where[0]:
-                units[prev[3]].eol = comment.text
+            after_code = prev is not None and prev[2] == where[0]
+            directive = noqa.directives.get(order)
+            if directive is not None and not directive.file_level:
+                owner = self._owner(directive, findings)
+                if owner is not None:  # the member whose findings it suppresses
+                    trailing[owner].append(((0, 0), order, comment))
+                    continue
+                if after_code and prev is not None:
+                    unit = prev[3]
+                    # At the end of its member's line it must suppress nothing
+                    # new; on a line of its own it suppresses nothing at all,
+                    # unless it would become a file-wide directive there.
+                    quiet = all(directive.matching(f.code) is None for f in findings[unit])
+                    file_wide = is_file_level_form(comment.text)
+                    if quiet or file_wide:
+                        trailing[unit].append(((1, 0 if file_wide else 1), order, comment))
+                    else:
+                        leading[unit].append((order, comment))
+                    continue
+            if after_code and prev is not None:
+                # Also in the middle of a member that goes on below: the member
+                # is printed on one line.
+                trailing[prev[3]].append(((2, 0), order, comment))
             elif nxt is not None:
-                units[nxt[3]].leading.append(comment)
+                leading[nxt[3]].append((order, comment))  # also inside a member: above it
             else:
                 self.trailer.append(comment)
+        for u, own, after in zip(units, leading, trailing, strict=True):
+            self._settle_eol(u, own, after)
+
+    @staticmethod
+    def _owner(directive: Directive, findings: list[list[Diagnostic]]) -> int | None:
+        """The unit with the most findings that ``directive`` suppresses on its
+        line, or None if it suppresses none."""
+        counts: Counter[int] = Counter()
+        for unit, found in enumerate(findings):
+            for f in found:
+                if f.line == directive.span.line and directive.matching(f.code) is not None:
+                    counts[unit] += 1
+        return counts.most_common(1)[0][0] if counts else None
+
+    @staticmethod
+    def _settle_eol(
+        unit: _Unit,
+        own: list[tuple[int, _Comment]],
+        after: list[tuple[tuple[int, int], int, _Comment]],
+    ) -> None:
+        """The end of the unit's line goes to the comment that must be there
+        most: a noqa comment that suppresses a finding of this member, then a
+        ``# wfdsl: noqa`` one (above the member it would apply to the whole
+        file), then any noqa comment, then the first comment. The others go
+        above the member, in the order written."""
+        if after:
+            after.sort()
+            unit.eol = after[0][2].text
+            own += [(order, c) for _, order, c in after[1:]]
+        own.sort(key=lambda oc: oc[0])
+        unit.leading = [c for _, c in own]
 
     @staticmethod
     def _settle_braces(su: _StateUnits) -> None:
@@ -360,27 +448,79 @@ def _comment_texts(comments: list[Token]) -> Counter[str]:
     return Counter(c.value.rstrip() for c in comments)
 
 
-def format_source(text: str, path: str = "<string>") -> str:
+def _noqa(source: Source, selection: Selection) -> _Noqa:
+    directives = parse_directives(source.comments, source.text)
+    if not directives:
+        return _Noqa({}, [])
+    index = {(c.line, c.column): i for i, c in enumerate(source.comments)}
+    by_comment = {index[(d.span.line, d.span.column)]: d for d in directives}
+    findings = list(check_spec(source.spec, selection.enabled(source.spec.path)))
+    return _Noqa(by_comment, findings)
+
+
+class LintWouldChange(FormatError):
+    """Formatting would change what ``wfdsl lint`` reports: a ``noqa`` comment
+    cannot stay on the line of the findings it suppresses (two of them end
+    up on one line, or one suppresses findings of members that go on
+    separate lines). The file is left untouched; the message says what
+    would change. Not a formatter bug, unlike other
+    :class:`FormatError` cases."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        WorkflowError.__init__(
+            self,
+            f"{path}: not formatted: it would change what 'wfdsl lint' reports: {reason};"
+            " give each member its noqa comment at the end of its own line",
+        )
+
+
+def format_source(text: str, path: str = "<string>", selection: Selection | None = None) -> str:
     """``text`` in the canonical layout.
+
+    Every line ends as the file's first line does (``\n``, ``\r\n`` or a
+    lone ``\r``; ``\n`` in a file with none), so a file keeps its style and a
+    file with mixed line ends gets one.
+
+    A ``noqa`` comment goes to the end of the line of the member whose
+    findings (under ``selection``, the lint defaults if None) it suppresses.
+    The result is checked before it is returned: it must parse to the same
+    Spec IR, keep every comment, and lint the same (every finding reported or
+    suppressed as before, and the same WF303 reports).
 
     :raises SpecError: if ``text`` has a syntax or validation error (nothing
         is formatted then).
+    :raises LintWouldChange: if the result would lint differently.
     :raises FormatError: if the result would not mean the same as the input
         (a formatter bug; the caller must keep the original).
     """
+    line_end = line_end_of(text)
+    original, text = text, normalize_line_ends(text)
+    selection = selection or Selection()
     with gc_paused():
         tree, comments = parse(text, path)
         spec = build_spec(tree, path)
-        out = _render(_Layout(tree, comments, text))
-        if out == text:
+        # Only noqa comments make lint results depend on where lines are.
+        before = Source(spec, text, tuple(comments))
+        noqa = _noqa(before, selection)
+        has_noqa = bool(noqa.directives)
+        out = _render(_Layout(tree, comments, text, noqa))
+        if line_end != "\n":
+            out = out.replace("\n", line_end)  # no token holds a line end
+        if out == original:
             return out  # already canonical: nothing to verify
         try:
-            tree2, comments2 = parse(out, path)
-            same = build_spec(tree2, path).to_data() == spec.to_data()
+            after = analyze(out, path)
+            same = after.spec.to_data() == spec.to_data()
         except Exception as exc:  # any failure to re-read our own output is our bug
             raise FormatError(path, f"the formatted text does not parse: {exc}") from exc
-    if not same:
-        raise FormatError(path, "the formatted text means something else")
-    if _comment_texts(comments2) != _comment_texts(comments):
-        raise FormatError(path, "the formatted text lost or changed a comment")
+        if not same:
+            raise FormatError(path, "the formatted text means something else")
+        if _comment_texts(list(after.comments)) != _comment_texts(comments):
+            raise FormatError(path, "the formatted text lost or changed a comment")
+        if has_noqa:
+            change = noqa_outcome(before, selection).difference(noqa_outcome(after, selection))
+            if change is not None:
+                raise LintWouldChange(path, change)
     return out

@@ -14,9 +14,26 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, cast
+
+# The types a Spec carries (Spec.state_type, Spec.event_type): a generated
+# module's State and Event enums, or str. Covariant, so that a Spec[State, Event]
+# goes wherever a plain Spec does. The PEP 696 defaults (in `typing` from Python
+# 3.13) make a spec built without types, as load/loads build it, a Spec[str, str].
+if TYPE_CHECKING:
+    from typing_extensions import TypeVar
+
+    S_co = TypeVar("S_co", bound=str, covariant=True, default=str)
+    E_co = TypeVar("E_co", bound=str, covariant=True, default=str)
+else:
+    from typing import TypeVar
+
+    S_co = TypeVar("S_co", bound=str, covariant=True)
+    E_co = TypeVar("E_co", bound=str, covariant=True)
 
 _R = TypeVar("_R")
+_S = TypeVar("_S", bound=str)
+_E = TypeVar("_E", bound=str)
 
 
 def fast_init(cls: type[_R]) -> type[_R]:
@@ -161,18 +178,64 @@ class GuardNot:
     operand: Guard
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
-class GuardAnd:
-    left: Guard
-    right: Guard
+class _Chain:
+    """``and``/``or`` over two or more operands, kept flat.
+
+    Both operators are associative (evaluation order and short-circuiting
+    included), so a chain ``a or b or c`` is one node with three operands, not
+    a nest of pairs: however long a chain is, walking the guard goes no deeper.
+    The constructor takes the operands in order and splices in the operands of
+    any operand of the same kind, so ``GuardOr(GuardOr(a, b), c)``,
+    ``GuardOr(a, GuardOr(b, c))`` and ``GuardOr(a, b, c)`` are one guard.
+
+    ``left`` and ``right`` are a binary view for code written against pairs:
+    the operands split in the middle, so that ``type(g)(g.left, g.right) == g``
+    and recursing through the view goes only log2(n) levels deep.
+
+    :raises ValueError: with fewer than two operands.
+    """
+
+    __slots__ = ()
+    operands: tuple[Guard, ...]
+
+    def __init__(self, *operands: Guard) -> None:
+        kind = type(self)
+        flat: list[Guard] = []
+        for g in operands:
+            if isinstance(g, _Chain) and type(g) is kind:
+                flat.extend(g.operands)
+            else:
+                flat.append(g)
+        if len(flat) < 2:
+            raise ValueError(f"{kind.__name__} needs two or more operands, got {len(flat)}")
+        object.__setattr__(self, "operands", tuple(flat))
+
+    def _half(self, operands: tuple[Guard, ...]) -> Guard:
+        return operands[0] if len(operands) == 1 else cast(Guard, type(self)(*operands))
+
+    @property
+    def left(self) -> Guard:
+        """The first half of the operands (rounded up), as one guard."""
+        return self._half(self.operands[: (len(self.operands) + 1) // 2])
+
+    @property
+    def right(self) -> Guard:
+        """The rest of the operands, as one guard."""
+        return self._half(self.operands[(len(self.operands) + 1) // 2 :])
 
 
-@fast_init
-@dataclass(frozen=True, slots=True)
-class GuardOr:
-    left: Guard
-    right: Guard
+@dataclass(frozen=True, slots=True, init=False)
+class GuardAnd(_Chain):
+    """``a and b and ...``: true when every operand is, tried left to right."""
+
+    operands: tuple[Guard, ...]
+
+
+@dataclass(frozen=True, slots=True, init=False)
+class GuardOr(_Chain):
+    """``a or b or ...``: true when some operand is, tried left to right."""
+
+    operands: tuple[Guard, ...]
 
 
 Guard = GuardRef | GuardNot | GuardAnd | GuardOr
@@ -188,19 +251,38 @@ def guard_refs(guard: Guard | None) -> Iterator[GuardRef]:
         elif isinstance(g, GuardNot):
             stack.append(g.operand)
         else:
-            stack.append(g.right)
-            stack.append(g.left)
+            stack.extend(reversed(g.operands))
+
+
+def guard_depth(guard: Guard) -> int:
+    """How many operators deep ``guard`` nests: 0 for a name, one more for each
+    ``not`` and for each chain inside another operator. A chain counts once
+    however long it is. Computed without recursion."""
+    deepest = 0
+    stack: list[tuple[Guard, int]] = [(guard, 0)]
+    while stack:
+        g, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(g, GuardNot):
+            stack.append((g.operand, depth + 1))
+        elif not isinstance(g, GuardRef):
+            stack.extend((o, depth + 1) for o in g.operands)
+    return deepest
 
 
 def evaluate_guard(guard: Guard, call: Callable[[str], bool]) -> bool:
-    """Evaluate ``guard`` left to right with short-circuiting, ``call``-ing each name."""
+    """Evaluate ``guard`` left to right with short-circuiting, ``call``-ing each name.
+
+    Recursion follows the nesting of operators only (validated specs nest at
+    most 64 deep); a chain is a loop.
+    """
     if isinstance(guard, GuardRef):
         return bool(call(guard.name))
     if isinstance(guard, GuardNot):
         return not evaluate_guard(guard.operand, call)
     if isinstance(guard, GuardAnd):
-        return evaluate_guard(guard.left, call) and evaluate_guard(guard.right, call)
-    return evaluate_guard(guard.left, call) or evaluate_guard(guard.right, call)
+        return all(evaluate_guard(g, call) for g in guard.operands)
+    return any(evaluate_guard(g, call) for g in guard.operands)
 
 
 _PRECEDENCE = {GuardOr: 1, GuardAnd: 2, GuardNot: 3, GuardRef: 4}
@@ -215,14 +297,31 @@ def format_guard(guard: Guard) -> str:
             text = g.name
         elif isinstance(g, GuardNot):
             text = "not " + fmt(g.operand, prec)
-        elif isinstance(g, GuardAnd):
-            # Left-associative: a right operand of equal precedence keeps its parentheses.
-            text = f"{fmt(g.left, prec)} and {fmt(g.right, prec + 1)}"
         else:
-            text = f"{fmt(g.left, prec)} or {fmt(g.right, prec + 1)}"
+            # Operands of a chain are never chains of the same kind (they are
+            # spliced in), so none of them needs parentheses for associativity.
+            word = " and " if isinstance(g, GuardAnd) else " or "
+            text = word.join(fmt(o, prec) for o in g.operands)
         return f"({text})" if prec < outer else text
 
     return fmt(guard, 0)
+
+
+class Gap(StrEnum):
+    """What a spec built from a file with errors lacks (see
+    :func:`wfdsl.frontend.validate.check_tree`), so that the lint rules that need it
+    (:attr:`wfdsl.lint.base.LintRule.needs`) are skipped there."""
+
+    #: Every state a transition names is declared, once (no WF101, WF103).
+    STATES = "states"
+    #: Every event a transition names is declared, once (no WF102, WF104).
+    EVENTS = "events"
+    #: Exactly one state is initial (no WF105, WF106).
+    INITIAL = "initial"
+    #: Every guard could be built (none nests too deeply, WF100).
+    GUARDS = "guards"
+    #: Every timed transition's duration could be read (no WF114).
+    DURATIONS = "durations"
 
 
 @fast_init
@@ -328,12 +427,56 @@ class TimedEdge:
         return tuple(n.value for n in self.sources)
 
 
+def _members(
+    workflow: str, kind: str, type_: type[_S], decls: tuple[State, ...] | tuple[Event, ...]
+) -> dict[str, _S] | None:
+    """Each declaration's name as a value of ``type_``; None for ``str`` (the
+    names are their own values).
+
+    :raises TypeError: ``type_`` is not ``str`` or a subclass of it.
+    :raises ValueError: names that are not values of ``type_``, all of them.
+    """
+    if type_ is str:
+        return None
+    if not (isinstance(type_, type) and issubclass(type_, str)):
+        raise TypeError(
+            f"workflow {workflow!r}: {kind}_type must be str or a subclass of it "
+            f"(a StrEnum), not {type_!r}"
+        )
+    members: dict[str, _S] = {}
+    missing: list[str] = []
+    for d in decls:
+        try:
+            member = type_(d.name)
+        except ValueError:
+            missing.append(d.name)
+            continue
+        if member != d.name:  # a str subclass whose constructor changes the text
+            missing.append(d.name)
+        members[d.name] = member
+    if missing:
+        raise ValueError(
+            f"workflow {workflow!r}: {type_.__name__} has no member valued "
+            f"{', '.join(map(repr, missing))}; its {kind}_type needs one per {kind}"
+        )
+    return members
+
+
 @dataclass(frozen=True, slots=True)
-class Spec:
+class Spec(Generic[S_co, E_co]):
     """A validated workflow.
 
     Build one with :func:`wfdsl.load` / :func:`wfdsl.loads`; a ``Spec`` built by
     hand is not validated.
+
+    A spec carries the types its states and events take in Python
+    (:attr:`state_type`, :attr:`event_type`): ``str`` for a loaded spec, a
+    ``Spec[str, str]``; the generated ``State`` and ``Event`` enums for a
+    generated module's ``SPEC``, a ``Spec[State, Event]``, so that
+    ``Manager(SPEC, store)`` is a ``Manager[State, Event]``. The types are how
+    names look in Python, not part of the workflow: two specs that differ only
+    in them are equal, hash alike and have the same :meth:`to_data` and
+    :meth:`fingerprint` (as ``State.PAID == "paid"``).
     """
 
     name: str
@@ -347,6 +490,12 @@ class Spec:
     #: Timed transitions (``after``) in source order; ``edges`` holds the
     #: transitions that events trigger.
     timed_edges: tuple[TimedEdge, ...] = ()
+    #: What :meth:`as_state` gives, so what a manager's ``state()`` returns: the
+    #: generated ``State`` enum, or ``str``; every state's name must be a value of it.
+    state_type: type[S_co] = field(default=cast("type[S_co]", str), compare=False, repr=False)
+    #: What a manager's ``send()`` takes for mypy: the generated ``Event`` enum,
+    #: or ``str``; every event's name must be a value of it.
+    event_type: type[E_co] = field(default=cast("type[E_co]", str), compare=False, repr=False)
 
     _state_index: dict[str, State] = field(init=False, repr=False, compare=False)
     _event_index: dict[str, Event] = field(init=False, repr=False, compare=False)
@@ -359,6 +508,8 @@ class Spec:
     _timed_wild: tuple[TimedEdge, ...] = field(init=False, repr=False, compare=False)
     #: :meth:`timed_from` per state once asked, when ``*`` ones must be merged in.
     _timed_merged: dict[str, tuple[TimedEdge, ...]] = field(init=False, repr=False, compare=False)
+    #: State name -> :attr:`state_type` member; None when that is ``str``.
+    _state_members: dict[str, S_co] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         explicit: dict[tuple[str, str], list[Edge]] = {}
@@ -374,6 +525,7 @@ class Spec:
         object.__setattr__(self, "_explicit", {k: tuple(v) for k, v in explicit.items()})
         object.__setattr__(self, "_wildcard", {k: tuple(v) for k, v in wildcard.items()})
         self._index_timed()
+        self._index_types()
 
     def _index_timed(self) -> None:
         timed: dict[str, list[TimedEdge]] = {}
@@ -383,6 +535,33 @@ class Spec:
         object.__setattr__(self, "_timed", {k: tuple(v) for k, v in timed.items()})
         object.__setattr__(self, "_timed_wild", tuple(t for t in self.timed_edges if t.wildcard))
         object.__setattr__(self, "_timed_merged", {})
+
+    # -- types ---------------------------------------------------------------
+
+    def _index_types(self) -> None:
+        states = _members(self.name, "state", self.state_type, self.states)
+        _members(self.name, "event", self.event_type, self.events)
+        object.__setattr__(self, "_state_members", states)
+
+    def as_state(self, name: str) -> S_co:
+        """The declared state ``name`` as :attr:`state_type`: the generated
+        ``State`` member for a generated module's ``SPEC``, the name itself for
+        a loaded spec. ``KeyError`` if the spec declares no such state."""
+        members = self._state_members
+        if members is None:
+            return cast(S_co, self._state_index[name].name)
+        return members[name]
+
+    def with_types(self, state_type: type[_S], event_type: type[_E]) -> Spec[_S, _E]:
+        """This spec carrying other types: ``load("order.wf").with_types(State,
+        Event)`` is a ``Spec[State, Event]``, equal to the loaded one.
+
+        :raises TypeError: a type that is not ``str`` or a subclass of it.
+        :raises ValueError: a state or event whose name is not a value of its type.
+        """
+        # mypy's dataclasses plugin wants this spec's own types in replace().
+        typed = dataclasses.replace(self, state_type=state_type, event_type=event_type)  # type: ignore[arg-type]
+        return cast("Spec[_S, _E]", typed)
 
     # -- lookups -------------------------------------------------------------
 
@@ -515,7 +694,7 @@ class Spec:
             if isinstance(g, GuardNot):
                 return ["not", guard_data(g.operand)]
             op = "and" if isinstance(g, GuardAnd) else "or"
-            return [op, guard_data(g.left), guard_data(g.right)]
+            return [op, *(guard_data(o) for o in g.operands)]
 
         data: dict[str, Any] = {
             "name": self.name,
@@ -563,5 +742,50 @@ class Spec:
         """A hash of the spec's behaviour: equal for specs that behave alike,
         whatever their layout, comments, descriptions or file. Stores record it
         per instance so that ``resume()`` can tell when the spec changed under it."""
-        blob = json.dumps(self.to_data(descriptions=False), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()
+        data = self.to_data(descriptions=False)
+        pairs: list[tuple[dict[str, Any], Edge | TimedEdge]] = [
+            *zip(data["transitions"], self.edges, strict=True),
+            *zip(data.get("timed_transitions", ()), self.timed_edges, strict=True),
+        ]
+        for transition, edge in pairs:
+            if edge.guard is not None:
+                transition["guard"] = _Json(_fingerprint_guard(edge.guard))
+        return hashlib.sha256(_compact_json(data).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class _Json:
+    """Text already in JSON, written as it is by :func:`_compact_json`."""
+
+    text: str
+
+
+def _compact_json(value: Any) -> str:
+    """``json.dumps(value, sort_keys=True, separators=(",", ":"))``, except that
+    :class:`_Json` values are written verbatim."""
+    if isinstance(value, _Json):
+        return value.text
+    if isinstance(value, dict):
+        items = sorted(value.items())
+        return "{" + ",".join(f"{json.dumps(k)}:{_compact_json(v)}" for k, v in items) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_compact_json(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def _fingerprint_guard(guard: Guard) -> str:
+    """The guard in the JSON that fingerprints have always hashed: chains as
+    left-nested pairs (``a or b or c`` as ``["or",["or","a","b"],"c"]``), the
+    shape guards had before chains were flat, so that the fingerprints stores
+    recorded stay valid. Written out without recursing along a chain, so its
+    length does not matter (its nested shape is too deep for :mod:`json`)."""
+    if isinstance(guard, GuardRef):
+        return json.dumps(guard.name)
+    if isinstance(guard, GuardNot):
+        return f'["not",{_fingerprint_guard(guard.operand)}]'
+    op = '["and",' if isinstance(guard, GuardAnd) else '["or",'
+    first, *rest = guard.operands
+    parts = [op * len(rest), _fingerprint_guard(first)]
+    for operand in rest:
+        parts += [",", _fingerprint_guard(operand), "]"]
+    return "".join(parts)

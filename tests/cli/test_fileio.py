@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from wfdsl.cli.fileio import write_atomic
+from wfdsl.cli.fileio import WriteRefused, write_atomic
 
 
 def mode(path: Path) -> int:
@@ -58,3 +58,85 @@ def test_a_symlink_is_written_through_and_stays_a_link(tmp_path: Path) -> None:
     assert link.is_symlink()
     assert real.read_text(encoding="utf-8") == "new\n"
     assert sorted(p.name for p in (tmp_path / "shared").iterdir()) == ["order.wf"]
+
+
+# -- the write policy: stay in the directory, regular files only, generated files only
+
+
+def test_a_link_to_a_file_outside_the_directory_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep\n")
+    (tmp_path / "out" / "page.md").symlink_to(victim)
+    with pytest.raises(WriteRefused) as refused:
+        write_atomic(tmp_path / "out" / "page.md", "new\n")
+    assert "outside" in (refused.value.strerror or "")
+    assert victim.read_text() == "keep\n"
+    assert (tmp_path / "out" / "page.md").is_symlink()
+
+
+def test_a_dangling_link_is_refused_and_creates_nothing(tmp_path: Path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "page.md").symlink_to(tmp_path / "elsewhere" / "new.md")
+    with pytest.raises(WriteRefused, match="does not exist"):
+        write_atomic(tmp_path / "out" / "page.md", "new\n")
+    assert not (tmp_path / "elsewhere").exists()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["page.md"]
+
+
+def test_a_link_that_only_leaves_a_subdirectory_of_the_root_is_followed(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    real = tmp_path / "b" / "page.md"
+    real.write_text("old\n")
+    (tmp_path / "a" / "page.md").symlink_to(real)
+    with pytest.raises(WriteRefused):
+        write_atomic(tmp_path / "a" / "page.md", "new\n")  # root: a/
+    write_atomic(tmp_path / "a" / "page.md", "new\n", root=tmp_path)
+    assert real.read_text() == "new\n"
+
+
+def test_a_symlinked_directory_the_user_names_is_followed(tmp_path: Path) -> None:
+    (tmp_path / "real").mkdir()
+    (tmp_path / "docs").symlink_to(tmp_path / "real", target_is_directory=True)
+    write_atomic(tmp_path / "docs" / "page.md", "new\n", root=tmp_path / "docs")
+    assert (tmp_path / "real" / "page.md").read_text() == "new\n"
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo"])
+def test_only_regular_files_are_replaced(tmp_path: Path, kind: str) -> None:
+    target = tmp_path / "out.svg"
+    if kind == "directory":
+        target.mkdir()
+    else:
+        os.mkfifo(target)
+    with pytest.raises(WriteRefused, match="regular files"):
+        write_atomic(target, "new\n")
+    assert target.is_dir() if kind == "directory" else stat.S_ISFIFO(target.stat().st_mode)
+
+
+def test_a_link_to_a_device_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "out.txt").symlink_to("/dev/null")
+    with pytest.raises(WriteRefused):
+        write_atomic(tmp_path / "out.txt", "new\n")
+
+
+def test_with_a_mark_only_a_file_carrying_it_is_replaced(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.py"
+    mine.write_text("# made by the tool\nx = 1\n")
+    theirs = tmp_path / "theirs.py"
+    theirs.write_text("x = 1  # written by hand\n")
+    write_atomic(mine, "# made by the tool\nx = 2\n", mark=b"made by the tool", writer="tool")
+    with pytest.raises(WriteRefused, match="was not written by tool"):
+        write_atomic(theirs, "# made by the tool\n", mark=b"made by the tool", writer="tool")
+    assert mine.read_text().endswith("x = 2\n")
+    assert theirs.read_text() == "x = 1  # written by hand\n"
+    write_atomic(tmp_path / "new.py", "# made by the tool\n", mark=b"made by the tool")
+
+
+def test_a_refusal_is_an_os_error_saying_why(tmp_path: Path) -> None:
+    (tmp_path / "x").symlink_to("/nonexistent/x")
+    with pytest.raises(OSError) as refused:
+        write_atomic(tmp_path / "x", "new\n")
+    assert refused.value.filename == str(tmp_path / "x")
+    assert refused.value.strerror and "symbolic link" in refused.value.strerror

@@ -135,6 +135,36 @@ def test_dash_with_an_error_exits_2(runner: CliRunner) -> None:
     assert result.stdout == ""
 
 
+# -- noqa comments (more in tests/test_fmt.py) ------------------------------------
+
+
+def test_the_command_leaves_a_file_it_refuses_untouched(runner: CliRunner, tmp_path: Path) -> None:
+    text = "workflow w {\n initial state a final state b\n event go, x, y  # noqa: WF205\n a -> b on go\n}"
+    path = write(tmp_path, "w.wf", text)
+    result = runner.invoke(cli, ["fmt", str(path)])
+    assert result.exit_code == 2
+    assert "it would change what 'wfdsl lint' reports" in result.stderr
+    assert "please report" not in result.stderr
+    assert path.read_text() == text
+
+
+def test_the_command_checks_with_the_rules_lint_would_run(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # WF302 is off by default: by default the noqa suppresses nothing, before
+    # or after; with WF302 selected it suppresses both events' findings.
+    text = 'workflow w {\n initial state a "A"\n event go, x  # noqa: WF302\n a -> a on go\n a -> a on x\n}'
+    path = write(tmp_path, "w.wf", text)
+    result = runner.invoke(cli, ["fmt", "--check", str(path)])
+    assert result.exit_code == 1, result.output  # would reformat, safely
+    (tmp_path / "pyproject.toml").write_text('[tool.wfdsl.lint]\nextend-select = ["WF302"]\n')
+    result = runner.invoke(cli, ["fmt", str(path)])
+    assert result.exit_code == 2
+    # The comment goes with the first event; the second loses it.
+    assert "WF302 at line 3 (event 'x' has no description) would no longer" in result.stderr
+    assert path.read_text() == text
+
+
 # -- the pre-commit hooks shipped in the repository -----------------------------------
 
 

@@ -1,8 +1,13 @@
-"""Paths shared by the code generation tests."""
+"""Paths and helpers shared by the code generation tests."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN_DIR = ROOT / "tests" / "golden" / "codegen"
@@ -14,6 +19,16 @@ LONG_NAMES = HERE / "long_names.wf"
 
 #: Every example, found afresh at collection time, and the edge cases.
 SOURCES = [*sorted((ROOT / "examples").glob("*.wf")), HOSTILE, MINIMAL, LONG_NAMES]
+
+
+def load_module(path: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """Import ``path`` as module ``name`` for the duration of one test."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)
+    spec.loader.exec_module(module)
+    return module
 
 
 def golden_path(source: Path) -> Path:

@@ -194,3 +194,24 @@ def test_importing_the_code_generator_does_not_import_jinja2() -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_guard_chains_are_written_flat_as_the_ir_holds_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from wfdsl.ir import format_guard
+
+    from .helpers import load_module
+
+    spec = wfdsl.loads(
+        "workflow w { initial state a\n final state b\n event go\n"
+        " a -> b on go if g1 or g2 and g3 and not g4 or g5 }"
+    )
+    text = generate(spec, source="w.wf", sha256=SHA)
+    assert "ir.GuardOr(\n" in text and text.count("ir.GuardOr(") == 1
+    assert text.count("ir.GuardAnd(") == 1
+    path = tmp_path / "w_wf.py"
+    path.write_text(text)
+    module = load_module(path, "w_wf", monkeypatch)
+    assert module.SPEC.fingerprint() == spec.fingerprint()
+    assert format_guard(module.SPEC.edges[0].guard) == "g1 or g2 and g3 and not g4 or g5"

@@ -3,11 +3,9 @@ without parsing, and their typed manager drives the real runtime."""
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -16,17 +14,15 @@ import wfdsl
 from wfdsl.codegen import generate
 from wfdsl.ir import Spec
 
-from .helpers import GOLDEN_DIR, ROOT, SOURCES, TYPING_DIR, golden_path, random_spec
-
-
-def load_module(path: Path, name: str, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    """Import ``path`` as module ``name`` for the duration of one test."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, name, module)
-    spec.loader.exec_module(module)
-    return module
+from .helpers import (
+    GOLDEN_DIR,
+    ROOT,
+    SOURCES,
+    TYPING_DIR,
+    golden_path,
+    load_module,
+    random_spec,
+)
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem)

@@ -26,10 +26,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import wfdsl
-from wfdsl.diagnostics import Diagnostic, source_line
+from wfdsl.diagnostics import Diagnostic, Severity, source_line
 from wfdsl.errors import SpecError
-from wfdsl.frontend.parser import _lark
-from wfdsl.frontend.source import decode
+from wfdsl.frontend.parser import _lark, normalize_line_ends
+from wfdsl.frontend.source import analyze_lenient, decode
+from wfdsl.lint.base import REGISTRY, LintRule
+from wfdsl.lint.config import Selection
+from wfdsl.lint.engine import lint_text
 
 EXAMPLES = int(os.environ.get("WFDSL_FUZZ_EXAMPLES", "300"))
 #: A hang is a failure, not a stuck test run.
@@ -75,12 +78,14 @@ def check_diagnostic(diag: Diagnostic, text: str) -> None:
     # Never the grammar's terminal names (RBRACE, __ANON_0, $END) outside quotes.
     said = set(re.split(r"[^A-Za-z0-9_$]+", re.sub(r"'[^']*'", "", diag.message)))
     assert diag.message and not said & TERMINAL_NAMES, diag
-    # Lines are counted by "\n" alone, by the parser and by the renderer alike.
+    # Lines end at "\r\n", "\r" or "\n", for the parser and the renderer alike
+    # (callers render with the text as decode() and Source.text give it).
+    text = normalize_line_ends(text)
     lines = text.split("\n")
     assert diag.line <= len(lines), diag
     shown = source_line(text, diag.line)
     if shown is not None:
-        assert shown == lines[diag.line - 1].removesuffix("\r")
+        assert shown == lines[diag.line - 1]
     rendered = diag.render(text)
     assert rendered.startswith(diag.headline())
     assert ("^" in rendered) == (shown is not None)
@@ -316,7 +321,7 @@ def test_random_bytes_decode_or_report_a_positioned_error(data: bytes, prefix: b
     except SpecError as exc:
         (diag,) = exc.diagnostics
         assert diag.line >= 1 and diag.column >= 1
-        assert diag.line <= data.count(b"\n") + 1
+        assert diag.line <= data.count(b"\n") + data.count(b"\r") + 1
         return
     load_or_reject(text)
 
@@ -377,6 +382,31 @@ def test_pathological_inputs_are_rejected_cleanly() -> None:
         "workflow w {" + "state s {" * 1_000,
     ]:
         load_or_reject(text)
+
+
+@FUZZ
+@given(st.one_of(generated_workflow(), mutated_example()))
+def test_lint_reports_the_errors_and_only_warnings_that_can_be_computed(text: str) -> None:
+    """A file with errors gets its errors (exactly those ``loads`` raises)
+    and the warnings of every rule that the errors leave meaningful."""
+    with hard_time_limit(HARD_LIMIT_SECONDS):
+        found = lint_text(text, "fuzz.wf", Selection().override(["ALL"], None, None))
+        try:
+            wfdsl.loads(text, "fuzz.wf")
+            errors: tuple[Diagnostic, ...] = ()
+        except SpecError as exc:
+            errors = exc.diagnostics
+    assert [d for d in found if d.severity is Severity.ERROR] == sorted(
+        errors, key=Diagnostic.sort_key
+    )
+    try:
+        gaps = analyze_lenient(text, "fuzz.wf").gaps
+    except SpecError:
+        return  # a syntax error: nothing else is reported
+    for d in found:
+        rule = REGISTRY[d.code]
+        if isinstance(rule, type) and issubclass(rule, LintRule) and d.code != "WF303":
+            assert not rule.needs & gaps, (d, gaps)
 
 
 # -- wfdsl lint --------------------------------------------------------------------------

@@ -423,6 +423,10 @@ DOC_ERROR_FILES = {
         "    event pay\n    created -> paid on pay\n    created -> expired after 30m1h\n"
         "    paid -> expired after 2d 12h\n}\n"
     ),
+    "deep.wf": (
+        "workflow w {\n    initial state a\n    final state b\n    event go\n"
+        f"    a -> b on go if {'not ' * 65}ready\n}}\n"
+    ),
     "escape.wf": 'workflow order {\n    initial state created "Path C:\\orders"\n}\n',
     "typo.wf": (
         "workflow order {\n    initial state created\n    state paid\n    final state shipped\n"

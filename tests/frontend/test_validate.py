@@ -15,7 +15,7 @@ import wfdsl
 from wfdsl.diagnostics import Diagnostic, Severity
 from wfdsl.errors import SpecError
 from wfdsl.frontend.validate import MAX_GUARD_DEPTH
-from wfdsl.ir import Guard, GuardAnd, GuardNot, GuardOr, Spec
+from wfdsl.ir import Guard, GuardAnd, GuardNot, GuardOr, GuardRef, Spec, guard_depth, guard_refs
 from wfdsl.lint.base import REGISTRY
 
 
@@ -257,17 +257,127 @@ def test_transitions_differing_only_in_guard_or_target_are_not_duplicates() -> N
     )
 
 
-def test_guards_up_to_the_depth_limit_are_accepted() -> None:
-    guard = "not " * (MAX_GUARD_DEPTH - 1) + "x"
-    wfdsl.loads(f"workflow w {{ initial state a event e a -> a on e if {guard} }}")
+def test_an_unknown_escape_in_the_workflow_description_is_an_error() -> None:
+    (diag,) = errors('workflow w "bad \\q" { initial state a }')
+    assert (diag.code, diag.column, diag.message) == (
+        "WF100",
+        17,
+        "unknown escape '\\q' in a description",
+    )
 
 
-def test_guard_nested_deeper_than_the_limit_is_an_error_not_a_crash() -> None:
-    guard = " and ".join(f"g{i}" for i in range(5000))
-    (diag,) = errors(f"workflow w {{ initial state a event e a -> a on e if {guard} }}")
+def guard_edge(guard: str) -> str:
+    return f"workflow w {{ initial state a event e a -> a on e if {guard} }}"
+
+
+@pytest.mark.parametrize("op", ["or", "and"])
+@pytest.mark.parametrize("length", [2, 64, 65, 5_000])
+def test_a_flat_chain_of_any_length_is_one_level(op: str, length: int) -> None:
+    """Issue 12: 65 names joined by ``or`` were refused as "nested"."""
+    spec = wfdsl.loads(guard_edge(f" {op} ".join(f"g{i}" for i in range(length))))
+    guard = spec.edges[0].guard
+    assert isinstance(guard, GuardOr if op == "or" else GuardAnd)
+    assert [g.name for g in guard_refs(guard)] == [f"g{i}" for i in range(length)]
+    assert guard_depth(guard) == 1
+
+
+def test_mixed_chains_of_any_length_are_accepted() -> None:
+    terms = [f"a{i} and not b{i} and c{i}" for i in range(2_000)]
+    spec = wfdsl.loads(guard_edge(" or ".join(terms)))
+    guard = spec.edges[0].guard
+    assert isinstance(guard, GuardOr) and len(guard.operands) == 2_000
+    assert guard_depth(guard) == 3
+
+
+def test_parentheses_around_a_chain_of_the_same_operator_add_no_level() -> None:
+    guard = "(" * 100 + " or ".join(f"g{i}" for i in range(100)) + ")" * 100
+    spec = wfdsl.loads(guard_edge(f"x or {guard}"))
+    edge_guard = spec.edges[0].guard
+    assert edge_guard is not None and guard_depth(edge_guard) == 1
+
+
+def test_nesting_up_to_the_limit_is_accepted() -> None:
+    wfdsl.loads(guard_edge("not " * MAX_GUARD_DEPTH + "x"))
+    alternating = "x"
+    for i in range(MAX_GUARD_DEPTH):
+        alternating = f"a{i} {'and' if i % 2 else 'or'} ({alternating})"
+    spec = wfdsl.loads(guard_edge(alternating))
+    edge_guard = spec.edges[0].guard
+    assert edge_guard is not None and guard_depth(edge_guard) == MAX_GUARD_DEPTH
+
+
+@pytest.mark.parametrize(
+    ("guard", "at"),
+    [
+        # 65 'not's: the part too deep is the whole run, down to its name.
+        ("not " * (MAX_GUARD_DEPTH + 1) + "x", "not not"),
+        # 65 levels of 'and' inside 'or' inside 'and'...: the outermost level
+        # that is too deep spans from its first name to its last.
+        (
+            "".join(f"a{i} {'and' if i % 2 else 'or'} (" for i in range(MAX_GUARD_DEPTH))
+            + "y or z"
+            + ")" * MAX_GUARD_DEPTH,
+            "a0 or (a1 and",
+        ),
+    ],
+)
+def test_real_nesting_past_the_limit_names_what_is_too_deep(guard: str, at: str) -> None:
+    text = guard_edge(guard)
+    (diag,) = errors(text)
     assert diag.code == "WF100"
-    assert diag.message == f"guard is nested more than {MAX_GUARD_DEPTH} levels deep"
-    assert diag.column == 53
+    assert diag.message == (
+        f"guard nests 'not', 'and' and 'or' more than {MAX_GUARD_DEPTH} levels deep here"
+        " (a chain such as 'a or b or c' is one level)"
+    )
+    assert diag.hint == "move part of the condition into a guard function"
+    assert text[diag.column - 1 :].startswith(at)
+
+
+def test_ten_thousand_parentheses_around_a_name_are_no_nesting() -> None:
+    spec = wfdsl.loads(guard_edge("(" * 10_000 + "x" + ")" * 10_000))
+    edge_guard = spec.edges[0].guard
+    assert isinstance(edge_guard, GuardRef) and edge_guard.name == "x"
+
+
+@pytest.mark.parametrize(
+    ("what", "text"),
+    [
+        (
+            "sources",
+            "workflow w { initial state s0 "
+            + " ".join(f"state s{i}" for i in range(1, 5_000))
+            + " final state t event e "
+            + ", ".join(f"s{i}" for i in range(5_000))
+            + " -> t on e }",
+        ),
+        (
+            "hooks",
+            "workflow w { initial state a { enter "
+            + ", ".join(f"h{i}" for i in range(5_000))
+            + " } final state t event e a -> t on e }",
+        ),
+        (
+            "events",
+            "workflow w { initial state a final state t event "
+            + ", ".join(f"e{i}" for i in range(5_000))
+            + " "
+            + " ".join(f"a -> t on e{i}" for i in range(5_000))
+            + " }",
+        ),
+        (
+            "states",
+            "workflow w { initial state s0 "
+            + " ".join(f"state s{i} s{i - 1} -> s{i} on e" for i in range(1, 5_000))
+            + " final state t event e s4999 -> t on e }",
+        ),
+    ],
+)
+def test_every_list_in_the_language_takes_any_length(what: str, text: str) -> None:
+    spec = wfdsl.loads(text)
+    assert (
+        max(len(spec.states), len(spec.events), len(spec.edges), len(spec.hook_names())) >= (5_000)
+        or len(spec.edges[0].sources) == 5_000
+    ), what
 
 
 # -- the examples ------------------------------------------------------------------

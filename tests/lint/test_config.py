@@ -92,3 +92,91 @@ def test_invalid_toml_is_reported_with_its_path(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.wfdsl.lint\n")
     with pytest.raises(ConfigError, match="invalid TOML"):
         ConfigFinder().for_file(str(tmp_path / "a.wf"))
+
+
+# -- a malformed pyproject.toml is one clear error, whatever is wrong with it
+
+#: Broken pyproject.toml files, and what the error must say.
+BROKEN: dict[str, tuple[bytes, str]] = {
+    "not UTF-8": (
+        b"[tool.wfdsl.lint]\nselect = ['WF2'] # caf\xe9\n",
+        "not valid UTF-8 (byte 0xe9 on line 2)",
+    ),
+    "UTF-16": ("[tool.wfdsl.lint]\n".encode("utf-16"), "not valid UTF-8 (byte 0xff on line 1)"),
+    "a deeply nested value": (
+        b"[tool.wfdsl.lint]\nselect = " + b"[" * 5000 + b"]" * 5000 + b"\n",
+        "nested too deeply",
+    ),
+    "deep nesting in another tool's table": (
+        b"[tool.other]\nx = " + b"[" * 3000 + b"]" * 3000 + b"\n[tool.wfdsl.lint]\n",
+        "nested too deeply",
+    ),
+    "a nested inline table": (
+        b"[tool.wfdsl]\nlint = " + b"{a = " * 2000 + b"1" + b"}" * 2000 + b"\n",
+        "nested too deeply",
+    ),
+    "a list of lists": (b"[tool.wfdsl.lint]\nselect = [['WF2']]\n", "'select' must be a list"),
+    "a number": (b"[tool.wfdsl.lint]\nignore = 3\n", "'ignore' must be a list"),
+    "lint not a table": (b"[tool]\nwfdsl = {lint = 'WF2'}\n", "[tool.wfdsl.lint] must be a table"),
+    "wfdsl not a table": (b"[tool]\nwfdsl = 'WF2'\n", "[tool.wfdsl] must be a table"),
+    "a typo in a table name": (
+        b"[tool.wfdsl.lnit]\nselect = ['WF2']\n",
+        "unknown setting 'lnit' in [tool.wfdsl]",
+    ),
+    "an unknown setting": (b"[tool.wfdsl.lint]\nselcet = ['WF2']\n", "unknown setting 'selcet'"),
+    "per-file-ignores not a table": (
+        b"[tool.wfdsl.lint]\nper-file-ignores = ['x']\n",
+        "must be a table",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN, ids=list(BROKEN))
+def test_a_broken_pyproject_is_a_config_error_naming_the_file(tmp_path: Path, case: str) -> None:
+    data, said = BROKEN[case]
+    (tmp_path / "pyproject.toml").write_bytes(data)
+    with pytest.raises(ConfigError) as error:
+        ConfigFinder().for_file(str(tmp_path / "a.wf"))
+    assert said in str(error.value)
+    assert str(error.value).startswith(str(tmp_path / "pyproject.toml") + ": ")
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("command", ["lint", "fmt"])
+@pytest.mark.parametrize("case", BROKEN, ids=list(BROKEN))
+def test_lint_and_fmt_report_a_broken_pyproject_in_one_line_with_exit_2(
+    tmp_path: Path, command: str, case: str
+) -> None:
+    from click.testing import CliRunner
+
+    from wfdsl.cli import cli
+
+    data, said = BROKEN[case]
+    (tmp_path / "pyproject.toml").write_bytes(data)
+    (tmp_path / "a.wf").write_text("workflow w {\n    initial state a\n    final state b\n}\n")
+    result = CliRunner().invoke(cli, [command, str(tmp_path / "a.wf")])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    first = result.stderr.splitlines()[0]
+    assert first.startswith("wfdsl: error: ") and said in first
+    assert "internal error" not in result.stderr
+
+
+def test_the_language_server_lints_with_the_defaults_and_says_why(tmp_path: Path) -> None:
+    pytest.importorskip("pygls", reason="the lsp extra: pip install -e '.[lsp]'")
+    from wfdsl.lsp.documents import selection_for
+
+    (tmp_path / "pyproject.toml").write_bytes(BROKEN["not UTF-8"][0])
+    selection, problem = selection_for(str(tmp_path / "a.wf"))
+    assert selection == Selection()
+    assert problem is not None and "not valid UTF-8" in problem
+
+
+def test_a_pyproject_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    from wfdsl.frontend.source import MAX_SOURCE_BYTES
+
+    with (tmp_path / "pyproject.toml").open("wb") as fh:
+        fh.write(b"[tool.wfdsl.lint]\n")
+        fh.truncate(MAX_SOURCE_BYTES + 1)
+    with pytest.raises(ConfigError, match=r"larger than 8 MiB, the limit for a pyproject\.toml"):
+        ConfigFinder().for_file(str(tmp_path / "a.wf"))

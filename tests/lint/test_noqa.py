@@ -76,7 +76,9 @@ def test_errors_are_never_suppressed() -> None:
     text = BASE.replace("{noqa}", "").replace(
         "start -> done on go", "start -> nowhere on go  # noqa: WF101"
     )
-    assert [d.code for d in lint_text(text, "w.wf")] == ["WF101"]
+    found = lint_text(text, "w.wf")
+    assert [d.code for d in found] == ["WF101", "WF303"]
+    assert found[1].message == "unused 'noqa' for WF101: errors are never suppressed"
 
 
 def test_hash_inside_a_description_is_not_a_comment() -> None:

@@ -13,16 +13,18 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import wfdsl
 from wfdsl.render import Detail, Overlay, Step, extract
-from wfdsl.render.markdown import review_page
-from wfdsl.render.mermaid import to_mermaid
+from wfdsl.render.markdown import plan_review_page, review_page
+from wfdsl.render.mermaid import DEFAULT_LIMITS, mermaid_size, over_limits, to_mermaid
 
 from .cdp import Browser, chromium_path
-from .helpers import BIG, EXAMPLES, HOSTILE, ROOT, TIMERS, review_block, spec_of
+from .helpers import BIG, EXAMPLES, HOSTILE, ROOT, TIMERS, dot_to, needs_dot, review_block, spec_of
+from .pipeline import release_pipeline
 
 
 def _mermaid_js() -> Path | None:
@@ -143,3 +145,88 @@ def test_states_named_like_mermaid_words_or_javascript_builtins_draw(browser: Br
     svg = draw(browser, to_mermaid(extract(spec)))
     for name in names:
         assert f">{name}<" in svg, name
+
+
+# -- Mermaid's limits (issue 12) -------------------------------------------------------
+
+TOO_LARGE = "Maximum text size in diagram exceeded"
+
+
+def render_result(browser: Browser, text: str) -> dict[str, Any]:
+    """Mermaid's answer for ``text``: ``{"ok": True, "svg": ...}`` or its error."""
+    ident = f"d{next(_counter)}"
+    script = (
+        f"mermaid.render({json.dumps(ident)}, {json.dumps(text)})"
+        ".then(r => ({ok: true, svg: r.svg}), e => ({ok: false, error: String(e)}))"
+    )
+    result: dict[str, Any] = browser.evaluate(script, await_promise=True)
+    return result
+
+
+def test_mermaid_refuses_the_issues_full_diagram(browser: Browser) -> None:
+    """The 100-stage pipeline at full detail draws only Mermaid's error, as
+    the issue found; the page draws it without hooks, and that draws."""
+    spec = wfdsl.loads(release_pipeline(100))
+    full = to_mermaid(extract(spec, Detail.HOOKS))
+    assert over_limits(full)
+    assert TOO_LARGE in draw(browser, full)
+    plan = plan_review_page(spec)
+    assert plan.detail is Detail.GUARDS
+
+
+@pytest.mark.parametrize(
+    ("stages", "guard_terms", "detail"),
+    [(5, 1, Detail.HOOKS), (100, 1, Detail.GUARDS), (100, 3, Detail.EVENTS)],
+    ids=["full", "without-hooks", "without-hooks-and-guards"],
+)
+def test_every_mermaid_fallback_level_draws(
+    browser: Browser, stages: int, guard_terms: int, detail: Detail
+) -> None:
+    spec = wfdsl.loads(release_pipeline(stages, guard_terms))
+    plan = plan_review_page(spec)
+    assert plan.detail is detail
+    svg = draw(browser, plan.text.split("```mermaid\n", 1)[1].split("\n```", 1)[0])
+    assert TOO_LARGE not in svg
+    for state in spec.states:
+        assert f">{state.name}<" in svg, state.name
+
+
+@needs_dot
+def test_the_svg_fallback_draws_in_a_browser(browser: Browser) -> None:
+    """Past 500 arrows the page shows Graphviz's SVG; it parses and shows
+    every state, in Chromium."""
+    spec = wfdsl.loads(release_pipeline(125))
+    plan = plan_review_page(spec)
+    assert plan.svg == "release.svg" and plan.svg_dot is not None
+    svg = dot_to(plan.svg_dot, "svg")
+    script = (
+        "(() => { const doc = new DOMParser().parseFromString("
+        f"{json.dumps(svg.decode())}, 'image/svg+xml');"
+        " if (doc.querySelector('parsererror')) return null;"
+        " return Array.from(doc.querySelectorAll('g.node title'), t => t.textContent); })()"
+    )
+    titles = browser.evaluate(script)
+    assert titles is not None
+    assert {s.name for s in spec.states} <= set(titles)
+
+
+def test_mermaid_counts_text_size_as_we_do(browser: Browser) -> None:
+    """A diagram of exactly 50,000 UTF-16 code units draws; one more does not.
+    The label holds a character outside the BMP, which counts twice."""
+    head = "stateDiagram-v2\n    a --> b : \U0001f680 "
+    size = mermaid_size(head)[0]
+    text = head + "x" * (DEFAULT_LIMITS.max_text_size - size)
+    assert mermaid_size(text)[0] == DEFAULT_LIMITS.max_text_size and not over_limits(text)
+    assert TOO_LARGE not in draw(browser, text)
+    assert over_limits(text + "x")
+    assert TOO_LARGE in draw(browser, text + "x")
+
+
+def test_mermaid_11_enforces_max_edges_in_flowcharts_only(browser: Browser) -> None:
+    """What MermaidLimits says of maxEdges: a flowchart of 501 arrows is
+    refused, a state diagram of 501 still draws (wfdsl keeps under 500 anyway)."""
+    arrows = [f"    s{i % 40} --> s{(i * 7 + 1) % 40}" for i in range(DEFAULT_LIMITS.max_edges + 1)]
+    flow = render_result(browser, "flowchart LR\n" + "\n".join(arrows))
+    assert not flow["ok"] and "Edge limit exceeded" in flow["error"]
+    state = render_result(browser, "stateDiagram-v2\n" + "\n".join(arrows))
+    assert state["ok"], state

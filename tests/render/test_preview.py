@@ -62,7 +62,7 @@ def wf(tmp_path: Path) -> Path:
 @needs_dot
 def test_a_snapshot_has_the_diagram_and_the_lint_findings(wf: Path) -> None:
     save(wf, grow(wf.read_text(), '    event unused "never sent"\n'))
-    snap = Previewer(str(wf)).snapshot()
+    snap = Previewer(str(wf), draw_wait=None).snapshot()
     assert snap.svg is not None and "<title>shipped</title>" in snap.svg
     assert [d.code for d in snap.findings] == ["WF205"]
     assert not snap.stale
@@ -70,7 +70,7 @@ def test_a_snapshot_has_the_diagram_and_the_lint_findings(wf: Path) -> None:
 
 @needs_dot
 def test_saving_changes_the_version_and_an_unchanged_file_keeps_it(wf: Path) -> None:
-    previewer = Previewer(str(wf))
+    previewer = Previewer(str(wf), draw_wait=None)
     first = previewer.snapshot()
     assert previewer.snapshot() is first
     save(wf, grow(wf.read_text(), LOST))
@@ -81,7 +81,7 @@ def test_saving_changes_the_version_and_an_unchanged_file_keeps_it(wf: Path) -> 
 
 @needs_dot
 def test_an_invalid_file_keeps_the_last_good_diagram_and_shows_the_errors(wf: Path) -> None:
-    previewer = Previewer(str(wf))
+    previewer = Previewer(str(wf), draw_wait=None)
     good = previewer.snapshot()
     save(wf, wf.read_text().replace("packed -> shipped on ship", "packed -> shiped on ship"))
     bad = previewer.snapshot()
@@ -121,15 +121,19 @@ def server(wf: Path) -> Iterator[str]:
 
 
 def get_state(url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(url + "state", timeout=10) as response:
-        state: dict[str, Any] = json.load(response)
-    return state
+    """The page's state once its diagram is drawn (it is drawn in the
+    background; a request waits a little for it, then answers without)."""
+    deadline = time.monotonic() + 120
+    while True:
+        with urllib.request.urlopen(url + "state", timeout=10) as response:
+            state: dict[str, Any] = json.load(response)
+        if not state["drawing"] or time.monotonic() > deadline:
+            return state
 
 
 @needs_dot
 def test_the_server_listens_on_localhost_and_serves_state(server: str) -> None:
-    with urllib.request.urlopen(server + "state", timeout=10) as response:
-        state = json.load(response)
+    state = get_state(server)
     assert "<title>created</title>" in state["svg"]
     with urllib.request.urlopen(server, timeout=10) as response:
         page = response.read().decode()
@@ -238,7 +242,7 @@ def test_the_server_outlives_a_deleted_renamed_or_invalid_file(wf: Path, server:
 
 @needs_dot
 def test_a_save_by_rename_is_seen_even_when_size_and_mtime_match(wf: Path) -> None:
-    previewer = Previewer(str(wf))
+    previewer = Previewer(str(wf), draw_wait=None)
     assert "<title>shipped</title>" in (previewer.snapshot().svg or "")
     st = wf.stat()
     saved = wf.with_suffix(".tmp")
@@ -299,6 +303,102 @@ def test_a_layout_that_takes_too_long_is_reported_not_waited_for(wf: Path) -> No
     """Graphviz can take minutes on hundreds of long edges; the page must not
     hang behind it. (A limit no real layout meets stands in for a slow one.)"""
     shutil.copy(BIG, wf)
-    snap = Previewer(str(wf), dot_timeout=1e-6).snapshot()
+    snap = Previewer(str(wf), dot_timeout=1e-6, draw_wait=None).snapshot()
     assert snap.stale and snap.svg is None
     assert "Graphviz took more than" in snap.message
+
+
+# -- the same findings as `wfdsl lint`, and no request ever fails ----------------
+
+
+def lint_findings(wf: Path) -> list[tuple[str, int, int]]:
+    from wfdsl.lint.config import ConfigFinder
+    from wfdsl.lint.engine import lint_bytes
+
+    result = lint_bytes(wf.read_bytes(), str(wf), ConfigFinder().for_file(str(wf)))
+    return [(d.code, d.line, d.column) for d in result.diagnostics]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        ("packed -> shipped on ship", "packed -> shiped on ship"),  # an error and warnings
+        ("workflow order", "workflow Order"),  # warnings only
+        ("}", "} }"),  # a syntax error
+    ],
+    ids=["invalid", "valid", "syntax"],
+)
+def test_the_page_lists_exactly_what_wfdsl_lint_reports(wf: Path, change: tuple[str, str]) -> None:
+    save(wf, grow(wf.read_text(), '    event unused "never sent"\n').replace(*change, 1))
+    snap = Previewer(str(wf), draw_wait=None).snapshot()
+    assert [(d.code, d.line, d.column) for d in snap.findings] == lint_findings(wf)
+    assert len(snap.findings) >= 2 or change[0] == "}"
+
+
+def test_a_broken_pyproject_is_said_and_the_defaults_apply(wf: Path) -> None:
+    (wf.parent / "pyproject.toml").write_bytes(b"[tool.wfdsl.lint]\nselect = ['caf\xe9']\n")
+    save(wf, grow(wf.read_text(), '    event unused "never sent"\n'))
+    snap = Previewer(str(wf), draw_wait=0).snapshot()
+    assert "pyproject.toml: not valid UTF-8" in snap.message
+    assert "linted with the default rules" in snap.message
+    assert [d.code for d in snap.findings] == ["WF205"]
+
+
+def test_a_fifo_or_an_oversized_file_is_said_on_the_page(tmp_path: Path) -> None:
+    from wfdsl.frontend.source import MAX_SOURCE_BYTES
+
+    pipe = tmp_path / "pipe.wf"
+    os.mkfifo(pipe)
+    snap = Previewer(str(pipe)).snapshot()
+    assert snap.stale and "is a FIFO" in snap.message
+    huge = tmp_path / "huge.wf"
+    with huge.open("wb") as fh:
+        fh.truncate(MAX_SOURCE_BYTES + 1)
+    snap = Previewer(str(huge)).snapshot()
+    assert snap.stale and "larger than 8 MiB" in snap.message
+
+
+def test_the_findings_come_at_once_and_the_diagram_after(wf: Path) -> None:
+    """Graphviz draws in the background: a request never waits behind it."""
+    save(wf, grow(wf.read_text(), '    event unused "never sent"\n'))
+    previewer = Previewer(str(wf), draw_wait=0)
+    first = previewer.snapshot()
+    assert [d.code for d in first.findings] == ["WF205"]
+    if first.drawing:  # not drawn yet (it may be, on a fast machine)
+        assert first.svg is None and first.stale and "drawing" in first.message
+    previewer.draw_wait = None
+    drawn = previewer.snapshot()
+    assert not drawn.drawing and drawn.svg is not None and drawn.version != first.version
+
+
+def test_a_workflow_with_too_many_arrows_is_listed_not_drawn(tmp_path: Path) -> None:
+    from wfdsl.render.markdown import MAX_DRAWN_ARROWS
+
+    from .pipeline import release_pipeline
+
+    wf = tmp_path / "release.wf"
+    wf.write_text(release_pipeline(MAX_DRAWN_ARROWS // 4 + 1))
+    snap = Previewer(str(wf), draw_wait=None).snapshot()
+    assert snap.svg is None and not snap.drawing
+    assert f"are more than {MAX_DRAWN_ARROWS:,}, too many to draw" in snap.message
+
+
+@needs_dot
+def test_no_request_prints_a_traceback(wf: Path) -> None:
+    """A broken config, an unreadable file, a file deleted while previewing:
+    each request answers, and the console shows nothing but its own lines."""
+    with running_preview(wf) as (proc, url):
+        (wf.parent / "pyproject.toml").write_bytes(b"[tool.wfdsl.lint]\nselect = [[[\xff")
+        save(wf, wf.read_text() + "\n")
+        assert "pyproject.toml: not valid UTF-8" in get_state(url)["message"]
+        wf.unlink()
+        assert "cannot read" in get_state(url)["message"]
+        os.mkfifo(wf)
+        assert "is a FIFO" in get_state(url)["message"]
+        wf.unlink()
+        wf.write_bytes(b"\xff\xfe broken")
+        assert get_state(url)["findings"][0]["code"] == "WF100"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+        assert proc.stderr is not None
+        assert proc.stderr.read() == "wfdsl preview: stopped\n"

@@ -56,23 +56,62 @@ def cli() -> None:
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Console entry point. Exit codes: 0 ok, 1 findings, 2 usage/file/internal error."""
+    """Console entry point. Exit codes: 0 ok, 1 findings, 2 usage/file/internal error.
+
+    Standard error is made safe for a terminal and a stream that cannot be
+    written is one line and exit 2 (:mod:`wfdsl.cli.terminal`).
+    """
+    from wfdsl.cli.terminal import OutputError, guarded_streams, report_output_error
+
+    with guarded_streams():
+        try:
+            status = _run(argv)
+            sys.stdout.flush()  # what is still buffered fails here, not at exit
+        except OutputError as exc:
+            report_output_error(exc)
+            status = 2
+    sys.exit(status)
+
+
+def _run(argv: list[str] | None) -> int:
+    """Run the command line; the exit status.
+
+    :raises OutputError: standard output or error could not be written.
+    """
+    from wfdsl.cli.terminal import OutputError
+
     # Not click's standalone mode: it turns Ctrl-C into "Aborted!" and exit 1,
     # which here means "findings" and would pass for a lint result in CI.
     try:
         status = cli.main(args=argv, prog_name="wfdsl", standalone_mode=False)
-    except SystemExit:
-        raise
+    except SystemExit as exc:
+        return _status(exc.code)
     except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("wfdsl: interrupted", err=True)
-        sys.exit(130)
+        return 130
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code)
+        return exc.exit_code
+    except OutputError:
+        raise
     except Exception as exc:  # a bug, not a user mistake: say so, traceback on request
-        if os.environ.get("WFDSL_DEBUG"):
-            traceback.print_exc()
-        click.echo(f"wfdsl: internal error: {type(exc).__name__}: {exc}", err=True)
-        click.echo("  (set WFDSL_DEBUG=1 for the traceback, and please report it)", err=True)
-        sys.exit(2)
-    sys.exit(status if type(status) is int else 0)
+        return _internal(exc)
+    return status if type(status) is int else 0
+
+
+def _status(code: object) -> int:
+    """The exit status ``sys.exit(code)`` asks for, as the interpreter reads it."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    click.echo(str(code), err=True)
+    return 1
+
+
+def _internal(exc: BaseException) -> int:
+    if os.environ.get("WFDSL_DEBUG"):
+        traceback.print_exc()
+    click.echo(f"wfdsl: internal error: {type(exc).__name__}: {exc}", err=True)
+    click.echo("  (set WFDSL_DEBUG=1 for the traceback, and please report it)", err=True)
+    return 2

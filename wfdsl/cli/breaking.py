@@ -13,7 +13,7 @@ import click
 from wfdsl.cli.common import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UserError, write_output
 from wfdsl.compare.breaking import Change, compare, live_states, narrow
 from wfdsl.errors import SpecError, StoreError, WorkflowError
-from wfdsl.frontend.source import analyze, decode
+from wfdsl.frontend.source import analyze, decode, read_limited
 from wfdsl.ir import Spec
 
 FORMATS = ("text", "json", "github")
@@ -61,21 +61,21 @@ def _spec(data: bytes, label: str, sources: dict[str, str | None]) -> Spec:
 
 def _read(path: str) -> bytes:
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
+        return read_limited(path)  # a regular file, of bounded size
     except OSError as exc:
         raise UserError(f"{path}: {exc.strerror or exc}") from None
 
 
 def _live(url: str, old: Spec) -> dict[str, int]:
-    # A mistyped SQLite path must not pass as an empty store (and create a file).
-    from wfdsl.cli.common import opened_store
+    # Reading only: never creates or migrates a store (a mistyped path or schema
+    # must not pass as an empty store).
+    from wfdsl.cli.common import db_error, opened_store
 
-    with opened_store(url, must_exist=True) as store:
+    with opened_store(url, readonly=True) as store:
         try:
             records = store.instances(old.name)
         except StoreError as exc:
-            raise UserError(f"--db {url}: {exc}") from None
+            raise db_error(url, exc) from None
     return live_states(
         ((r.state, bool(r.pending or r.dead or r.compensating)) for r in records), old
     )

@@ -57,21 +57,37 @@ def write_output(path: str, data: str | bytes) -> None:
         raise UserError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
+def db_error(db: str, exc: BaseException | str) -> UserError:
+    """The one-line error for ``--db DB``: ``exc`` said, no password shown
+    (:func:`wfdsl.stores.urls.redact`, which every ``--db`` message goes through)."""
+    from wfdsl.stores.urls import redact
+
+    text = " ".join(str(exc).split())
+    return UserError(redact(f"--db {db}: {text}", db))
+
+
 @contextmanager
-def opened_store(db: str, *, must_exist: bool) -> Iterator[Store]:
-    """The store ``--db`` names, closed afterwards; a bad URL or (with
-    ``must_exist``) a SQLite file that does not exist is a :class:`UserError`,
-    so a typo never creates an empty database."""
+def opened_store(db: str, *, readonly: bool = True, must_exist: bool = True) -> Iterator[Store]:
+    """The store ``--db`` names, closed afterwards.
+
+    ``readonly`` (the default, for commands that only read): the store is never
+    created nor migrated, and a file or PostgreSQL schema without wfdsl's
+    schema is a :class:`UserError` ("no wfdsl schema in ..."), left untouched.
+    Commands that write pass ``readonly=False``; with ``must_exist`` (the
+    default), a SQLite file that does not exist is still an error, so a typo
+    never creates an empty database (``start`` passes ``must_exist=False``).
+    Every message is one line without a password.
+    """
     from wfdsl.errors import StoreError
     from wfdsl.stores import open_store, sqlite_path
 
     path = sqlite_path(db)
-    if must_exist and path and not os.path.exists(path):
-        raise UserError(f"--db {db}: no such database file")
+    if (readonly or must_exist) and path and path != ":memory:" and not os.path.exists(path):
+        raise db_error(db, "no such database file")
     try:
-        store = open_store(db)
+        store = open_store(db, readonly=readonly)
     except StoreError as exc:
-        raise UserError(f"--db {db}: {exc}") from None
+        raise db_error(db, exc) from None
     try:
         yield store
     finally:

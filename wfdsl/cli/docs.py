@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from wfdsl.cli.common import EXIT_FINDINGS, UserError, load_spec, write_output
+from wfdsl.cli.common import EXIT_FINDINGS, UserError, load_spec
+from wfdsl.cli.fileio import WriteRefused, carries, target_of, write_atomic
+from wfdsl.frontend.source import FileTooLarge, read_limited
+
+if TYPE_CHECKING:
+    from wfdsl.render.markdown import ReviewPage
 
 
 def _link(path: str, out_dir: str) -> str:
@@ -16,18 +22,14 @@ def _link(path: str, out_dir: str) -> str:
     return os.path.relpath(os.path.abspath(path), os.path.abspath(out_dir)).replace(os.sep, "/")
 
 
-def _replaceable(target: str) -> bool:
-    """``target`` is missing or is a page that ``wfdsl docs`` wrote (a workflow
-    called ``README`` must not replace the README of the output directory)."""
+_WRITER = "wfdsl docs"
+
+
+def _mark() -> bytes:
+    """What every file ``wfdsl docs`` writes carries (pages and SVGs alike)."""
     from wfdsl.render.markdown import GENERATED_MARK
 
-    try:
-        with open(target, encoding="utf-8", errors="replace") as fh:
-            return GENERATED_MARK in fh.read(4096)
-    except FileNotFoundError:
-        return True
-    except OSError as exc:
-        raise UserError(f"{target}: cannot read: {exc.strerror or exc}") from None
+    return GENERATED_MARK.encode()
 
 
 @click.command()
@@ -47,52 +49,147 @@ def _replaceable(target: str) -> bool:
 )
 def docs(files: tuple[str, ...], out_dir: str, check: bool) -> None:
     """Write a review page per workflow: its description, a Mermaid diagram
-    (GitHub draws it), and tables of states, events, transitions and hooks."""
-    from wfdsl.render.markdown import review_page
+    (GitHub draws it), and tables of states, events, transitions and hooks.
 
-    pages: dict[str, tuple[str, str]] = {}
+    A diagram too large for Mermaid (over 50,000 characters or 500 arrows) is
+    drawn without hooks, then without guards too, and past that as an SVG by
+    Graphviz beside the page (WORKFLOW.svg); a warning on stderr says which.
+    """
+    from wfdsl.render.markdown import plan_review_page
+
+    pages: dict[str, str] = {}  # page -> the .wf file it shows
+    # Every file the pages need, and its content: the pages, then SVGs.
+    outputs: dict[str, tuple[str, str | bytes]] = {}
+    planned: list[tuple[str, str, ReviewPage]] = []
     for file in files:
         spec = load_spec(file)
         target = os.path.join(out_dir, f"{spec.name}.md")
         if target in pages:
             raise UserError(
-                f"{file} and {pages[target][0]} both define workflow {spec.name!r}; "
+                f"{file} and {pages[target]} both define workflow {spec.name!r}; "
                 "their pages would overwrite each other"
             )
-        pages[target] = (file, review_page(spec, source=_link(file, out_dir)))
+        page = plan_review_page(spec, source=_link(file, out_dir))
+        pages[target] = file
+        planned.append((target, file, page))
+    if not check:  # refuse before drawing anything (Graphviz may take a while)
+        if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+            raise UserError(f"{out_dir}: not a directory")
+        _refuse_foreign(out_dir, planned)
+    for target, file, page in planned:
+        outputs[target] = (file, page.text)
+        for note in page.notes:
+            click.echo(f"wfdsl: warning: {target}: {note}", err=True)
+        if page.svg is not None and page.svg_dot is not None:
+            outputs[os.path.join(out_dir, page.svg)] = (file, _draw_svg(page.svg_dot, file))
+    # SVGs an earlier run drew for pages that no longer need one.
+    leftovers = [svg for svg in _drawn_svgs(pages) if svg not in outputs]
 
     if check:
         stale = []
-        for target, (file, text) in pages.items():
-            try:
-                with open(target, encoding="utf-8") as fh:
-                    same = fh.read() == text
-                problem = f"out of date with {file}"
-            except FileNotFoundError:
-                same, problem = False, "missing"
-            except (OSError, UnicodeDecodeError) as exc:
-                reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-                raise UserError(f"{target}: cannot read: {reason or exc}") from None
-            if not same:
+        for target, (file, content) in outputs.items():
+            problem = _compare(target, content, file)
+            if problem is not None:
                 stale.append(target)
                 click.echo(f"{target}: {problem}", err=True)
+        for svg in leftovers:
+            stale.append(svg)
+            click.echo(f"{svg}: no longer needed by its page", err=True)
         if stale:
             click.echo(f"run: wfdsl docs {' '.join(files)} -o {out_dir}", err=True)
             sys.exit(EXIT_FINDINGS)
         return
 
-    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
-        raise UserError(f"{out_dir}: not a directory")
     try:
         os.makedirs(out_dir, exist_ok=True)
     except OSError as exc:
         raise UserError(f"{out_dir}: cannot create: {exc.strerror or exc}") from None
-    for target, (file, _) in pages.items():
-        if not _replaceable(target):
-            raise UserError(
-                f"{target}: exists and was not written by wfdsl docs; "
-                f"not replacing it with the page of {file} (move it, or choose another -o)"
-            )
-    for target, (_, text) in pages.items():
-        write_output(target, text)
+    for target, (_, content) in outputs.items():
+        try:
+            write_atomic(target, content, root=out_dir, mark=_mark(), writer=_WRITER)
+        except OSError as exc:
+            raise UserError(f"{target}: cannot write: {exc.strerror or exc}") from None
         click.echo(f"wrote {target}", err=True)
+    for svg in leftovers:
+        try:
+            os.remove(svg)
+        except OSError as exc:
+            raise UserError(f"{svg}: cannot remove: {exc.strerror or exc}") from None
+        click.echo(f"removed {svg} (its page draws the diagram with Mermaid now)", err=True)
+
+
+def _refuse_foreign(out_dir: str, planned: list[tuple[str, str, ReviewPage]]) -> None:
+    """:raises UserError: if a page or SVG to write may not be replaced (see
+    :mod:`wfdsl.cli.fileio`: not written by ``wfdsl docs``, a link out of
+    DIR, not a regular file), before anything is drawn or written."""
+    for target, file, page in planned:
+        for path in [target] + ([os.path.join(out_dir, page.svg)] if page.svg else []):
+            try:
+                target_of(path, root=out_dir, mark=_mark(), writer=_WRITER)
+            except WriteRefused as exc:
+                raise UserError(
+                    f"{path}: {exc.strerror} (the page of {file} goes there:"
+                    " move it, or choose another -o)"
+                ) from None
+            except FileNotFoundError:
+                continue  # DIR does not exist yet: it is made
+            except OSError as exc:
+                raise UserError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def _draw_svg(dot: str, file: str) -> bytes:
+    """The SVG of a page too large for Mermaid, marked as written by ``wfdsl docs``.
+
+    :raises UserError: Graphviz missing or failing, saying so.
+    """
+    from wfdsl.errors import RenderError
+    from wfdsl.render.dot import run_dot
+    from wfdsl.render.markdown import GENERATED_MARK
+
+    try:
+        svg = run_dot(dot, "svg")
+    except RenderError as exc:
+        raise UserError(
+            f"{file}: the diagram is too large for Mermaid and must be drawn as SVG: {exc}"
+        ) from None
+    # After the XML declaration, which must come first.
+    head, sep, rest = svg.partition(b"?>\n")
+    mark = f"<!-- Generated {GENERATED_MARK}. -->\n".encode()
+    return head + sep + mark + rest if sep else mark + svg
+
+
+def _drawn_svgs(pages: dict[str, str]) -> list[str]:
+    """SVGs beside the pages that ``wfdsl docs`` drew (for pages that may no
+    longer need them)."""
+    found = []
+    for target in pages:
+        svg = target.removesuffix(".md") + ".svg"
+        if os.path.isfile(svg) and not os.path.islink(svg) and _written_by_us(svg):
+            found.append(svg)
+    return found
+
+
+def _written_by_us(path: str) -> bool:
+    try:
+        return carries(path, _mark())
+    except OSError:
+        return False
+
+
+def _compare(target: str, content: str | bytes, file: str) -> str | None:
+    """Why ``target`` does not hold ``content``, or None if it does."""
+    expected = content.encode() if isinstance(content, str) else content
+    try:
+        # Line ends may have grown from \n to \r\n (and not more): enough to compare.
+        data = read_limited(target, 2 * len(expected), what="the page it should be")
+        data.decode("utf-8")
+        # Line ends as git may check them out (core.autocrlf) do not count.
+        same = data.replace(b"\r\n", b"\n") == expected
+    except FileNotFoundError:
+        return "missing"
+    except FileTooLarge:
+        return f"out of date with {file}"
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise UserError(f"{target}: cannot read: {reason or exc}") from None
+    return None if same else f"out of date with {file}"

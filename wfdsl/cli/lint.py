@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 
 import click
 
 from wfdsl.cli.common import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UserError, write_output
+from wfdsl.cli.fileio import inside
 from wfdsl.diagnostics import Diagnostic
+from wfdsl.frontend.source import read_limited
 from wfdsl.lint.config import ConfigError, ConfigFinder, Selection
 from wfdsl.lint.engine import lint_bytes
 from wfdsl.lint.report import FORMATS, Sources, render
@@ -21,10 +24,37 @@ def _split_codes(values: Sequence[str]) -> list[str]:
     return [part.strip() for v in values for part in v.split(",") if part.strip()]
 
 
-def iter_wf_files(paths: Sequence[str]) -> Iterator[tuple[str, str | None]]:
-    """(path, error) for every file to lint: given files as they are, directories
-    searched for ``*.wf`` (hidden directories and virtualenvs skipped), sorted;
-    a file reached twice (``flows flows/a.wf``) comes once."""
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A file that ``lint`` or ``fmt`` works on."""
+
+    path: str
+    #: The directory searched to find it: ``fmt`` writes only inside it. None
+    #: for a file named on the command line.
+    root: str | None = None
+    #: Why it is not read: an error, or, with ``skipped``, a warning.
+    problem: str | None = None
+    #: Left out on purpose (a symbolic link out of the directory searched).
+    skipped: bool = False
+
+    def report(self) -> int:
+        """Say on stderr why the file is not read: 1 for an error, 0 for a
+        warning (a file skipped on purpose)."""
+        kind = "warning" if self.skipped else "error"
+        click.echo(f"wfdsl: {kind}: {self.path}: {self.problem}", err=True)
+        return 0 if self.skipped else 1
+
+
+def iter_wf_files(paths: Sequence[str]) -> Iterator[Target]:
+    """Every file to lint: given files as they are, directories searched for
+    ``*.wf`` (hidden directories and virtualenvs skipped), sorted; a file
+    reached twice (``flows flows/a.wf``) comes once.
+
+    A search stays inside its directory: symbolic links to directories are
+    not followed, and a ``*.wf`` link to a file outside is skipped (a
+    warning names it), so that no snippet shows a file the user did not ask
+    for. Special files are refused when read (:func:`read_limited`).
+    """
     seen: set[str] = set()
 
     def first(path: str) -> bool:
@@ -35,16 +65,23 @@ def iter_wf_files(paths: Sequence[str]) -> Iterator[tuple[str, str | None]]:
 
     for path in paths:
         if os.path.isdir(path):
+            real_root = os.path.realpath(path)
             found: list[str] = []
             for root, dirs, files in os.walk(path):
                 dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS)
                 found.extend(os.path.join(root, f) for f in files if f.endswith(".wf"))
-            yield from ((f, None) for f in sorted(found) if first(f))
-        elif os.path.exists(path):
+            for f in sorted(found):
+                real = os.path.realpath(f)
+                if os.path.islink(f) and not inside(real, real_root):
+                    why = f"skipped: a symbolic link to {real}, outside {path}"
+                    yield Target(f, path, why, skipped=True)
+                elif first(f):
+                    yield Target(f, path)
+        elif os.path.lexists(path):
             if first(path):
-                yield path, None
+                yield Target(path)
         else:
-            yield path, "no such file or directory"
+            yield Target(path, problem="no such file or directory")
 
 
 @click.command()
@@ -106,16 +143,17 @@ def lint(
     sources: Sources = {}
     problems = 0
     files = 0
-    for path, error in iter_wf_files(paths):
-        if error is not None:
-            click.echo(f"wfdsl: error: {path}: {error}", err=True)
-            problems += 1
+    if output is not None:
+        _refuse_input_as_output(output, paths)
+    for target in iter_wf_files(paths):
+        path = target.path
+        if target.problem is not None:
+            problems += target.report()
             continue
         try:
             base = Selection() if no_config else finder.for_file(path)
             selection = base.override(*flags)
-            with open(path, "rb") as fh:
-                data = fh.read()
+            data = read_limited(path)
         except ConfigError as exc:
             raise UserError(str(exc)) from None
         except OSError as exc:
@@ -142,3 +180,13 @@ def lint(
     if problems:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FINDINGS if diags and not exit_zero else EXIT_OK)
+
+
+def _refuse_input_as_output(output: str, paths: Sequence[str]) -> None:
+    """:raises UserError: ``--output`` names a file being linted (the report
+    would replace it)."""
+    out = os.path.normcase(os.path.realpath(output))
+    for path in paths:
+        real = os.path.normcase(os.path.realpath(path))
+        if out == real or (os.path.isdir(path) and inside(out, real) and out.endswith(".wf")):
+            raise UserError(f"{output}: is a file being linted; the report would replace it")

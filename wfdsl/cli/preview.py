@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 
 import click
 
@@ -25,13 +26,18 @@ def preview(file: str, port: int, detail: int, open_browser: bool) -> None:
     """Serve a local page with FILE's diagram and lint findings, redrawn
     whenever the file is saved (the page updates itself; no reload needed).
     Stop with Ctrl-C."""
+    from wfdsl.frontend.source import file_kind
     from wfdsl.preview.server import Previewer, PreviewServer
     from wfdsl.render import Detail
 
-    if os.path.isdir(file):
-        raise UserError(f"{file}: is a directory; give a .wf file")
-    if not os.path.isfile(file):
-        raise UserError(f"{file}: no such file")
+    try:
+        mode = os.stat(file).st_mode
+    except FileNotFoundError:
+        raise UserError(f"{file}: no such file") from None
+    except OSError as exc:
+        raise UserError(f"{file}: cannot read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        raise UserError(f"{file}: is {file_kind(mode)}; give a .wf file")
     try:
         server = PreviewServer(Previewer(file, Detail(detail)), port)
     except OSError as exc:

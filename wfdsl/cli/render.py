@@ -15,11 +15,12 @@ from wfdsl.render import FORMATS, SUFFIXES, Detail, Overlay, render
 
 
 def _overlay(db: str, spec: Spec, instance: str | None) -> Overlay:
-    # Reading only: a mistyped SQLite path is an error, not a new empty database.
-    from wfdsl.cli.common import opened_store
+    # Reading only: never creates or migrates a store (a mistyped path or schema is
+    # an error, not a new empty database).
+    from wfdsl.cli.common import db_error, opened_store
     from wfdsl.render.overlay import overlay_from_store
 
-    with opened_store(db, must_exist=True) as store:
+    with opened_store(db, readonly=True) as store:
         try:
             return overlay_from_store(store, spec, instance)
         except UnknownInstance:
@@ -27,7 +28,7 @@ def _overlay(db: str, spec: Spec, instance: str | None) -> Overlay:
                 f"no instance {instance!r} of workflow {spec.name!r} in the database"
             ) from None
         except WorkflowError as exc:
-            raise UserError(f"--db {db}: {exc}") from None
+            raise db_error(db, exc) from None
 
 
 def _format(fmt: str | None, output: str | None) -> str:
@@ -150,6 +151,12 @@ def render_command(
         data = render(spec, fmt, detail=Detail(detail), overlay=overlay)
     except RenderError as exc:
         raise UserError(str(exc)) from None
+    if fmt == "mermaid":
+        from wfdsl.render.mermaid import limits_warning
+
+        warning = limits_warning(data.decode(), Detail(detail))
+        if warning is not None:
+            click.echo(f"wfdsl: warning: {file}: {warning}", err=True)
     if check:
         _check(file, output or "", data, _rerun(file, output or "", explicit_fmt, detail))
         return

@@ -23,15 +23,18 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from wfdsl.cli.common import EXIT_FINDINGS, UserError, load_spec, opened_store
+from wfdsl.cli.common import EXIT_FINDINGS, UserError, db_error, load_spec, opened_store
+from wfdsl.diagnostics import visible
 from wfdsl.errors import (
     AlreadyStarted,
     BindError,
     CompensationInProgress,
+    GuardFailed,
     HookFailed,
     HooksNotLoaded,
     IdempotencyConflict,
     IllegalTransition,
+    StoreError,
     UnknownHook,
     UnknownState,
     WorkDead,
@@ -46,8 +49,9 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: Refusals by the workflow itself: exit 1.
+#: Refusals by the workflow itself, and hooks or guards that failed: exit 1.
 _REFUSALS = (
+    GuardFailed,
     IllegalTransition,
     IdempotencyConflict,
     AlreadyStarted,
@@ -104,6 +108,10 @@ def _parse_data(text: str | None) -> dict[str, Any] | None:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise UserError(f"--data is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise UserError("--data nests too deep to read (data may nest 64 levels)") from None
+    except ValueError as exc:  # an integer past sys.get_int_max_str_digits()
+        raise UserError(f"--data cannot be read: {exc}") from None
     if not isinstance(data, dict):
         raise UserError("--data must be a JSON object, e.g. '{\"amount\": 1200}'")
     return data
@@ -123,24 +131,65 @@ def _manager(
         hooks = None if hooks_ref is None else load_hooks(hooks_ref)
     except HooksNotLoaded as exc:
         raise UserError(f"--hooks {exc}") from None
-    with opened_store(db, must_exist=not create) as store:
+    with opened_store(db, readonly=False, must_exist=not create) as store:
         try:
             mgr = Manager(spec, store, hooks=hooks)
         except BindError as exc:
             hint = "" if hooks_ref else " (pass --hooks MODULE:OBJECT)"
             raise UserError(f"{exc}{hint}") from None
-        with _errors():
+        with _errors(db), _interrupted(mgr):
             yield mgr
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
+def _errors(db: str) -> Iterator[None]:
     try:
         yield
     except _REFUSALS as exc:
         raise Rejected(str(exc)) from None
+    except StoreError as exc:
+        raise db_error(db, exc) from None
     except WorkflowError as exc:
         raise UserError(str(exc)) from None
+
+
+class Interrupted(UserError):
+    """Ctrl-C while the workflow ran: what it left owed, exit 130 as any interrupt."""
+
+    exit_code = 130
+
+
+@contextmanager
+def _interrupted(mgr: Manager[str, str]) -> Iterator[None]:
+    """A hook (or guard) that calls ``sys.exit`` must not pass for success, and
+    neither may Ctrl-C go unexplained: say what the instances owe now (their
+    work stays owed, for ``wfdsl resume``) and exit non-zero."""
+    try:
+        yield
+    except (SystemExit, KeyboardInterrupt) as exc:
+        owed = _owed(mgr)
+        if isinstance(exc, KeyboardInterrupt):
+            raise Interrupted(f"interrupted{owed}") from None
+        raise Rejected(
+            f"a hook or guard called sys.exit({exc.code!r}) while the workflow ran{owed}"
+        ) from None
+
+
+def _owed(mgr: Manager[str, str]) -> str:
+    """``"; ID still owes HOOK, ... (wfdsl resume runs it)"``, or what nothing owed means."""
+    try:
+        owed = [
+            (r.instance_id, w.hook)
+            for r in mgr.store.instances(mgr.workflow, pending_only=True)
+            for w in mgr.store.pending_work(mgr.workflow, r.instance_id)
+        ]
+    except WorkflowError:
+        return "; what it left owed could not be read"
+    if not owed:
+        return "; no hook work is owed"
+    listed = ", ".join(f"{_cell(iid)} owes {hook}" for iid, hook in owed[:5])
+    more = f" and {len(owed) - 5} more" if len(owed) > 5 else ""
+    return f"; {listed}{more} (wfdsl resume runs it)"
 
 
 def _describe(t: Transition) -> str:
@@ -210,9 +259,10 @@ def _when(due: datetime, now: datetime) -> str:
 
 
 def _cell(text: str) -> str:
-    """``text`` with control characters escaped, so that no id or data from the
-    store can break a table line or send escape sequences to the terminal."""
-    return text if text.isprintable() else repr(text)[1:-1]
+    """``text`` with control characters escaped (:func:`~wfdsl.diagnostics.visible`),
+    so that no id or data from the store can break a table line or send escape
+    sequences to the terminal."""
+    return visible(text)
 
 
 def _table(rows: list[list[str]]) -> str:
@@ -244,7 +294,7 @@ _format_option = click.option(
 @_format_option
 def instances(db: str, workflow: str | None, state: str | None, fmt: str) -> None:
     """List instances and their states."""
-    with opened_store(db, must_exist=True) as store, _errors():
+    with opened_store(db) as store, _errors(db):
         records = store.instances(workflow, state=state)
     if fmt == "json":
         click.echo(json.dumps([_instance_json(r) for r in records], indent=2))
@@ -280,7 +330,7 @@ def timers(db: str, workflow: str | None, due_only: bool, fmt: str) -> None:
     """List armed timers: instance, state, target, due time (UTC), overdue or not."""
     now = datetime.now(UTC)
     due_by = epoch_ms(now) if due_only else None
-    with opened_store(db, must_exist=True) as store, _errors():
+    with opened_store(db) as store, _errors(db):
         armed = store.timers(workflow, due_by=due_by)
     if fmt == "json":
         click.echo(json.dumps([_timer_json(t, now) for t in armed], indent=2))
@@ -316,7 +366,7 @@ def history(db: str, instance_id: str, workflow: str | None, fmt: str) -> None:
     from wfdsl.errors import AmbiguousInstance
     from wfdsl.stores.lookup import find_instance
 
-    with opened_store(db, must_exist=True) as store, _errors():
+    with opened_store(db) as store, _errors(db):
         try:
             workflow = find_instance(store, instance_id, workflow).workflow
         except AmbiguousInstance as exc:
@@ -438,4 +488,4 @@ def retry(instance_id: str, spec_path: str, hooks_ref: str | None, db: str) -> N
     """Re-drive an instance's dead hook work (after fixing what made it fail)."""
     with _manager(spec_path, hooks_ref, db) as mgr:
         revived = mgr.retry(instance_id)
-    click.echo(f"{instance_id}: revived {revived} dead hook(s); pending work ran")
+    click.echo(f"{_cell(instance_id)}: revived {revived} dead hook(s); pending work ran")

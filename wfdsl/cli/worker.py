@@ -26,6 +26,7 @@ import click
 
 from wfdsl.cli.common import EXIT_FINDINGS, UserError, load_spec, opened_store
 from wfdsl.cli.runtime import _errors
+from wfdsl.diagnostics import visible
 from wfdsl.errors import BindError, HooksNotLoaded
 
 if TYPE_CHECKING:
@@ -37,12 +38,17 @@ def _gmtime(seconds: float | None = None) -> time.struct_time:
 
 
 class _UTCFormatter(logging.Formatter):
-    """``2026-03-01T12:30:00Z INFO    message``: times in UTC, as timers are."""
+    """``2026-03-01T12:30:00Z INFO    message``: times in UTC, as timers are;
+    control characters (in an instance id, a hook's error) shown escaped, so no
+    stored text can act on the terminal."""
 
     converter = staticmethod(_gmtime)
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
+
+    def format(self, record: logging.LogRecord) -> str:
+        return visible(super().format(record), keep="\n")
 
 
 @contextmanager
@@ -171,7 +177,7 @@ def worker(
     if twice:
         raise UserError(f"workflow {', '.join(map(repr, twice))} given twice (one --spec each)")
     hooks = _hooks(hooks_refs, len(specs))
-    with opened_store(db, must_exist=True) as store, _logging(log_level):
+    with opened_store(db, readonly=False) as store, _logging(log_level):
         managers: list[Manager[Any, Any]] = []
         for spec, path, bound in zip(specs, spec_paths, hooks, strict=True):
             try:
@@ -179,7 +185,7 @@ def worker(
             except BindError as exc:
                 hint = "" if hooks_refs else " (pass --hooks MODULE:OBJECT)"
                 raise UserError(f"{path}: {exc}{hint}") from None
-        with _stop_on_signals() as stop, _errors():
+        with _stop_on_signals() as stop, _errors(db):
             stats = run_worker(managers, stop, poll=poll, until_idle=until_idle)
     if until_idle and not stats.ok:
         sys.exit(EXIT_FINDINGS)

@@ -95,17 +95,30 @@ class _AstBuilder(Transformer[Token, Any]):
     def ref(self, c: list[Token]) -> RefNode:
         return RefNode(c[0])
 
-    def not_(self, c: list[GuardNode]) -> NotNode:
-        return NotNode(c[0])
+    def not_(self, c: list[Any]) -> NotNode:
+        return NotNode(c[1], c[0])
 
-    def group(self, c: list[GuardNode]) -> GroupNode:
-        return GroupNode(c[0])
+    def group(self, c: list[Any]) -> GroupNode:
+        return GroupNode(c[1], c[0], c[2])
+
+    # The grammar's chains are left-recursive (``a or b or c`` reduces as
+    # ``(a or b) or c``); each reduction extends the chain on its left instead
+    # of nesting it, so a chain is one node whatever its length. Parentheses
+    # make a GroupNode, so a chain written inside them stays apart.
 
     def and_(self, c: list[GuardNode]) -> AndNode:
-        return AndNode(c[0], c[1])
+        left, right = c
+        if isinstance(left, AndNode):
+            left.operands.append(right)
+            return left
+        return AndNode([left, right])
 
     def or_(self, c: list[GuardNode]) -> OrNode:
-        return OrNode(c[0], c[1])
+        left, right = c
+        if isinstance(left, OrNode):
+            left.operands.append(right)
+            return left
+        return OrNode([left, right])
 
 
 # Comments are %ignore'd by the grammar but the linter needs them (noqa) and
@@ -147,11 +160,38 @@ def _lark() -> Lark:
     )
 
 
+def normalize_line_ends(text: str) -> str:
+    """``text`` with every line end (``\r\n``, ``\r`` or ``\n``) as ``\n``.
+
+    The front end counts lines by ``\n`` alone (so does Lark's lexer), so the
+    text it reads goes through this first: a file saved with old Mac line ends
+    (``\r``) is many lines, not one whose first ``#`` hides the rest. Line and
+    column numbers are the same in ``text`` and in the result; offsets are not.
+    """
+    if "\r" not in text:
+        return text
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def line_end_of(text: str) -> str:
+    """The first line end in ``text`` (``"\r\n"``, ``"\r"`` or ``"\n"``), or
+    ``"\n"`` when it has none: the style ``wfdsl fmt`` writes the file in."""
+    lf, cr = text.find("\n"), text.find("\r")
+    if cr < 0 or (0 <= lf < cr):
+        return "\n"
+    return "\r\n" if text.startswith("\r\n", cr) else "\r"
+
+
 def parse(text: str, path: str = "<string>") -> tuple[WorkflowNode, list[Token]]:
     """Parse ``text`` into an AST and its comment tokens.
 
+    Positions (line, column and offsets) are those of
+    :func:`normalize_line_ends` applied to ``text``; lines and columns are
+    also those of ``text`` itself.
+
     :raises SpecError: with one WF100 diagnostic on a syntax error.
     """
+    text = normalize_line_ends(text)
     parser = _lark()
     comments: list[Token] = []
     _sink.comments = comments
@@ -282,10 +322,10 @@ def _syntax_diagnostic(exc: UnexpectedInput, text: str, path: str) -> Diagnostic
     found = _describe(tok)
     if tok.type == "$END":
         # Point just past the last character rather than at a line that does not exist.
-        lines = text.split("\n")  # the parser counts lines by "\n" alone
+        lines = text.split("\n")  # line ends are normalised to "\n" by now
         if len(lines) > 1 and lines[-1] == "":
             lines.pop()
-        line, column = len(lines), len(lines[-1].removesuffix("\r")) + 1
+        line, column = len(lines), len(lines[-1]) + 1
         end_line, end_column = line, column + 1
     else:
         end_line = tok.end_line if tok.end_line is not None else line

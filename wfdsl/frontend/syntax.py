@@ -51,6 +51,8 @@ class RefNode:
 @dataclass(slots=True)
 class NotNode:
     operand: GuardNode
+    #: The ``not`` keyword.
+    keyword: Token
 
 
 @dataclass(slots=True)
@@ -58,18 +60,23 @@ class GroupNode:
     """Parentheses as written: meaningless to the IR, kept for the formatter."""
 
     inner: GuardNode
+    #: The parentheses.
+    open: Token
+    close: Token
 
 
 @dataclass(slots=True)
 class AndNode:
-    left: GuardNode
-    right: GuardNode
+    """``a and b and c``: one node for the whole chain, operands in order."""
+
+    operands: list[GuardNode]
 
 
 @dataclass(slots=True)
 class OrNode:
-    left: GuardNode
-    right: GuardNode
+    """``a or b or c``: one node for the whole chain, operands in order."""
+
+    operands: list[GuardNode]
 
 
 GuardNode = RefNode | NotNode | GroupNode | AndNode | OrNode

@@ -1,9 +1,13 @@
-"""AST to Spec IR, reporting every error (WF100–WF114) before raising once."""
+"""AST to Spec IR, reporting every error (WF100–WF114) before raising once.
+
+:func:`check_tree` returns the errors with what could be built (for lint, which
+reports every finding it can); :func:`build_spec` raises them."""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from lark import Token
 
@@ -28,6 +32,7 @@ from wfdsl.ir import (
     Duration,
     Edge,
     Event,
+    Gap,
     Guard,
     GuardAnd,
     GuardNot,
@@ -46,7 +51,9 @@ from wfdsl.ir import (
 
 _ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 _RESERVED = {"after": "'after' is reserved for timed transitions"}
-#: Deeper guards would exhaust the recursion of every stage that walks them.
+#: How deep a guard may nest operators (:func:`wfdsl.ir.guard_depth`): every
+#: stage that walks a guard recurses once per level, so a deeper one would
+#: exhaust Python's recursion. Chains of any length are one level.
 MAX_GUARD_DEPTH = 64
 
 
@@ -59,16 +66,48 @@ def span_between(first: Token, last: Token) -> Span:
     return Span(first.line or 0, first.column or 0, last.end_line or 0, last.end_column or 0)
 
 
+#: The gap each error opens; errors not listed leave the rest of the spec whole.
+_GAPS: dict[str, Gap] = {
+    E.UndefinedState.code: Gap.STATES,
+    E.DuplicateState.code: Gap.STATES,
+    E.UndefinedEvent.code: Gap.EVENTS,
+    E.DuplicateEvent.code: Gap.EVENTS,
+    E.MissingInitial.code: Gap.INITIAL,
+    E.MultipleInitial.code: Gap.INITIAL,
+    E.InvalidDuration.code: Gap.DURATIONS,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """The result of checking an AST: the spec and every error found.
+
+    With errors, ``spec`` holds what could be built (the first of duplicate
+    declarations, no repeated transition, no guard that failed) and is
+    fit only for the lint rules that do not need what ``gaps`` names.
+    """
+
+    spec: Spec
+    errors: tuple[Diagnostic, ...]
+    gaps: frozenset[Gap]
+
+
 class _Builder:
     def __init__(self, path: str) -> None:
         self.path = path
         self.diags: list[Diagnostic] = []
+        self.gaps: set[Gap] = set()
+        #: Transitions whose guard could not be built, by kind and index.
+        self.unbuilt_guards: set[tuple[type, int]] = set()
 
     def report(
         self, rule: type[E.ErrorRule], tok_or_span: Token | Span, msg: str, hint: str | None = None
     ) -> None:
         span = tok_or_span if isinstance(tok_or_span, Span) else span_of(tok_or_span)
         self.diags.append(rule.at(self.path, span, msg, hint))
+        gap = _GAPS.get(rule.code)
+        if gap is not None:
+            self.gaps.add(gap)
 
     # -- tokens ------------------------------------------------------------
 
@@ -106,17 +145,55 @@ class _Builder:
                 i += 1
         return "".join(out)
 
-    def guard(self, node: GuardNode) -> Guard:
-        if isinstance(node, RefNode):
+    def guard(self, node: GuardNode) -> Guard | None:
+        """The IR of a guard, or None after reporting that it nests too deeply.
+
+        Built bottom-up with an explicit stack: the AST may be arbitrarily deep
+        here (ten thousand parentheses), and only the IR's depth is limited.
+        """
+        if isinstance(node, RefNode):  # most guards are one name
             self.name(node.name)
             return GuardRef(node.name.value, span_of(node.name))
-        if isinstance(node, NotNode):
-            return GuardNot(self.guard(node.operand))
-        if isinstance(node, GroupNode):
-            return self.guard(node.inner)
-        if isinstance(node, AndNode):
-            return GuardAnd(self.guard(node.left), self.guard(node.right))
-        return GuardOr(self.guard(node.left), self.guard(node.right))
+        built: list[tuple[Guard, int]] = []  # (guard, its depth), operands in order
+        # (node, expanded): a node is visited, then finished once its operands are built.
+        stack: list[tuple[GuardNode, bool]] = [(node, False)]
+        while stack:
+            n, expanded = stack.pop()
+            while isinstance(n, GroupNode):
+                n = n.inner  # parentheses only group: nothing of them is left in the IR
+            if isinstance(n, RefNode):
+                self.name(n.name)
+                built.append((GuardRef(n.name.value, span_of(n.name)), 0))
+                continue
+            children = [n.operand] if isinstance(n, NotNode) else n.operands
+            if not expanded:
+                stack.append((n, True))
+                stack.extend((c, False) for c in reversed(children))
+                continue
+            operands = built[len(built) - len(children) :]
+            del built[len(built) - len(children) :]
+            guard: Guard
+            if isinstance(n, NotNode):
+                guard = GuardNot(operands[0][0])
+            else:
+                guard = (GuardAnd if isinstance(n, AndNode) else GuardOr)(*(g for g, _ in operands))
+            # A parenthesised chain of the same kind is spliced into this one
+            # (``a or (b or c)``): it adds no level.
+            depth = 1 + max(
+                d - (type(g) is type(guard) and not isinstance(g, GuardNot)) for g, d in operands
+            )
+            if depth > MAX_GUARD_DEPTH:
+                self.gaps.add(Gap.GUARDS)
+                self.report(
+                    E.SyntaxError_,
+                    span_between(_first_token(n), _last_token(n)),
+                    f"guard nests 'not', 'and' and 'or' more than {MAX_GUARD_DEPTH} levels"
+                    " deep here (a chain such as 'a or b or c' is one level)",
+                    "move part of the condition into a guard function",
+                )
+                return None
+            built.append((guard, depth))
+        return built[0][0]
 
     # -- members ---------------------------------------------------------------
 
@@ -152,17 +229,7 @@ class _Builder:
     def edge(self, node: TransitionNode, index: int) -> Edge:
         wildcard = len(node.sources) == 1 and node.sources[0].type == "STAR"
         sources = () if wildcard else tuple(self.name(t) for t in node.sources)
-        guard = None
-        if node.guard is not None and _depth(node.guard) > MAX_GUARD_DEPTH:
-            refs = list(_refs(node.guard))
-            self.report(
-                E.SyntaxError_,
-                Span.cover(span_of(refs[0]), span_of(refs[-1])),
-                f"guard is nested more than {MAX_GUARD_DEPTH} levels deep",
-                "move part of the condition into a guard function",
-            )
-        elif node.guard is not None:
-            guard = self.guard(node.guard)
+        guard = None if node.guard is None else self.guard(node.guard)
         last = node.description
         if last is None and guard is not None:
             last = list(_refs(node.guard))[-1]
@@ -215,23 +282,27 @@ def _refs(node: GuardNode | None) -> Iterable[Token]:
         elif isinstance(n, GroupNode):
             stack.append(n.inner)
         else:
-            stack += (n.right, n.left)
+            stack.extend(reversed(n.operands))
 
 
-def _depth(node: GuardNode) -> int:
-    """Height of the guard tree, computed without recursion."""
-    deepest = 0
-    stack: list[tuple[GuardNode, int]] = [(node, 1)]
-    while stack:
-        n, d = stack.pop()
-        deepest = max(deepest, d)
-        if isinstance(n, NotNode):
-            stack.append((n.operand, d + 1))
-        elif isinstance(n, GroupNode):
-            stack.append((n.inner, d + 1))
-        elif not isinstance(n, RefNode):
-            stack += ((n.left, d + 1), (n.right, d + 1))
-    return deepest
+def _first_token(node: GuardNode) -> Token:
+    """The first token of a guard (sub)expression, found without recursion."""
+    while not isinstance(node, RefNode):
+        if isinstance(node, NotNode):
+            return node.keyword
+        if isinstance(node, GroupNode):
+            return node.open
+        node = node.operands[0]
+    return node.name
+
+
+def _last_token(node: GuardNode) -> Token:
+    """The last token of a guard (sub)expression, found without recursion."""
+    while not isinstance(node, RefNode):
+        if isinstance(node, GroupNode):
+            return node.close
+        node = node.operand if isinstance(node, NotNode) else node.operands[-1]
+    return node.name
 
 
 def closest_name(name: str, known: Iterable[str]) -> str | None:
@@ -252,6 +323,15 @@ def build_spec(tree: WorkflowNode, path: str = "<string>") -> Spec:
 
     :raises SpecError: carrying every error found, in source order.
     """
+    checked = check_tree(tree, path)
+    if checked.errors:
+        raise SpecError(checked.errors)
+    return checked.spec
+
+
+def check_tree(tree: WorkflowNode, path: str = "<string>") -> Checked:
+    """Validate the AST: the Spec IR and every error found, in source order.
+    Never raises for a mistake in the source."""
     b = _Builder(path)
     b.name(tree.name)  # reserved words are no workflow names either
     states: dict[str, State] = {}
@@ -284,26 +364,30 @@ def build_spec(tree: WorkflowNode, path: str = "<string>") -> Spec:
                     events[ev.name] = ev
         elif isinstance(member, TimedTransitionNode):
             timed.append(b.timed_edge(member, len(timed)))
+            if member.guard is not None and timed[-1].guard is None:
+                b.unbuilt_guards.add((TimedEdge, len(timed) - 1))
         else:
             edges.append(b.edge(member, len(edges)))
+            if member.guard is not None and edges[-1].guard is None:
+                b.unbuilt_guards.add((Edge, len(edges) - 1))
 
+    description = b.string(tree.description)
     _check_states(b, tree, states)
-    _check_edges(b, states, events, [*edges, *timed])
+    repeated = _check_edges(b, states, events, [*edges, *timed])
     _check_names(b, states, events, [*edges, *timed])
 
-    if b.diags:
-        b.diags.sort(key=Diagnostic.sort_key)
-        raise SpecError(b.diags)
-    return Spec(
+    b.diags.sort(key=Diagnostic.sort_key)
+    spec = Spec(
         name=tree.name.value,
         states=tuple(states.values()),
         events=tuple(events.values()),
-        edges=tuple(edges),
-        description=b.string(tree.description),
+        edges=tuple(e for e in edges if (Edge, e.index) not in repeated),
+        description=description,
         path=path,
         span=span_of(tree.name),
-        timed_edges=tuple(timed),
+        timed_edges=tuple(e for e in timed if (TimedEdge, e.index) not in repeated),
     )
+    return Checked(spec, tuple(b.diags), frozenset(b.gaps))
 
 
 def _check_states(b: _Builder, tree: WorkflowNode, states: dict[str, State]) -> None:
@@ -337,8 +421,10 @@ def _check_edges(
     states: dict[str, State],
     events: dict[str, Event],
     edges: Sequence[Edge | TimedEdge],
-) -> None:
+) -> set[tuple[type, int]]:
+    """Check every transition; (kind, index) of those repeating an earlier one."""
     seen: dict[tuple[object, ...], Edge | TimedEdge] = {}
+    repeated: set[tuple[type, int]] = set()
     for edge in edges:
         timed = isinstance(edge, TimedEdge)
         for ref in (*edge.sources, edge.target):
@@ -371,6 +457,8 @@ def _check_edges(
                     _did_you_mean(edge.event.value, events)
                     or f"declare it: 'event {edge.event.value}'",
                 )
+        if (type(edge), edge.index) in b.unbuilt_guards:
+            continue  # its guard is unknown: it repeats nothing
         key = (
             "*" if edge.wildcard else edge.source_names,
             trigger,
@@ -384,8 +472,10 @@ def _check_edges(
                 "this transition repeats the one on line " + str(seen[key].span.line),
                 "remove one of them",
             )
+            repeated.add((type(edge), edge.index))
         else:
             seen[key] = edge
+    return repeated
 
 
 def _check_names(

@@ -9,10 +9,11 @@ nothing of the linter.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from wfdsl.diagnostics import SECTIONS, Diagnostic, Rule, doc_sections
 from wfdsl.frontend.codes import ERRORS
+from wfdsl.ir import Gap
 
 if TYPE_CHECKING:
     from wfdsl.ir import Spec
@@ -36,7 +37,16 @@ BY_NAME: dict[str, str] = {}
 
 
 class LintRule(Rule):
-    """A rule that inspects a valid :class:`~wfdsl.ir.Spec`."""
+    """A rule that inspects a :class:`~wfdsl.ir.Spec`.
+
+    In a file with errors, lint still runs the rules that the errors leave
+    meaningful: those whose ``needs`` the errors do not take away (see
+    :class:`~wfdsl.ir.Gap`). A rule that declares nothing runs only on
+    valid files.
+    """
+
+    #: What the spec must have for this rule to run on a file with errors.
+    needs: ClassVar[frozenset[Gap]] = frozenset(Gap)
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
         raise NotImplementedError

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from wfdsl.diagnostics import Severity
+from wfdsl.lint import rules as _rules  # noqa: F401  (selections name every rule)
 from wfdsl.lint.base import REGISTRY, resolve
 
 
@@ -183,19 +184,46 @@ class ConfigFinder:
         return found
 
 
+#: Tables of ``[tool.wfdsl]``; any other key there is a mistake (a typo
+#: such as ``[tool.wfdsl.lnit]`` would otherwise be ignored in silence).
+SECTIONS = ("lint",)
+
+
 def _read_pyproject(path: str) -> Selection | None:
+    """The selection of the ``pyproject.toml`` at ``path``, or None when it
+    has no ``[tool.wfdsl]`` table.
+
+    :raises ConfigError: the file cannot be read, is not UTF-8 TOML, nests
+        deeper than Python can parse, or its ``[tool.wfdsl]`` is malformed; one
+        line, with the file's path, for every way it can be wrong.
+    """
+    from wfdsl.frontend.source import read_limited
+
     try:
-        with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+        raw = read_limited(path, what="a pyproject.toml")
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            path, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} on line {line}); TOML is UTF-8"
+        ) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, f"invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(path, "invalid TOML: arrays or tables nested too deeply") from None
     except OSError as exc:
         raise ConfigError(path, exc.strerror or str(exc)) from None
     tool = data.get("tool", {})
     if not isinstance(tool, dict) or "wfdsl" not in tool:
         return None
     wfdsl_table = tool["wfdsl"]
-    lint_table = wfdsl_table.get("lint", {}) if isinstance(wfdsl_table, dict) else None
+    if not isinstance(wfdsl_table, dict):
+        raise ConfigError(path, "[tool.wfdsl] must be a table")
+    unknown = sorted(set(wfdsl_table) - set(SECTIONS))
+    if unknown:
+        known = ", ".join(f"[tool.wfdsl.{name}]" for name in SECTIONS)
+        raise ConfigError(path, f"unknown setting '{unknown[0]}' in [tool.wfdsl] (known: {known})")
+    lint_table = wfdsl_table.get("lint", {})
     if not isinstance(lint_table, dict):
         raise ConfigError(path, "[tool.wfdsl.lint] must be a table")
     return from_table(lint_table, os.path.dirname(path), path)

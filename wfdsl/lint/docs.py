@@ -13,7 +13,9 @@ from pathlib import Path
 
 import wfdsl.lint.rules  # noqa: F401  (registers every rule)
 from wfdsl.diagnostics import SECTIONS, Rule, Severity, doc_sections
-from wfdsl.lint.base import iter_rules
+from wfdsl.ir import Gap
+from wfdsl.lint.base import LintRule, iter_rules
+from wfdsl.lint.engine import UNUSED_NOQA
 
 #: The committed page, relative to the repository root.
 #: Relative to the working directory: run the generator from the repository root.
@@ -39,7 +41,25 @@ meaning once released.
   Suppress one finding with `# noqa: WF201` (a comma list of codes or names) at
   the end of the line the finding points to, or every finding of a rule in a
   file with `# wfdsl: noqa: WF201` on a line of its own.
+
+A file with errors still gets every warning that can be computed, so that one
+lint run shows everything to fix. A rule is skipped only where an error makes
+its answer meaningless; each rule below says when ("In a file with errors").
+A syntax error stops everything else: nothing can be checked in a file that
+does not parse. `noqa` entries for a rule that was skipped are not reported
+as unused (WF303).
 """
+
+#: What each gap is, in the words of the docs, with the errors that open it.
+_GAP_WORDS = {
+    Gap.STATES: "a transition names an undeclared state, or a state is declared twice"
+    " (WF101, WF103)",
+    Gap.EVENTS: "a transition names an undeclared event, or an event is declared twice"
+    " (WF102, WF104)",
+    Gap.INITIAL: "there is no initial state, or more than one (WF105, WF106)",
+    Gap.GUARDS: "a guard nests too deeply to be read (WF100)",
+    Gap.DURATIONS: "a timed transition's duration is invalid (WF114)",
+}
 
 
 def _on_by_default(rule: type[Rule]) -> str:
@@ -73,7 +93,21 @@ def _section(rule: type[Rule]) -> list[str]:
     lines = [f"## {rule.code} {rule.name}", "", f"*{rule.severity}, {state}*", ""]
     for title in SECTIONS:
         lines += [f"### {title}", "", sections.get(title, "").strip(), ""]
+    if issubclass(rule, LintRule):
+        lines += ["### In a file with errors", "", _with_errors(rule), ""]
     return lines
+
+
+def _with_errors(rule: type[LintRule]) -> str:
+    if rule.code == UNUSED_NOQA:
+        return (
+            "Reported, except for entries that name a rule skipped because of the"
+            " errors (and for a bare `noqa` when any rule was skipped)."
+        )
+    if not rule.needs:
+        return "Always reported: no error makes its answer meaningless."
+    cases = [_GAP_WORDS[gap] for gap in Gap if gap in rule.needs]
+    return "Skipped when " + "; or when ".join(cases) + "."
 
 
 def render() -> str:

@@ -75,6 +75,13 @@ def parse_directives(comments: Iterable[Token], text: str) -> list[Directive]:
     return out
 
 
+def is_file_level_form(comment: str) -> bool:
+    """Whether ``comment`` is a ``# wfdsl: noqa: CODE`` directive, which
+    applies to the whole file when it stands on a line of its own and to its
+    line when it follows code."""
+    return _FILE.match(comment) is not None
+
+
 def _resolve_all(written: tuple[str, ...]) -> tuple[str, ...]:
     # Unknown entries are kept verbatim so that WF303 can name them.
     return tuple(resolve(w) or w for w in written)

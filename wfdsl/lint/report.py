@@ -5,15 +5,24 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
-from wfdsl.diagnostics import Diagnostic, Severity, doc_sections, source_line
+from wfdsl.diagnostics import (
+    UNICODE_CONTROLS,
+    Diagnostic,
+    Severity,
+    SourceLines,
+    doc_sections,
+    visible,
+)
 from wfdsl.lint.base import iter_rules
 
 FORMATS = ("text", "json", "github", "sarif")
+
+T = TypeVar("T")
 
 #: path -> source text (None when the file could not be decoded)
 Sources = dict[str, str | None]
@@ -43,13 +52,43 @@ def artifact_location(path: str) -> dict[str, str]:
     rel = _below_cwd(path)
     if rel is None:
         return {"uri": Path(os.path.abspath(path)).as_uri()}
-    return {"uri": quote(Path(rel).as_posix(), safe="/"), "uriBaseId": "%SRCROOT%"}
+    # A name's bytes that are not UTF-8 (surrogate-escaped) are encoded as they are.
+    uri = quote(Path(rel).as_posix(), safe="/", errors="surrogateescape")
+    return {"uri": uri, "uriBaseId": "%SRCROOT%"}
+
+
+class _PerPath(Generic[T]):
+    """``function(path)``, computed once per path: the findings of a file share
+    it (computing it per finding made output quadratic in their number)."""
+
+    def __init__(self, function: Callable[[str], T]) -> None:
+        self._function = function
+        self._done: dict[str, T] = {}
+
+    def __call__(self, path: str) -> T:
+        if path not in self._done:
+            self._done[path] = self._function(path)
+        return self._done[path]
+
+
+def _source_lines(sources: Sources) -> _PerPath[SourceLines | None]:
+    """Each file's text cut into lines once, however many findings it has."""
+
+    def cut(path: str) -> SourceLines | None:
+        text = sources.get(path)
+        return None if text is None else SourceLines(text)
+
+    return _PerPath(cut)
 
 
 def format_text(diags: Sequence[Diagnostic], sources: Sources, files: int, color: bool) -> str:
+    """Each finding as ``path:line:col: CODE message``, its source line with a
+    caret and its hint, then a summary line. Text from the files is made safe
+    for a terminal (:func:`~wfdsl.diagnostics.visible`)."""
+    lines = _source_lines(sources)
     out: list[str] = []
     for d in diags:
-        block = d.render(sources.get(d.path))
+        block = d.render(lines(d.path))
         if color:
             head, _, rest = block.partition("\n")
             code_colour = "red" if d.severity is Severity.ERROR else "yellow"
@@ -82,9 +121,26 @@ def _ansi(text: str, colour: str | None, bold: bool = False) -> str:
     return f"\x1b[{';'.join(parts)}m{text}\x1b[0m"
 
 
+#: Characters that JSON (``ensure_ascii`` off) would write as they are and a
+#: terminal acts on: DEL, the C1 controls, :data:`UNICODE_CONTROLS`, and lone
+#: surrogates (a file name's bytes that are not UTF-8, which cannot be written
+#: as UTF-8 at all). Written as ``\\uNNNN``, so the JSON keeps the exact text.
+_JSON_ESCAPES = {
+    code: f"\\u{code:04x}"
+    for code in (*range(0x7F, 0xA0), *UNICODE_CONTROLS, *range(0xD800, 0xE000))
+}
+
+
+def json_text(value: object, *, indent: int | None = 2) -> str:
+    """``value`` as JSON with non-ASCII text kept readable (``ensure_ascii``
+    off) except for what :data:`_JSON_ESCAPES` lists; control characters
+    below U+0020 are always escaped by JSON itself. The data is exact."""
+    return json.dumps(value, indent=indent, ensure_ascii=False).translate(_JSON_ESCAPES)
+
+
 def format_json(diags: Sequence[Diagnostic]) -> str:
     return (
-        json.dumps(
+        json_text(
             [
                 {
                     "path": d.path,
@@ -99,14 +155,17 @@ def format_json(diags: Sequence[Diagnostic]) -> str:
                 }
                 for d in diags
             ],
-            indent=2,
-            ensure_ascii=False,
         )
         + "\n"
     )
 
 
 def _gh_data(text: str) -> str:
+    """``text`` as the message of a GitHub workflow command: ``%``, ``\\r`` and
+    ``\\n`` percent-encoded as GitHub's rules say (it decodes them back), and
+    other characters a terminal or log viewer would act on made visible (the
+    log shows them; GitHub decodes no other escape)."""
+    text = visible(text, keep="\r\n")
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
@@ -116,11 +175,12 @@ def _gh_prop(text: str) -> str:
 
 def format_github(diags: Sequence[Diagnostic]) -> str:
     lines = []
+    shown = _PerPath(lambda path: _gh_prop(display_path(path)))
     for d in diags:
         kind = "error" if d.severity is Severity.ERROR else "warning"
         message = d.message + (f" ({d.hint})" if d.hint else "")
         lines.append(
-            f"::{kind} file={_gh_prop(display_path(d.path))},line={d.line},col={d.column},"
+            f"::{kind} file={shown(d.path)},line={d.line},col={d.column},"
             f"endLine={d.end_line},endColumn={d.end_column},"
             f"title={_gh_prop(d.code + ' ' + d.name)}::{_gh_data(message)}"
         )
@@ -173,12 +233,15 @@ def _line_hash(d: Diagnostic, uri: str, line_text: str) -> str:
 def format_sarif(diags: Sequence[Diagnostic], sources: Sources, version: str) -> str:
     rules = sarif_rules()
     index = {r["id"]: i for i, r in enumerate(rules)}
+    lines = _source_lines(sources)
+    displayed = _PerPath(display_path)
+    located = _PerPath(artifact_location)
     seen: dict[str, int] = {}
     results = []
     for d in diags:
-        shown = display_path(d.path)
-        text = sources.get(d.path)
-        line_text = (source_line(text, d.line) or "") if text is not None else ""
+        shown = displayed(d.path)
+        cut = lines(d.path)
+        line_text = (cut.line(d.line) or "") if cut is not None else ""
         base = _line_hash(d, shown, line_text)
         seen[base] = seen.get(base, 0) + 1
         results.append(
@@ -190,7 +253,7 @@ def format_sarif(diags: Sequence[Diagnostic], sources: Sources, version: str) ->
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": artifact_location(d.path),
+                            "artifactLocation": located(d.path),
                             "region": {
                                 "startLine": max(d.line, 1),
                                 "startColumn": max(d.column, 1),
@@ -223,7 +286,7 @@ def format_sarif(diags: Sequence[Diagnostic], sources: Sources, version: str) ->
             }
         ],
     }
-    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
+    return json_text(log) + "\n"
 
 
 def render(

@@ -21,7 +21,7 @@ from wfdsl.diagnostics import Diagnostic, Severity
 from wfdsl.errors import FormatError, SpecError
 from wfdsl.fmt import _guard_tokens, _transition_unit, format_guard_node, format_source
 from wfdsl.frontend.naming import upper_snake
-from wfdsl.frontend.parser import KEYWORDS, _lark, parse
+from wfdsl.frontend.parser import KEYWORDS, _lark, normalize_line_ends, parse
 from wfdsl.frontend.source import Source, gc_paused
 from wfdsl.frontend.syntax import (
     AndNode,
@@ -38,7 +38,7 @@ from wfdsl.frontend.syntax import (
     TransitionNode,
     WorkflowNode,
 )
-from wfdsl.frontend.validate import build_spec, closest_name
+from wfdsl.frontend.validate import check_tree, closest_name
 from wfdsl.ir import Spec
 from wfdsl.lint.base import REGISTRY, Rule
 from wfdsl.lint.config import ConfigError, ConfigFinder, Selection
@@ -120,11 +120,18 @@ def check(text: str, path: str, selection: Selection) -> Checked:
             tree, comments = parse(text, path)
         except SpecError as exc:
             return Checked(None, (), None, _sorted(exc.diagnostics))
-        try:
-            spec = build_spec(tree, path)
-        except SpecError as exc:
-            return Checked(tree, tuple(comments), None, _sorted(exc.diagnostics))
-        found = lint_source(Source(spec, text, tuple(comments)), selection)
+        # As `wfdsl lint`: errors with every warning they leave meaningful,
+        # positions into the text with its line ends normalised.
+        checked = check_tree(tree, path)
+        source = Source(
+            checked.spec,
+            normalize_line_ends(text),
+            tuple(comments),
+            checked.errors,
+            checked.gaps,
+        )
+        found = lint_source(source, selection)
+        spec = None if checked.errors else checked.spec
         return Checked(tree, tuple(comments), spec, tuple(found))
 
 

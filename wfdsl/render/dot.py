@@ -13,6 +13,7 @@ the new text side by side, and a legend under the title.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import shutil
 import subprocess
@@ -71,6 +72,32 @@ _ANY = "__any"
 
 # -- escaping -------------------------------------------------------------------
 
+#: Graphviz's lexer reads a quoted or HTML-like string in pieces of at most
+#: 16,384 characters (flex's buffer): a longer run of text between two quotes,
+#: backslashes, ``<`` or ``>`` is a syntax error, and ``dot`` fails on the
+#: whole diagram. So every text is cut well below that, escapes included (at
+#: most 6 characters each): text drawn in a label to :data:`LABEL_LIMIT`
+#: characters, which is already far wider than a diagram can show, and
+#: tooltips and identifiers to :data:`QUOTED_LIMIT`.
+LABEL_LIMIT = 500
+QUOTED_LIMIT = 2_500
+
+
+def elided(text: str, limit: int, *, unique: bool = False) -> str:
+    """``text`` if it has at most ``limit`` characters; else its start and its
+    end around ``…``, ``limit`` characters in all. With ``unique``, a digest
+    of the whole text sits in the middle (``…3f2a9c1b07…``), so that two long
+    names that differ only in what is left out stay two names (for ids)."""
+    if len(text) <= limit:
+        return text
+    middle = " \u2026 "
+    if unique:
+        digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+        middle = f" \u2026{digest}\u2026 "
+    keep = max(limit - len(middle), 0)
+    head = (keep + 1) // 2
+    return text[:head] + middle + text[len(text) - (keep - head) :]
+
 
 def _not_xml(ch: str) -> bool:
     """``ch`` is a character XML 1.0 cannot hold at all (the noncharacters
@@ -88,10 +115,11 @@ def quoted(text: str) -> str:
     in HTML-like labels, where backslashes are plain). Newlines become ``&#10;``;
     ``&`` becomes ``&amp;`` so that text that looks like an entity stays text;
     quotes are escaped; tabs become spaces; other control characters go, and
-    characters XML cannot hold (SVG is XML) become U+FFFD.
+    characters XML cannot hold (SVG is XML) become U+FFFD. Text longer than
+    :data:`QUOTED_LIMIT` is :func:`elided`, uniquely (these strings are ids).
     """
     out: list[str] = []
-    for ch in text:
+    for ch in elided(text, QUOTED_LIMIT, unique=True):
         if _not_xml(ch):
             out.append("\ufffd")
         elif ch == "\\":
@@ -114,9 +142,10 @@ def quoted(text: str) -> str:
 def html_text(text: str) -> str:
     """``text`` for the inside of an HTML-like label: entities for markup
     characters, control characters (newlines included) as spaces, and
-    characters XML cannot hold (Graphviz parses these labels as XML) as U+FFFD."""
+    characters XML cannot hold (Graphviz parses these labels as XML) as U+FFFD;
+    text longer than :data:`LABEL_LIMIT` is :func:`elided`."""
     out: list[str] = []
-    for ch in text:
+    for ch in elided(text, LABEL_LIMIT):
         if _not_xml(ch):
             out.append("\ufffd")
         elif ch == "&":
@@ -543,6 +572,16 @@ def to_dot(diagram: Diagram, style: Style = DEFAULT_STYLE) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: Graphviz's default ranking and positioning run network simplex to the
+#: end, which on a long pipeline (every stage with an edge to one 'abandoned'
+#: state) takes minutes: the 100-stage pipeline of tests/render/pipeline.py
+#: took about 4 minutes in dot 2.43, and 2 s bounded to 10 iterations per
+#: node, with the same ranks and order and node positions a few points apart
+#: (small diagrams converge long before the bound and do not change). Given
+#: on the command line, so the DOT that ``wfdsl render`` writes stays as it was.
+LAYOUT_BOUNDS = ("-Gnslimit=10", "-Gnslimit1=10")
+
+
 def dot_program() -> str | None:
     """The path of Graphviz's ``dot``, or ``None`` when it is not installed."""
     return shutil.which("dot")
@@ -556,7 +595,9 @@ def run_dot(
     ``dpi`` defaults to :data:`PNG_DPI` for PNG and to Graphviz's own otherwise.
 
     Graphviz's layout time grows quickly with long edges: a few hundred states
-    joined at random can take minutes. ``timeout`` (seconds) bounds it.
+    joined at random can take minutes. Its positioning is bounded as for
+    review pages (:data:`LAYOUT_BOUNDS`), and ``timeout`` (seconds) bounds
+    the rest.
 
     :raises GraphvizNotFound: if ``dot`` is not installed.
     :raises RenderError: if ``dot`` fails (its message is kept) or runs past ``timeout``.
@@ -566,7 +607,7 @@ def run_dot(
     program = dot_program()
     if program is None:
         raise GraphvizNotFound(format)
-    args = [program, f"-T{format}"]
+    args = [program, f"-T{format}", *LAYOUT_BOUNDS]
     if dpi is None and format == "png":
         dpi = PNG_DPI
     if dpi is not None:

@@ -1,7 +1,8 @@
 """A Markdown review page per workflow, for pull requests.
 
 The page holds the description, a Mermaid diagram (GitHub draws it), and tables
-of states, events, transitions and hooks. Texts from the ``.wf`` file go through
+of states, events, transitions and hooks. A diagram too large for Mermaid is
+drawn with less detail, or as an SVG beside the page (:func:`plan_review_page`). Texts from the ``.wf`` file go through
 :func:`md_text` (table cells and prose) or :func:`code` (names), so no
 description can open a link, close a table cell or end the Mermaid block.
 """
@@ -9,10 +10,18 @@ description can open a link, close a table cell or end the Mermaid block.
 from __future__ import annotations
 
 import posixpath
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from wfdsl.ir import HookKind, Spec, format_guard
-from wfdsl.render.mermaid import to_mermaid
+from wfdsl.render.dot import to_dot
+from wfdsl.render.mermaid import (
+    DEFAULT_LIMITS,
+    MermaidLimits,
+    mermaid_size,
+    over_limits,
+    to_mermaid,
+)
 from wfdsl.render.model import Detail, extract
 
 # Characters Markdown (GitHub's flavour) may read as markup; written as entities.
@@ -84,10 +93,152 @@ def _table(head: list[str], rows: list[list[str]]) -> list[str]:
 GENERATED_MARK = "by `wfdsl docs`; do not edit"
 
 
+@dataclass(frozen=True, slots=True)
+class ReviewPage:
+    """A review page and how its diagram is drawn."""
+
+    #: The page, Markdown.
+    text: str
+    #: Detail of the page's Mermaid diagram; None when it shows an SVG or none.
+    detail: Detail | None
+    #: File name of the SVG the page shows, beside the page: the caller draws
+    #: it from :attr:`svg_dot` (with Graphviz, whose layout time it bounds).
+    #: None for a Mermaid diagram.
+    svg: str | None = None
+    svg_dot: str | None = None
+    #: Why the diagram is not Mermaid at full detail, one sentence each (for
+    #: the user: ``wfdsl docs`` prints them on stderr). Empty when it is.
+    notes: tuple[str, ...] = ()
+
+
+#: What each smaller detail leaves out, and which table still lists it.
+_LEFT_OUT = {
+    Detail.GUARDS: ("hooks", "the [Hooks](#hooks) table lists them"),
+    Detail.EVENTS: (
+        "hooks and guards",
+        "the [Transitions](#transitions) and [Hooks](#hooks) tables list them",
+    ),
+}
+
+
+def plan_review_page(
+    spec: Spec, *, source: str | None = None, limits: MermaidLimits = DEFAULT_LIMITS
+) -> ReviewPage:
+    """The review page of ``spec``, its diagram within Mermaid's ``limits``.
+
+    The diagram is Mermaid at full detail if it fits; else without hooks,
+    then without hooks and guards (the tables still list them); else, when
+    even that is too large, an SVG drawn by Graphviz beside the page
+    (``WORKFLOW.svg``), which :attr:`ReviewPage.svg_dot` describes; past
+    :data:`MAX_DRAWN_ARROWS` arrows, no diagram at all. ``source``,
+    a ``/``-separated path relative to the page, links the page to its ``.wf``
+    file.
+    """
+    tried: list[str] = []
+    for detail in (Detail.HOOKS, Detail.GUARDS, Detail.EVENTS):
+        block = to_mermaid(extract(spec, detail)).rstrip("\n")
+        problems = over_limits(block, limits)
+        if not problems:
+            notes: tuple[str, ...] = ()
+            if tried:
+                left_out = _LEFT_OUT[detail][0]
+                notes = (f"{'; '.join(tried)}; the page draws it without {left_out}",)
+            page = _page(spec, source, limits, block, detail)
+            return ReviewPage(page, detail, notes=notes)
+        if detail is Detail.HOOKS:
+            tried.append(f"at full detail the diagram is {' and '.join(problems)}")
+        else:
+            tried.append(f"without {_LEFT_OUT[detail][0]} it is {' and '.join(problems)}")
+        if mermaid_size(block)[1] > limits.max_edges:
+            break  # every detail draws every arrow: only an SVG helps
+    arrows = mermaid_size(block)[1]
+    if arrows > MAX_DRAWN_ARROWS:
+        note = (
+            f"{'; '.join(tried)}; with {arrows:,} arrows (more than {MAX_DRAWN_ARROWS:,})"
+            " it is not drawn at all, and the page lists the transitions only"
+        )
+        return ReviewPage(_page(spec, source, limits, arrows=arrows), None, notes=(note,))
+    svg = f"{spec.name}.svg"
+    note = f"{'; '.join(tried)}; the page shows it drawn by Graphviz in {svg}"
+    dot = _bounded_layout(to_dot(extract(spec, Detail.HOOKS)))
+    return ReviewPage(_page(spec, source, limits, svg=svg), None, svg, dot, (note,))
+
+
+#: Past this many arrows a review page shows no diagram: none would read, and
+#: Graphviz takes longer and longer (about 35 s for 1,000 arrows of the
+#: pipeline in tests/render/pipeline.py, and out of memory on a 6,000-arrow
+#: fan-in), so it is not run. Deterministic, unlike a timeout, so that
+#: ``wfdsl docs --check`` agrees on every machine.
+MAX_DRAWN_ARROWS = 1_000
+
+
+#: Graphviz's default positioning runs network simplex to the end, which on
+#: a long pipeline (every stage with an edge to one 'abandoned' state) takes
+#: minutes: the 100-stage pipeline of tests/render/pipeline.py took about 4
+#: minutes in dot 2.43, and 2 s bounded to 10 iterations per node, with the
+#: same ranks and order and node positions a few points apart.
+_NSLIMIT = "  graph [nslimit=10, nslimit1=10];\n"
+
+
+def _bounded_layout(dot: str) -> str:
+    """``dot`` with Graphviz's positioning bounded (:data:`_NSLIMIT`)."""
+    start = dot.index("{\n") + 2  # the graph's opening line
+    return dot[:start] + _NSLIMIT + dot[start:]
+
+
 def review_page(spec: Spec, *, source: str | None = None) -> str:
-    """The review page of ``spec`` as Markdown. ``source``, a ``/``-separated
-    path relative to the page, links the page to its ``.wf`` file."""
-    diagram = extract(spec, Detail.HOOKS)
+    """The review page of ``spec`` as Markdown (see :func:`plan_review_page`,
+    whose SVG, when the diagram needs one, the caller must draw). ``source``,
+    a ``/``-separated path relative to the page, links the page to its
+    ``.wf`` file."""
+    return plan_review_page(spec, source=source).text
+
+
+def _diagram_section(
+    block: str | None,
+    detail: Detail | None,
+    svg: str | None,
+    limits: MermaidLimits,
+    arrows: int | None,
+) -> list[str]:
+    out = ["## Diagram", ""]
+    if arrows is not None:
+        return [
+            *out,
+            f"The workflow has {arrows:,} arrows, too many to draw legibly; the"
+            " [Transitions](#transitions) table lists them all.",
+            "",
+        ]
+    if svg is not None:
+        link = quote(svg)
+        out += [
+            "The diagram is too large for Mermaid, which draws at most"
+            f" {limits.max_text_size:,} characters and {limits.max_edges:,} arrows,"
+            f" so it is drawn by Graphviz: [{md_text(svg)}]({link}).",
+            "",
+            f"![Diagram of the workflow]({link})",
+            "",
+        ]
+        return out
+    assert block is not None and detail is not None
+    if detail in _LEFT_OUT:
+        left_out, where = _LEFT_OUT[detail]
+        out += [
+            f"Drawn without {left_out} to stay within Mermaid's size limits; {where}.",
+            "",
+        ]
+    return [*out, "```mermaid", block, "```", ""]
+
+
+def _page(
+    spec: Spec,
+    source: str | None,
+    limits: MermaidLimits,
+    block: str | None = None,
+    detail: Detail | None = None,
+    svg: str | None = None,
+    arrows: int | None = None,
+) -> str:
     out = [f"# Workflow `{spec.name}`", ""]
     if spec.description:
         out += [md_paragraph(spec.description), ""]
@@ -107,7 +258,7 @@ def review_page(spec: Spec, *, source: str | None = None) -> str:
     summary += f"; ends in {_codes(finals)}." if finals else "; never ends."
     out += [summary, ""]
 
-    out += ["## Diagram", "", "```mermaid", to_mermaid(diagram).rstrip("\n"), "```", ""]
+    out += _diagram_section(block, detail, svg, limits, arrows)
 
     out += ["## States", ""]
     rows = []

@@ -7,7 +7,9 @@ tags. Every line is indented, so nothing can close the Markdown fence.
 
 from __future__ import annotations
 
-from wfdsl.render.model import CLOCK, Diagram, Node
+from dataclasses import dataclass
+
+from wfdsl.render.model import CLOCK, Detail, Diagram, Node
 
 #: Words Mermaid's state-diagram lexer treats specially, and names that break
 #: Mermaid 11 as state ids (it keeps states in plain JavaScript objects, so
@@ -158,3 +160,85 @@ def to_mermaid(diagram: Diagram, *, descriptions: bool = False) -> str:
             out.append(f"    classDef {name} {css}")
             out.append(f"    class {','.join(members)} {name}")
     return "\n".join(out) + "\n"
+
+
+# -- Mermaid's limits ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class MermaidLimits:
+    """What Mermaid refuses to draw, by its defaults (Mermaid 11's
+    ``defaultConfig``: ``maxTextSize: 50000``, ``maxEdges: 500``; GitHub and
+    most sites do not change them, and a diagram cannot raise them itself:
+    both are "secure" settings only ``mermaid.initialize`` may change).
+
+    Past ``max_text_size`` characters Mermaid draws only "Maximum text size in
+    diagram exceeded". ``max_edges`` is documented for every graph; Mermaid
+    11.x enforces it in flowcharts ("Edge limit exceeded") and still draws a
+    state diagram past it, but a review page keeps under it all the same: a
+    later version may enforce it, and 500 arrows do not read anyway.
+    ``tests/render/test_mermaid_browser.py`` checks both in Mermaid itself.
+    """
+
+    max_text_size: int = 50_000
+    max_edges: int = 500
+
+
+#: Mermaid's own defaults.
+DEFAULT_LIMITS = MermaidLimits()
+
+
+def mermaid_size(text: str) -> tuple[int, int]:
+    """(characters as Mermaid counts them, edges) of a Mermaid diagram.
+
+    Mermaid measures JavaScript string length: UTF-16 code units, so a
+    character outside the Basic Multilingual Plane counts twice. Every edge
+    is one ``-->`` line, the ``[*]`` start and end markers included.
+    """
+    length = len(text.encode("utf-16-le")) // 2
+    edges = sum(1 for line in text.split("\n") if _is_edge(line))
+    return length, edges
+
+
+def _is_edge(line: str) -> bool:
+    # ``a --> b : label``; a label or a description (``a : text``) may itself
+    # hold "-->", but only after the " : " that starts it.
+    arrow = line.find(" --> ")
+    colon = line.find(" : ")
+    return arrow >= 0 and (colon < 0 or arrow < colon)
+
+
+def over_limits(text: str, limits: MermaidLimits = DEFAULT_LIMITS) -> list[str]:
+    """Why Mermaid would not draw ``text``, one phrase per limit exceeded
+    (empty when it is within every limit)."""
+    length, edges = mermaid_size(text)
+    problems = []
+    if length > limits.max_text_size:
+        problems.append(
+            f"{length:,} characters, over Mermaid's limit of {limits.max_text_size:,} (maxTextSize)"
+        )
+    if edges > limits.max_edges:
+        problems.append(
+            f"{edges:,} arrows, over Mermaid's limit of {limits.max_edges:,} (maxEdges)"
+        )
+    return problems
+
+
+def limits_warning(text: str, detail: Detail, limits: MermaidLimits = DEFAULT_LIMITS) -> str | None:
+    """One line for the user when Mermaid would not draw ``text`` (drawn at
+    ``detail``), saying why and what to do instead; None when it would."""
+    problems = over_limits(text, limits)
+    if not problems:
+        return None
+    fixes = []
+    if detail > Detail.EVENTS and mermaid_size(text)[1] <= limits.max_edges:
+        fixes.append(f"--detail {int(detail) - 1} leaves out {_DETAIL_WORDS[detail]}")
+    fixes.append("--format svg draws it with Graphviz")
+    return (
+        f"Mermaid will draw only an error for this diagram: it is {' and '.join(problems)};"
+        f" {', or '.join(fixes)}"
+    )
+
+
+#: What going one detail level down from each leaves out.
+_DETAIL_WORDS = {Detail.HOOKS: "hooks", Detail.GUARDS: "guards"}

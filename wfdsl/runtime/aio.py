@@ -67,9 +67,7 @@ class AsyncManager(BaseManager[S, E]):
 
     def _setup(self, hooks: Hooks) -> None:
         calls = {name: _bridge(fn) for name, fn in bind(self.spec, hooks, allow_async=True).items()}
-        self.manager = Manager._bound(
-            self.spec, self.store, calls, self._state_type, self._event_type, self.options
-        )
+        self.manager = Manager._bound(self.spec, self.store, calls, self.options)
 
     async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         token = _LOOP.set(asyncio.get_running_loop())

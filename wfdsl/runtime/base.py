@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, Generic
 from wfdsl.ir import Spec
 
 if TYPE_CHECKING:
-    # PEP 696 defaults (in ``typing`` from Python 3.13): a manager built without
-    # ``state_type``/``event_type`` is a ``Manager[str, str]``.
+    # PEP 696 defaults (in ``typing`` from Python 3.13): a manager of a spec
+    # without types (``load``/``loads``) is a ``Manager[str, str]``.
     from typing_extensions import TypeVar
 
     from wfdsl.stores.base import Store
@@ -69,13 +69,19 @@ class BaseManager(Generic[S, E]):
     """Runs instances of one workflow spec on one store; see
     :class:`~wfdsl.runtime.manager.Manager`.
 
-    :param spec: the workflow (``load``/``loads``, or a generated module's ``SPEC``).
+    :param spec: the workflow: a generated module's ``SPEC``, a
+        ``Spec[State, Event]``, makes a ``Manager[State, Event]`` whose
+        ``state()`` returns ``State`` members; ``load``/``loads`` give a
+        ``Spec[str, str]``, so a ``Manager[str, str]``. The types travel with
+        the spec (:attr:`~wfdsl.ir.Spec.state_type`).
     :param store: where instances live (:mod:`wfdsl.stores`).
     :param hooks: an object with one method per guard, hook and compensator
         name, or a mapping of name to callable; all checked here.
-    :param state_type: what ``state()`` returns (a generated ``State`` enum);
-        ``str`` by default.
-    :param event_type: what ``send()`` takes (a generated ``Event`` enum).
+    :param state_type: what ``state()`` returns instead of the spec's
+        :attr:`~wfdsl.ir.Spec.state_type` (the manager runs on
+        ``spec.with_types(...)``). Typed for mypy only through the spec:
+        prefer ``Manager(spec.with_types(State, Event), store)``.
+    :param event_type: likewise, what ``send()`` takes.
     :param clock: gives the ``at`` of each transition (aware UTC datetimes by default).
     :param worker_id: a name for this worker, shown with the work it holds
         (``ResumeReport.in_progress``, ``WorkInProgress``); ``host:pid`` by
@@ -89,17 +95,18 @@ class BaseManager(Generic[S, E]):
     :param wait: seconds (default 5) a call waits for another worker that is
         running hooks of the same instance before it raises ``WorkInProgress``.
     :raises BindError: ``hooks`` lacks a name or has one that cannot be called.
-    :raises ValueError: an option out of range.
+    :raises ValueError: an option out of range, or a ``state_type``/``event_type``
+        lacking a member for a name of the spec (``TypeError`` if not a ``str`` type).
     """
 
-    spec: Spec
+    spec: Spec[S, E]
     store: Store
     workflow: str
     options: Options
 
     def __init__(
         self,
-        spec: Spec,
+        spec: Spec[S, E],
         store: Store,
         *,
         hooks: Hooks = None,
@@ -111,12 +118,12 @@ class BaseManager(Generic[S, E]):
         max_attempts: int = 5,
         wait: float = 5.0,
     ) -> None:
+        if state_type is not None or event_type is not None:
+            spec = spec.with_types(state_type or spec.state_type, event_type or spec.event_type)
         self.spec = spec
         self.store = store
         self.workflow = spec.name
         self.options = Options(clock or utcnow, worker_id, lease, max_attempts, wait)
-        self._state_type: type[S] | None = state_type
-        self._event_type: type[E] | None = event_type
         self._setup(hooks)
 
     def _setup(self, hooks: Hooks) -> None:

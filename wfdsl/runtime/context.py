@@ -28,7 +28,9 @@ class Context:
     #: The state entered.
     target: str
     #: The data given to ``send``/``start`` (``{}`` when none; for a compensator,
-    #: the data of the transition being undone). Read it; do not change it.
+    #: the data of the transition being undone). Read-only all the way down
+    #: (:mod:`wfdsl.stores.frozen`): changing it raises ``TypeError``;
+    #: ``copy.deepcopy(ctx.data)`` gives a mutable copy.
     data: Mapping[str, Any]
     #: The transition's sequence number (for a guard: the one it would get).
     seq: int

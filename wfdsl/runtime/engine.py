@@ -9,7 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from wfdsl.errors import GuardRejected, IllegalTransition, UnknownState
+from wfdsl.errors import (
+    BindError,
+    GuardFailed,
+    GuardRejected,
+    IllegalTransition,
+    ReentrantCall,
+    UnknownState,
+)
 from wfdsl.ir import Edge, HookKind, Spec, TimedEdge, format_guard
 from wfdsl.stores.records import Timer, Transition, TransitionKind, WorkItem, epoch_ms
 
@@ -95,13 +102,14 @@ class Engine:
         :raises UnknownState: the spec does not declare ``state``.
         :raises IllegalTransition: no transition leaves ``state`` on ``event``.
         :raises GuardRejected: some do, and every guard was false.
+        :raises GuardFailed: a guard raised (nothing is applied).
         """
         candidates = self.edges(instance_id, state, event)
         if not candidates:
             detail = f"state {state!r} is final" if state in self.finals else ""
             raise IllegalTransition(self.workflow, instance_id, state, event, detail)
         for edge in candidates:
-            if edge.guard is None or holds(edge):
+            if edge.guard is None or self._holds(instance_id, state, event, edge, holds):
                 return edge
         raise GuardRejected(
             self.workflow,
@@ -110,6 +118,30 @@ class Engine:
             event,
             [format_guard(e.guard) for e in candidates if e.guard is not None],
         )
+
+    def _holds(
+        self, instance_id: str, state: str, event: str, edge: Edge, holds: Callable[[Edge], bool]
+    ) -> bool:
+        """``holds(edge)``, a guard that raises told as :class:`GuardFailed`. A
+        call refused as such (a guard that calls its own instance, or returns a
+        coroutine to the sync manager) stays what it is.
+
+        :raises GuardFailed: a guard raised.
+        """
+        try:
+            return holds(edge)
+        except (ReentrantCall, BindError):
+            raise
+        except Exception as exc:
+            assert edge.guard is not None
+            raise GuardFailed(
+                self.workflow,
+                instance_id,
+                state,
+                event,
+                format_guard(edge.guard),
+                f"{type(exc).__name__}: {exc}",
+            ) from exc
 
     # -- the work a transition owes ---------------------------------------------------
 

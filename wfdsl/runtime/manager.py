@@ -101,9 +101,10 @@ def _check_own_key(workflow: str, key: str | None) -> None:
 class Manager(BaseManager[S, E]):
     """Runs instances of one workflow spec on one store.
 
-    ``Manager(spec, store, hooks=...)`` for a loaded spec (states are ``str``);
-    the generated module's helper passes ``state_type=State, event_type=Event``
-    so that ``state()`` returns ``State`` members and ``send`` takes ``Event``.
+    ``Manager(spec, store, hooks=...)`` for a loaded spec is a
+    ``Manager[str, str]`` (states are ``str``); for a generated module's
+    ``SPEC``, a ``Spec[State, Event]``, it is a ``Manager[State, Event]``:
+    ``state()`` returns ``State`` members and ``send`` takes ``Event``.
     The options (``clock``, ``worker_id``, ``lease``, ``max_attempts``,
     ``wait``) are described on :class:`~wfdsl.runtime.base.BaseManager`.
     """
@@ -130,11 +131,9 @@ class Manager(BaseManager[S, E]):
     @classmethod
     def _bound(
         cls,
-        spec: Spec,
+        spec: Spec[S, E],
         store: Store,
         calls: dict[str, Call],
-        state_type: type[S] | None,
-        event_type: type[E] | None,
         options: Options,
     ) -> Manager[S, E]:
         """A manager on callables bound already (by :class:`AsyncManager`)."""
@@ -143,8 +142,6 @@ class Manager(BaseManager[S, E]):
         mgr.store = store
         mgr.workflow = spec.name
         mgr.options = options
-        mgr._state_type = state_type
-        mgr._event_type = event_type
         mgr._build(calls)
         return mgr
 
@@ -317,17 +314,20 @@ class Manager(BaseManager[S, E]):
                     raise
 
     def state(self, instance_id: str) -> S:
-        """The instance's current state (a ``State`` member when typed).
+        """The instance's current state as the spec's state type: a ``State``
+        member for a generated ``SPEC``, the name (``str``) for a loaded spec.
 
         :raises UnknownInstance: no such instance in this workflow.
-        :raises UnknownState: typed, and the spec does not declare the state.
+        :raises UnknownState: typed, and the spec does not declare the state
+            (a loaded spec's manager returns the stored name as it is).
         """
         inst = self._load(instance_id)
-        if self._state_type is None:
+        spec = self.spec
+        if spec.state_type is str:
             return cast(S, inst.state)
         try:
-            return self._state_type(inst.state)
-        except ValueError:
+            return spec.as_state(inst.state)
+        except KeyError:
             raise self._engine.unknown_state(instance_id, inst.state) from None
 
     def instance(self, instance_id: str) -> InstanceRecord:
@@ -338,7 +338,10 @@ class Manager(BaseManager[S, E]):
         return self._load(instance_id)
 
     def history(self, instance_id: str) -> list[Transition]:
-        """Every transition of the instance, in ``seq`` order.
+        """Every transition of the instance, in ``seq`` order. Its states and
+        events are the names as stored (``str``), for a typed spec too, so that
+        the states a changed spec no longer declares still read; a ``State``
+        member equals its name, and ``State(t.target)`` converts.
 
         :raises UnknownInstance: no such instance in this workflow.
         """

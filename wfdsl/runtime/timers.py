@@ -27,8 +27,16 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from wfdsl.errors import CompensationInProgress, UnknownInstance, VersionConflict, WorkDead
-from wfdsl.ir import TimedEdge
+from wfdsl.errors import (
+    BindError,
+    CompensationInProgress,
+    GuardFailed,
+    ReentrantCall,
+    UnknownInstance,
+    VersionConflict,
+    WorkDead,
+)
+from wfdsl.ir import TimedEdge, format_guard
 from wfdsl.runtime.compensation import MAX_RACES
 from wfdsl.runtime.engine import Engine
 from wfdsl.runtime.guards import guard_holds
@@ -109,6 +117,7 @@ class Firing:
         :raises WorkInProgress: another worker held its hook work at ``deadline``.
         :raises HookFailed: owed work, or a hook of a fired timer, failed (the
             timer's transition stands).
+        :raises GuardFailed: a timer's guard raised (nothing was applied).
         """
         engine, store, wf = self.engine, self.store, self.workflow
         for _ in range(MAX_RACES):
@@ -183,18 +192,35 @@ class Firing:
         return bool(stale), inst.version
 
     def _holds(self, inst: InstanceRecord, timer: Timer, edge: TimedEdge) -> bool:
+        """Whether the timer's guard holds.
+
+        :raises GuardFailed: it raised (the timer stays armed, as an event's
+            guard that raises applies nothing).
+        """
         assert edge.guard is not None
-        return guard_holds(
-            self.runner.calls,
-            edge.guard,
-            workflow=self.workflow,
-            instance_id=inst.instance_id,
-            event=None,
-            source=inst.state,
-            target=edge.target.value,
-            data=NO_DATA,
-            seq=inst.version + 1,
-        )
+        try:
+            return guard_holds(
+                self.runner.calls,
+                edge.guard,
+                workflow=self.workflow,
+                instance_id=inst.instance_id,
+                event=None,
+                source=inst.state,
+                target=edge.target.value,
+                data=NO_DATA,
+                seq=inst.version + 1,
+            )
+        except (ReentrantCall, BindError):
+            raise
+        except Exception as exc:
+            raise GuardFailed(
+                self.workflow,
+                inst.instance_id,
+                inst.state,
+                f"after {edge.after.text}",
+                format_guard(edge.guard),
+                f"{type(exc).__name__}: {exc}",
+            ) from exc
 
     def _fire(
         self, inst: InstanceRecord, timer: Timer, edge: TimedEdge, report: TimerReport

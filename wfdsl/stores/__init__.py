@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from wfdsl.errors import StoreError
+from wfdsl.stores import urls
 
 if TYPE_CHECKING:
     from wfdsl.stores.base import Store
@@ -27,24 +28,29 @@ def sqlite_path(url: str) -> str | None:
         return None
     scheme, sep, rest = url.partition("://")
     if not sep:
-        return url
+        return None if urls.is_keyword_dsn(url) else url
     if scheme == "sqlite":
         return rest[1:] if rest.startswith("/") else rest
     return None
 
 
-def open_store(url: str, **options: Any) -> Store:
+def open_store(url: str, *, readonly: bool = False, **options: Any) -> Store:
     """Open the store that ``url`` names.
 
     * ``:memory:`` or ``memory://``: a fresh :class:`~wfdsl.stores.memory.MemoryStore`;
     * ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``, or a plain
       file path: a :class:`~wfdsl.stores.sqlite.SQLiteStore`;
-    * ``postgresql://...`` (or ``postgres://``): a ``PostgresStore``.
+    * ``postgresql://...`` (or ``postgres://``), or a libpq keyword string
+      (``host=db dbname=orders user=app``): a ``PostgresStore``.
 
-    ``options`` go to the store's constructor.
+    With ``readonly``, the store is opened for reading only: it never creates
+    a file, a schema or a table, nor migrates one (commands that only read use
+    it). ``options`` go to the store's constructor. Messages never hold a
+    password (:func:`wfdsl.stores.urls.redact`).
 
-    :raises StoreError: the URL is empty or its scheme unknown, or the backend
-        is not available.
+    :raises SchemaNotFound: ``readonly``, and there is no wfdsl schema there.
+    :raises StoreError: the URL is empty, malformed or of an unknown scheme, the
+        backend is not available, or the store cannot be opened.
     """
     if not url or not url.strip():
         raise StoreError(
@@ -54,8 +60,7 @@ def open_store(url: str, **options: Any) -> Store:
         from wfdsl.stores.memory import MemoryStore
 
         return MemoryStore()
-    scheme, sep, _ = url.partition("://")
-    if sep and scheme in ("postgresql", "postgres"):
+    if urls.is_postgres(url):
         try:
             module = importlib.import_module("wfdsl.stores.postgres")
         except ImportError as exc:
@@ -63,16 +68,20 @@ def open_store(url: str, **options: Any) -> Store:
                 f"the PostgreSQL store is not available ({exc}); "
                 "install it with: pip install 'wfdsl[postgres]'"
             ) from None
-        store: Store = module.PostgresStore(url, **options)
+        store: Store = module.PostgresStore(url, readonly=readonly, **options)
         return store
     path = sqlite_path(url)
+    scheme = url.partition("://")[0]
     if path is None:
         raise StoreError(
-            f"unknown database scheme {scheme!r} in {url!r} "
-            "(expected a SQLite path, sqlite:///path or postgresql://...)"
+            urls.redact(
+                f"unknown database scheme {scheme!r} in {url!r} "
+                "(expected a SQLite path, sqlite:///path or postgresql://...)",
+                url,
+            )
         )
     if not path:
         raise StoreError(f"no file in {url!r} (expected sqlite:///path/to/file.db)")
     from wfdsl.stores.sqlite import SQLiteStore
 
-    return SQLiteStore(path, **options)
+    return SQLiteStore(path, readonly=readonly, **options)

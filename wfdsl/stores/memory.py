@@ -2,6 +2,10 @@
 
 Its one worker is this process (:mod:`wfdsl.stores.process`); a forked child
 works on its own copy of the data, as a worker of its own.
+
+Records are kept and handed out by reference, so they must be immutable all
+the way down: transition data is kept as read-only containers
+(:mod:`wfdsl.stores.frozen`), copied in when a caller writes anything else.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from collections.abc import Iterator, Sequence
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
 from wfdsl.stores import leases, process, wakeup
 from wfdsl.stores.base import TimerListener
+from wfdsl.stores.frozen import FrozenDict
+from wfdsl.stores.limits import DataRefused, freeze_data
 from wfdsl.stores.records import InstanceRecord, Timer, Transition, WorkItem, WorkStatus
 
 __all__ = ["MemoryStore"]
@@ -27,6 +33,17 @@ _Due = tuple[int, str, int, int]
 #: the middle costs a scan) and skipped; the heap is rebuilt when they
 #: outnumber the live ones and this many.
 _COMPACT_AFTER = 1024
+
+
+def _kept(t: Transition) -> Transition:
+    """``t`` with data no caller can change (the runtime's already is)."""
+    if type(t.data) is FrozenDict:
+        return t
+    try:
+        data, _ = freeze_data(t.data)
+    except DataRefused as exc:
+        raise StoreError(f"cannot store transition {t.seq}: {exc}") from None
+    return dataclasses.replace(t, data=data)
 
 
 def _unleased(w: WorkItem) -> WorkItem:
@@ -65,7 +82,7 @@ def _in_order(heap: list[_Due]) -> Iterator[_Due]:
 class MemoryStore:
     """Implements :class:`~wfdsl.stores.base.Store` in memory; one lock guards it all.
 
-    Records are immutable, so readers get them without copying.
+    Records (data included) are immutable, so readers get them without copying.
     """
 
     def __init__(self) -> None:
@@ -136,6 +153,7 @@ class MemoryStore:
         with self._lock:
             if ident in self._instances:
                 raise AlreadyStarted(instance.workflow, instance.instance_id)
+            first = _kept(first)
             inst = _Instance(instance, first)
             if first.key is not None:
                 inst.keys[first.key] = first
@@ -162,6 +180,8 @@ class MemoryStore:
     ) -> None:
         if self._closed:
             self._check()
+        if type(transition.data) is not FrozenDict:
+            transition = _kept(transition)
         with self._lock:
             inst = self._instances.get((workflow, instance_id))
             if inst is None:

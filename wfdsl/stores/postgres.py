@@ -39,16 +39,18 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import select
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
-from wfdsl.stores import process
+from wfdsl.stores import process, urls
 from wfdsl.stores.base import TimerListener
+from wfdsl.stores.limits import storable
 from wfdsl.stores.presence import LOCK_SPACE, Presence
 from wfdsl.stores.records import (
     InstanceRecord,
@@ -56,13 +58,14 @@ from wfdsl.stores.records import (
     Transition,
     WorkItem,
     WorkStatus,
-    dump_data,
 )
 from wfdsl.stores.sql import (
     SHARED,
     Dialect,
     Migrations,
     SQLStore,
+    check_schema,
+    data_text,
     instance_from_row,
     migrate,
     timer_from_row,
@@ -440,18 +443,78 @@ def _timer_params(schema: str, workflow: str, timers: Sequence[Timer]) -> dict[s
     }
 
 
+_SCHEMA_SETTING = re.compile(r"(?:^|\s)schema\s*=\s*('(?:[^'\\]|\\.)*'|\S*)")
+
+
 def _split_schema(dsn: str) -> tuple[str, str | None]:
-    """Take wfdsl's own ``schema`` query parameter out of a ``postgresql://`` URL
-    (libpq would reject it) and return the URL for libpq and the schema."""
-    parts = urlsplit(dsn)
-    if parts.scheme not in ("postgresql", "postgres") or not parts.query:
+    """Take wfdsl's own ``schema`` setting out of a connection string (libpq
+    would reject it): the ``schema`` query parameter of a ``postgresql://``
+    URL, or a ``schema=`` setting of a keyword string. Returns the string for
+    libpq, unchanged otherwise (no re-encoding), and the schema."""
+    if urls.is_keyword_dsn(dsn):
+        found = _SCHEMA_SETTING.findall(dsn)
+        if not found:
+            return dsn, None
+        value = found[-1]
+        if value.startswith("'"):
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        return _SCHEMA_SETTING.sub("", dsn).strip(), value or None
+    try:
+        parts = urlsplit(dsn)
+    except ValueError:
+        return dsn, None  # libpq says what is wrong with it
+    if parts.scheme.lower() not in ("postgresql", "postgres") or not parts.query:
         return dsn, None
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    schemas = [value for name, value in query if name == "schema"]
+    kept: list[str] = []
+    schemas: list[str] = []
+    for item in parts.query.split("&"):
+        name, _, value = item.partition("=")
+        if unquote(name) == "schema":
+            schemas.append(unquote(value))
+        else:
+            kept.append(item)
     if not schemas:
         return dsn, None
-    rest = urlencode([(name, value) for name, value in query if name != "schema"])
-    return urlunsplit(parts._replace(query=rest)), schemas[-1] or None
+    return urlunsplit(parts._replace(query="&".join(kept))), schemas[-1] or None
+
+
+#: PostgreSQL keeps the first ``NAMEDATALEN - 1`` bytes of a name (63 in every
+#: standard build) and silently drops the rest.
+MAX_NAME_BYTES = 63
+
+
+def name_problem(name: str, *, application: bool = False) -> str | None:
+    """Why PostgreSQL (or psycopg) would not take ``name`` as it is, as a
+    schema name (or, with ``application``, an ``application_name``), or
+    ``None`` if it would: names over 63 bytes are truncated by the server (so
+    two long names could name one schema), ``%`` is psycopg's placeholder
+    syntax, ``pg_`` is reserved for the server's own schemas, and an
+    ``application_name`` outside printable ASCII is rewritten with ``?``."""
+    if not name:
+        return "is empty"
+    if "\x00" in name:
+        return "contains a NUL character"
+    if application:
+        if not (name.isascii() and name.isprintable()):
+            return "holds characters other than printable ASCII (the server would replace them)"
+    elif not name.isprintable():
+        return "contains control characters"
+    try:
+        size = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        return "is not UTF-8 text"
+    if size > MAX_NAME_BYTES:
+        return (
+            f"is {size} bytes long; PostgreSQL keeps only the first {MAX_NAME_BYTES} "
+            "bytes of a name, so it would not be the name given"
+        )
+    if application:
+        return None
+    if "%" in name:
+        return "contains '%', which psycopg would read as a query placeholder"
+    if name.startswith("pg_"):
+        return "starts with 'pg_', which PostgreSQL reserves for its own schemas"
+    return None
 
 
 def _work_params(work: Sequence[WorkItem]) -> dict[str, str]:
@@ -484,10 +547,46 @@ def _transition_params(
         "target": t.target,
         "event": t.event,
         "key": t.key,
-        "data": dump_data(t.data),
+        "data": data_text(t),
         "at": t.at.isoformat(),
         "token": token,
     }
+
+
+#: SQLSTATEs worth retrying on a fresh connection: serialization failure,
+#: deadlock, lock timeout, the server shutting down or starting up, too many
+#: connections. Class 08 (connection exceptions) is retried too.
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57P01", "57P02", "57P03", "53300"})
+
+_MAY_HAVE_BEEN_APPLIED = (
+    " (it may have been applied before the connection was lost: read the "
+    "instance back, or repeat the send with the same idempotency key)"
+)
+
+
+def transient(exc: Exception) -> bool:
+    """Whether a psycopg error may pass if the statement is run again on a fresh
+    connection: a connection-level failure (the client's own, without a
+    SQLSTATE, or class 08), or one of :data:`TRANSIENT_SQLSTATES`. Anything else
+    (a value too large for an index, a constraint, a type error...) is
+    permanent."""
+    import psycopg
+
+    state: str | None = getattr(exc, "sqlstate", None)
+    if state is None:
+        return isinstance(exc, psycopg.OperationalError)
+    return state.startswith("08") or state in TRANSIENT_SQLSTATES
+
+
+def one_line(exc: Exception) -> str:
+    """The server's (or libpq's) message on one line: its detail and hint follow
+    the message on lines of their own."""
+    return " ".join(str(exc).split())
+
+
+def _read_only(conn: Connection[Any]) -> None:
+    """Configure a pooled connection of a read-only store."""
+    conn.read_only = True
 
 
 _INHERITED: list[Any] = []
@@ -513,8 +612,14 @@ class PostgresStore(SQLStore):
     :param durable_completions: wait for hook completion markers to reach the
         server's disk (off by default: a lost marker only re-runs a hook).
     :param application_name: shown in ``pg_stat_activity`` (unless the DSN sets one).
+    :param readonly: open for reading only: the schema must exist at the current
+        version (it is never created nor migrated), every statement runs in a
+        read-only transaction, and the store holds no hook work.
+    :raises SchemaNotFound: ``readonly``, and there is no wfdsl schema.
     :raises StoreError: psycopg is not installed (install ``wfdsl[postgres]``),
-        the server cannot be reached, or the schema was written by a newer wfdsl.
+        the connection string is malformed, a name would not reach the server
+        as given (:func:`name_problem`), the server cannot be reached, or the
+        schema was written by a newer wfdsl. Messages never hold a password.
     """
 
     def __init__(
@@ -528,6 +633,7 @@ class PostgresStore(SQLStore):
         retry_for: float = 30.0,
         durable_completions: bool = False,
         application_name: str = "wfdsl",
+        readonly: bool = False,
     ) -> None:
         try:
             import psycopg
@@ -538,9 +644,16 @@ class PostgresStore(SQLStore):
                 f"the PostgreSQL store needs psycopg 3 and psycopg-pool ({exc}); "
                 f"install them with: {INSTALL_HINT}"
             ) from exc
+        #: Every message is redacted against the string as given.
+        self._given = dsn
         dsn, url_schema = _split_schema(dsn)
-        schema = schema or url_schema or DEFAULT_SCHEMA
+        schema = DEFAULT_SCHEMA if schema is None else schema
+        schema = url_schema or schema
+        problem = name_problem(schema)
+        if problem is not None:
+            raise self._error(f"PostgreSQL schema name {schema!r:.80} {problem}")
         self.schema = schema
+        self.readonly = readonly
         self.retry_for = retry_for
         self.connect_timeout = connect_timeout
         self.durable_completions = durable_completions
@@ -549,9 +662,14 @@ class PostgresStore(SQLStore):
         try:
             params = conninfo_to_dict(dsn)
         except psycopg.Error as exc:
-            raise StoreError(f"invalid PostgreSQL DSN: {exc}") from None
-        self._where = "{}@{}:{}/{}".format(
-            params.get("user", ""),
+            raise self._error(f"invalid PostgreSQL connection string: {one_line(exc)}") from None
+        shown_as = str(params.get("application_name", application_name))
+        problem = name_problem(shown_as, application=True)
+        if problem is not None:
+            raise self._error(f"application_name {shown_as!r:.80} {problem}")
+        user = params.get("user")
+        self._where = "{}{}:{}/{}".format(
+            f"{user}@" if user else "",
             params.get("host", "localhost"),
             params.get("port", "5432"),
             params.get("dbname", ""),
@@ -609,15 +727,22 @@ class PostgresStore(SQLStore):
             with psycopg.connect(dsn, **kwargs) as conn:
                 self._migrate(conn)
         except psycopg.OperationalError as exc:
-            raise StoreError(
-                f"cannot connect to PostgreSQL at {self._where}: {str(exc).strip()}"
+            raise self._error(
+                f"cannot connect to PostgreSQL at {self._where}: {one_line(exc)}"
             ) from None
         except psycopg.Error as exc:
-            raise StoreError(
-                f"PostgreSQL at {self._where}: cannot set up schema {schema!r}: {str(exc).strip()}"
+            raise self._error(
+                f"PostgreSQL at {self._where}: cannot set up schema {schema!r}: {one_line(exc)}"
             ) from None
+        if readonly:
+            # Every statement in a transaction of its own, read-only on the server.
+            self._kwargs = {**kwargs, "autocommit": False}
         self._open()
         self._closed = False
+
+    def _error(self, message: str) -> StoreError:
+        """A :class:`StoreError` saying ``message`` without any password."""
+        return StoreError(urls.redact(message, self._given))
 
     def _open(self) -> None:
         """Open this process's pool, and its (lazily connected) worker session."""
@@ -633,12 +758,15 @@ class PostgresStore(SQLStore):
             open=False,
             timeout=self.connect_timeout,
             name=f"wfdsl:{self.schema}",
+            configure=_read_only if self.readonly else None,
         )
         try:
             pool.open(wait=True, timeout=self.connect_timeout)
         except psycopg.Error as exc:
             pool.close()
-            raise StoreError(f"cannot connect to PostgreSQL at {self._where}: {exc}") from None
+            raise self._error(
+                f"cannot connect to PostgreSQL at {self._where}: {one_line(exc)}"
+            ) from None
         self._pool = pool
         self._presence = Presence(self._session, self._where)
 
@@ -655,7 +783,9 @@ class PostgresStore(SQLStore):
             **self._kwargs,
         }
         if "application_name" in options:
-            options["application_name"] = f"{options['application_name']}:worker"
+            # Within the server's 63 bytes (the name is printable ASCII, checked).
+            name = options["application_name"][: MAX_NAME_BYTES - len(":worker")]
+            options["application_name"] = f"{name}:worker"
         return psycopg.connect(self._dsn, **options)
 
     def _forked(self) -> None:
@@ -675,6 +805,8 @@ class PostgresStore(SQLStore):
     def identity(self) -> str:
         if self._closed:
             raise StoreError("the store is closed")
+        if self.readonly:
+            raise StoreError("a store opened read-only holds no hook work")
         if self._generation != process.GENERATION:
             self._forked()
         return self._presence.proof()
@@ -685,45 +817,50 @@ class PostgresStore(SQLStore):
         return text.replace("{s}", self._quoted)
 
     def _call(self, what: str, op: Callable[[Connection[Any]], _T], *, write: bool = False) -> _T:
-        """Run ``op`` on a pooled connection, retrying it on a fresh one after a
-        lost connection, a deadlock or a serialization failure. Only operations
-        that are safe to run again (every one in this module) go through here.
-        A ``write`` that gives up says that it may have been applied."""
+        """Run ``op`` on a pooled connection, retrying it on a fresh one for up
+        to ``retry_for`` seconds after a transient error (:func:`transient`: a
+        lost connection, a deadlock, a serialization failure); any other error
+        is permanent and raised at once, since running it again would fail the
+        same way. Only operations that are safe to run again (every one in this
+        module) go through here. A ``write`` whose connection was lost after it
+        was sent says that it may have been applied."""
         if self._closed:
             raise StoreError("the store is closed")
         if self._generation != process.GENERATION:
             self._forked()
         pg = self._pg
-        transient = (
-            pg.OperationalError,
-            pg.errors.SerializationFailure,
-            pg.errors.DeadlockDetected,
-        )
         deadline: float | None = None
         delay = 0.01
-        sent = False  # whether some attempt got as far as a connection
+        sent = False  # whether the current attempt got as far as a connection
+        lost = False  # whether an attempt was lost after it was sent
         while True:
             try:
                 wait = self.connect_timeout
                 if deadline is not None:
                     wait = max(0.05, min(wait, deadline - time.monotonic()))
+                sent = False
                 with self._pool.connection(timeout=wait) as conn:
                     sent = True
                     return op(conn)
-            except transient as exc:
+            except UnicodeEncodeError as exc:  # a parameter psycopg cannot send
+                raise self._error(f"PostgreSQL at {self._where}: could not {what}: {exc}") from None
+            except pg.Error as exc:
+                if not transient(exc):
+                    state = f" (SQLSTATE {exc.sqlstate})" if exc.sqlstate else ""
+                    unknown = _MAY_HAVE_BEEN_APPLIED if write and lost else ""
+                    raise self._error(
+                        f"PostgreSQL at {self._where}: could not {what}: "
+                        f"{one_line(exc)}{state}{unknown}"
+                    ) from exc
+                lost = lost or sent
+                unknown = _MAY_HAVE_BEEN_APPLIED if write and lost else ""
                 now = time.monotonic()
                 if deadline is None:
                     deadline = now + self.retry_for
                 if now >= deadline or self._closed:
-                    unknown = (
-                        " (it may have been applied before the connection was lost: read the "
-                        "instance back, or repeat the send with the same idempotency key)"
-                        if write and sent
-                        else ""
-                    )
-                    raise StoreError(
+                    raise self._error(
                         f"PostgreSQL at {self._where}: could not {what} for "
-                        f"{self.retry_for:g}s: {str(exc).strip()}{unknown}"
+                        f"{self.retry_for:g}s: {one_line(exc)}{unknown}"
                     ) from exc
                 time.sleep(min(delay, max(0.0, deadline - now)))
                 delay = min(delay * 2, 0.5)
@@ -731,10 +868,6 @@ class PostgresStore(SQLStore):
                     # Idle connections may have died with this one (a server
                     # restart kills them all): test them now, not one failure each.
                     self._pool.check()
-            except pg.Error as exc:
-                raise StoreError(
-                    f"PostgreSQL at {self._where}: could not {what}: {str(exc).strip()}"
-                ) from exc
 
     def _fetch(self, what: str, query: str, params: Mapping[str, Any]) -> list[Any]:
         return self._call(what, lambda conn: conn.execute(query, params).fetchall())
@@ -743,22 +876,18 @@ class PostgresStore(SQLStore):
         self._call(what, lambda conn: conn.execute(query, params), write=True)
 
     def _migrate(self, conn: Connection[Any]) -> None:
-        pg = self._pg
-        try:
-            row = conn.execute(self._q("SELECT version FROM {s}.wf_meta")).fetchone()
-            current = row[0] if row else 0
-        except (pg.errors.UndefinedTable, pg.errors.InvalidSchemaName):
-            current = 0
+        where = f"PostgreSQL at {self._where} (schema {self.schema!r})"
+        current, found = self._inspect(conn)
+        check_schema(current, found, SCHEMA_VERSION, where, readonly=self.readonly)
         if current == SCHEMA_VERSION:
             return
-        where = f"PostgreSQL schema {self.schema!r}"
         with conn.transaction():
             # Workers starting together wait here; the first migrates, the rest find it done.
             conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"wfdsl:{self.schema}",))
             conn.execute(self._q("CREATE SCHEMA IF NOT EXISTS {s}"))
             conn.execute(self._sql["meta"])
-            row = conn.execute(self._q("SELECT version FROM {s}.wf_meta")).fetchone()
-            current = row[0] if row else 0
+            current, found = self._inspect(conn)
+            check_schema(current, found, SCHEMA_VERSION, where, readonly=False)
             latest = migrate(
                 current, MIGRATIONS, lambda statement: conn.execute(self._q(statement)), where
             )
@@ -769,6 +898,19 @@ class PostgresStore(SQLStore):
                 ),
                 (latest,),
             )
+
+    def _inspect(self, conn: Connection[Any]) -> tuple[int, bool]:
+        """The schema version recorded (0 for none), and whether wfdsl's tables
+        are there; reads only, and needs no schema to exist."""
+        row = conn.execute(
+            "SELECT to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL",
+            (f"{self._quoted}.wf_meta", f"{self._quoted}.wf_instances"),
+        ).fetchone()
+        has_meta, found = bool(row and row[0]), bool(row and row[1])
+        if not has_meta:
+            return 0, found
+        version = conn.execute(self._q("SELECT version FROM {s}.wf_meta")).fetchone()
+        return (int(version[0]) if version else 0), found
 
     @property
     def schema_version(self) -> int:
@@ -783,6 +925,8 @@ class PostgresStore(SQLStore):
     # -- reads --------------------------------------------------------------------
 
     def load(self, workflow: str, instance_id: str) -> InstanceRecord | None:
+        if not storable(workflow, instance_id):
+            return None
         query = self._sql["load"]
 
         def op(conn: Connection[Any]) -> InstanceRecord | None:
@@ -960,6 +1104,8 @@ class PostgresStore(SQLStore):
         instance_id: str | None = None,
         due_by: int | None = None,
     ) -> list[Timer]:
+        if not storable(workflow, instance_id):
+            return []  # never stored, so nothing armed
         where: list[str] = []
         params: dict[str, Any] = {}
         for column, value in (
@@ -979,6 +1125,8 @@ class PostgresStore(SQLStore):
     def load_armed(
         self, workflow: str, instance_id: str
     ) -> tuple[InstanceRecord, list[Timer]] | None:
+        if not storable(workflow, instance_id):
+            return None
         load, armed = self._sql["load"], self._sql["instance_timers"]
 
         def op(conn: Connection[Any]) -> tuple[InstanceRecord, list[Timer]] | None:
@@ -993,6 +1141,8 @@ class PostgresStore(SQLStore):
         return self._call("load an instance and its timers", op)
 
     def next_due(self, workflow: str, *, after: int | None = None) -> int | None:
+        if not storable(workflow):
+            return None
         query = f"SELECT min(due) FROM {self._quoted}.wf_timers WHERE workflow = %(wf)s"
         if after is not None:
             query += " AND due > %(after)s"
@@ -1107,7 +1257,8 @@ class _Listener:
     def _connect(self) -> Connection[Any]:
         store = self._store
         try:
-            conn: Connection[Any] = store._pg.connect(store._dsn, **store._kwargs)
+            options = {**store._kwargs, "autocommit": True}  # LISTEN hears between transactions
+            conn: Connection[Any] = store._pg.connect(store._dsn, **options)
             conn.execute(f"LISTEN {CHANNEL}")
         except store._pg.Error as exc:
             raise StoreError(

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from wfdsl.errors import StoreError
+from wfdsl.stores import urls
 
 if TYPE_CHECKING:
     from psycopg import Connection
@@ -92,8 +93,11 @@ class Presence:
                 conn.close()
                 raise StoreError(f"PostgreSQL at {self._where}: no free worker lock key")
         except psycopg.Error as exc:
+            message = " ".join(str(exc).split())
             raise StoreError(
-                f"PostgreSQL at {self._where}: cannot open the worker session: {str(exc).strip()}"
+                urls.redact(
+                    f"PostgreSQL at {self._where}: cannot open the worker session: {message}"
+                )
             ) from exc
         self._conn = conn
         self._proof = str(key)

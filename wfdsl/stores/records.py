@@ -41,7 +41,7 @@ def dump_data(data: Mapping[str, Any]) -> str:
     if not data:
         return "{}"
     return json.dumps(
-        data if type(data) is dict else dict(data),
+        data if isinstance(data, dict) else dict(data),
         sort_keys=True,
         separators=(",", ":"),
         allow_nan=False,

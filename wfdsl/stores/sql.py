@@ -12,12 +12,14 @@ parameter ``name``; literal braces are doubled, as in :meth:`str.format`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from wfdsl.errors import StoreError
+from wfdsl.errors import SchemaNotFound, StoreError
+from wfdsl.stores import frozen
+from wfdsl.stores.frozen import FrozenDict
+from wfdsl.stores.limits import MAX_DEPTH, DataRefused, freeze_data, storable
 from wfdsl.stores.records import (
     HookKind,
     InstanceRecord,
@@ -26,6 +28,7 @@ from wfdsl.stores.records import (
     TransitionKind,
     WorkItem,
     WorkStatus,
+    dump_data,
 )
 
 __all__ = [
@@ -34,6 +37,8 @@ __all__ = [
     "Dialect",
     "Migrations",
     "SQLStore",
+    "check_schema",
+    "data_text",
     "instance_from_row",
     "migrate",
     "timer_from_row",
@@ -52,8 +57,10 @@ WORK_COLUMNS = """workflow, instance_id, seq, idx, hook, kind, status, attempts,
 TIMER_COLUMNS = """workflow, instance_id, seq, idx, state, target, after_ms, due,
     lease_owner, lease_until, lease_proof"""
 
-#: The columns of a transition row, in :class:`Transition` field order.
-TRANSITION_COLUMNS = "seq, kind, source, target, event, key, data, at"
+#: The columns of a transition row, in :class:`Transition` field order. Data is
+#: read as text, so that every store decodes it the same way (read-only, and
+#: never raising anything but :class:`StoreError`).
+TRANSITION_COLUMNS = "seq, kind, source, target, event, key, CAST(data AS TEXT), at"
 
 #: Statements both dialects run as they are.
 SHARED = {
@@ -90,12 +97,21 @@ def _time(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-def _data(value: Any) -> Mapping[str, Any]:
-    """Transition data as read: JSON text (SQLite) or already decoded (PostgreSQL)."""
-    if isinstance(value, str):
-        decoded: Mapping[str, Any] = {} if value == "{}" else json.loads(value)
-        return decoded
-    return value  # type: ignore[no-any-return]
+def _data(value: str) -> Mapping[str, Any]:
+    """Transition data as read: JSON text, decoded into read-only containers.
+
+    :raises StoreError: it cannot be decoded (data written before wfdsl bounded
+        nesting may nest deeper than the interpreter can read at this depth).
+    """
+    try:
+        return frozen.loads(value)
+    except RecursionError:
+        raise StoreError(
+            f"stored transition data nests too deep to read ({len(value):,} bytes of JSON; "
+            f"data is limited to {MAX_DEPTH} levels now)"
+        ) from None
+    except ValueError as exc:  # not an object, or an integer past int_max_str_digits
+        raise StoreError(f"stored transition data cannot be read: {exc}") from None
 
 
 def instance_from_row(row: Sequence[Any]) -> InstanceRecord:
@@ -137,6 +153,31 @@ def transition_from_row(row: Sequence[Any]) -> Transition:
     )
 
 
+def data_text(t: Transition) -> str:
+    """The canonical text ``t.data`` is stored as. Data the runtime checked is
+    read-only already; anything else is checked against the same limits here.
+
+    :raises StoreError: the data is not JSON or exceeds a limit.
+    """
+    if type(t.data) is FrozenDict:
+        return dump_data(t.data)
+    try:
+        return freeze_data(t.data)[1]
+    except DataRefused as exc:
+        raise StoreError(f"cannot store transition {t.seq}: {exc}") from None
+
+
+def _transitions(workflow: str, instance_id: str, rows: Sequence[Any]) -> list[Transition]:
+    """The transitions in ``rows`` of one instance.
+
+    :raises StoreError: one cannot be decoded (naming the instance).
+    """
+    try:
+        return [transition_from_row(r) for r in rows]
+    except StoreError as exc:
+        raise StoreError(f"{workflow}: instance {instance_id!r}: {exc}") from None
+
+
 def work_from_row(row: Sequence[Any]) -> WorkItem:
     """The :class:`WorkItem` in a row of :data:`WORK_COLUMNS`."""
     return WorkItem(
@@ -165,9 +206,11 @@ def migrate(
     latest, inside the caller's transaction; return the latest version.
 
     :raises StoreError: ``current`` is newer than this code knows (the schema
-        was written by a newer wfdsl); nothing is run.
+        was written by a newer wfdsl) or negative; nothing is run.
     """
     latest = len(migrations)
+    if current < 0:
+        raise StoreError(f"{where}: schema version {current} is not a wfdsl schema version")
     if current > latest:
         raise StoreError(
             f"{where}: schema version {current} was written by a newer wfdsl "
@@ -177,6 +220,40 @@ def migrate(
         for statement in migrations[version]:
             execute(statement)
     return latest
+
+
+def check_schema(current: int, found: bool, latest: int, where: str, *, readonly: bool) -> None:
+    """Whether a store may be opened on a schema at version ``current`` (``0``
+    when none is recorded) whose tables were ``found`` or not: a store opened
+    ``readonly`` needs the latest schema there already, and nothing else may
+    be there instead of wfdsl's.
+
+    :raises SchemaNotFound: ``readonly``, and there is no wfdsl schema.
+    :raises StoreError: the version is negative, newer than ``latest``, older
+        (``readonly`` only), or recorded without wfdsl's tables (another
+        application's database).
+    """
+    if current < 0:
+        raise StoreError(f"{where}: schema version {current} is not a wfdsl schema version")
+    if not found:
+        if current:
+            raise StoreError(
+                f"{where}: not a wfdsl database (its schema version {current} was set "
+                "by something else, and wfdsl's tables are missing)"
+            )
+        if readonly:
+            raise SchemaNotFound(where)
+        return
+    if current > latest:
+        raise StoreError(
+            f"{where}: schema version {current} was written by a newer wfdsl "
+            f"(this one knows {latest})"
+        )
+    if readonly and current < latest:
+        raise StoreError(
+            f"{where}: schema version {current} is older than this wfdsl's ({latest}); "
+            "a command that writes (wfdsl resume, for one) migrates it"
+        )
 
 
 class SQLStore:
@@ -208,26 +285,34 @@ class SQLStore:
     # -- reads ------------------------------------------------------------------
 
     def find_key(self, workflow: str, instance_id: str, key: str) -> Transition | None:
+        if not storable(workflow, instance_id, key):
+            return None
         rows = self._fetch(
             "look up an idempotency key",
             self._sql["find_key"],
             {"wf": workflow, "id": instance_id, "key": key},
         )
-        return transition_from_row(rows[0]) if rows else None
+        return _transitions(workflow, instance_id, rows[:1])[0] if rows else None
 
     def history(self, workflow: str, instance_id: str) -> list[Transition]:
+        if not storable(workflow, instance_id):
+            return []
         rows = self._fetch(
             "read a history", self._sql["history"], {"wf": workflow, "id": instance_id}
         )
-        return [transition_from_row(r) for r in rows]
+        return _transitions(workflow, instance_id, rows)
 
     def pending_work(self, workflow: str, instance_id: str) -> list[WorkItem]:
+        if not storable(workflow, instance_id):
+            return []
         rows = self._fetch(
             "read pending work", self._sql["pending_work"], {"wf": workflow, "id": instance_id}
         )
         return [work_from_row(r) for r in rows]
 
     def other_fingerprints(self, workflow: str, fingerprint: str) -> list[str]:
+        if not storable(workflow, fingerprint):
+            return []
         rows = self._fetch(
             "compare spec fingerprints",
             self._sql["other_fingerprints"],
@@ -245,6 +330,8 @@ class SQLStore:
         dead_only: bool = False,
         compensating_only: bool = False,
     ) -> list[InstanceRecord]:
+        if not storable(workflow, instance_id, state):
+            return []
         where: list[str] = []
         params: dict[str, Any] = {}
         for column, value in (

@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import urllib.parse
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -37,14 +38,8 @@ from typing import Any
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
 from wfdsl.stores import leases, process, wakeup
 from wfdsl.stores.base import TimerListener
-from wfdsl.stores.records import (
-    InstanceRecord,
-    Timer,
-    Transition,
-    WorkItem,
-    WorkStatus,
-    dump_data,
-)
+from wfdsl.stores.limits import storable
+from wfdsl.stores.records import InstanceRecord, Timer, Transition, WorkItem, WorkStatus
 from wfdsl.stores.sql import (
     SHARED,
     TIMER_COLUMNS,
@@ -52,6 +47,8 @@ from wfdsl.stores.sql import (
     Dialect,
     Migrations,
     SQLStore,
+    check_schema,
+    data_text,
     instance_from_row,
     migrate,
     timer_from_row,
@@ -214,7 +211,18 @@ _DIALECT = Dialect(
 _SQL = {name: _DIALECT.render(text) for name, text in SHARED.items()}
 
 #: Connections a forked child inherited: kept referenced, never used or closed.
+#: (Only a fork that bypassed :func:`os.register_at_fork` leaves one.)
 _INHERITED: list[sqlite3.Connection] = []
+
+#: Every open store of this process, so that no connection crosses a fork.
+_OPEN: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
+
+#: The generation of a store whose connection a fork closed: never the
+#: current one, so the next call opens a new connection.
+_REOPEN = -1
+
+#: The stores whose locks the forking thread holds across ``fork()``.
+_FORKING: list[SQLiteStore] = []
 
 
 def _finalize(conn: sqlite3.Connection, generation: int) -> None:
@@ -222,6 +230,35 @@ def _finalize(conn: sqlite3.Connection, generation: int) -> None:
     the connection (and the locks it holds) belong to the parent."""
     if generation == process.GENERATION:
         conn.close()
+
+
+def _before_fork() -> None:
+    """Close every store's connection before ``fork()``; each side reopens its
+    own on first use.
+
+    SQLite forbids carrying a connection into a child, even one the child never
+    uses: the child inherits the parent's record of which locks the process
+    holds on the file, so a connection it opens there believes it holds locks
+    it does not, and another process's close can then checkpoint and delete the
+    write-ahead log under it, losing the child's acknowledged writes. Each
+    store's lock is held across the fork, so no thread of the parent reopens a
+    connection in between.
+    """
+    for store in list(_OPEN):
+        store._lock.acquire()
+        _FORKING.append(store)
+        store._close_for_fork()
+
+
+def _after_fork() -> None:
+    while _FORKING:
+        _FORKING.pop()._lock.release()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork
+    )
 
 
 class SQLiteStore(SQLStore):
@@ -232,43 +269,74 @@ class SQLiteStore(SQLStore):
         ``"NORMAL"`` (durable on process crash; a power cut may lose the last
         transactions), ``"EXTRA"``, or ``"OFF"``.
     :param busy_timeout: seconds a writer waits for another process's write.
-    :raises StoreError: the file cannot be opened, or was written by a newer wfdsl.
+    :param readonly: open for reading only: the file must exist and hold the
+        current wfdsl schema, and it is left exactly as it is (no journal mode
+        switch, no migration, no table; every write is refused).
+    :raises SchemaNotFound: ``readonly``, and the file holds no wfdsl schema.
+    :raises StoreError: the file cannot be opened (or, ``readonly``, does not
+        exist), was written by a newer wfdsl, or is another application's
+        database; or (``readonly``) its schema is older than this wfdsl's.
     """
 
     _dialect = _DIALECT
     _sql = _SQL
     _instances = f"SELECT {_INSTANCE_COLUMNS} FROM {{s}}.wf_instances i"
 
-    def __init__(self, path: str, *, synchronous: str = "FULL", busy_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        synchronous: str = "FULL",
+        busy_timeout: float = 30.0,
+        readonly: bool = False,
+    ) -> None:
         mode = synchronous.upper()
         if mode not in _SYNC_MODES:
             raise StoreError(f"synchronous must be one of {', '.join(_SYNC_MODES)}")
         self.path = str(path)
         self.synchronous = mode
+        self.readonly = readonly
         self._busy_timeout = busy_timeout
         self._closed = False
+        #: Guards the connection; held across ``fork()`` (see :func:`_before_fork`).
+        self._lock = threading.RLock()
         if self.path == ":memory:":
             self._scope = f"sqlite-memory:{id(self)}"
         else:
             self._scope = "sqlite:" + os.path.realpath(self.path)
-        self._connect()
-        try:
-            with self._lock:
+            if readonly and not os.path.isfile(self.path):
+                what = "not a file" if os.path.exists(self.path) else "no such file"
+                raise StoreError(f"cannot open SQLite database {self.path!r}: {what}")
+        with self._lock:
+            _OPEN.add(self)  # first: a fork from now on closes the connection
+            try:
+                self._connect()
                 self._migrate()
-        except sqlite3.Error as exc:
+            except sqlite3.Error as exc:
+                self._discard()
+                raise StoreError(f"cannot open SQLite database {self.path!r}: {exc}") from None
+            except StoreError:
+                self._discard()
+                raise
+
+    def _discard(self) -> None:
+        """Forget a store that failed to open, or was closed."""
+        _OPEN.discard(self)
+        if hasattr(self, "_finalizer"):
             self._finalizer()
-            raise StoreError(f"cannot open SQLite database {self.path!r}: {exc}") from None
-        except StoreError:
-            self._finalizer()
-            raise
 
     def _connect(self) -> None:
-        """Open this process's connection, with its lock."""
+        """Open this process's connection (lock held)."""
         self._generation = process.GENERATION
-        self._lock = threading.RLock()
+        target, uri = self.path, False
+        if self.readonly and self.path != ":memory:":
+            # mode=rw: never create the file (nor, with query_only, write it).
+            target = f"file:{urllib.parse.quote(os.path.abspath(self.path))}?mode=rw"
+            uri = True
         try:
             conn = sqlite3.connect(
-                self.path,
+                target,
+                uri=uri,
                 timeout=self._busy_timeout,
                 isolation_level=None,
                 check_same_thread=False,
@@ -278,10 +346,8 @@ class SQLiteStore(SQLStore):
         self._conn = conn
         self._finalizer = weakref.finalize(self, _finalize, conn, self._generation)
         try:
-            if self.path != ":memory:":
-                jm = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-                if str(jm).lower() != "wal":
-                    raise StoreError(f"{self.path}: cannot switch to WAL (journal_mode={jm})")
+            if self.readonly:
+                conn.execute("PRAGMA query_only = ON")
             conn.execute(f"PRAGMA synchronous = {self.synchronous}")
             conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
         except sqlite3.Error as exc:
@@ -291,18 +357,30 @@ class SQLiteStore(SQLStore):
             self._finalizer()
             raise
 
-    def _check(self) -> None:
-        """Refuse a closed store; after a ``fork``, give the child its own connection.
+    def _close_for_fork(self) -> None:
+        """Close the connection before ``fork()`` (lock held): both processes
+        reopen their own on first use. An in-memory database cannot be reopened:
+        it stays with the parent, and the child may not use it."""
+        if self._closed or self.path == ":memory:" or self._conn.in_transaction:
+            return
+        self._finalizer()
+        self._generation = _REOPEN
 
-        The parent's connection is left open and unused here: closing or using it
-        in the child could disturb the parent's locks."""
+    def _check(self) -> None:
+        """Refuse a closed store; open the connection that a fork closed (or, after
+        a fork that bypassed ``os.register_at_fork``, open the child's own and
+        leave the inherited one untouched: closing or using it could disturb the
+        parent's locks)."""
         if self._closed:
             raise StoreError("the store is closed")
-        if self._generation != process.GENERATION:
+        with self._lock:
+            if self._generation == process.GENERATION:
+                return  # another thread reopened it
             if self.path == ":memory:":
                 raise StoreError("an in-memory SQLite store cannot be used after fork")
-            self._finalizer.detach()
-            _INHERITED.append(self._conn)
+            if self._generation != _REOPEN:
+                self._finalizer.detach()
+                _INHERITED.append(self._conn)
             self._connect()
 
     def __repr__(self) -> str:
@@ -318,22 +396,40 @@ class SQLiteStore(SQLStore):
     # -- plumbing ---------------------------------------------------------------
 
     def _migrate(self) -> None:
+        """Check the file's schema, then (unless read-only) switch it to WAL (a
+        setting the file keeps) and migrate it: nothing is changed in a file
+        that is refused."""
         conn = self._conn
-        current = conn.execute("PRAGMA user_version").fetchone()[0]
+        current, found = self._inspect(conn)
+        check_schema(current, found, SCHEMA_VERSION, self.path, readonly=self.readonly)
+        if self.readonly:
+            return
+        if self.path != ":memory:":
+            jm = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(jm).lower() != "wal":
+                raise StoreError(f"{self.path}: cannot switch to WAL (journal_mode={jm})")
         if current == SCHEMA_VERSION:
             return
-        if current > SCHEMA_VERSION:
-            migrate(current, MIGRATIONS, conn.execute, self.path)
         conn.execute("BEGIN IMMEDIATE")
         try:
             # Read again under the write lock: another process may have migrated.
-            current = conn.execute("PRAGMA user_version").fetchone()[0]
+            current, found = self._inspect(conn)
+            check_schema(current, found, SCHEMA_VERSION, self.path, readonly=False)
             latest = migrate(current, MIGRATIONS, conn.execute, self.path)
             conn.execute(f"PRAGMA user_version = {latest}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+    @staticmethod
+    def _inspect(conn: sqlite3.Connection) -> tuple[int, bool]:
+        """The schema version recorded in the file, and whether wfdsl's tables are there."""
+        current: int = conn.execute("PRAGMA user_version").fetchone()[0]
+        found = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'wf_instances'"
+        ).fetchone()
+        return current, found is not None
 
     @property
     def schema_version(self) -> int:
@@ -344,9 +440,10 @@ class SQLiteStore(SQLStore):
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        if self._closed or self._generation != process.GENERATION:
-            self._check()
         with self._lock:
+            # Checked under the lock: a fork in another thread may have closed it.
+            if self._closed or self._generation != process.GENERATION:
+                self._check()
             try:
                 yield self._conn
             except sqlite3.Error as exc:
@@ -356,9 +453,9 @@ class SQLiteStore(SQLStore):
     def _write(self, *, flush: bool = True) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` ... ``COMMIT``; with ``flush=False``, a commit that
         does not wait for the disk (``synchronous=OFF`` for this transaction)."""
-        if self._closed or self._generation != process.GENERATION:
-            self._check()
         with self._lock:
+            if self._closed or self._generation != process.GENERATION:
+                self._check()
             conn = self._conn
             relax = not flush and self.synchronous != "OFF"
             try:
@@ -373,7 +470,7 @@ class SQLiteStore(SQLStore):
             except BaseException as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
+                if isinstance(exc, (sqlite3.Error, UnicodeEncodeError)):
                     raise StoreError(f"{self.path}: {exc}") from exc
                 raise
             finally:
@@ -427,7 +524,7 @@ class SQLiteStore(SQLStore):
                 t.target,
                 t.event,
                 t.key,
-                dump_data(t.data),
+                data_text(t),
                 at,
             ),
         )
@@ -436,13 +533,15 @@ class SQLiteStore(SQLStore):
 
     def load(self, workflow: str, instance_id: str) -> InstanceRecord | None:
         # On every send's path: written out rather than through ``_read``.
-        if self._closed or self._generation != process.GENERATION:
-            self._check()
         with self._lock:
+            if self._closed or self._generation != process.GENERATION:
+                self._check()
             try:
                 row = self._conn.execute(_LOAD, (workflow, instance_id)).fetchone()
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
+            except UnicodeEncodeError:
+                return None  # not UTF-8: no store can have written it
             return None if row is None else instance_from_row(row)
 
     # -- writes -------------------------------------------------------------------
@@ -493,10 +592,10 @@ class SQLiteStore(SQLStore):
     ) -> None:
         # On every send's path: the transaction is written out rather than
         # going through ``_write``, which costs a generator per call.
-        if self._closed or self._generation != process.GENERATION:
-            self._check()
         at = transition.at.isoformat()
         with self._lock:
+            if self._closed or self._generation != process.GENERATION:
+                self._check()
             conn = self._conn
             try:
                 conn.execute("BEGIN IMMEDIATE")
@@ -511,7 +610,7 @@ class SQLiteStore(SQLStore):
             except BaseException as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
+                if isinstance(exc, (sqlite3.Error, UnicodeEncodeError)):
                     raise StoreError(f"{self.path}: {exc}") from exc
                 raise
         if timers:
@@ -665,6 +764,8 @@ class SQLiteStore(SQLStore):
         instance_id: str | None = None,
         due_by: int | None = None,
     ) -> list[Timer]:
+        if not storable(workflow, instance_id):
+            return []  # never stored, so nothing armed
         if workflow is not None and instance_id is not None and due_by is None:
             # On every timer's firing path: one statement, written out.
             if self._closed or self._generation != process.GENERATION:
@@ -698,6 +799,8 @@ class SQLiteStore(SQLStore):
     def load_armed(
         self, workflow: str, instance_id: str
     ) -> tuple[InstanceRecord, list[Timer]] | None:
+        if not storable(workflow, instance_id):
+            return None
         if self._closed or self._generation != process.GENERATION:
             self._check()
         with self._lock:
@@ -711,6 +814,8 @@ class SQLiteStore(SQLStore):
                 raise StoreError(f"{self.path}: {exc}") from exc
 
     def next_due(self, workflow: str, *, after: int | None = None) -> int | None:
+        if not storable(workflow):
+            return None
         with self._read() as conn:
             if after is None:
                 row = conn.execute(
@@ -787,9 +892,10 @@ class SQLiteStore(SQLStore):
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
-        if not self._closed:
-            self._closed = True
-            self._finalizer()
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._discard()
 
     def __enter__(self) -> SQLiteStore:
         return self

@@ -115,6 +115,7 @@ class Hooks(Protocol):
 
 
 #: The workflow as data, built from literals: importing this module parses nothing.
+#: A ``Spec[State, Event]``: ``Manager(SPEC, store)`` is a ``Manager[State, Event]``.
 SPEC = ir.Spec(
     name="ci_run",
     description="A continuous-integration run for one commit",
@@ -274,6 +275,8 @@ SPEC = ir.Spec(
             index=8,
         ),
     ),
+    state_type=State,
+    event_type=Event,
 )
 
 
@@ -281,14 +284,8 @@ def manager(store: Store, hooks: Hooks, **options: Any) -> Manager[State, Event]
     """A :class:`~wfdsl.Manager` of workflow ``ci_run`` whose ``state()`` returns
     :class:`State` members and whose ``send()`` takes :class:`Event`.
 
-    ``options`` are passed on to ``Manager`` (``clock``, ``worker_id``, ``lease``,
-    ``max_attempts``).
+    The same as ``Manager(SPEC, store, hooks=hooks, **options)``, with ``hooks`` checked
+    against :class:`Hooks` by mypy. ``options`` are passed on to ``Manager``: ``clock``,
+    ``worker_id``, ``lease``, ``max_attempts``, ``wait``.
     """
-    return Manager(
-        SPEC,
-        store,
-        hooks=hooks,
-        state_type=State,
-        event_type=Event,
-        **options,
-    )
+    return Manager(SPEC, store, hooks=hooks, **options)

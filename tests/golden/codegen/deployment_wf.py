@@ -130,6 +130,7 @@ class Hooks(Protocol):
 
 
 #: The workflow as data, built from literals: importing this module parses nothing.
+#: A ``Spec[State, Event]``: ``Manager(SPEC, store)`` is a ``Manager[State, Event]``.
 #: ``timed_edges`` are its timed transitions (``after``), each armed when an
 #: instance enters a source state; ``ir.Duration.ms`` is in milliseconds.
 SPEC = ir.Spec(
@@ -323,6 +324,8 @@ SPEC = ir.Spec(
             index=0,
         ),
     ),
+    state_type=State,
+    event_type=Event,
 )
 
 
@@ -330,14 +333,8 @@ def manager(store: Store, hooks: Hooks, **options: Any) -> Manager[State, Event]
     """A :class:`~wfdsl.Manager` of workflow ``deployment`` whose ``state()`` returns
     :class:`State` members and whose ``send()`` takes :class:`Event`.
 
-    ``options`` are passed on to ``Manager`` (``clock``, ``worker_id``, ``lease``,
-    ``max_attempts``).
+    The same as ``Manager(SPEC, store, hooks=hooks, **options)``, with ``hooks`` checked
+    against :class:`Hooks` by mypy. ``options`` are passed on to ``Manager``: ``clock``,
+    ``worker_id``, ``lease``, ``max_attempts``, ``wait``.
     """
-    return Manager(
-        SPEC,
-        store,
-        hooks=hooks,
-        state_type=State,
-        event_type=Event,
-        **options,
-    )
+    return Manager(SPEC, store, hooks=hooks, **options)

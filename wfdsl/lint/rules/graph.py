@@ -1,4 +1,4 @@
-"""Lint rules WF201-WF209: the shape of the state graph and of its transitions.
+"""Lint rules WF201-WF211: the shape of the state graph and of its transitions.
 
 The graph rules share one :class:`Graph` per spec, built in one pass over the
 transitions, timed ones included (SPEC §3: a state whose only way out is a
@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from wfdsl.diagnostics import Diagnostic
-from wfdsl.ir import Edge, HookKind, Spec, State
+from wfdsl.ir import Edge, Gap, HookKind, Spec, State, TimedEdge
 from wfdsl.lint.base import LintRule, register
 
 
@@ -184,6 +184,7 @@ class UnreachableState(LintRule):
 
     code = "WF201"
     name = "unreachable-state"
+    needs = frozenset({Gap.STATES, Gap.INITIAL})
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
         graph = graph_of(spec)
@@ -236,6 +237,7 @@ class DeadEnd(LintRule):
 
     code = "WF202"
     name = "dead-end"
+    needs = frozenset({Gap.STATES})
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
         graph = graph_of(spec)
@@ -297,6 +299,7 @@ class NoPathToFinal(LintRule):
 
     code = "WF203"
     name = "no-path-to-final"
+    needs = frozenset({Gap.STATES})
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
         graph = graph_of(spec)
@@ -355,6 +358,7 @@ class ShadowedTransition(LintRule):
 
     code = "WF204"
     name = "shadowed-transition"
+    needs = frozenset({Gap.STATES, Gap.EVENTS, Gap.GUARDS})
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
         # The first unguarded explicit transition per (source, event), and the
@@ -479,6 +483,7 @@ class UnusedEvent(LintRule):
 
     code = "WF205"
     name = "unused-event"
+    needs = frozenset({Gap.EVENTS})
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
         used = {edge.event.value for edge in spec.edges}
@@ -535,6 +540,7 @@ class CompensatorNeverRuns(LintRule):
 
     code = "WF206"
     name = "compensator-never-runs"
+    needs = frozenset({Gap.STATES, Gap.INITIAL})
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
         initial = spec.initial
@@ -588,6 +594,7 @@ class NoFinalState(LintRule):
 
     code = "WF207"
     name = "no-final-state"
+    needs = frozenset()
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
         if not any(s.final for s in spec.states):
@@ -653,6 +660,7 @@ class MissingCompensator(LintRule):
 
     code = "WF208"
     name = "missing-compensator"
+    needs = frozenset({Gap.STATES})
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
         if not any(s.compensate for s in spec.states):
@@ -707,6 +715,7 @@ class NoFallback(LintRule):
 
     code = "WF209"
     name = "no-fallback"
+    needs = frozenset({Gap.STATES, Gap.EVENTS, Gap.GUARDS})
     default_enabled = False
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
@@ -757,4 +766,113 @@ class NoFallback(LintRule):
                     f"every `*` transition on '{event}' is guarded;"
                     " the event is rejected when all guards are false",
                     f"add an unguarded `*` transition on '{event}' after the guarded ones",
+                )
+
+
+@register
+class WildcardReentry(LintRule):
+    """## What it does
+    Reports a `*` transition whose target is not `final`. `*` stands for every
+    non-final state, the target included, so the event arriving when the
+    instance is already there fires the transition again: the state is left
+    and re-entered. Not reported where the target has an unguarded transition
+    of its own on that event (explicit transitions are tried first, so that
+    one always fires instead), nor where an earlier unguarded `*` transition
+    on the event always fires first. A `*` timed transition into a non-final
+    state is armed again each time it enters that state, so it re-enters it
+    every DURATION; it is not reported where an unguarded timed transition
+    armed in the target fires first (shorter, or as long and written first).
+
+    ## Why is this bad?
+    A second `cancel` sent to a cancelled order leaves `cancelled` and enters
+    it again: its exit hooks run, then its enter hooks (a second refund, a
+    second email), silently. Such a target is usually meant to end the
+    instance.
+
+    ## Example
+    ```
+    workflow order {
+        initial state created
+        state cancelled {
+            enter refund_payment
+        }
+        final state shipped
+        event ship, cancel
+        created -> shipped on ship
+        * -> cancelled on cancel
+    }
+    ```
+
+    ## Use instead
+    ```
+    workflow order {
+        initial state created
+        final state cancelled {
+            enter refund_payment
+        }
+        final state shipped
+        event ship, cancel
+        created -> shipped on ship
+        * -> cancelled on cancel
+    }
+    ```
+    """
+
+    code = "WF211"
+    name = "wildcard-reentry"
+    needs = frozenset({Gap.STATES, Gap.EVENTS, Gap.GUARDS, Gap.DURATIONS})
+
+    def check(self, spec: Spec) -> Iterator[Diagnostic]:
+        wildcards = [e for e in spec.edges if e.wildcard]
+        # (state, event) pairs with an unguarded explicit transition: there,
+        # that transition always fires and `*` never does.
+        handled = {
+            (src.value, edge.event.value)
+            for edge in spec.edges
+            if not edge.wildcard and edge.guard is None
+            for src in edge.sources
+        }
+        unguarded_wild: set[str] = set()
+        for edge in wildcards:
+            event, target = edge.event.value, edge.target.value
+            if (
+                event not in unguarded_wild
+                and not spec.state(target).final
+                and (target, event) not in handled
+            ):
+                yield self.at(
+                    spec.path,
+                    edge.target.span,
+                    f"`*` transition on '{event}' re-enters non-final state '{target}':"
+                    f" '{event}' arriving there again leaves '{target}' and enters it anew,"
+                    " re-running its hooks",
+                    f"make '{target}' final, or give '{target}' a transition of its own on"
+                    f" '{event}' (explicit transitions are tried first)",
+                )
+            if edge.guard is None:
+                unguarded_wild.add(event)
+        yield from self._check_timers(spec)
+
+    def _check_timers(self, spec: Spec) -> Iterator[Diagnostic]:
+        def order(t: TimedEdge) -> tuple[int, int]:
+            return (t.after.ms, t.index)
+
+        for timer in spec.timed_edges:
+            target = timer.target.value
+            if not timer.wildcard or spec.state(target).final:
+                continue
+            # Re-entered, unless another timer armed in the target always
+            # comes due first and leaves it.
+            first = any(
+                other is not timer and other.guard is None and order(other) < order(timer)
+                for other in spec.timed_from(target)
+            )
+            if not first:
+                yield self.at(
+                    spec.path,
+                    timer.target.span,
+                    f"`*` timed transition re-enters non-final state '{target}': armed again"
+                    f" there, it leaves '{target}' and enters it anew every"
+                    f" {timer.after.text}, re-running its hooks",
+                    f"make '{target}' final, or list the sources instead of `*`",
                 )

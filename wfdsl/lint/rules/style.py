@@ -78,6 +78,7 @@ class Naming(LintRule):
 
     code = "WF301"
     name = "naming"
+    needs = frozenset()
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
         for kind, name, span in _named_things(spec):
@@ -123,6 +124,7 @@ class MissingDescription(LintRule):
 
     code = "WF302"
     name = "missing-description"
+    needs = frozenset()
     default_enabled = False
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
@@ -181,6 +183,7 @@ class UnusedNoqa(LintRule):
 
     code = "WF303"
     name = "unused-noqa"
+    needs = frozenset()
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
         # The driver reports unused suppressions; a spec alone cannot show them.

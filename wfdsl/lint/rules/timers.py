@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from wfdsl.diagnostics import Diagnostic
-from wfdsl.ir import Spec, TimedEdge
+from wfdsl.ir import Gap, Spec, TimedEdge
 from wfdsl.lint.base import LintRule, register
 
 
@@ -69,6 +69,7 @@ class ShadowedTimer(LintRule):
 
     code = "WF210"
     name = "shadowed-timer"
+    needs = frozenset({Gap.STATES, Gap.GUARDS, Gap.DURATIONS})
 
     def check(self, spec: Spec) -> Iterator[Diagnostic]:
         timers = spec.timed_edges
