@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 
 import wfdsl
-from wfdsl.errors import IllegalTransition, InvalidInput, UnknownInstance, UnknownState
+from wfdsl.errors import (
+    GuardFailed,
+    IllegalTransition,
+    InvalidInput,
+    UnknownInstance,
+    UnknownState,
+)
 from wfdsl.ir import Spec
 from wfdsl.runtime.aio import AsyncManager
 from wfdsl.runtime.context import Context
@@ -599,3 +605,32 @@ def test_the_records_of_a_store_say_when_the_next_timer_is_due(
     assert isinstance(record, InstanceRecord)
     assert record.next_due_at == T0 + timedelta(minutes=10)
     assert isinstance(mgr.history("t-1")[0], Transition)
+
+
+def test_a_timer_guard_that_raises_fires_nothing_and_is_reported(
+    store: Store, clock: Clock
+) -> None:
+    spec = wfdsl.loads(
+        """workflow w {
+            initial state a
+            final state b
+            event go
+            a -> b after 1m if flaky
+            a -> b on go
+        }"""
+    )
+
+    def flaky(ctx: Context) -> bool:
+        raise KeyError("amount")
+
+    mgr = Manager(spec, store, hooks={"flaky": flaky}, clock=clock)
+    mgr.start("x")
+    clock.advance(minutes=1)
+    report = mgr.fire_due()
+    assert report.fired == report.spent == []
+    assert report.errors and "KeyError" in report.errors[0][1] and not report.ok
+    assert len(mgr.timers("x")) == 1  # still armed: nothing was decided
+    with pytest.raises(GuardFailed) as caught:
+        mgr.send("x", "go")  # the timer's guard is asked first, and raises
+    assert (caught.value.event, caught.value.guard) == ("after 1m", "flaky")
+    assert len(mgr.history("x")) == 1
