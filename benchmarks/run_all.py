@@ -6,8 +6,10 @@ Runs, in one process tree on one machine so the figures compare:
 front end (load + lint against Lark's bare parse, CLI start-up), compile
 throughput, the language server (diagnostics latency against the linter
 in-process), runtime (durable SQLite send against raw sqlite3, in-memory send
-against python-statemachine and transitions, resume), and PostgreSQL (against
-raw psycopg, 1 and 4 workers, resume) when ``WFDSL_PG_DSN`` is set.
+against python-statemachine and transitions, resume), PostgreSQL (against
+raw psycopg, 1 and 4 workers, resume) when ``WFDSL_PG_DSN`` is set, and timers
+(fired per second against the raw transaction, next due and firing one with
+1,000 and 1,000,000 armed, a worker's memory; on PostgreSQL too when set).
 Benchmarks share the machine's cores: run this on a quiet machine.
 """
 
@@ -50,12 +52,14 @@ def main() -> int:
             "--instances",
             "1000",
         ],
+        "bench_timers.py": ["--timers", "200", "--rounds", "2", "--large", "20000"],
     }
     runs = ["bench_lint.py", "bench_compile.py", "bench_lsp.py", "bench_runtime.py"]
     if os.environ.get("WFDSL_PG_DSN"):
         runs.append("bench_postgres.py")
     else:
         print("(PostgreSQL benchmark skipped: set WFDSL_PG_DSN=postgresql://user@host:5432/db)\n")
+    runs.append("bench_timers.py")  # on PostgreSQL too when WFDSL_PG_DSN is set
     failed = 0
     for script in runs:
         print(f"=== {script} ===", flush=True)

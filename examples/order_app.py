@@ -7,8 +7,10 @@ reserve, book and refund against a second SQLite file, the ledger, using each
 hook's ``effect_key`` so that every effect happens exactly once even though
 hooks may run more than once. The story shows an idempotent retry, a guard
 saying no, a flaky courier API, a worker process killed (kill -9) in the middle
-of a payment whose work the restarted process takes over at once, and a
-compensation.
+of a payment whose work the restarted process takes over at once, a
+compensation, and unpaid orders expiring (``created -> cancelled after 30m``)
+on a controlled clock. It leaves one unpaid order placed 31 minutes ago for
+``wfdsl worker`` to cancel (``scripts/demo.sh`` runs it).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -27,7 +30,7 @@ sys.path.insert(0, str(HERE))
 from order_hooks import OrderHooks  # noqa: E402
 
 from wfdsl import Context, Manager, SQLiteStore, load  # noqa: E402
-from wfdsl.errors import GuardRejected, HookFailed  # noqa: E402
+from wfdsl.errors import GuardRejected, HookFailed, IllegalTransition  # noqa: E402
 
 #: Seconds a worker holds hook work before others presume it hung. A dead
 #: worker's work is free at once, whatever this says.
@@ -141,6 +144,49 @@ def story(db: str, ledger: str) -> None:
     say("   compensate: " + "; ".join(f"{t.source} -> {t.target}" for t in steps))
     mgr.send("o-5", "cancel")
     say(f"   cancel     -> {mgr.state('o-5')}; ledger: {ledger_line(hooks, 'o-5')}\n")
+
+    say("6. o-6 and o-7 are never paid: order.wf cancels them after 30m (on a controlled clock)")
+    # The story happens in the last hour, so that no transition is dated later than now.
+    placed = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=50)
+    clock = [placed]
+    mgr.set_clock(lambda: clock[0])
+    mgr.start("o-6")
+    (timer,) = mgr.timers("o-6")
+    say(
+        f"   o-6 placed at {placed:%H:%M:%S}; armed: {timer.state} -> {timer.target}, "
+        f"due {timer.due_at:%H:%M:%S}"
+    )
+    clock[0] = placed + timedelta(minutes=5)
+    mgr.start("o-7")
+    say("   o-7 placed at +5m: due at +35m")
+    clock[0] = placed + timedelta(minutes=29)
+    say(f"   at +29m a worker's fire_due() fires {len(mgr.fire_due().fired)} timer(s)")
+    clock[0] = placed + timedelta(minutes=30)
+    (fired,) = mgr.fire_due().fired
+    t = fired.transition
+    say(
+        f"   at +30m it fires o-6: {t.source} -> {t.target} ({t.kind} at {t.at:%H:%M:%S}, key {t.key})"
+    )
+    clock[0] = placed + timedelta(minutes=45)  # no worker ran since
+    try:
+        mgr.send("o-7", "pay", data={"amount": 500})
+    except IllegalTransition as exc:
+        last = mgr.history("o-7")[-1]
+        say(
+            f"   at +45m o-7's customer pays, too late: send fired the overdue timer first "
+            f"({last.kind} at {last.at:%H:%M:%S}), and {exc.state} accepts no pay"
+        )
+    mgr.set_clock(lambda: datetime.now(UTC))
+    say(f"   ledger for o-7: {ledger_line(hooks, 'o-7')}\n")
+
+    say("7. o-8 was placed 31 minutes ago and nobody has paid: its timer is overdue")
+    mgr.set_clock(lambda: datetime.now(UTC) - timedelta(minutes=31))
+    mgr.start("o-8")
+    mgr.set_clock(lambda: datetime.now(UTC))
+    (timer,) = mgr.timers("o-8")
+    say(
+        f"   due {timer.due_at:%H:%M:%S} UTC; `wfdsl worker` cancels it (scripts/demo.sh runs one)\n"
+    )
 
     say("Where everything ended up:")
     for rec in mgr.store.instances("order"):

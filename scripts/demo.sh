@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job on the order example: lint it, generate its typed module, draw
-# it, and run instances on SQLite through a crash and a resume.
+# it, run instances on SQLite through a crash and a resume, and let a worker
+# cancel an order nobody paid for.
 # Everything it writes goes to out/ (ignored by git).
 source "$(dirname "$0")/bootstrap.sh"
 mkdir -p out
@@ -22,6 +23,13 @@ ls -l out/order.svg out/order.png
 step "python examples/order_app.py --db out/orders.db"
 rm -f out/orders.db out/orders.db-wal out/orders.db-shm
 python examples/order_app.py --db out/orders.db
+
+step "wfdsl timers --db out/orders.db  (o-8 was placed 31 minutes ago, unpaid)"
+wfdsl timers --db out/orders.db
+
+step "wfdsl worker ... --until-idle  (fires the overdue timer, then stops)"
+ORDER_LEDGER=out/orders.ledger.db wfdsl worker --spec examples/order.wf \
+    --hooks examples/order_hooks.py:OrderHooks --db out/orders.db --until-idle
 
 step "wfdsl instances --db out/orders.db"
 wfdsl instances --db out/orders.db

@@ -10,12 +10,17 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
+import wfdsl
 from wfdsl.cli import cli
+from wfdsl.runtime.hook_loader import load_hooks
+from wfdsl.runtime.manager import Manager
+from wfdsl.stores.sqlite import SQLiteStore
 
 ROOT = Path(__file__).resolve().parents[2]
 SPEC = str(ROOT / "examples" / "order.wf")
@@ -65,7 +70,17 @@ def test_instances_lists_and_filters(db: str) -> None:
     drive(db, "start", "o-2")
     drive(db, "send", "o-2", "cancel")
     out = run("instances", "--db", db).stdout.splitlines()
-    assert out[0].split() == ["WORKFLOW", "INSTANCE", "STATE", "SEQ", "PENDING", "DEAD", "NOTE"]
+    assert out[0].split() == [
+        "WORKFLOW",
+        "INSTANCE",
+        "STATE",
+        "SEQ",
+        "PENDING",
+        "DEAD",
+        "NEXT",
+        "DUE",
+        "NOTE",
+    ]
     assert [line.split()[:3] for line in out[1:]] == [
         ["order", "o-1", "created"],
         ["order", "o-2", "cancelled"],
@@ -80,6 +95,65 @@ def test_instances_lists_and_filters(db: str) -> None:
         json.loads(run("instances", "--db", db, "--workflow", "other", "--format", "json").stdout)
         == []
     )
+
+
+def start_in_the_past(db: str, *ids: str, minutes: float) -> datetime:
+    """Start orders with a clock ``minutes`` ago (their 30m expiry counts from
+    then); return that time."""
+    then = datetime.now(UTC) - timedelta(minutes=minutes)
+    with SQLiteStore(db) as store:
+        mgr = Manager(wfdsl.load(SPEC), store, hooks=load_hooks(HOOKS), clock=lambda: then)
+        for iid in ids:
+            mgr.start(iid)
+    return then
+
+
+def test_timers_lists_armed_timers_with_their_due_time_in_utc(db: str) -> None:
+    then = start_in_the_past(db, "o-late", minutes=31)
+    start_in_the_past(db, "o-new", minutes=1)
+    drive(db, "start", "o-paid")
+    drive(db, "send", "o-paid", "pay")  # paid: its timer went with the state it left
+    out = run("timers", "--db", db).stdout.splitlines()
+    assert out[0].split() == [
+        "WORKFLOW",
+        "INSTANCE",
+        "STATE",
+        "TARGET",
+        "AFTER",
+        "DUE",
+        "(UTC)",
+        "WHEN",
+    ]
+    assert [line.split()[:5] for line in out[1:]] == [
+        ["order", "o-late", "created", "cancelled", "30m"],
+        ["order", "o-new", "created", "cancelled", "30m"],
+    ]
+    due = (then + timedelta(minutes=30)).astimezone(UTC)
+    assert due.isoformat(timespec="milliseconds").replace("+00:00", "Z") in out[1]
+    assert out[1].endswith("overdue") and " in 2" in out[2]
+    rows = json.loads(run("timers", "--db", db, "--due", "--format", "json").stdout)
+    assert [(r["instance"], r["overdue"], r["after_ms"]) for r in rows] == [
+        ("o-late", True, 1_800_000)
+    ]
+    assert run("timers", "--db", db, "--workflow", "other").stderr == "no armed timers\n"
+
+
+def test_instances_and_history_show_timers(db: str) -> None:
+    start_in_the_past(db, "o-1", minutes=45)
+    rows = json.loads(run("instances", "--db", db, "--format", "json").stdout)
+    assert rows[0]["next_due"].endswith("Z")
+    assert drive(db, "send", "o-1", "pay").exit_code == 1  # the clock cancelled it first
+    shown = run("history", "--db", db, "o-1").stdout
+    assert "created -> cancelled (timer)  wfdsl-timer:1:0" in shown
+    assert (
+        json.loads(run("instances", "--db", db, "--format", "json").stdout)[0]["next_due"] is None
+    )
+
+
+def test_timers_of_a_database_that_does_not_exist_exit_2(tmp_path: Path) -> None:
+    missing = str(tmp_path / "missing.db")
+    assert "no such database file" in one_line_error(run("timers", "--db", missing), 2)
+    assert not os.path.exists(missing)
 
 
 def test_a_rejected_transition_exits_1(db: str) -> None:
@@ -303,6 +377,11 @@ def test_the_example_app_tells_its_story(tmp_path: Path) -> None:
     assert "report ok: True" in out
     assert "ledger: charge 4200, receipt  <-" in out
     assert "o-5: cancelled  created -> paid -> packed -> paid -> created -> cancelled" in out
+    assert "at +29m a worker's fire_due() fires 0 timer(s)" in out
+    assert "at +30m it fires o-6: created -> cancelled (timer at " in out
+    assert "send fired the overdue timer first (timer at " in out
+    assert "ledger for o-7: nothing" in out
+    assert "o-8: created    created" in out  # left for wfdsl worker
 
 
 def test_retry_re_drives_dead_work(db: str, tmp_path: Path) -> None:

@@ -270,9 +270,9 @@ def test_transitions_carry_the_managers_clock(
     now = datetime(2030, 5, 1, 12, 0, tzinfo=UTC)
     mgr = Manager(order_spec, store, hooks=hooks, clock=lambda: now)
     assert mgr.start("o-1").at == now
-    mgr.set_clock(lambda: now + timedelta(hours=1))
+    mgr.set_clock(lambda: now + timedelta(minutes=10))  # paid before the 30m expiry
     mgr.send("o-1", "pay")
-    assert [t.at for t in mgr.history("o-1")] == [now, now + timedelta(hours=1)]
+    assert [t.at for t in mgr.history("o-1")] == [now, now + timedelta(minutes=10)]
 
 
 def test_managers_of_different_workflows_share_a_store_without_colliding(store: Store) -> None:

@@ -11,7 +11,14 @@ import pytest
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
 from wfdsl.ir import HookKind
 from wfdsl.stores.base import Store
-from wfdsl.stores.records import InstanceRecord, Transition, TransitionKind, WorkItem, WorkStatus
+from wfdsl.stores.records import (
+    InstanceRecord,
+    Timer,
+    Transition,
+    TransitionKind,
+    WorkItem,
+    WorkStatus,
+)
 
 if TYPE_CHECKING:
     from rivals import Rivals  # the ``rivals`` fixture (tests/rivals.py)
@@ -419,3 +426,234 @@ def test_a_closed_store_refuses_to_work(store: Store) -> None:
     with pytest.raises(StoreError):
         store.load(WF, "o-1")
     store.close()  # closing twice is harmless
+
+
+# -- timers (SPEC §7.2) -------------------------------------------------------------
+
+#: A due time (milliseconds since the epoch), and the duration the timers wait.
+T0 = 1_800_000_000_000
+MINUTE = 60_000
+
+
+def timer(
+    iid: str,
+    seq: int,
+    index: int,
+    due: int,
+    *,
+    wf: str = WF,
+    state: str = "created",
+    target: str = "cancelled",
+) -> Timer:
+    return Timer(wf, iid, seq, index, state, target, 30 * MINUTE, due)
+
+
+def armed(store: Store, iid: str, wf: str = WF) -> list[tuple[int, int, int]]:
+    """``(seq, index, due)`` of the instance's armed timers, in due order."""
+    return [(t.seq, t.index, t.due) for t in store.timers(wf, instance_id=iid)]
+
+
+def start_armed(store: Store, iid: str, *dues: int, wf: str = WF) -> None:
+    record = InstanceRecord(wf, iid, "created", 1, "fp1", created_at=AT, updated_at=AT)
+    first = Transition(1, TransitionKind.START, None, "created", None, None, {}, AT)
+    store.create(record, first, (), timers=[timer(iid, 1, i, d, wf=wf) for i, d in enumerate(dues)])
+
+
+def test_create_arms_timers_and_load_gives_the_soonest_due(store: Store) -> None:
+    start_armed(store, "o-1", T0 + MINUTE, T0)
+    rec = store.load(WF, "o-1")
+    assert rec is not None and rec.next_due == T0
+    assert rec.next_due_at == datetime(2027, 1, 15, 8, 0, tzinfo=UTC)
+    assert armed(store, "o-1") == [(1, 1, T0), (1, 0, T0 + MINUTE)]
+    (first, _) = store.timers(WF, instance_id="o-1")
+    assert (first.state, first.target, first.after_ms, first.lease_proof) == (
+        "created",
+        "cancelled",
+        30 * MINUTE,
+        None,
+    )
+
+
+def test_load_armed_reads_an_instance_with_its_timers(store: Store) -> None:
+    start_armed(store, "o-1", T0 + MINUTE, T0)
+    start(store, "bare")
+    found = store.load_armed(WF, "o-1")
+    assert found is not None
+    record, timers = found
+    assert record == store.load(WF, "o-1")
+    assert timers == store.timers(WF, instance_id="o-1")
+    assert [t.index for t in timers] == [1, 0]
+    assert store.load_armed(WF, "bare") == (store.load(WF, "bare"), [])
+    assert store.load_armed(WF, "ghost") is None
+
+
+def test_an_instance_without_timers_has_no_next_due(store: Store) -> None:
+    start(store)
+    rec = store.load(WF, "o-1")
+    assert rec is not None and rec.next_due is None
+    assert store.timers(WF, instance_id="o-1") == []
+
+
+def test_append_disarms_the_state_left_and_arms_the_state_entered(store: Store) -> None:
+    start_armed(store, "o-1", T0, T0 + MINUTE)
+    t = Transition(2, TransitionKind.EVENT, "created", "paid", "pay", None, {}, AT)
+    store.append(WF, "o-1", t, (), compensating=None, timers=[timer("o-1", 2, 3, T0 + 5 * MINUTE)])
+    assert armed(store, "o-1") == [(2, 3, T0 + 5 * MINUTE)]
+    rec = store.load(WF, "o-1")
+    assert rec is not None and rec.next_due == T0 + 5 * MINUTE
+    # A self transition leaves and re-enters: the visit's timers are new ones.
+    again = Transition(3, TransitionKind.EVENT, "paid", "paid", "poke", None, {}, AT)
+    store.append(WF, "o-1", again, (), compensating=None, timers=[timer("o-1", 3, 3, T0)])
+    assert armed(store, "o-1") == [(3, 3, T0)]
+    # A transition into a state that arms nothing leaves none armed.
+    done = Transition(4, TransitionKind.EVENT, "paid", "cancelled", "cancel", None, {}, AT)
+    store.append(WF, "o-1", done, (), compensating=None)
+    assert armed(store, "o-1") == []
+    rec = store.load(WF, "o-1")
+    assert rec is not None and rec.next_due is None
+    assert store.next_due(WF) is None
+
+
+def test_an_append_that_conflicts_neither_disarms_nor_arms(store: Store) -> None:
+    start_armed(store, "o-1", T0)
+    stale = Transition(3, TransitionKind.EVENT, "created", "paid", "pay", None, {}, AT)
+    with pytest.raises(VersionConflict):
+        store.append(WF, "o-1", stale, (), compensating=None, timers=[timer("o-1", 3, 0, T0 - 1)])
+    assert armed(store, "o-1") == [(1, 0, T0)]
+    assert store.next_due(WF) == T0
+
+
+def test_next_due_is_the_soonest_of_the_workflow_and_can_look_past_a_time(store: Store) -> None:
+    assert store.next_due(WF) is None
+    start_armed(store, "b", T0 + 2 * MINUTE)
+    start_armed(store, "a", T0 + 3 * MINUTE, T0 + MINUTE)
+    start_armed(store, "c", T0, wf="other")
+    assert store.next_due(WF) == T0 + MINUTE
+    assert store.next_due(WF, after=T0 + MINUTE) == T0 + 2 * MINUTE
+    assert store.next_due(WF, after=T0 + 3 * MINUTE) is None
+    assert store.next_due("other") == T0
+
+
+def test_the_next_due_stays_right_as_thousands_are_armed_and_removed(store: Store) -> None:
+    for i in range(1500):
+        start_armed(store, f"i{i:04}", T0 + i * MINUTE)
+    # Spend the 1,200 soonest; the rest of the index must still answer right.
+    store.disarm([timer(f"i{i:04}", 1, 0, T0 + i * MINUTE) for i in range(1200)])
+    assert store.next_due(WF) == T0 + 1200 * MINUTE
+    assert store.next_due(WF, after=T0 + 1300 * MINUTE) == T0 + 1301 * MINUTE
+    assert len(store.timers(WF, due_by=T0 + 1249 * MINUTE)) == 50
+
+
+def test_timers_are_listed_by_due_time_and_filtered(store: Store) -> None:
+    start_armed(store, "b", T0 + MINUTE)
+    start_armed(store, "a", T0 + MINUTE, T0 + 9 * MINUTE)
+    start_armed(store, "c", T0, wf="other")
+    assert [(t.workflow, t.instance_id, t.due) for t in store.timers()] == [
+        ("other", "c", T0),
+        (WF, "a", T0 + MINUTE),
+        (WF, "b", T0 + MINUTE),
+        (WF, "a", T0 + 9 * MINUTE),
+    ]
+    assert [t.instance_id for t in store.timers(WF, due_by=T0 + MINUTE)] == ["a", "b"]
+    assert [t.instance_id for t in store.timers(instance_id="c")] == ["c"]
+
+
+def test_claim_timers_leases_the_due_ones_earliest_first(store: Store) -> None:
+    start_armed(store, "late", T0 + MINUTE)
+    start_armed(store, "early", T0 - MINUTE)
+    start_armed(store, "future", T0 + 60 * MINUTE)
+    me = store.identity()
+    claimed = store.claim_timers(WF, due_by=T0 + MINUTE, owner="w1", proof=me, now=1.0, until=61.0)
+    assert [(t.instance_id, t.lease_owner, t.lease_until, t.lease_proof) for t in claimed] == [
+        ("early", "w1", 61.0, me),
+        ("late", "w1", 61.0, me),
+    ]
+    assert store.timers(WF, instance_id="early") == claimed[:1]
+    one = store.claim_timers(
+        WF, due_by=T0 + MINUTE, owner="w1", proof=me, now=1.0, until=9.0, limit=1
+    )
+    assert [t.instance_id for t in one] == ["early"]  # its own claim is free to it
+
+
+def test_a_due_timer_a_live_worker_holds_is_left_to_it_until_its_lease_expires(
+    store: Store, rivals: Rivals
+) -> None:
+    start_armed(store, "o-1", T0, T0 + 1)
+    start_armed(store, "o-2", T0)
+    theirs = rivals.live()
+    store.claim_timers(WF, due_by=T0, owner="them", proof=theirs, now=0.0, until=100.0)
+    me = store.identity()
+    # o-1's second timer is free, but its instance is in another worker's hands.
+    mine = store.claim_timers(WF, due_by=T0 + 1, owner="me", proof=me, now=50.0, until=60.0)
+    assert mine == []
+    expired = store.claim_timers(WF, due_by=T0 + 1, owner="me", proof=me, now=101.0, until=160.0)
+    assert sorted((t.instance_id, t.index) for t in expired) == [("o-1", 0), ("o-1", 1), ("o-2", 0)]
+
+
+def test_a_due_timer_a_dead_worker_holds_is_free_at_once(store: Store, rivals: Rivals) -> None:
+    start_armed(store, "o-1", T0)
+    store.claim_timers(WF, due_by=T0, owner="them", proof=rivals.dead(), now=0.0, until=1e12)
+    me = store.identity()
+    (taken,) = store.claim_timers(WF, due_by=T0, owner="me", proof=me, now=1.0, until=61.0)
+    assert (taken.instance_id, taken.lease_owner, taken.lease_proof) == ("o-1", "me", me)
+
+
+def test_disarm_spends_timers_and_is_idempotent(store: Store) -> None:
+    start_armed(store, "o-1", T0, T0 + MINUTE)
+    spent = timer("o-1", 1, 0, T0)
+    store.disarm([spent])
+    store.disarm([spent])
+    store.disarm([])
+    assert armed(store, "o-1") == [(1, 1, T0 + MINUTE)]
+    rec = store.load(WF, "o-1")
+    assert rec is not None and rec.next_due == T0 + MINUTE
+    assert store.next_due(WF) == T0 + MINUTE
+
+
+def test_released_timers_stay_armed_and_are_free_for_any_worker(
+    store: Store, rivals: Rivals
+) -> None:
+    start_armed(store, "o-1", T0)
+    theirs = rivals.live()
+    held = store.claim_timers(WF, due_by=T0, owner="them", proof=theirs, now=0.0, until=1e12)
+    store.release_timers(held)
+    (t,) = store.timers(WF, instance_id="o-1")
+    assert (t.lease_owner, t.lease_proof) == (None, None)
+    me = store.identity()
+    assert len(store.claim_timers(WF, due_by=T0, owner="me", proof=me, now=1.0, until=2.0)) == 1
+
+
+def test_timers_released_until_a_time_are_free_for_no_one_before_it(store: Store) -> None:
+    start_armed(store, "o-1", T0)
+    me = store.identity()
+    held = store.claim_timers(WF, due_by=T0, owner="me", proof=me, now=0.0, until=100.0)
+    store.release_timers(held, until=500.0)
+    (t,) = store.timers(WF, instance_id="o-1")
+    assert (t.lease_owner, t.lease_until, t.lease_proof) == ("me", 500.0, None)
+    assert store.claim_timers(WF, due_by=T0, owner="me", proof=me, now=499.0, until=9.0) == []
+    assert len(store.claim_timers(WF, due_by=T0, owner="me", proof=me, now=501.0, until=9.0)) == 1
+
+
+def test_a_listener_wakes_when_a_sooner_timer_is_armed(
+    store_factory: Callable[[], Store],
+) -> None:
+    store = store_factory()
+    listener = store.listen([WF])
+    try:
+        assert listener.wait(0.05) is False  # nothing armed: the time runs out
+        other = store_factory()  # another connection (PostgreSQL: heard through NOTIFY)
+        start_armed(other, "later", T0 + MINUTE)
+        assert listener.wait(0.3, sooner_than=T0) is False  # not sooner: keep sleeping
+        start_armed(other, "other-workflow", T0 - MINUTE, wf="other")
+        start_armed(other, "sooner", T0 - MINUTE)
+        assert listener.wait(10.0, sooner_than=T0) is True
+    finally:
+        listener.close()
+
+
+def test_a_closed_store_refuses_timer_calls(store: Store) -> None:
+    store.close()
+    with pytest.raises(StoreError):
+        store.next_due(WF)
+    with pytest.raises(StoreError):
+        store.timers(WF)

@@ -29,8 +29,8 @@ from wfdsl import Manager
 from wfdsl.errors import AlreadyStarted, StoreError
 from wfdsl.ir import HookKind
 from wfdsl.stores import open_store
-from wfdsl.stores.postgres import SCHEMA_VERSION, PostgresStore
-from wfdsl.stores.records import InstanceRecord, Transition, TransitionKind, WorkItem
+from wfdsl.stores.postgres import MIGRATIONS, SCHEMA_VERSION, PostgresStore
+from wfdsl.stores.records import InstanceRecord, Timer, Transition, TransitionKind, WorkItem
 
 from .pg_worker import COUNTER, JOB
 
@@ -142,11 +142,17 @@ def test_the_store_creates_its_tables_and_indexes_in_its_own_schema(
         "SELECT table_name FROM information_schema.tables WHERE table_schema = %s ORDER BY 1",
         schema,
     )
-    assert [t for (t,) in tables] == ["wf_instances", "wf_meta", "wf_transitions", "wf_work"]
+    assert [t for (t,) in tables] == [
+        "wf_instances",
+        "wf_meta",
+        "wf_timers",
+        "wf_transitions",
+        "wf_work",
+    ]
     indexes = {
         i for (i,) in query("SELECT indexname FROM pg_indexes WHERE schemaname = %s", schema)
     }
-    assert {"wf_instances_state", "wf_transitions_key", "wf_work_open"} <= indexes
+    assert {"wf_instances_state", "wf_transitions_key", "wf_work_open", "wf_timers_due"} <= indexes
     assert store.schema_version == SCHEMA_VERSION
 
 
@@ -167,6 +173,33 @@ def test_a_schema_written_by_a_newer_wfdsl_is_refused(
     query(f'UPDATE "{schema}".wf_meta SET version = 99 RETURNING version')
     with pytest.raises(StoreError, match="newer wfdsl"):
         PostgresStore(dsn, schema=schema)
+
+
+@pytest.mark.postgres
+def test_a_schema_of_version_2_gains_timers_in_place_and_keeps_its_instances(
+    pg: tuple[str, str], query: Query, postgres: Postgres
+) -> None:
+    dsn, schema = pg
+    with postgres.connect() as conn, conn.transaction():
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+        for version in MIGRATIONS[:2]:
+            for statement in version:
+                conn.execute(statement.replace("{s}", f'"{schema}"'))
+        conn.execute(f'CREATE TABLE "{schema}".wf_meta (one boolean PRIMARY KEY, version integer)')
+        conn.execute(f'INSERT INTO "{schema}".wf_meta VALUES (true, 2)')
+        conn.execute(
+            f'INSERT INTO "{schema}".wf_instances VALUES '
+            "('order', 'old', 'created', 1, 'fp', NULL, %s, %s)",
+            (AT.isoformat(), AT.isoformat()),
+        )
+    with PostgresStore(dsn, schema=schema) as store:
+        assert store.schema_version == SCHEMA_VERSION == 3
+        old = store.load("order", "old")
+        assert old is not None and (old.state, old.next_due) == ("created", None)
+        move = Transition(2, TransitionKind.EVENT, "created", "paid", "pay", None, {}, AT)
+        due = Timer("order", "old", 2, 0, "paid", "cancelled", 60_000, 1_800_000_000_000)
+        store.append("order", "old", move, (), compensating=None, timers=[due])
+        assert store.next_due("order") == due.due
 
 
 @pytest.mark.postgres

@@ -13,9 +13,10 @@ import pytest
 from wfdsl.errors import StoreError
 from wfdsl.stores import open_store
 from wfdsl.stores.memory import MemoryStore
+from wfdsl.stores.records import Timer, Transition, TransitionKind
 from wfdsl.stores.sqlite import MIGRATIONS, SCHEMA_VERSION, SQLiteStore
 
-from .test_conformance import WF, start
+from .test_conformance import AT, WF, start
 
 
 def pragma(path: Path, name: str) -> object:
@@ -135,6 +136,32 @@ def test_a_database_of_schema_version_1_is_migrated_and_keeps_its_work(tmp_path:
         assert store.schema_version == SCHEMA_VERSION
         (item,) = store.pending_work(WF, "a")
         assert (item.lease_owner, item.lease_until, item.lease_proof) == ("old-worker", 99.0, None)
+
+
+def test_a_database_of_schema_version_2_gains_timers_in_place_and_keeps_its_instances(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v2.db"
+    conn = sqlite3.connect(path)
+    for version in MIGRATIONS[:2]:
+        for statement in version:
+            conn.execute(statement)
+    conn.execute(
+        "INSERT INTO wf_instances VALUES ('order', 'old', 'created', 1, 'fp', NULL, 0, 0, "
+        "'2026-01-02T03:04:05+00:00', '2026-01-02T03:04:05+00:00')"
+    )
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    with SQLiteStore(str(path)) as store:
+        assert store.schema_version == SCHEMA_VERSION == 3
+        old = store.load(WF, "old")
+        assert old is not None and (old.state, old.next_due) == ("created", None)
+        move = Transition(2, TransitionKind.EVENT, "created", "paid", "pay", None, {}, AT)
+        due = Timer(WF, "old", 2, 0, "paid", "cancelled", 60_000, 1_800_000_000_000)
+        store.append(WF, "old", move, (), compensating=None, timers=[due])
+        assert store.next_due(WF) == due.due
+    assert pragma(path, "user_version") == 3
 
 
 def test_two_stores_on_one_file_see_each_others_writes(tmp_path: Path) -> None:

@@ -26,6 +26,8 @@ COMMANDS: dict[str, str] = {
     "breaking": "wfdsl.cli.breaking:breaking",
     "instances": "wfdsl.cli.runtime:instances",
     "history": "wfdsl.cli.runtime:history",
+    "timers": "wfdsl.cli.runtime:timers",
+    "worker": "wfdsl.cli.worker:worker",
     "start": "wfdsl.cli.runtime:start",
     "send": "wfdsl.cli.runtime:send",
     "resume": "wfdsl.cli.runtime:resume",

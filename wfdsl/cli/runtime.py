@@ -1,5 +1,5 @@
-"""Runtime commands: ``instances``, ``history``, ``start``, ``send``, ``resume``,
-``compensate``, ``retry``. Thin: the library loads hooks
+"""Runtime commands: ``instances``, ``history``, ``timers``, ``start``, ``send``,
+``resume``, ``compensate``, ``retry`` (``worker`` has a module of its own). Thin: the library loads hooks
 (:func:`wfdsl.runtime.hook_loader.load_hooks`), finds instances
 (:func:`wfdsl.stores.lookup.find_instance`) and does the rest.
 
@@ -18,6 +18,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -40,7 +41,8 @@ from wfdsl.errors import (
     WorkflowError,
     WorkInProgress,
 )
-from wfdsl.stores.records import InstanceRecord, Transition
+from wfdsl.ir import format_duration
+from wfdsl.stores.records import InstanceRecord, Timer, Transition, epoch_ms
 
 if TYPE_CHECKING:
     from wfdsl.runtime.manager import Manager
@@ -195,6 +197,8 @@ def _describe(t: Transition) -> str:
         text = f"started in {t.target}"
     elif t.kind == "compensate":
         text = f"{t.source} -> {t.target} (compensate)"
+    elif t.kind == "timer":
+        text = f"{t.source} -> {t.target} (timer)"
     else:
         text = f"{t.source} -> {t.target} on {t.event}"
     return text
@@ -224,7 +228,34 @@ def _instance_json(r: InstanceRecord) -> dict[str, Any]:
         "compensating": r.compensating,
         "fingerprint": r.fingerprint,
         "updated_at": r.updated_at.isoformat() if r.updated_at else None,
+        "next_due": _utc(r.next_due_at) if r.next_due_at else None,
     }
+
+
+def _utc(at: datetime) -> str:
+    """An instant in UTC, ISO 8601, to the millisecond: ``2026-03-01T12:30:00.000Z``."""
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _timer_json(t: Timer, now: datetime) -> dict[str, Any]:
+    return {
+        "workflow": t.workflow,
+        "instance": t.instance_id,
+        "state": t.state,
+        "target": t.target,
+        "after": format_duration(t.after_ms),
+        "after_ms": t.after_ms,
+        "due": _utc(t.due_at),
+        "overdue": t.due_at <= now,
+        "armed_by_seq": t.seq,
+    }
+
+
+def _when(due: datetime, now: datetime) -> str:
+    """How far ``due`` is from ``now``, to the second: ``in 29m59s``, ``1h2m overdue``."""
+    seconds = int(abs((due - now).total_seconds()))
+    span = format_duration(seconds * 1000) if seconds else "0s"
+    return f"{span} overdue" if due <= now else f"in {span}"
 
 
 def _cell(text: str) -> str:
@@ -271,11 +302,54 @@ def instances(db: str, workflow: str | None, state: str | None, fmt: str) -> Non
     if not records:
         click.echo("no instances", err=True)
         return
-    rows = [["WORKFLOW", "INSTANCE", "STATE", "SEQ", "PENDING", "DEAD", "NOTE"]]
+    rows = [["WORKFLOW", "INSTANCE", "STATE", "SEQ", "PENDING", "DEAD", "NEXT DUE", "NOTE"]]
     for r in records:
         note = f"compensating to {r.compensating}" if r.compensating else ""
+        due = _utc(r.next_due_at) if r.next_due_at else ""
         rows.append(
-            [r.workflow, r.instance_id, r.state, str(r.version), str(r.pending), str(r.dead), note]
+            [
+                r.workflow,
+                r.instance_id,
+                r.state,
+                str(r.version),
+                str(r.pending),
+                str(r.dead),
+                due,
+                note,
+            ]
+        )
+    click.echo(_table(rows))
+
+
+@click.command()
+@_db_option
+@click.option("--workflow", "workflow", metavar="W", help="Only timers of this workflow.")
+@click.option("--due", "due_only", is_flag=True, help="Only timers due now (overdue).")
+@_format_option
+def timers(db: str, workflow: str | None, due_only: bool, fmt: str) -> None:
+    """List armed timers: instance, state, target, due time (UTC), overdue or not."""
+    now = datetime.now(UTC)
+    due_by = epoch_ms(now) if due_only else None
+    with opened_store(db) as store, _errors(db):
+        armed = store.timers(workflow, due_by=due_by)
+    if fmt == "json":
+        click.echo(json.dumps([_timer_json(t, now) for t in armed], indent=2))
+        return
+    if not armed:
+        click.echo("no timers due" if due_only else "no armed timers", err=True)
+        return
+    rows = [["WORKFLOW", "INSTANCE", "STATE", "TARGET", "AFTER", "DUE (UTC)", "WHEN"]]
+    for t in armed:
+        rows.append(
+            [
+                t.workflow,
+                t.instance_id,
+                t.state,
+                t.target,
+                format_duration(t.after_ms),
+                _utc(t.due_at),
+                _when(t.due_at, now),
+            ]
         )
     click.echo(_table(rows))
 

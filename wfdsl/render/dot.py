@@ -247,6 +247,10 @@ def _state_label(
         rows.append(
             f'<TR><TD><FONT POINT-SIZE="{style.small_size + 1}">{node.count_label}</FONT></TD></TR>'
         )
+    if node.armed is not None:
+        rows.append(
+            f"<TR><TD>{_font(html_text(node.armed.label), style.timer, style.small_size + 1)}</TD></TR>"
+        )
     for note in notes:
         rows.append(
             f"<TR><TD>{_font(html_text(note), style.changed, style.small_size + 1)}</TD></TR>"
@@ -427,6 +431,12 @@ def _title(diagram: Diagram, style: Style) -> str:
         parts.append(
             f'<BR ALIGN="LEFT"/><FONT POINT-SIZE="{style.small_size + 1}" COLOR="{style.muted}">'
             f"live instances per state ({live} in all; {done} finished)</FONT>"
+        )
+    if overlay.armed:
+        armed = sum(a.count for a in overlay.armed.values())
+        parts.append(
+            f'<BR ALIGN="LEFT"/>'
+            f"{_font(f'{CLOCK} {armed} timer' + ('' if armed == 1 else 's') + ' armed', style.timer, style.small_size + 1)}"
         )
     return "<" + "".join(parts) + '<BR ALIGN="LEFT"/>>'
 

@@ -109,6 +109,8 @@ def _node_lines(node: Node, ident: str, show_desc: bool) -> list[str]:
         lines.append(f"    {ident} : {description}")
     if node.count is not None:
         lines.append(f"    {ident} : {node.count_label}")
+    if node.armed is not None:
+        lines.append(f"    {ident} : {mermaid_text(node.armed.label)}")
     for kind, names in node.hook_lines:
         lines.append(f"    {ident} : {kind} / {mermaid_text(names)}")
     if lines or ident != node.name:

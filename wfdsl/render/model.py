@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import IntEnum
 
 from wfdsl.compare.diff import Mark
@@ -38,13 +39,34 @@ class Detail(IntEnum):
 class Step:
     """One transition an instance took: ``source -(event)-> target``.
 
-    ``event`` is ``None`` for steps that no event caused (start, compensation);
-    those highlight states but no edge.
+    ``event`` is ``None`` for steps that no event caused (start, compensation,
+    a timer); those highlight states but no edge, except a timer's step, which
+    names the timed transition it took by its position (``TimedEdge.index``).
     """
 
     source: str | None
     target: str
     event: str | None = None
+    #: For a fired timer, the index of its timed transition in the spec.
+    timer: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Armed:
+    """The armed timers of one state: how many, and the soonest due time."""
+
+    count: int
+    #: An aware datetime (drawn in UTC).
+    soonest: datetime
+
+    @property
+    def label(self) -> str:
+        """``"◷ due 2026-03-01 12:30:00Z"`` for one timer, ``"◷ 3 timers, next
+        due ..."`` for several."""
+        when = self.soonest.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        if self.count == 1:
+            return f"{CLOCK} due {when}"
+        return f"{CLOCK} {self.count} timers, next due {when}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,13 +75,15 @@ class Overlay:
 
     ``counts`` maps a state name to its number of live instances (states
     missing from the mapping have none). ``path`` is one instance's steps in
-    order; its last target is the current state.
+    order; its last target is the current state. ``armed`` maps a state name
+    to the timers armed in it (of every instance, or of the one instance).
     """
 
     counts: Mapping[str, int] | None = None
     path: Sequence[Step] | None = None
     #: The instance whose path is drawn, for the caption.
     instance: str | None = None
+    armed: Mapping[str, Armed] | None = None
 
     @property
     def current(self) -> str | None:
@@ -88,6 +112,8 @@ class Node:
     mark: Mark | None = None
     #: With ``mark`` CHANGED: the state as the old version had it.
     was: Node | None = None
+    #: Timers armed in this state (``None``: none, or no overlay).
+    armed: Armed | None = None
 
     @property
     def count_label(self) -> str:
@@ -209,6 +235,8 @@ def extract(spec: Spec, detail: Detail = Detail.HOOKS, overlay: Overlay | None =
     current = overlay.current
     visited = {s.target for s in path} | {s.source for s in path if s.source}
     taken = {(s.source, s.target, s.event) for s in path if s.event is not None}
+    timers_taken = {(s.source, s.target, s.timer) for s in path if s.timer is not None}
+    armed = overlay.armed or {}
     hooks = detail >= Detail.HOOKS
 
     nodes = tuple(
@@ -218,6 +246,7 @@ def extract(spec: Spec, detail: Detail = Detail.HOOKS, overlay: Overlay | None =
             count=None if counts is None else int(counts.get(s.name, 0)),
             current=s.name == current,
             visited=s.name in visited,
+            armed=armed.get(s.name),
         )
         for s in spec.states
     )
@@ -240,7 +269,12 @@ def extract(spec: Spec, detail: Detail = Detail.HOOKS, overlay: Overlay | None =
     # (each state's first arrow) follows events where a state has both.
     for timed in spec.timed_edges:
         sources = (None,) if timed.wildcard else timed.source_names
-        arrows.extend(arrow_of(spec, timed, src, guards=detail >= Detail.GUARDS) for src in sources)
+        for src in sources:
+            froms = spec.sources_of(timed) if src is None else (src,)
+            was_taken = any((s, timed.target.value, timed.index) in timers_taken for s in froms)
+            arrows.append(
+                arrow_of(spec, timed, src, guards=detail >= Detail.GUARDS, taken=was_taken)
+            )
 
     max_count = max((n.count or 0 for n in nodes if not n.final), default=0)
     return Diagram(
@@ -261,6 +295,7 @@ def node_of(
     count: int | None = None,
     current: bool = False,
     visited: bool = False,
+    armed: Armed | None = None,
 ) -> Node:
     """The box of ``state``, its hook lists only with ``hooks``."""
     return Node(
@@ -274,6 +309,7 @@ def node_of(
         count=count,
         current=current,
         visited=visited,
+        armed=armed,
     )
 
 

@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 from wfdsl.runtime.base import BaseManager, E, Hooks, S
 from wfdsl.runtime.binding import Call, bind
 from wfdsl.runtime.manager import Manager
-from wfdsl.runtime.report import ResumeReport
-from wfdsl.stores.records import InstanceRecord, Transition
+from wfdsl.runtime.report import ResumeReport, TimerReport
+from wfdsl.stores.records import InstanceRecord, Timer, Transition
 
 __all__ = ["AsyncManager"]
 
@@ -124,3 +124,15 @@ class AsyncManager(BaseManager[S, E]):
     async def resume(self) -> ResumeReport:
         """See :meth:`Manager.resume`."""
         return await self._run(self.manager.resume)
+
+    async def fire_due(self, now: datetime | None = None, *, limit: int = 100) -> TimerReport:
+        """See :meth:`Manager.fire_due`."""
+        return await self._run(self.manager.fire_due, now, limit=limit)
+
+    async def next_due(self) -> datetime | None:
+        """See :meth:`Manager.next_due`."""
+        return await self._run(self.manager.next_due)
+
+    async def timers(self, instance_id: str) -> list[Timer]:
+        """See :meth:`Manager.timers`."""
+        return await self._run(self.manager.timers, instance_id)

@@ -76,7 +76,15 @@ def compensate(
                 )
                 work = engine.work(instance_id, t, runner.new_lease())
                 still = to_state if step.target != to_state else None
-                store.append(wf, instance_id, t, work, compensating=still)
+                # Stepping back re-enters ``step.target``: its timers arm anew.
+                store.append(
+                    wf,
+                    instance_id,
+                    t,
+                    work,
+                    compensating=still,
+                    timers=engine.arm(instance_id, t),
+                )
                 taken.append(t)
                 if work:
                     runner.run(t, work)

@@ -17,8 +17,8 @@ from wfdsl.errors import (
     ReentrantCall,
     UnknownState,
 )
-from wfdsl.ir import Edge, HookKind, Spec, format_guard
-from wfdsl.stores.records import Transition, TransitionKind, WorkItem
+from wfdsl.ir import Edge, HookKind, Spec, TimedEdge, format_guard
+from wfdsl.stores.records import Timer, Transition, TransitionKind, WorkItem, epoch_ms
 
 __all__ = ["Engine", "Lease", "Plan", "Step"]
 
@@ -65,6 +65,12 @@ class Engine:
         self.candidates: dict[tuple[str, str], tuple[Edge, ...]] = {}
         #: ``(source, target)`` -> the work such a transition owes (filled on demand).
         self.plans: dict[tuple[str | None, str], Plan] = {}
+        #: Whether the spec has timed transitions at all (most have none: their
+        #: transitions skip the timer bookkeeping).
+        self.timed = bool(spec.timed_edges)
+        #: ``(state, index, target, after_ms)`` of an armed timer -> the timed
+        #: transition of this spec it stands for (filled on demand).
+        self._matches: dict[tuple[str, int, str, int], TimedEdge | None] = {}
 
     # -- states and events ----------------------------------------------------------
 
@@ -175,6 +181,51 @@ class Engine:
             )
             for i, (kind, hook) in enumerate(plan)
         ]
+
+    # -- timers -----------------------------------------------------------------------
+
+    def arm(self, instance_id: str, t: Transition) -> list[Timer]:
+        """The timers that entering ``t.target`` by ``t`` arms (SPEC §2): one per
+        timed transition from it, due at ``t.at`` plus its duration, in
+        milliseconds since the epoch (a naive ``at`` counts as UTC)."""
+        if not self.timed:
+            return []
+        edges = self.spec.timed_from(t.target)
+        if not edges:
+            return []
+        at = epoch_ms(t.at)
+        wf = self.workflow
+        return [
+            Timer(
+                wf,
+                instance_id,
+                t.seq,
+                e.index,
+                t.target,
+                e.target.value,
+                e.after.ms,
+                at + e.after.ms,
+            )
+            for e in edges
+        ]
+
+    def timed_edge(self, timer: Timer) -> TimedEdge | None:
+        """The timed transition of this spec that ``timer`` (armed by this spec
+        or an earlier version of it) stands for: one from the timer's state with
+        its target and duration, the one at the same position if there are
+        several; ``None`` when the spec has none (it was removed, retargeted or
+        its duration changed since the timer was armed)."""
+        key = (timer.state, timer.index, timer.target, timer.after_ms)
+        if key in self._matches:
+            return self._matches[key]
+        found = [
+            e
+            for e in self.spec.timed_from(timer.state)
+            if e.target.value == timer.target and e.after.ms == timer.after_ms
+        ]
+        match = next((e for e in found if e.index == timer.index), found[0] if found else None)
+        self._matches[key] = match
+        return match
 
     def effect_key(self, t: Transition, item: WorkItem) -> str:
         """``{workflow}/{id}/{seq}/{hook}``; a hook named twice in one transition's

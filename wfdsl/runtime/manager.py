@@ -15,6 +15,12 @@ leaves either no transition or one whose hooks ``resume()`` runs: hooks are
 delivered at least once, with a stable ``Context.effect_key``. An instance
 takes one step at a time (SPEC §7.1): work it still owes runs before its next
 transition, whoever holds it.
+
+Timed transitions (SPEC §2, §7.2): every transition writes, in its store
+transaction, the timers its target arms; :meth:`Manager.fire_due` fires the
+due ones (:mod:`~wfdsl.runtime.timers`), ``send`` fires an instance's due
+timers before its event, and :meth:`Manager.run_worker`
+(:mod:`~wfdsl.runtime.worker`) keeps doing both for a long-running worker.
 """
 
 from __future__ import annotations
@@ -23,38 +29,73 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from wfdsl.errors import (
     AlreadyStarted,
     CompensationInProgress,
+    HookFailed,
     IdempotencyConflict,
     InvalidInput,
     UnknownInstance,
+    UnknownState,
     VersionConflict,
     WorkDead,
     WorkInProgress,
 )
-from wfdsl.ir import Edge, Spec, evaluate_guard
+from wfdsl.ir import Edge, Spec
 from wfdsl.runtime import compensation, ordering
 from wfdsl.runtime import resume as recovery
 from wfdsl.runtime.base import BaseManager, E, Hooks, Options, S
-from wfdsl.runtime.binding import Call, bind, returned_coroutine
-from wfdsl.runtime.context import Context
+from wfdsl.runtime.binding import Call, bind
 from wfdsl.runtime.engine import Engine, Plan
+from wfdsl.runtime.guards import guard_holds
 from wfdsl.runtime.inputs import NO_DATA, check_id, check_key, encode, same_data
-from wfdsl.runtime.report import ResumeReport
+from wfdsl.runtime.report import ResumeReport, TimerReport
+from wfdsl.runtime.timers import LEAVE_FOR, Firing
 from wfdsl.runtime.work import LostWork, Runner
 from wfdsl.stores.base import Store
-from wfdsl.stores.records import InstanceRecord, Transition, TransitionKind, WorkStatus
+from wfdsl.stores.records import (
+    TIMER_KEY_PREFIX,
+    InstanceRecord,
+    Timer,
+    Transition,
+    TransitionKind,
+    WorkStatus,
+    epoch_ms,
+    from_epoch_ms,
+)
 
-__all__ = ["Manager", "ResumeReport"]
+if TYPE_CHECKING:
+    from wfdsl.runtime.worker import Stop, WorkerStats
+
+__all__ = ["Manager", "ResumeReport", "TimerReport"]
 
 #: How often a write that lost an optimistic race is retried before giving up.
 MAX_RACES = compensation.MAX_RACES
 
 _EVENT = TransitionKind.EVENT
 _ACTIVE = ordering.ACTIVE
+
+
+def _left(report: TimerReport) -> int:
+    """How many things ``report`` says were left for another spec or a later
+    call (a compensation, a retry, an error), not for a live worker."""
+    return (
+        len(report.spec_changed)
+        + len(report.unknown_state)
+        + len(report.dead)
+        + len(report.compensating)
+        + len(report.errors)
+    )
+
+
+def _check_own_key(workflow: str, key: str | None) -> None:
+    """:raises InvalidInput: ``key`` is one of the keys timers use."""
+    if key is not None and key.startswith(TIMER_KEY_PREFIX):
+        raise InvalidInput(
+            workflow, f"idempotency keys starting with {TIMER_KEY_PREFIX!r} are kept for timers"
+        )
 
 
 class Manager(BaseManager[S, E]):
@@ -75,6 +116,10 @@ class Manager(BaseManager[S, E]):
         self._engine = engine = Engine(self.spec)
         self.fingerprint = engine.fingerprint
         self._runner = Runner(engine, self.store, calls, self.options)
+        self._firing = Firing(engine, self.store, self._runner)
+        #: Whether the spec has timed transitions (most have none: their sends
+        #: skip the timer bookkeeping).
+        self._timed = engine.timed
         self._clock: Callable[[], datetime] = self.options.clock
         self._scope = self.store.scope
         self._initial = self.spec.initial.name
@@ -135,6 +180,7 @@ class Manager(BaseManager[S, E]):
         wf = self.workflow
         check_id(wf, instance_id)
         check_key(wf, key)
+        _check_own_key(wf, key)
         payload, text = encode(wf, data)
         ident = (self._scope, wf, instance_id)
         ordering.check_reentry(ident, "start")
@@ -145,14 +191,15 @@ class Manager(BaseManager[S, E]):
             wf, instance_id, initial, 1, self.fingerprint, created_at=at, updated_at=at
         )
         plan = self._engine.plan(None, initial)
+        timers = self._engine.arm(instance_id, first)
         deadline = time.monotonic() + self.options.wait
         try:
             if not plan:
-                self.store.create(record, first, ())
+                self.store.create(record, first, (), timers=timers)
                 return first
             with self._turn(ident, deadline):
                 work = self._engine.work(instance_id, first, self._runner.new_lease(), plan)
-                self.store.create(record, first, work)
+                self.store.create(record, first, work, timers=timers)
                 self._runner.run(first, work)
             return first
         except AlreadyStarted:
@@ -178,7 +225,9 @@ class Manager(BaseManager[S, E]):
         running any work the instance still owes).
 
         Work the instance owes from earlier transitions runs first. While
-        another worker runs it, ``send`` waits up to ``wait`` seconds.
+        another worker runs it, ``send`` waits up to ``wait`` seconds. Then the
+        instance's timers already due by the manager's clock fire (SPEC §7.2),
+        so that the event never acts on a state the clock has left.
 
         :raises InvalidInput: empty id, undeclared event, empty or non-string key,
             non-JSON data (nothing written).
@@ -192,8 +241,10 @@ class Manager(BaseManager[S, E]):
         :raises WorkInProgress: another worker still ran the instance's hooks after
             ``wait`` seconds; nothing was applied.
         :raises ReentrantCall: sent from inside one of the instance's own hooks.
-        :raises HookFailed: owed work failed again (nothing new is applied), or a
-            hook of this transition failed (the transition stands).
+        :raises HookFailed: owed work failed again (nothing new is applied), a
+            hook of a timer that fired first failed (its transition stands; the
+            event is not applied), or a hook of this transition failed (the
+            transition stands).
         """
         wf = self.workflow
         if not instance_id or type(instance_id) is not str:
@@ -203,6 +254,7 @@ class Manager(BaseManager[S, E]):
             raise InvalidInput(wf, f"the workflow declares no event {ev!r}")
         if key is not None:
             check_key(wf, key)
+            _check_own_key(wf, key)
         payload, text = (NO_DATA, "{}") if data is None else encode(wf, data)
         if _ACTIVE.get() is not None:
             ordering.check_reentry((self._scope, wf, instance_id), f"send({ev!r})")
@@ -210,6 +262,8 @@ class Manager(BaseManager[S, E]):
         unguarded = self._unguarded
         deadline = 0.0
         races = 0
+        #: The version at which this send fired the instance's due timers.
+        settled = -1
         while True:
             inst = store.load(wf, instance_id)
             if inst is None:
@@ -226,19 +280,32 @@ class Manager(BaseManager[S, E]):
                 continue  # the owed work ran: read again before deciding
             seq = inst.version + 1
             source = inst.state
+            at = self._clock()
+            if inst.next_due is not None and inst.version != settled:
+                now = epoch_ms(at)
+                if inst.next_due <= now:
+                    # The clock has left the state, or may have: its due timers first.
+                    deadline = deadline or time.monotonic() + self.options.wait
+                    with self._turn((self._scope, wf, instance_id), deadline):
+                        settled = self._firing.fire(instance_id, now, deadline, TimerReport())
+                    continue
             decided = unguarded.get((source, ev))  # the common case, in one lookup
             if decided is None:
                 decided = self._decide(instance_id, source, ev, seq, payload)
             target, plan = decided
-            t = Transition(seq, _EVENT, source, target, ev, key, payload, self._clock())
+            t = Transition(seq, _EVENT, source, target, ev, key, payload, at)
+            timers = self._engine.arm(instance_id, t) if self._timed else ()
             try:
                 if not plan:
-                    store.append(wf, instance_id, t, (), compensating=None)
+                    if timers:
+                        store.append(wf, instance_id, t, (), compensating=None, timers=timers)
+                    else:
+                        store.append(wf, instance_id, t, (), compensating=None)
                     return t
                 deadline = deadline or time.monotonic() + self.options.wait
                 with self._turn((self._scope, wf, instance_id), deadline):
                     work = self._engine.work(instance_id, t, self._runner.new_lease(), plan)
-                    store.append(wf, instance_id, t, work, compensating=None)
+                    store.append(wf, instance_id, t, work, compensating=None, timers=timers)
                     self._runner.run(t, work)
                 return t
             except VersionConflict:
@@ -342,20 +409,147 @@ class Manager(BaseManager[S, E]):
         ``spec_changed`` and left alone; an instance whose work fails is tried
         once per call. ``report.ok`` is true only when nothing is owed.
         """
+        return self._resume(self.options.wait)
+
+    def _resume(self, wait: float) -> ResumeReport:
+        """:meth:`resume`, waiting up to ``wait`` seconds in all for live workers."""
         return recovery.resume(
             self.store,
             self._runner,
             self.fingerprint,
             lambda iid: (self._scope, self.workflow, iid),
             self._compensate_in_turn,
-            self.options.wait,
+            wait,
         )
 
     @staticmethod
     def path(history: Sequence[Transition]) -> list[str]:
         """The states an instance is in, oldest first, after its compensations:
-        ``start`` and ``event`` transitions push their target, ``compensate`` pops."""
+        ``start``, ``event`` and ``timer`` transitions push their target,
+        ``compensate`` pops."""
         return [t.target for t in Engine.entries(history)]
+
+    # -- timers ------------------------------------------------------------------
+
+    def fire_due(self, now: datetime | None = None, *, limit: int = 100) -> TimerReport:
+        """Fire this workflow's timers due at ``now`` (the manager's clock by
+        default; SPEC §7.2), for up to ``limit`` due timers claimed at once.
+
+        Due timers are claimed like hook work, so that workers calling this at
+        the same time take different instances (``SKIP LOCKED`` on PostgreSQL),
+        and each instance's are tried in due order, then written order: a
+        timer whose guard is false is spent, the first whose guard holds fires
+        as a ``timer`` transition whose hooks run here. Firing is exactly-once
+        whoever else tries (see :mod:`wfdsl.runtime.timers`). An instance's
+        hook work runs first; work another worker is running is not waited for
+        (the instance is reported ``in_progress`` and tried on the next call).
+        Call it again while ``report.fired`` is as long as ``limit``: more may
+        be due. Never raises for one instance's trouble: the report tells.
+
+        :raises StoreError: the store failed.
+        """
+        return self._fire_due(now, limit)
+
+    def _fire_due(
+        self, now: datetime | None, limit: int, stop: Callable[[], bool] | None = None
+    ) -> TimerReport:
+        """:meth:`fire_due`, stopping between instances once ``stop()`` is true
+        (the claims on the rest are released)."""
+        due_by = epoch_ms(self._clock() if now is None else now)
+        report = TimerReport()
+        claimed = self._firing.claim(due_by, limit)
+        by_instance: dict[str, list[Timer]] = {}
+        for t in claimed:
+            by_instance.setdefault(t.instance_id, []).append(t)
+        leftover: list[Timer] = []  # free again at once
+        stuck: list[Timer] = []  # left to others (or a later look) for a while
+        try:
+            for iid, held in by_instance.items():
+                if stop is not None and stop():
+                    leftover.extend(held)
+                    continue
+                fired, spent, left = len(report.fired), len(report.spent), _left(report)
+                self._fire_claimed(iid, due_by, report)
+                if len(report.fired) == fired:
+                    # Nothing fired: what it did not spend is still armed, and ours.
+                    gone = {t.ident for t in report.spent[spent:]}
+                    rest = [t for t in held if t.ident not in gone]
+                    (stuck if _left(report) > left else leftover).extend(rest)
+        except BaseException:
+            leftover, stuck = claimed, []
+            raise
+        finally:
+            if leftover:
+                self.store.release_timers(leftover)
+            if stuck:
+                # Due timers this worker cannot fire would otherwise head the
+                # due order at every claim, ahead of all the others.
+                self.store.release_timers(stuck, until=time.time() + LEAVE_FOR)
+        return report
+
+    def _fire_claimed(self, instance_id: str, due_by: int, report: TimerReport) -> None:
+        """Fire one instance's due timers for :meth:`fire_due`, its trouble told
+        in ``report``. Another thread of this process at the instance, or a live
+        worker running its hooks, is not waited for."""
+        try:
+            with ordering.turn((self._scope, self.workflow, instance_id), time.monotonic()):
+                self._firing.fire(instance_id, due_by, time.monotonic(), report, background=True)
+        except (ordering.Busy, LostWork, WorkInProgress):
+            held = [
+                w
+                for w in self.store.pending_work(self.workflow, instance_id)
+                if w.status is WorkStatus.PENDING
+            ]
+            if held:
+                report.in_progress.extend((instance_id, w.hook, w.lease_owner or "?") for w in held)
+            else:  # another thread of this process is firing them
+                report.in_progress.append((instance_id, "", self.worker_id))
+        except HookFailed as exc:
+            report.failed.append((exc.instance_id, exc.hook, exc.error))
+        except WorkDead:
+            report.dead.append(instance_id)
+        except CompensationInProgress:
+            report.compensating.append(instance_id)
+        except UnknownState as exc:
+            report.unknown_state.append((instance_id, exc.state))
+        except Exception as exc:  # an instance's own fault: reported, the others go on
+            report.errors.append((instance_id, f"{type(exc).__name__}: {exc}"))
+
+    def next_due(self) -> datetime | None:
+        """When this workflow's soonest armed timer is due (an aware UTC
+        datetime; it may be past, if no worker has fired it yet), or ``None``
+        when none is armed. One index lookup, however many are armed.
+
+        :raises StoreError: the store failed.
+        """
+        due = self.store.next_due(self.workflow)
+        return None if due is None else from_epoch_ms(due)
+
+    def timers(self, instance_id: str) -> list[Timer]:
+        """The instance's armed timers, soonest first (:class:`Timer`: state,
+        target, duration, due time in UTC).
+
+        :raises UnknownInstance: no such instance in this workflow.
+        """
+        found = self.store.timers(self.workflow, instance_id=instance_id)
+        if not found:
+            self._load(instance_id)
+        return found
+
+    def run_worker(
+        self,
+        stop: Stop | None = None,
+        *,
+        poll: float = 5.0,
+        until_idle: bool = False,
+        limit: int = 100,
+    ) -> WorkerStats:
+        """Run this workflow's owed hook work and due timers until ``stop``; see
+        :func:`wfdsl.runtime.worker.run_worker` (which runs several workflows
+        in one loop, as ``wfdsl worker`` does)."""
+        from wfdsl.runtime.worker import run_worker
+
+        return run_worker([self], stop, poll=poll, until_idle=until_idle, limit=limit)
 
     # -- internals ---------------------------------------------------------------
 
@@ -453,22 +647,18 @@ class Manager(BaseManager[S, E]):
         calls = self._runner.calls
 
         def holds(edge: Edge) -> bool:
-            target = edge.target.value
-
-            def call(name: str) -> bool:
-                ctx = Context(
-                    wf, instance_id, event, state, target, data, seq, 1,
-                    f"{wf}/{instance_id}/{seq}/{name}", name,
-                )  # fmt: skip
-                result = calls[name](ctx)
-                if type(result) is bool:
-                    return result
-                if hasattr(result, "__await__"):
-                    raise returned_coroutine(wf, name, result)
-                return bool(result)
-
             assert edge.guard is not None
-            return evaluate_guard(edge.guard, call)
+            return guard_holds(
+                calls,
+                edge.guard,
+                workflow=wf,
+                instance_id=instance_id,
+                event=event,
+                source=state,
+                target=edge.target.value,
+                data=data,
+                seq=seq,
+            )
 
         with ordering.marked((self._scope, wf, instance_id)):
             return self._engine.choose(instance_id, state, event, holds)

@@ -1,10 +1,14 @@
-"""What :meth:`~wfdsl.runtime.manager.Manager.resume` reports."""
+"""What :meth:`~wfdsl.runtime.manager.Manager.resume` and
+:meth:`~wfdsl.runtime.manager.Manager.fire_due` report."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["ResumeReport"]
+from wfdsl.ir import fast_init
+from wfdsl.stores.records import Timer, Transition
+
+__all__ = ["Fired", "ResumeReport", "TimerReport"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,4 +52,63 @@ class ResumeReport:
             or self.in_progress
             or self.errors
             or self.pending
+        )
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class Fired:
+    """A timer that fired: the ``timer`` transition it became."""
+
+    instance_id: str
+    #: Kind ``timer``; its ``at`` is the timer's due time.
+    transition: Transition
+    #: The armed timer, as it was when it fired.
+    timer: Timer
+
+
+@dataclass(frozen=True, slots=True)
+class TimerReport:
+    """What ``Manager.fire_due`` did, and what it left. Each list is in the
+    order things happened."""
+
+    #: Timers that fired, each a ``timer`` transition now in its instance's history.
+    fired: list[Fired] = field(default_factory=list)
+    #: Timers that came due with their guard false: removed, never to re-arm.
+    spent: list[Timer] = field(default_factory=list)
+    #: ``(instance_id, hook, error)`` of hooks that failed: of a fired timer's
+    #: transition (which stands, its work pending) or of owed work run first.
+    failed: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Due timers left armed because the loaded spec no longer has their timed
+    #: transition (removed, retargeted or given another duration), or because
+    #: their instance owes hook work and was started under another spec: for
+    #: workers running the spec that armed them.
+    spec_changed: list[Timer] = field(default_factory=list)
+    #: ``(instance_id, state)`` of instances with due timers in a state the
+    #: loaded spec does not declare (SPEC §7.1): left as they are.
+    unknown_state: list[tuple[str, str]] = field(default_factory=list)
+    #: ``(instance_id, hook, owner)`` of hook work a live worker (or another
+    #: thread) was running: the instance's due timers wait for it, and are
+    #: tried again on the next call.
+    in_progress: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Instances with due timers that wait for their dead work (``Manager.retry``).
+    dead: list[str] = field(default_factory=list)
+    #: Instances with due timers that wait for their compensation to finish.
+    compensating: list[str] = field(default_factory=list)
+    #: ``(instance_id, error)`` of instances whose timers could not be tried at
+    #: all (one instance's fault never stops the others).
+    errors: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every due timer it took was fired or spent and every hook
+        it ran succeeded."""
+        return not (
+            self.failed
+            or self.spec_changed
+            or self.unknown_state
+            or self.in_progress
+            or self.dead
+            or self.compensating
+            or self.errors
         )

@@ -31,6 +31,24 @@ Concurrency contract, for every backend:
   soon as the call returns (a worker waiting for them must not wait on a
   finished one); they may skip the disk flush, since a lost marker only runs a
   hook again, which at-least-once hooks allow.
+
+Timers (SPEC §2, §7.2), for every backend:
+
+* :meth:`create` and :meth:`append` arm the timers they are given in the same
+  transaction as the transition, and :meth:`append` removes every timer the
+  instance had armed (each transition leaves its source state, a self
+  transition included). So a timer is armed exactly while the visit of the
+  state that armed it lasts (the instance's version equals the timer's
+  ``seq``), and a crash never leaves a transition without its timers, nor a
+  timer of a state already left.
+* Timers are kept indexed by ``(workflow, due)``: :meth:`next_due` and
+  :meth:`claim_timers` cost the same with ten or ten million armed, and no
+  call loads them all.
+* :meth:`claim_timers` leases due timers as :meth:`claim` leases work (the
+  same rule for free, held and dead holders), so that workers firing timers
+  at once take different instances. A claim only spreads the work: firing is
+  made exactly-once by :meth:`append`'s version check, which a timer's firing
+  passes only while its visit lasts, and by its deterministic idempotency key.
 """
 
 from __future__ import annotations
@@ -38,7 +56,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
-from wfdsl.stores.records import InstanceRecord, Transition, WorkItem
+from wfdsl.stores.records import InstanceRecord, Timer, Transition, WorkItem
+
+
+class TimerListener(Protocol):
+    """Wakes a sleeping worker when another one arms a timer (see
+    :meth:`Store.listen`)."""
+
+    def wait(self, timeout: float, *, sooner_than: int | None = None) -> bool:
+        """Sleep up to ``timeout`` seconds; return ``True`` as soon as a timer of
+        one of the listened workflows is armed (by this process, or, where the
+        backend can tell, by any) that is due before ``sooner_than``
+        (milliseconds since the epoch; any timer when ``None``), ``False`` when
+        the time ran out. Timers armed since the last call count.
+
+        :raises StoreError: the backend failed.
+        """
+        ...
+
+    def close(self) -> None:
+        """Stop listening (idempotent)."""
+        ...
 
 
 @runtime_checkable
@@ -90,8 +128,11 @@ class Store(Protocol):
         instance: InstanceRecord,
         first: Transition,
         work: Sequence[WorkItem],
+        *,
+        timers: Sequence[Timer] = (),
     ) -> None:
-        """Create the instance with its ``start`` transition and its work, atomically.
+        """Create the instance with its ``start`` transition, its work and the
+        timers entering the initial state arms, atomically.
 
         :raises AlreadyStarted: an instance with this workflow and id exists.
         :raises StoreError: the backend failed; nothing was written.
@@ -106,10 +147,13 @@ class Store(Protocol):
         work: Sequence[WorkItem],
         *,
         compensating: str | None,
+        timers: Sequence[Timer] = (),
     ) -> None:
         """Record ``transition`` (whose ``seq`` must be the instance's version + 1),
         move the instance to ``transition.target``, set its compensation target to
-        ``compensating`` and insert ``work``, in one transaction.
+        ``compensating``, insert ``work``, remove every timer the instance had
+        armed and arm ``timers`` (those entering the target arms), in one
+        transaction.
 
         :raises VersionConflict: the instance's version is no longer ``seq - 1``,
             or ``transition.key`` is already used; nothing was written.
@@ -202,6 +246,98 @@ class Store(Protocol):
     def other_fingerprints(self, workflow: str, fingerprint: str) -> list[str]:
         """Ids of ``workflow``'s instances started under a spec whose fingerprint
         is not ``fingerprint``.
+
+        :raises StoreError: the backend failed.
+        """
+        ...
+
+    # -- timers -------------------------------------------------------------------
+
+    def timers(
+        self,
+        workflow: str | None = None,
+        *,
+        instance_id: str | None = None,
+        due_by: int | None = None,
+    ) -> list[Timer]:
+        """Armed timers, filtered (every filter given must hold): of ``workflow``,
+        of one instance, due at or before ``due_by`` (milliseconds since the
+        epoch); ordered by ``(due, workflow, instance_id, index)``.
+
+        :raises StoreError: the backend failed.
+        """
+        ...
+
+    def load_armed(
+        self, workflow: str, instance_id: str
+    ) -> tuple[InstanceRecord, list[Timer]] | None:
+        """The instance (as :meth:`load` gives it) and its armed timers (as
+        :meth:`timers` lists them), read at once (one round trip on
+        PostgreSQL): what firing an instance's due timers reads. ``None`` if it
+        was never started.
+
+        :raises StoreError: the backend failed.
+        """
+        ...
+
+    def next_due(self, workflow: str, *, after: int | None = None) -> int | None:
+        """The soonest due time of ``workflow``'s armed timers (strictly later
+        than ``after``, when given), in milliseconds since the epoch; ``None``
+        when there is none. One index lookup, however many are armed.
+
+        :raises StoreError: the backend failed.
+        """
+        ...
+
+    def claim_timers(
+        self,
+        workflow: str,
+        *,
+        due_by: int,
+        owner: str,
+        proof: str,
+        now: float,
+        until: float,
+        limit: int = 100,
+    ) -> list[Timer]:
+        """Lease up to ``limit`` of ``workflow``'s timers due at or before
+        ``due_by`` (milliseconds since the epoch) that are free, by the rule of
+        :meth:`claim` (``now`` and ``until`` in seconds since the epoch), to the
+        worker ``proof`` (named ``owner``); earliest due first. An instance
+        another live worker holds a due timer of is left to it. On PostgreSQL,
+        timers being claimed by another worker are skipped (``SKIP LOCKED``),
+        never waited for.
+
+        :raises StoreError: the backend failed.
+        """
+        ...
+
+    def disarm(self, timers: Sequence[Timer]) -> None:
+        """Remove these timers (by :attr:`Timer.ident`) if they are still armed:
+        what happens to a timer whose guard was false when it came due (it is
+        spent; it never re-arms).
+
+        :raises StoreError: the backend failed.
+        """
+        ...
+
+    def release_timers(self, timers: Sequence[Timer], *, until: float | None = None) -> None:
+        """Give up the claims on ``timers`` (those still held under their
+        ``lease_proof``), leaving them armed and free for any worker; with
+        ``until`` (seconds since the epoch), free for none, this one included,
+        before then: what a worker does with due timers it cannot fire (their
+        spec changed, their instance waits for a retry), so that they do not
+        stand in front of the others in due order at every claim.
+
+        :raises StoreError: the backend failed.
+        """
+        ...
+
+    def listen(self, workflows: Sequence[str]) -> TimerListener:
+        """A listener that wakes when a timer of one of ``workflows`` is armed:
+        PostgreSQL hears every process (``LISTEN``/``NOTIFY``, notified in the
+        arming transaction); memory and SQLite hear this process only, so other
+        processes' timers are found by polling. Close it when done.
 
         :raises StoreError: the backend failed.
         """

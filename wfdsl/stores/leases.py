@@ -9,13 +9,27 @@ the work to its lease.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from wfdsl.stores import process
-from wfdsl.stores.records import WorkItem
+from wfdsl.stores.records import Timer, WorkItem
 
-__all__ = ["lease_free", "leased"]
+__all__ = ["Leased", "lease_free", "leased", "leased_timer"]
 
 
-def lease_free(item: WorkItem, *, proof: str, now: float, verdicts: dict[str, bool]) -> bool:
+class Leased(Protocol):
+    """What the lease rule reads: hook work (:class:`WorkItem`) and timers
+    (:class:`Timer`) are leased alike."""
+
+    @property
+    def lease_owner(self) -> str | None: ...
+    @property
+    def lease_until(self) -> float | None: ...
+    @property
+    def lease_proof(self) -> str | None: ...
+
+
+def lease_free(item: Leased, *, proof: str, now: float, verdicts: dict[str, bool]) -> bool:
     """Whether the worker ``proof`` may take ``item`` at ``now`` (seconds since
     the epoch). ``verdicts`` caches, per holder, whether it is dead, for one claim."""
     holder = item.lease_proof
@@ -41,6 +55,23 @@ def leased(item: WorkItem, owner: str, until: float, proof: str) -> WorkItem:
         item.status,
         item.attempts,
         item.last_error,
+        owner,
+        until,
+        proof,
+    )
+
+
+def leased_timer(timer: Timer, owner: str, until: float, proof: str) -> Timer:
+    """``timer``, claimed by the worker ``proof`` (named ``owner``) until ``until``."""
+    return Timer(
+        timer.workflow,
+        timer.instance_id,
+        timer.seq,
+        timer.index,
+        timer.state,
+        timer.target,
+        timer.after_ms,
+        timer.due,
         owner,
         until,
         proof,

@@ -11,18 +11,28 @@ the way down: transition data is kept as read-only containers
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
-from wfdsl.stores import leases, process
+from wfdsl.stores import leases, process, wakeup
+from wfdsl.stores.base import TimerListener
 from wfdsl.stores.frozen import FrozenDict
 from wfdsl.stores.limits import DataRefused, freeze_data
-from wfdsl.stores.records import InstanceRecord, Transition, WorkItem, WorkStatus
+from wfdsl.stores.records import InstanceRecord, Timer, Transition, WorkItem, WorkStatus
 
 __all__ = ["MemoryStore"]
 
 _Id = tuple[str, str]
+
+#: An entry of a workflow's due-time heap: ``(due, instance_id, seq, index)``.
+_Due = tuple[int, str, int, int]
+
+#: Entries of timers no longer armed are left in the heap (removing one from
+#: the middle costs a scan) and skipped; the heap is rebuilt when they
+#: outnumber the live ones and this many.
+_COMPACT_AFTER = 1024
 
 
 def _kept(t: Transition) -> Transition:
@@ -41,7 +51,7 @@ def _unleased(w: WorkItem) -> WorkItem:
 
 
 class _Instance:
-    __slots__ = ("history", "keys", "record", "work")
+    __slots__ = ("history", "keys", "record", "timers", "work")
 
     def __init__(self, record: InstanceRecord, first: Transition) -> None:
         self.record = record
@@ -49,6 +59,24 @@ class _Instance:
         self.keys: dict[str, Transition] = {}
         #: Work that is not done, by (seq, idx).
         self.work: dict[tuple[int, int], WorkItem] = {}
+        #: Armed timers, by (seq, index).
+        self.timers: dict[tuple[int, int], Timer] = {}
+
+
+def _in_order(heap: list[_Due]) -> Iterator[_Due]:
+    """A heap's entries in ascending order without popping them: a second heap
+    explores the first as a tree, so yielding ``k`` entries costs ``O(k log k)``
+    however large the heap is. The heap must not change meanwhile."""
+    if not heap:
+        return
+    frontier = [(heap[0], 0)]
+    size = len(heap)
+    while frontier:
+        entry, i = heapq.heappop(frontier)
+        yield entry
+        for child in (2 * i + 1, 2 * i + 2):
+            if child < size:
+                heapq.heappush(frontier, (heap[child], child))
 
 
 class MemoryStore:
@@ -61,6 +89,11 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._instances: dict[_Id, _Instance] = {}
         self._closed = False
+        #: Per workflow, a heap of the due times of its armed timers (SPEC §7.2:
+        #: finding the next one costs the same with ten or ten million armed).
+        self._due: dict[str, list[_Due]] = {}
+        #: Per workflow, how many heap entries belong to timers no longer armed.
+        self._stale: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"MemoryStore({len(self._instances)} instances)"
@@ -107,7 +140,14 @@ class MemoryStore:
             inst = self._instances.get((workflow, instance_id))
             return [] if inst is None else list(inst.history)
 
-    def create(self, instance: InstanceRecord, first: Transition, work: Sequence[WorkItem]) -> None:
+    def create(
+        self,
+        instance: InstanceRecord,
+        first: Transition,
+        work: Sequence[WorkItem],
+        *,
+        timers: Sequence[Timer] = (),
+    ) -> None:
         self._check()
         ident = (instance.workflow, instance.instance_id)
         with self._lock:
@@ -119,8 +159,14 @@ class MemoryStore:
                 inst.keys[first.key] = first
             for w in work:
                 inst.work[(w.seq, w.idx)] = w
+            if timers:
+                self._arm(inst, timers)
+            elif inst.record.next_due is not None:
+                inst.record = dataclasses.replace(inst.record, next_due=None)
             self._recount(inst)
             self._instances[ident] = inst
+        if timers:
+            wakeup.notify(self.scope, instance.workflow, min(t.due for t in timers))
 
     def append(
         self,
@@ -130,6 +176,7 @@ class MemoryStore:
         work: Sequence[WorkItem],
         *,
         compensating: str | None,
+        timers: Sequence[Timer] = (),
     ) -> None:
         if self._closed:
             self._check()
@@ -143,6 +190,8 @@ class MemoryStore:
             key = transition.key
             if rec.version != transition.seq - 1 or (key is not None and key in inst.keys):
                 raise VersionConflict(workflow, instance_id, transition.seq - 1)
+            if inst.timers:
+                self._disarm_all(workflow, inst)
             inst.record = InstanceRecord(
                 workflow,
                 instance_id,
@@ -161,6 +210,10 @@ class MemoryStore:
             if work:
                 for w in work:
                     inst.work[(w.seq, w.idx)] = w
+            if timers:
+                self._arm(inst, timers)
+        if timers:
+            wakeup.notify(self.scope, workflow, min(t.due for t in timers))
 
     def pending_work(self, workflow: str, instance_id: str) -> list[WorkItem]:
         self._check()
@@ -299,6 +352,167 @@ class MemoryStore:
                 for (w, i), inst in self._instances.items()
                 if w == workflow and inst.record.fingerprint != fingerprint
             )
+
+    # -- timers -------------------------------------------------------------------
+
+    def _arm(self, inst: _Instance, timers: Sequence[Timer]) -> None:
+        """Arm ``timers`` on ``inst`` (lock held; the instance has none armed)."""
+        for t in timers:
+            inst.timers[(t.seq, t.index)] = t
+            heapq.heappush(
+                self._due.setdefault(t.workflow, []), (t.due, t.instance_id, t.seq, t.index)
+            )
+        soonest = min(t.due for t in timers)
+        if inst.record.next_due != soonest:
+            inst.record = dataclasses.replace(inst.record, next_due=soonest)
+
+    def _disarm_all(self, workflow: str, inst: _Instance) -> None:
+        """Remove every timer ``inst`` has armed (lock held); their heap entries
+        go stale."""
+        self._stale[workflow] = self._stale.get(workflow, 0) + len(inst.timers)
+        inst.timers.clear()
+        self._compact(workflow)
+
+    def _compact(self, workflow: str) -> None:
+        """Rebuild the workflow's heap once stale entries outnumber live ones."""
+        stale = self._stale.get(workflow, 0)
+        heap = self._due.get(workflow)
+        if heap is None or stale < _COMPACT_AFTER or stale * 2 < len(heap):
+            return
+        live = [e for e in heap if self._armed(workflow, e) is not None]
+        heapq.heapify(live)
+        self._due[workflow] = live
+        self._stale[workflow] = 0
+
+    def _armed(self, workflow: str, entry: _Due) -> Timer | None:
+        """The timer a heap entry stands for, if it is still armed (lock held)."""
+        inst = self._instances.get((workflow, entry[1]))
+        if inst is None:
+            return None
+        t = inst.timers.get((entry[2], entry[3]))
+        return t if t is not None and t.due == entry[0] else None
+
+    def _soonest(self, inst: _Instance) -> None:
+        """Bring the record's ``next_due`` in step after timers changed (lock held)."""
+        soonest = min((t.due for t in inst.timers.values()), default=None)
+        if inst.record.next_due != soonest:
+            inst.record = dataclasses.replace(inst.record, next_due=soonest)
+
+    def timers(
+        self,
+        workflow: str | None = None,
+        *,
+        instance_id: str | None = None,
+        due_by: int | None = None,
+    ) -> list[Timer]:
+        self._check()
+        with self._lock:
+            if instance_id is not None and workflow is not None:
+                inst = self._instances.get((workflow, instance_id))
+                found = [] if inst is None else list(inst.timers.values())
+            else:
+                found = [
+                    t
+                    for (wf, iid), inst in self._instances.items()
+                    if (workflow is None or wf == workflow)
+                    and (instance_id is None or iid == instance_id)
+                    for t in inst.timers.values()
+                ]
+        if due_by is not None:
+            found = [t for t in found if t.due <= due_by]
+        found.sort(key=lambda t: (t.due, t.workflow, t.instance_id, t.seq, t.index))
+        return found
+
+    def load_armed(
+        self, workflow: str, instance_id: str
+    ) -> tuple[InstanceRecord, list[Timer]] | None:
+        self._check()
+        with self._lock:
+            inst = self._instances.get((workflow, instance_id))
+            if inst is None:
+                return None
+            armed = sorted(inst.timers.values(), key=lambda t: (t.due, t.seq, t.index))
+            return inst.record, armed
+
+    def next_due(self, workflow: str, *, after: int | None = None) -> int | None:
+        self._check()
+        with self._lock:
+            heap = self._due.get(workflow)
+            if not heap:
+                return None
+            # Stale entries on top are dropped for good: the next call is O(1).
+            while heap and self._armed(workflow, heap[0]) is None:
+                heapq.heappop(heap)
+                self._stale[workflow] = max(0, self._stale.get(workflow, 0) - 1)
+            for entry in _in_order(heap):
+                if (after is None or entry[0] > after) and self._armed(workflow, entry):
+                    return entry[0]
+            return None
+
+    def claim_timers(
+        self,
+        workflow: str,
+        *,
+        due_by: int,
+        owner: str,
+        proof: str,
+        now: float,
+        until: float,
+        limit: int = 100,
+    ) -> list[Timer]:
+        self._check()
+        picked: list[Timer] = []
+        blocked: set[str] = set()
+        verdicts: dict[str, bool] = {}
+        with self._lock:
+            for entry in _in_order(self._due.get(workflow, [])):
+                if entry[0] > due_by or len(picked) >= limit:
+                    break
+                t = self._armed(workflow, entry)
+                if t is None or t.instance_id in blocked:
+                    continue
+                if not leases.lease_free(t, proof=proof, now=now, verdicts=verdicts):
+                    blocked.add(t.instance_id)
+                    continue
+                picked.append(t)
+            out: list[Timer] = []
+            for t in picked:
+                if t.instance_id in blocked:
+                    continue  # another live worker holds a due timer of it
+                held = leases.leased_timer(t, owner, until, proof)
+                self._instances[(workflow, t.instance_id)].timers[(t.seq, t.index)] = held
+                out.append(held)
+        return out
+
+    def disarm(self, timers: Sequence[Timer]) -> None:
+        self._check()
+        with self._lock:
+            for t in timers:
+                inst = self._instances.get((t.workflow, t.instance_id))
+                if inst is not None and inst.timers.pop((t.seq, t.index), None) is not None:
+                    self._stale[t.workflow] = self._stale.get(t.workflow, 0) + 1
+                    self._soonest(inst)
+            for wf in {t.workflow for t in timers}:
+                self._compact(wf)
+
+    def release_timers(self, timers: Sequence[Timer], *, until: float | None = None) -> None:
+        self._check()
+        with self._lock:
+            for t in timers:
+                inst = self._instances.get((t.workflow, t.instance_id))
+                cur = None if inst is None else inst.timers.get((t.seq, t.index))
+                if inst is None or cur is None or t.lease_proof is None:
+                    continue
+                if cur.lease_proof == t.lease_proof:
+                    # A lease without proof is free only once it expires.
+                    owner = None if until is None else cur.lease_owner
+                    inst.timers[(t.seq, t.index)] = dataclasses.replace(
+                        cur, lease_owner=owner, lease_until=until, lease_proof=None
+                    )
+
+    def listen(self, workflows: Sequence[str]) -> TimerListener:
+        self._check()
+        return wakeup.LocalListener(self.scope, workflows)
 
     def close(self) -> None:
         self._closed = True

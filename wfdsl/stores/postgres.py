@@ -37,8 +37,10 @@ psycopg is imported when a store is constructed, never at import time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import select
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -47,10 +49,12 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
 from wfdsl.stores import process, urls
+from wfdsl.stores.base import TimerListener
 from wfdsl.stores.limits import storable
 from wfdsl.stores.presence import LOCK_SPACE, Presence
 from wfdsl.stores.records import (
     InstanceRecord,
+    Timer,
     Transition,
     WorkItem,
     WorkStatus,
@@ -64,6 +68,7 @@ from wfdsl.stores.sql import (
     data_text,
     instance_from_row,
     migrate,
+    timer_from_row,
     work_from_row,
 )
 
@@ -71,7 +76,14 @@ if TYPE_CHECKING:
     from psycopg import Connection
     from psycopg_pool import ConnectionPool
 
-__all__ = ["DEFAULT_SCHEMA", "INSTALL_HINT", "MIGRATIONS", "SCHEMA_VERSION", "PostgresStore"]
+__all__ = [
+    "CHANNEL",
+    "DEFAULT_SCHEMA",
+    "INSTALL_HINT",
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "PostgresStore",
+]
 
 #: The schema wfdsl's tables live in unless told otherwise.
 DEFAULT_SCHEMA = "wfdsl"
@@ -135,6 +147,27 @@ MIGRATIONS: Migrations = (
     # 2: leases carry their holder's proof of identity (its session's lock key),
     # so that the work of a worker whose session ended is free at once.
     ("ALTER TABLE {s}.wf_work ADD COLUMN lease_proof text",),
+    # 3: armed timers (timed transitions), one row per timer, written and
+    # removed with the transitions that enter and leave its state; indexed by
+    # due time, so the next due one is one index lookup however many are armed.
+    # ``due`` is in milliseconds since the Unix epoch (UTC).
+    (
+        """CREATE TABLE {s}.wf_timers (
+            workflow    text COLLATE "C" NOT NULL,
+            instance_id text COLLATE "C" NOT NULL,
+            seq         bigint NOT NULL,
+            idx         integer NOT NULL,
+            state       text NOT NULL,
+            target      text NOT NULL,
+            after_ms    bigint NOT NULL,
+            due         bigint NOT NULL,
+            lease_owner text,
+            lease_until double precision,
+            lease_proof text,
+            PRIMARY KEY (workflow, instance_id, seq, idx)
+        )""",
+        "CREATE INDEX wf_timers_due ON {s}.wf_timers (workflow, due)",
+    ),
 )
 
 #: The schema version this code writes.
@@ -145,8 +178,12 @@ _META = """CREATE TABLE IF NOT EXISTS {s}.wf_meta (
     version integer NOT NULL
 )"""
 
+#: ``due + 0``: the soonest of the instance's timers is read along its primary
+#: key; a bare ``min(due)`` may walk the whole workflow's due-time index.
 _INSTANCE = """SELECT i.workflow, i.instance_id, i.state, i.version, i.fingerprint,
-    i.compensating, c.pending, c.dead, i.created_at, i.updated_at
+    i.compensating, c.pending, c.dead, i.created_at, i.updated_at,
+    (SELECT min(t.due + 0) FROM {s}.wf_timers t
+     WHERE t.workflow = i.workflow AND t.instance_id = i.instance_id) AS next_due
 FROM {s}.wf_instances i
 CROSS JOIN LATERAL (
     SELECT count(*) FILTER (WHERE w.status = 'pending') AS pending,
@@ -201,6 +238,82 @@ _APPEND = (
     RETURNING 1
 )"""
     + _INSERT_TRANSITION
+)
+
+#: Every transition leaves its source state: its timers go, in the same statement.
+_DISARM = """, disarm AS (
+    DELETE FROM {s}.wf_timers t USING gate
+    WHERE t.workflow = %(wf)s AND t.instance_id = %(id)s
+)"""
+
+#: Arms the timers given as one JSON array of objects (all of this transition).
+_ARM = """, arm AS (
+    INSERT INTO {s}.wf_timers (workflow, instance_id, seq, idx, state, target, after_ms, due)
+    SELECT %(wf)s, %(id)s, %(seq)s, t.idx, t.state, t.target, t.after_ms, t.due
+    FROM gate, json_to_recordset(%(timers)s::json)
+        AS t(idx integer, state text, target text, after_ms bigint, due bigint)
+)"""
+
+#: The end of a write: how many instance rows it wrote (0: a conflict).
+_COUNT = " SELECT count(*) FROM gate"
+
+#: ... and, when it armed timers, a notification to sleeping workers, sent
+#: when the transaction commits (never for a write that did not happen).
+_COUNT_NOTIFY = " SELECT count(*) FROM (SELECT pg_notify(%(channel)s, %(note)s) FROM gate) n"
+
+#: The channel workers ``LISTEN`` on; the payload is ``[schema, workflow, due]``.
+CHANNEL = "wfdsl_timers"
+
+_TIMER_COLUMNS = """workflow, instance_id, seq, idx, state, target, after_ms, due,
+    lease_owner, lease_until, lease_proof"""
+
+_TIMER_KEY = "workflow = %(wf)s AND instance_id = %(id)s AND seq = %(seq)s AND idx = %(idx)s"
+
+#: A timer ``{t}`` that the worker ``%(proof)s`` may claim at ``%(now)s``: the
+#: lease rule of hook work (:data:`_FREE`).
+_TIMER_FREE = """(({t}.lease_owner IS NULL AND {t}.lease_proof IS NULL)
+        OR {t}.lease_proof = %(proof)s
+        OR coalesce({t}.lease_until, 0) < %(now)s
+        OR ({t}.lease_proof IS NOT NULL
+            AND {t}.lease_proof NOT IN (SELECT proof FROM live)))"""
+
+#: Claims due timers. A claim only spreads timers over workers (firing is made
+#: exactly-once by the version check), so losing one to a server crash is
+#: harmless: it is committed without waiting for the disk, as a completion
+#: marker is.
+_CLAIM_TIMERS = (
+    f"""WITH live AS MATERIALIZED (
+    SELECT l.objid::text AS proof FROM pg_locks l
+    WHERE l.locktype = 'advisory' AND l.classid = {LOCK_SPACE} AND l.objsubid = 2 AND l.granted
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+), pick AS MATERIALIZED (
+    SELECT t.workflow, t.instance_id, t.seq, t.idx FROM {{s}}.wf_timers t
+    WHERE t.workflow = %(wf)s AND t.due <= %(due)s AND """
+    + _TIMER_FREE.replace("{t}", "t")
+    + """
+      -- an instance another live worker holds a due timer of is left to it
+      -- (``due + 0``: read along the instance's primary key, never the
+      -- due-time index, which would walk every due timer for each one)
+      AND NOT EXISTS (SELECT 1 FROM {s}.wf_timers b
+          WHERE b.workflow = t.workflow AND b.instance_id = t.instance_id
+            AND b.due + 0 <= %(due)s AND NOT """
+    + _TIMER_FREE.replace("{t}", "b")
+    + """)
+    -- Due order only: the index gives it without sorting, however many share
+    -- a due time (the order within an instance is the firing code's to keep).
+    ORDER BY t.due
+    LIMIT %(limit)s
+    FOR UPDATE OF t SKIP LOCKED
+)
+UPDATE {s}.wf_timers t SET lease_owner = %(owner)s, lease_until = %(until)s,
+    lease_proof = %(proof)s
+FROM pick, (SELECT set_config('synchronous_commit', 'off', true)) AS nowait(setting)
+WHERE t.workflow = pick.workflow AND t.instance_id = pick.instance_id
+  AND t.seq = pick.seq AND t.idx = pick.idx AND """
+    + _TIMER_FREE.replace("{t}", "t")
+    + """
+RETURNING t.workflow, t.instance_id, t.seq, t.idx, t.state, t.target, t.after_ms, t.due,
+    t.lease_owner, t.lease_until, t.lease_proof"""
 )
 
 _WRITTEN = """SELECT
@@ -296,6 +409,38 @@ _REVIVE = """WITH r AS (
 SELECT (SELECT count(*) FROM r) + (SELECT count(*) FROM {s}.wf_work
     WHERE workflow = %(wf)s AND instance_id = %(id)s AND status <> 'done'
       AND op_token = %(token)s::uuid)"""
+
+
+def _writes() -> list[tuple[str, str]]:
+    """The ``create`` and ``append`` statements, with and without work and
+    timers: ``create``, ``create_work``, ``create_timers``, ``create_work_timers``,
+    ``append``, ...; every ``append`` disarms the timers of the state it leaves."""
+    out: list[tuple[str, str]] = []
+    for work in (False, True):
+        for timers in (False, True):
+            suffix = ("_work" if work else "") + ("_timers" if timers else "")
+            arm = (_INSERT_WORK if work else "") + (_ARM if timers else "")
+            end = _COUNT_NOTIFY if timers else _COUNT
+            out.append(("create" + suffix, _CREATE + arm + end))
+            out.append(("append" + suffix, _APPEND + _DISARM + arm + end))
+    return out
+
+
+def _write_name(kind: str, work: object, timers: object) -> str:
+    return kind + ("_work" if work else "") + ("_timers" if timers else "")
+
+
+def _timer_params(schema: str, workflow: str, timers: Sequence[Timer]) -> dict[str, str]:
+    rows = [
+        {"idx": t.index, "state": t.state, "target": t.target, "after_ms": t.after_ms, "due": t.due}
+        for t in timers
+    ]
+    soonest = min(t.due for t in timers)
+    return {
+        "timers": json.dumps(rows),
+        "channel": CHANNEL,
+        "note": json.dumps([schema, workflow, soonest]),
+    }
 
 
 _SCHEMA_SETTING = re.compile(r"(?:^|\s)schema\s*=\s*('(?:[^'\\]|\\.)*'|\S*)")
@@ -556,11 +701,14 @@ class PostgresStore(SQLStore):
         for name, text in (
             ("meta", _META),
             ("load", _INSTANCE + " WHERE i.workflow = %s AND i.instance_id = %s"),
-            ("create", _CREATE + " SELECT count(*) FROM gate"),
-            ("create_work", _CREATE + _INSERT_WORK + " SELECT count(*) FROM gate"),
-            ("append", _APPEND + " SELECT count(*) FROM gate"),
-            ("append_work", _APPEND + _INSERT_WORK + " SELECT count(*) FROM gate"),
+            *_writes(),
             ("written", _WRITTEN),
+            ("claim_timers", _CLAIM_TIMERS),
+            (
+                "instance_timers",
+                f"SELECT {_TIMER_COLUMNS} FROM {{s}}.wf_timers "
+                "WHERE workflow = %s AND instance_id = %s ORDER BY due, seq, idx",
+            ),
             ("claim_one", _CLAIM.replace("{only}", "AND i.instance_id = %(id)s")),
             ("claim_any", _CLAIM.replace("{only}", "")),
             (
@@ -789,7 +937,14 @@ class PostgresStore(SQLStore):
 
     # -- writes -------------------------------------------------------------------
 
-    def create(self, instance: InstanceRecord, first: Transition, work: Sequence[WorkItem]) -> None:
+    def create(
+        self,
+        instance: InstanceRecord,
+        first: Transition,
+        work: Sequence[WorkItem],
+        *,
+        timers: Sequence[Timer] = (),
+    ) -> None:
         wf, iid = instance.workflow, instance.instance_id
         token = str(uuid.uuid4())
         params = _transition_params(wf, iid, first, token)
@@ -800,10 +955,11 @@ class PostgresStore(SQLStore):
             compensating=instance.compensating,
             created=(instance.created_at or first.at).isoformat(),
         )
-        query = self._sql["create"]
+        query = self._sql[_write_name("create", work, timers)]
         if work:
             params.update(_work_params(work))
-            query = self._sql["create_work"]
+        if timers:
+            params.update(_timer_params(self.schema, wf, timers))
 
         def op(conn: Connection[Any]) -> None:
             row = conn.execute(query, params).fetchone()
@@ -825,14 +981,16 @@ class PostgresStore(SQLStore):
         work: Sequence[WorkItem],
         *,
         compensating: str | None,
+        timers: Sequence[Timer] = (),
     ) -> None:
         token = str(uuid.uuid4())
         params = _transition_params(workflow, instance_id, transition, token)
         params["compensating"] = compensating
-        query = self._sql["append"]
+        query = self._sql[_write_name("append", work, timers)]
         if work:
             params.update(_work_params(work))
-            query = self._sql["append_work"]
+        if timers:
+            params.update(_timer_params(self.schema, workflow, timers))
         pg = self._pg
 
         def op(conn: Connection[Any]) -> None:
@@ -937,6 +1095,139 @@ class PostgresStore(SQLStore):
 
         return self._call("revive dead work", op, write=True)
 
+    # -- timers -------------------------------------------------------------------
+
+    def timers(
+        self,
+        workflow: str | None = None,
+        *,
+        instance_id: str | None = None,
+        due_by: int | None = None,
+    ) -> list[Timer]:
+        if not storable(workflow, instance_id):
+            return []  # never stored, so nothing armed
+        where: list[str] = []
+        params: dict[str, Any] = {}
+        for column, value in (
+            ("workflow", workflow),
+            ("instance_id", instance_id),
+            ("due", due_by),
+        ):
+            if value is not None:
+                where.append(f"{column} {'<=' if column == 'due' else '='} %({column})s")
+                params[column] = value
+        query = f"SELECT {_TIMER_COLUMNS} FROM {self._quoted}.wf_timers"
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        query += " ORDER BY due, workflow, instance_id, seq, idx"
+        return [timer_from_row(r) for r in self._fetch("list armed timers", query, params)]
+
+    def load_armed(
+        self, workflow: str, instance_id: str
+    ) -> tuple[InstanceRecord, list[Timer]] | None:
+        if not storable(workflow, instance_id):
+            return None
+        load, armed = self._sql["load"], self._sql["instance_timers"]
+
+        def op(conn: Connection[Any]) -> tuple[InstanceRecord, list[Timer]] | None:
+            # Both statements go out before either answer comes back.
+            with conn.pipeline():
+                first = conn.execute(load, (workflow, instance_id))
+                second = conn.execute(armed, (workflow, instance_id))
+            row = first.fetchone()
+            timers = [timer_from_row(r) for r in second.fetchall()]
+            return None if row is None else (instance_from_row(row), timers)
+
+        return self._call("load an instance and its timers", op)
+
+    def next_due(self, workflow: str, *, after: int | None = None) -> int | None:
+        if not storable(workflow):
+            return None
+        query = f"SELECT min(due) FROM {self._quoted}.wf_timers WHERE workflow = %(wf)s"
+        if after is not None:
+            query += " AND due > %(after)s"
+        rows = self._fetch("find the next due timer", query, {"wf": workflow, "after": after})
+        due: int | None = rows[0][0] if rows else None
+        return None if due is None else int(due)
+
+    def claim_timers(
+        self,
+        workflow: str,
+        *,
+        due_by: int,
+        owner: str,
+        proof: str,
+        now: float,
+        until: float,
+        limit: int = 100,
+    ) -> list[Timer]:
+        params = {
+            "wf": workflow,
+            "due": due_by,
+            "owner": owner,
+            "proof": proof,
+            "now": float(now),
+            "until": float(until),
+            "limit": limit,
+        }
+        query = self._sql["claim_timers"]
+
+        def op(conn: Connection[Any]) -> list[Timer]:
+            return [timer_from_row(r) for r in conn.execute(query, params)]
+
+        claimed = self._call("claim due timers", op)
+        claimed.sort(key=lambda t: (t.due, t.instance_id, t.seq, t.index))
+        return claimed
+
+    def disarm(self, timers: Sequence[Timer]) -> None:
+        if self._closed:
+            raise StoreError("the store is closed")
+        if not timers:
+            return
+        query = f"DELETE FROM {self._quoted}.wf_timers WHERE {_TIMER_KEY}"
+        rows = [
+            {"wf": t.workflow, "id": t.instance_id, "seq": t.seq, "idx": t.index} for t in timers
+        ]
+
+        def op(conn: Connection[Any]) -> None:
+            with conn.transaction():
+                conn.cursor().executemany(query, rows)
+
+        self._call("disarm spent timers", op, write=True)
+
+    def release_timers(self, timers: Sequence[Timer], *, until: float | None = None) -> None:
+        held = [t for t in timers if t.lease_proof is not None]
+        if not held:
+            return
+        # A lease without proof (``until``) is free only once it expires.
+        owner = "NULL" if until is None else "lease_owner"
+        query = (
+            f"UPDATE {self._quoted}.wf_timers SET lease_owner = {owner}, "
+            f"lease_until = %(until)s, lease_proof = NULL{_ASYNC_COMMIT} "
+            f"WHERE {_TIMER_KEY} AND lease_proof = %(proof)s"
+        )
+        rows = [
+            {
+                "wf": t.workflow,
+                "id": t.instance_id,
+                "seq": t.seq,
+                "idx": t.index,
+                "proof": t.lease_proof,
+                "until": until,
+            }
+            for t in held
+        ]
+
+        def op(conn: Connection[Any]) -> None:
+            conn.cursor().executemany(query, rows)
+
+        self._call("release claimed timers", op)
+
+    def listen(self, workflows: Sequence[str]) -> TimerListener:
+        if self._closed:
+            raise StoreError("the store is closed")
+        return _Listener(self, workflows)
+
     def close(self) -> None:
         """Close the connection pool and end the worker's session (idempotent)."""
         if not self._closed:
@@ -951,3 +1242,75 @@ class PostgresStore(SQLStore):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _Listener:
+    """``LISTEN``s on :data:`CHANNEL` on a connection of its own and wakes for
+    timers of its workflows armed in its store's schema by any process."""
+
+    def __init__(self, store: PostgresStore, workflows: Sequence[str]) -> None:
+        self._store = store
+        self._workflows = frozenset(workflows)
+        self._conn: Connection[Any] | None = None
+        self._closed = False
+
+    def _connect(self) -> Connection[Any]:
+        store = self._store
+        try:
+            options = {**store._kwargs, "autocommit": True}  # LISTEN hears between transactions
+            conn: Connection[Any] = store._pg.connect(store._dsn, **options)
+            conn.execute(f"LISTEN {CHANNEL}")
+        except store._pg.Error as exc:
+            raise StoreError(
+                f"PostgreSQL at {store._where}: cannot listen for timers: {str(exc).strip()}"
+            ) from exc
+        return conn
+
+    def _heard(self, payload: bytes, sooner_than: int | None) -> bool:
+        try:
+            schema, workflow, due = json.loads(payload)
+        except (ValueError, TypeError):
+            return False
+        return (
+            schema == self._store.schema
+            and workflow in self._workflows
+            and (sooner_than is None or int(due) < sooner_than)
+        )
+
+    def wait(self, timeout: float, *, sooner_than: int | None = None) -> bool:
+        """See :class:`~wfdsl.stores.base.TimerListener`. A lost connection wakes
+        the caller (it may have missed a notification) and is opened again on
+        the next call."""
+        if self._closed:
+            raise StoreError("the listener is closed")
+        deadline = time.monotonic() + max(0.0, timeout)
+        conn = self._conn
+        if conn is None:
+            conn = self._conn = self._connect()
+        pgconn = conn.pgconn
+        try:
+            while True:
+                while (note := pgconn.notifies()) is not None:
+                    if self._heard(note.extra, sooner_than):
+                        return True
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                ready, _, _ = select.select([conn.fileno()], [], [], left)
+                if ready:
+                    pgconn.consume_input()
+                    if pgconn.status != 0:  # CONNECTION_OK
+                        raise OSError("connection lost")
+        except (OSError, self._store._pg.Error):
+            self._drop()
+            return True
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def close(self) -> None:
+        self._closed = True
+        self._drop()

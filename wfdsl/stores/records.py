@@ -10,20 +10,24 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from wfdsl.ir import HookKind, fast_init
 
 __all__ = [
+    "TIMER_KEY_PREFIX",
     "HookKind",
     "InstanceRecord",
+    "Timer",
     "Transition",
     "TransitionKind",
     "WorkItem",
     "WorkStatus",
     "dump_data",
+    "epoch_ms",
+    "from_epoch_ms",
 ]
 
 
@@ -53,6 +57,9 @@ class TransitionKind(StrEnum):
     EVENT = "event"
     #: ``Manager.compensate``: one step back along the path taken (no event).
     COMPENSATE = "compensate"
+    #: A timed transition (``after``) fired: the instance stayed its duration in
+    #: the source state (no event; ``at`` is the timer's due time).
+    TIMER = "timer"
 
 
 @fast_init
@@ -67,13 +74,15 @@ class Transition:
     source: str | None
     #: The state entered.
     target: str
-    #: The event sent; ``None`` for ``start`` and ``compensate``.
+    #: The event sent; ``None`` for ``start``, ``compensate`` and ``timer``.
     event: str | None
-    #: The idempotency key given to ``send`` (or ``start``), if any.
+    #: The idempotency key given to ``send`` (or ``start``), if any; for a
+    #: ``timer`` transition, the armed timer's :attr:`Timer.transition_key`.
     key: str | None
     #: The JSON data given to ``send`` or ``start`` (``{}`` when none).
     data: Mapping[str, Any]
-    #: When it was applied, from the manager's clock.
+    #: When it was applied, from the manager's clock; for a ``timer``
+    #: transition, the timer's due time (however late a worker fired it).
     at: datetime
 
 
@@ -144,3 +153,87 @@ class InstanceRecord:
     dead: int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    #: The soonest due time of the instance's armed timers, in milliseconds
+    #: since the Unix epoch (UTC); ``None`` when none is armed.
+    next_due: int | None = None
+
+    @property
+    def next_due_at(self) -> datetime | None:
+        """:attr:`next_due` as an aware UTC datetime."""
+        return None if self.next_due is None else from_epoch_ms(self.next_due)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MS = timedelta(milliseconds=1)
+
+
+def epoch_ms(at: datetime) -> int:
+    """``at`` in whole milliseconds since the Unix epoch, exactly (no float
+    rounding); a naive datetime is taken as UTC."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=UTC)
+    return (at - _EPOCH) // _MS
+
+
+def from_epoch_ms(ms: int) -> datetime:
+    """Milliseconds since the Unix epoch as an aware UTC datetime (exact)."""
+    return _EPOCH + timedelta(milliseconds=ms)
+
+
+#: The idempotency keys of ``timer`` transitions start with this; ``send`` and
+#: ``start`` refuse keys that do.
+TIMER_KEY_PREFIX = "wfdsl-timer:"
+
+
+@fast_init
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """An armed timed transition of one instance (SPEC §2, §7.2).
+
+    Entering a state arms one per timed transition whose sources include it,
+    in the store transaction of the transition that entered (``seq``); the
+    transition that leaves the state removes them. So a timer belongs to one
+    visit of its state: it is *current* while the instance's version is still
+    ``seq``. The due time is absolute (the entering transition's ``at`` plus
+    the duration), never a remaining time, so a restart or a late worker never
+    moves it.
+    """
+
+    workflow: str
+    instance_id: str
+    #: The transition that entered :attr:`state` and armed this timer.
+    seq: int
+    #: The timed transition's position in the spec that armed it
+    #: (``TimedEdge.index``): the written order that breaks ties of due times.
+    index: int
+    #: The state it was armed in (the timed transition's source).
+    state: str
+    #: The state it moves the instance to when it fires.
+    target: str
+    #: The timed transition's duration, in milliseconds.
+    after_ms: int
+    #: When it is due, in milliseconds since the Unix epoch (UTC).
+    due: int
+    #: The worker holding it while firing it (claimed like hook work), for people.
+    lease_owner: str | None = None
+    #: Until when the claim holds, in seconds since the epoch (wall clock).
+    lease_until: float | None = None
+    #: The holder's proof of identity (:meth:`~wfdsl.stores.base.Store.identity`).
+    lease_proof: str | None = None
+
+    @property
+    def ident(self) -> tuple[str, str, int, int]:
+        """The timer's identity in a store: ``(workflow, instance_id, seq, index)``."""
+        return (self.workflow, self.instance_id, self.seq, self.index)
+
+    @property
+    def due_at(self) -> datetime:
+        """:attr:`due` as an aware UTC datetime."""
+        return from_epoch_ms(self.due)
+
+    @property
+    def transition_key(self) -> str:
+        """The idempotency key of the ``timer`` transition that fires it:
+        deterministic, so the instance's unique keys make a second firing of
+        the same armed timer impossible, whoever tries."""
+        return f"{TIMER_KEY_PREFIX}{self.seq}:{self.index}"

@@ -23,6 +23,7 @@ from wfdsl.stores.limits import MAX_DEPTH, DataRefused, freeze_data, storable
 from wfdsl.stores.records import (
     HookKind,
     InstanceRecord,
+    Timer,
     Transition,
     TransitionKind,
     WorkItem,
@@ -31,6 +32,7 @@ from wfdsl.stores.records import (
 )
 
 __all__ = [
+    "TIMER_COLUMNS",
     "WORK_COLUMNS",
     "Dialect",
     "Migrations",
@@ -39,6 +41,7 @@ __all__ = [
     "data_text",
     "instance_from_row",
     "migrate",
+    "timer_from_row",
     "transition_from_row",
     "work_from_row",
 ]
@@ -49,6 +52,10 @@ Migrations = tuple[tuple[str, ...], ...]
 #: The columns of a work row, in :class:`WorkItem` field order.
 WORK_COLUMNS = """workflow, instance_id, seq, idx, hook, kind, status, attempts,
     last_error, lease_owner, lease_until, lease_proof"""
+
+#: The columns of a timer row, in :class:`Timer` field order.
+TIMER_COLUMNS = """workflow, instance_id, seq, idx, state, target, after_ms, due,
+    lease_owner, lease_until, lease_proof"""
 
 #: The columns of a transition row, in :class:`Transition` field order. Data is
 #: read as text, so that every store decodes it the same way (read-only, and
@@ -109,7 +116,7 @@ def _data(value: str) -> Mapping[str, Any]:
 
 def instance_from_row(row: Sequence[Any]) -> InstanceRecord:
     """The record in a row of ``workflow, instance_id, state, version, fingerprint,
-    compensating, pending, dead, created_at, updated_at``."""
+    compensating, pending, dead, created_at, updated_at[, next_due]``."""
     return InstanceRecord(
         row[0],
         row[1],
@@ -121,6 +128,14 @@ def instance_from_row(row: Sequence[Any]) -> InstanceRecord:
         row[7],
         _time(row[8]),
         _time(row[9]),
+        row[10] if len(row) > 10 else None,
+    )
+
+
+def timer_from_row(row: Sequence[Any]) -> Timer:
+    """The :class:`Timer` in a row of :data:`TIMER_COLUMNS`."""
+    return Timer(
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], row[10]
     )
 
 

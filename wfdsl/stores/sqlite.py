@@ -36,10 +36,13 @@ from contextlib import contextmanager
 from typing import Any
 
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
-from wfdsl.stores import leases, process
-from wfdsl.stores.records import InstanceRecord, Transition, WorkItem, WorkStatus
+from wfdsl.stores import leases, process, wakeup
+from wfdsl.stores.base import TimerListener
+from wfdsl.stores.limits import storable
+from wfdsl.stores.records import InstanceRecord, Timer, Transition, WorkItem, WorkStatus
 from wfdsl.stores.sql import (
     SHARED,
+    TIMER_COLUMNS,
     WORK_COLUMNS,
     Dialect,
     Migrations,
@@ -48,6 +51,7 @@ from wfdsl.stores.sql import (
     data_text,
     instance_from_row,
     migrate,
+    timer_from_row,
     work_from_row,
 )
 
@@ -106,6 +110,27 @@ MIGRATIONS: Migrations = (
     # from the open-work index from now on, so that a completion marker writes
     # one row: wf_instances.pending and .dead are no longer kept.
     ("ALTER TABLE wf_work ADD COLUMN lease_proof TEXT",),
+    # 3: armed timers (timed transitions), one row per timer, written and
+    # removed with the transitions that enter and leave its state; indexed by
+    # due time, so the next due one is one index lookup however many are armed.
+    # ``due`` is in milliseconds since the Unix epoch (UTC).
+    (
+        """CREATE TABLE wf_timers (
+            workflow    TEXT NOT NULL,
+            instance_id TEXT NOT NULL,
+            seq         INTEGER NOT NULL,
+            idx         INTEGER NOT NULL,
+            state       TEXT NOT NULL,
+            target      TEXT NOT NULL,
+            after_ms    INTEGER NOT NULL,
+            due         INTEGER NOT NULL,
+            lease_owner TEXT,
+            lease_until REAL,
+            lease_proof TEXT,
+            PRIMARY KEY (workflow, instance_id, seq, idx)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX wf_timers_due ON wf_timers (workflow, due)",
+    ),
 )
 
 #: The schema version this code writes.
@@ -120,8 +145,13 @@ _PENDING = """(SELECT count(*) FROM wf_work w INDEXED BY wf_work_open
       AND w.status = 'pending')"""
 _DEAD = _PENDING.replace("'pending')", "'dead')")
 
+#: The soonest due time of the instance's armed timers: a primary-key range (``+``
+#: keeps the planner off the due-time index, which would scan the whole workflow).
+_NEXT_DUE = """(SELECT min(+t.due) FROM wf_timers t
+    WHERE t.workflow = i.workflow AND t.instance_id = i.instance_id)"""
+
 _INSTANCE_COLUMNS = f"""i.workflow, i.instance_id, i.state, i.version, i.fingerprint,
-    i.compensating, {_PENDING}, {_DEAD}, i.created_at, i.updated_at"""
+    i.compensating, {_PENDING}, {_DEAD}, i.created_at, i.updated_at, {_NEXT_DUE}"""
 
 # The statements on every send's path take positional parameters (cheaper).
 _LOAD = f"SELECT {_INSTANCE_COLUMNS} FROM wf_instances i WHERE i.workflow = ? AND i.instance_id = ?"
@@ -145,6 +175,26 @@ _MARK_DONE = (
 )
 
 _OPEN_WORK = f"SELECT {WORK_COLUMNS} FROM wf_work WHERE workflow = ? AND status <> 'done'"
+
+_INSERT_TIMER = f"INSERT INTO wf_timers ({TIMER_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+
+#: Every transition leaves its source state: its timers go (a primary-key range).
+_DISARM_ALL = "DELETE FROM wf_timers WHERE workflow = ? AND instance_id = ?"
+
+_TIMER_KEY = "workflow = ? AND instance_id = ? AND seq = ? AND idx = ?"
+
+#: One instance's armed timers, soonest first: its primary-key range (``+``
+#: keeps the planner off the due-time index, which would walk the workflow).
+_INSTANCE_TIMERS = (
+    f"SELECT {TIMER_COLUMNS} FROM wf_timers WHERE workflow = ? AND instance_id = ? "
+    "ORDER BY +due, seq, idx"
+)
+
+#: Due timers of a workflow, earliest first, read along the due-time index.
+_DUE_TIMERS = (
+    f"SELECT {TIMER_COLUMNS} FROM wf_timers INDEXED BY wf_timers_due "
+    "WHERE workflow = ? AND due <= ? ORDER BY due, instance_id, seq, idx"
+)
 
 #: Instances with work of a status: read from the open-work index, not by
 #: counting every instance's work.
@@ -496,7 +546,14 @@ class SQLiteStore(SQLStore):
 
     # -- writes -------------------------------------------------------------------
 
-    def create(self, instance: InstanceRecord, first: Transition, work: Sequence[WorkItem]) -> None:
+    def create(
+        self,
+        instance: InstanceRecord,
+        first: Transition,
+        work: Sequence[WorkItem],
+        *,
+        timers: Sequence[Timer] = (),
+    ) -> None:
         at = (instance.created_at or first.at).isoformat()
         with self._write() as conn:
             try:
@@ -518,6 +575,10 @@ class SQLiteStore(SQLStore):
                 raise AlreadyStarted(instance.workflow, instance.instance_id) from None
             self._insert_transition(conn, instance.workflow, instance.instance_id, first, at)
             self._insert_work(conn, work)
+            if timers:
+                self._insert_timers(conn, timers)
+        if timers:
+            wakeup.notify(self._scope, instance.workflow, min(t.due for t in timers))
 
     def append(
         self,
@@ -527,6 +588,7 @@ class SQLiteStore(SQLStore):
         work: Sequence[WorkItem],
         *,
         compensating: str | None,
+        timers: Sequence[Timer] = (),
     ) -> None:
         # On every send's path: the transaction is written out rather than
         # going through ``_write``, which costs a generator per call.
@@ -541,6 +603,9 @@ class SQLiteStore(SQLStore):
                 raise StoreError(f"{self.path}: {exc}") from exc
             try:
                 self._append(conn, workflow, instance_id, transition, work, compensating, at)
+                conn.execute(_DISARM_ALL, (workflow, instance_id))
+                if timers:
+                    self._insert_timers(conn, timers)
                 conn.execute("COMMIT")
             except BaseException as exc:
                 if conn.in_transaction:
@@ -548,6 +613,8 @@ class SQLiteStore(SQLStore):
                 if isinstance(exc, (sqlite3.Error, UnicodeEncodeError)):
                     raise StoreError(f"{self.path}: {exc}") from exc
                 raise
+        if timers:
+            wakeup.notify(self._scope, workflow, min(t.due for t in timers))
 
     def _append(
         self,
@@ -665,6 +732,163 @@ class SQLiteStore(SQLStore):
             )
             n: int = cur.rowcount
             return n
+
+    # -- timers -------------------------------------------------------------------
+
+    @staticmethod
+    def _insert_timers(conn: sqlite3.Connection, timers: Sequence[Timer]) -> None:
+        conn.executemany(
+            _INSERT_TIMER,
+            [
+                (
+                    t.workflow,
+                    t.instance_id,
+                    t.seq,
+                    t.index,
+                    t.state,
+                    t.target,
+                    t.after_ms,
+                    t.due,
+                    t.lease_owner,
+                    t.lease_until,
+                    t.lease_proof,
+                )
+                for t in timers
+            ],
+        )
+
+    def timers(
+        self,
+        workflow: str | None = None,
+        *,
+        instance_id: str | None = None,
+        due_by: int | None = None,
+    ) -> list[Timer]:
+        if not storable(workflow, instance_id):
+            return []  # never stored, so nothing armed
+        if workflow is not None and instance_id is not None and due_by is None:
+            # On every timer's firing path: one statement, written out.
+            if self._closed or self._generation != process.GENERATION:
+                self._check()
+            with self._lock:
+                try:
+                    cur = self._conn.execute(_INSTANCE_TIMERS, (workflow, instance_id))
+                    return [timer_from_row(r) for r in cur]
+                except sqlite3.Error as exc:
+                    raise StoreError(f"{self.path}: {exc}") from exc
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in (("workflow", workflow), ("instance_id", instance_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if due_by is not None:
+            where.append("due <= ?")
+            params.append(due_by)
+        sql = f"SELECT {TIMER_COLUMNS} FROM wf_timers"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        # One instance's timers: its primary-key range (``+`` keeps the planner
+        # off the due-time index, which would walk the whole workflow).
+        sql += " ORDER BY {}due, workflow, instance_id, seq, idx".format(
+            "+" if instance_id is not None else ""
+        )
+        with self._read() as conn:
+            return [timer_from_row(r) for r in conn.execute(sql, params)]
+
+    def load_armed(
+        self, workflow: str, instance_id: str
+    ) -> tuple[InstanceRecord, list[Timer]] | None:
+        if not storable(workflow, instance_id):
+            return None
+        if self._closed or self._generation != process.GENERATION:
+            self._check()
+        with self._lock:
+            try:
+                row = self._conn.execute(_LOAD, (workflow, instance_id)).fetchone()
+                if row is None:
+                    return None
+                cur = self._conn.execute(_INSTANCE_TIMERS, (workflow, instance_id))
+                return instance_from_row(row), [timer_from_row(r) for r in cur]
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: {exc}") from exc
+
+    def next_due(self, workflow: str, *, after: int | None = None) -> int | None:
+        if not storable(workflow):
+            return None
+        with self._read() as conn:
+            if after is None:
+                row = conn.execute(
+                    "SELECT min(due) FROM wf_timers WHERE workflow = ?", (workflow,)
+                ).fetchone()
+            else:
+                row = conn.execute(
+                    "SELECT min(due) FROM wf_timers WHERE workflow = ? AND due > ?",
+                    (workflow, after),
+                ).fetchone()
+        due: int | None = row[0]
+        return due
+
+    def claim_timers(
+        self,
+        workflow: str,
+        *,
+        due_by: int,
+        owner: str,
+        proof: str,
+        now: float,
+        until: float,
+        limit: int = 100,
+    ) -> list[Timer]:
+        picked: list[Timer] = []
+        blocked: set[str] = set()
+        verdicts: dict[str, bool] = {}
+        # A lost claim only lets another worker try the same timer, which the
+        # version check makes harmless: no disk flush of its own.
+        with self._write(flush=False) as conn:
+            for row in conn.execute(_DUE_TIMERS, (workflow, due_by)):
+                if len(picked) >= limit:
+                    break
+                t = timer_from_row(row)
+                if t.instance_id in blocked:
+                    continue
+                if not leases.lease_free(t, proof=proof, now=now, verdicts=verdicts):
+                    blocked.add(t.instance_id)
+                    continue
+                picked.append(t)
+            picked = [t for t in picked if t.instance_id not in blocked]
+            conn.executemany(
+                f"UPDATE wf_timers SET lease_owner = ?, lease_until = ?, lease_proof = ? "
+                f"WHERE {_TIMER_KEY}",
+                [(owner, until, proof, *t.ident) for t in picked],
+            )
+        return [leases.leased_timer(t, owner, until, proof) for t in picked]
+
+    def disarm(self, timers: Sequence[Timer]) -> None:
+        if not timers:
+            if self._closed:
+                self._check()
+            return
+        with self._write() as conn:
+            conn.executemany(f"DELETE FROM wf_timers WHERE {_TIMER_KEY}", [t.ident for t in timers])
+
+    def release_timers(self, timers: Sequence[Timer], *, until: float | None = None) -> None:
+        held = [t for t in timers if t.lease_proof is not None]
+        if not held:
+            return
+        # A lease without proof (``until``) is free only once it expires.
+        owner = "CASE WHEN ? IS NULL THEN NULL ELSE lease_owner END"
+        with self._write(flush=False) as conn:
+            conn.executemany(
+                f"UPDATE wf_timers SET lease_owner = {owner}, lease_until = ?, lease_proof = NULL "
+                f"WHERE {_TIMER_KEY} AND lease_proof = ?",
+                [(until, until, *t.ident, t.lease_proof) for t in held],
+            )
+
+    def listen(self, workflows: Sequence[str]) -> TimerListener:
+        if self._closed:
+            self._check()
+        return wakeup.LocalListener(self._scope, workflows)
 
     def close(self) -> None:
         """Close the connection (idempotent)."""
