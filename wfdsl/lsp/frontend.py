@@ -19,9 +19,10 @@ from lark.exceptions import UnexpectedInput
 
 from wfdsl.diagnostics import Diagnostic, Severity
 from wfdsl.errors import FormatError, SpecError
-from wfdsl.fmt import _guard_tokens, _transition_unit, format_guard_node, format_source
+from wfdsl.fmt import format_guard_node, format_source, transition_text
+from wfdsl.frontend.lines import Lines
 from wfdsl.frontend.naming import upper_snake
-from wfdsl.frontend.parser import KEYWORDS, _lark, normalize_line_ends, parse
+from wfdsl.frontend.parser import KEYWORDS, lark_parser, line_end_of, parse
 from wfdsl.frontend.source import Source, gc_paused
 from wfdsl.frontend.syntax import (
     AndNode,
@@ -37,18 +38,20 @@ from wfdsl.frontend.syntax import (
     TimedTransitionNode,
     TransitionNode,
     WorkflowNode,
+    guard_tokens,
 )
 from wfdsl.frontend.validate import check_tree, closest_name
 from wfdsl.ir import Spec
 from wfdsl.lint.base import REGISTRY, Rule
 from wfdsl.lint.config import ConfigError, ConfigFinder, Selection
-from wfdsl.lint.docs import _anchor as rule_anchor
 from wfdsl.lint.docs import render as render_rules_page
+from wfdsl.lint.docs import rule_anchor
 from wfdsl.lint.engine import lint_source
-from wfdsl.lint.noqa import _LINE as NOQA_LINE_DIRECTIVE
+from wfdsl.lint.noqa import LINE_DIRECTIVE as NOQA_LINE_DIRECTIVE
 
 __all__ = [
     "KEYWORDS",
+    "Lines",
     "NOQA_LINE_DIRECTIVE",
     "REGISTRY",
     "AndNode",
@@ -85,6 +88,7 @@ __all__ = [
     "is_name",
     "iter_line_tokens",
     "keyword_terminals",
+    "line_end_of",
     "parser_at",
     "render_rules_page",
     "rule_anchor",
@@ -109,8 +113,9 @@ class Checked:
 
 
 def check(text: str, path: str, selection: Selection) -> Checked:
-    """Parse, validate and lint ``text`` as ``wfdsl lint`` does (same stages,
-    same rules, same ``noqa``), keeping the AST for the editor features."""
+    """Parse, validate and lint ``text`` (line ends normalised, as
+    :attr:`Lines.text`) as ``wfdsl lint`` does (same stages, same rules, same
+    ``noqa``), keeping the AST for the editor features."""
     if text.startswith("\ufeff"):
         # ``wfdsl lint`` drops a BOM when it decodes the file; a space keeps
         # every offset where the editor has it.
@@ -120,12 +125,11 @@ def check(text: str, path: str, selection: Selection) -> Checked:
             tree, comments = parse(text, path)
         except SpecError as exc:
             return Checked(None, (), None, _sorted(exc.diagnostics))
-        # As `wfdsl lint`: errors with every warning they leave meaningful,
-        # positions into the text with its line ends normalised.
+        # As `wfdsl lint`: errors with every warning they leave meaningful.
         checked = check_tree(tree, path)
         source = Source(
             checked.spec,
-            normalize_line_ends(text),
+            text,
             tuple(comments),
             checked.errors,
             checked.gaps,
@@ -148,7 +152,7 @@ def parser_at(text: str, offset: int) -> tuple[set[str] | None, list[object], To
     stack is the parser's at the error (the members parsed until then) and
     the last token is None.
     """
-    ip = _lark().parse_interactive(text)
+    ip = lark_parser().parse_interactive(text)
     last: Token | None = None
     try:
         # iter_parse yields each token, then feeds it when asked for the next
@@ -167,14 +171,14 @@ def parser_at(text: str, offset: int) -> tuple[set[str] | None, list[object], To
 def iter_line_tokens(line: str) -> Iterator[Token]:
     """The tokens of one line, comments included (strings and comments never
     span lines). :raises UnexpectedInput: at a character no token starts with."""
-    yield from _lark().lex(line, dont_ignore=True)
+    yield from lark_parser().lex(line, dont_ignore=True)
 
 
 @cache
 def keyword_terminals() -> dict[str, str]:
     """Terminal name -> keyword, for every keyword of the grammar."""
     out: dict[str, str] = {}
-    for term in _lark().terminals:
+    for term in lark_parser().terminals:
         if term.pattern.type == "str" and term.pattern.value in KEYWORDS:
             out[term.name] = term.pattern.value
     return out
@@ -182,7 +186,7 @@ def keyword_terminals() -> dict[str, str]:
 
 @cache
 def _name_regexp() -> re.Pattern[str]:
-    return re.compile(_lark().get_terminal("NAME").pattern.to_regexp())
+    return re.compile(lark_parser().get_terminal("NAME").pattern.to_regexp())
 
 
 def is_name(text: str) -> bool:
@@ -192,9 +196,4 @@ def is_name(text: str) -> bool:
 
 def guard_names(node: GuardNode | None) -> list[Token]:
     """The guard's names, left to right."""
-    return [] if node is None else _guard_tokens(node)
-
-
-def transition_text(node: TransitionNode | TimedTransitionNode) -> str:
-    """The transition as ``wfdsl fmt`` writes it, on one line."""
-    return _transition_unit(node).text
+    return [] if node is None else guard_tokens(node)

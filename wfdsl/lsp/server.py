@@ -135,8 +135,14 @@ class WfdslServer(LanguageServer):
 
     @staticmethod
     def text_edits(analysis: Analysis, edits: Iterable[Edit]) -> list[types.TextEdit]:
+        """LSP edits of the document as written: a new line in an edit gets the
+        file's own line end, so a CRLF file stays CRLF."""
+        nl = analysis.line_end
         return [
-            types.TextEdit(range=analysis.index.range(e.start, e.end), new_text=e.new_text)
+            types.TextEdit(
+                range=analysis.index.range(e.start, e.end),
+                new_text=e.new_text if nl == "\n" else e.new_text.replace("\n", nl),
+            )
             for e in edits
         ]
 
