@@ -48,7 +48,6 @@ from wfdsl.errors import FormatError, WorkflowError
 from wfdsl.frontend.parser import line_end_of, normalize_line_ends, parse
 from wfdsl.frontend.source import Source, analyze, gc_paused
 from wfdsl.frontend.syntax import (
-    guard_tokens,
     AndNode,
     EventsNode,
     GroupNode,
@@ -60,6 +59,7 @@ from wfdsl.frontend.syntax import (
     TimedTransitionNode,
     TransitionNode,
     WorkflowNode,
+    guard_tokens,
 )
 from wfdsl.frontend.validate import build_spec
 from wfdsl.lint.config import Selection

@@ -51,7 +51,6 @@ from wfdsl.lint.noqa import LINE_DIRECTIVE as NOQA_LINE_DIRECTIVE
 
 __all__ = [
     "KEYWORDS",
-    "Lines",
     "NOQA_LINE_DIRECTIVE",
     "REGISTRY",
     "AndNode",
@@ -64,6 +63,7 @@ __all__ = [
     "FormatError",
     "GroupNode",
     "GuardNode",
+    "Lines",
     "NotNode",
     "OrNode",
     "RefNode",

@@ -49,7 +49,9 @@ class Refused(JsonRpcException):
 
 def _strict_str(value: object, _type: object) -> str:
     if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {'null' if value is None else type(value).__name__}")
+        raise TypeError(
+            f"expected a string, got {'null' if value is None else type(value).__name__}"
+        )
     return value
 
 
