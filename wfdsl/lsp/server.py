@@ -58,7 +58,7 @@ def _strict_str(value: object, _type: object) -> str:
 def converter() -> cattrs.Converter:
     """pygls's converter, except that a string must be a string: cattrs would
     make ``"None"`` of a null ``newName`` and rename every use to it."""
-    conv = default_converter()
+    conv: cattrs.Converter = default_converter()  # type: ignore[no-untyped-call]
     conv.register_structure_hook(str, _strict_str)
     return conv
 
