@@ -20,6 +20,7 @@ from lark.exceptions import UnexpectedInput
 from wfdsl.diagnostics import Diagnostic, Severity
 from wfdsl.errors import FormatError, SpecError
 from wfdsl.fmt import format_guard_node, format_source, transition_text
+from wfdsl.frontend.durations import DurationProblem, read_duration, read_duration_text
 from wfdsl.frontend.lines import Lines
 from wfdsl.frontend.naming import upper_snake
 from wfdsl.frontend.parser import KEYWORDS, lark_parser, line_end_of, parse
@@ -58,6 +59,7 @@ __all__ = [
     "ConfigError",
     "ConfigFinder",
     "Diagnostic",
+    "DurationProblem",
     "EventNode",
     "EventsNode",
     "FormatError",
@@ -90,6 +92,8 @@ __all__ = [
     "keyword_terminals",
     "line_end_of",
     "parser_at",
+    "read_duration",
+    "read_duration_text",
     "render_rules_page",
     "rule_anchor",
     "transition_text",
