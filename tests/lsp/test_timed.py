@@ -131,11 +131,11 @@ async def test_the_outline_lists_timed_transitions(client: LanguageClient, tmp_p
 
 async def test_timer_diagnostics_are_wfdsl_lint_s(client: LanguageClient, tmp_path: Path) -> None:
     text = TEXT.replace("after 2d", "after 30m1h").replace("after 1h if", "after 1.5h if")
-    uri, diags = await _open(client, tmp_path, text)
+    _, diags = await _open(client, tmp_path, text)
     path = tmp_path / "payment.wf"
     assert published(diags) == [as_lsp(text, f) for f in lint_json(path)]
     assert [d.code for d in diags] == ["WF114", "WF114"]
-    uri, diags = await _open(client, tmp_path, TEXT)
+    _uri, diags = await _open(client, tmp_path, TEXT)
     (shadowed,) = diags
     assert shadowed.code == "WF210"
     assert shadowed.range.start == at(TEXT, "reminded -> pending")
@@ -157,7 +157,7 @@ async def test_a_bad_duration_has_a_quick_fix_writing_it_as_the_hint_says(
     client: LanguageClient, tmp_path: Path, written: str, fixed: str
 ) -> None:
     text = TEXT.replace("after 2d", f"after {written}")
-    uri, diags = await _open(client, tmp_path, text)
+    _, diags = await _open(client, tmp_path, text)
     (problem,) = [d for d in diags if d.code == "WF114"]
     actions = await client.text_document_code_action_async(
         types.CodeActionParams(
@@ -179,7 +179,7 @@ async def test_no_quick_fix_when_the_hint_gives_no_duration(
     client: LanguageClient, tmp_path: Path, written: str
 ) -> None:
     text = TEXT.replace("after 2d", f"after {written}")
-    uri, diags = await _open(client, tmp_path, text)
+    _, diags = await _open(client, tmp_path, text)
     (problem,) = [d for d in diags if d.code == "WF114"]
     actions = await client.text_document_code_action_async(
         types.CodeActionParams(

@@ -22,9 +22,14 @@ from wfdsl.lsp.frontend import (
     ConfigFinder,
     Lines,
     Selection,
-    check,
+    SpecError,
+    check_parsed,
+    editor_text,
+    gc_paused,
     line_end_of,
+    not_parsed,
 )
+from wfdsl.lsp.incremental import Parsed, reparse
 from wfdsl.lsp.symbols import SymbolIndex
 from wfdsl.lsp.text import Encoding, TextIndex, apply_changes
 
@@ -92,6 +97,9 @@ class Document:
     #: The last version that parsed, for completion while the current one
     #: has a syntax error.
     _last_parsed: Analysis | None = field(default=None, repr=False)
+    #: The parse of the last version that parsed, which the next parse
+    #: reuses where an edit left it alone (:mod:`wfdsl.lsp.incremental`).
+    _parsed: Parsed | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.path is None and self.uri.startswith("file:"):
@@ -116,7 +124,15 @@ class Document:
         selection, problem = selection_for(self.path)
         path = self.path or self.uri
         lines = Lines(self.text)
-        checked = check(lines.text, path, selection)
+        text = editor_text(lines.text)
+        with gc_paused():
+            try:
+                parsed = reparse(self._parsed, text, path)
+            except SpecError as exc:
+                checked = not_parsed(exc)
+            else:
+                self._parsed = parsed
+                checked = check_parsed(parsed.tree, parsed.comments, text, path, selection)
         current = Analysis(
             lines.text,
             self.version,

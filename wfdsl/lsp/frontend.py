@@ -10,7 +10,7 @@ When the front end's modules move, only the imports here change.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -31,6 +31,7 @@ from wfdsl.frontend.syntax import (
     EventsNode,
     GroupNode,
     GuardNode,
+    MemberNode,
     NotNode,
     OrNode,
     RefNode,
@@ -66,6 +67,7 @@ __all__ = [
     "GroupNode",
     "GuardNode",
     "Lines",
+    "MemberNode",
     "NotNode",
     "OrNode",
     "RefNode",
@@ -82,7 +84,9 @@ __all__ = [
     "UnexpectedInput",
     "WorkflowNode",
     "check",
+    "check_parsed",
     "closest_name",
+    "editor_text",
     "format_guard_node",
     "format_source",
     "gc_paused",
@@ -91,6 +95,8 @@ __all__ = [
     "iter_line_tokens",
     "keyword_terminals",
     "line_end_of",
+    "not_parsed",
+    "parse",
     "parser_at",
     "read_duration",
     "read_duration_text",
@@ -116,31 +122,40 @@ class Checked:
     diagnostics: tuple[Diagnostic, ...]
 
 
+def editor_text(text: str) -> str:
+    """``text`` (line ends normalised, as :attr:`Lines.text`) as the front end
+    reads it: ``wfdsl lint`` drops a BOM when it decodes a file; a space in its
+    place keeps every offset where the editor has it."""
+    return " " + text[1:] if text.startswith("\ufeff") else text
+
+
 def check(text: str, path: str, selection: Selection) -> Checked:
-    """Parse, validate and lint ``text`` (line ends normalised, as
-    :attr:`Lines.text`) as ``wfdsl lint`` does (same stages, same rules, same
-    ``noqa``), keeping the AST for the editor features."""
-    if text.startswith("\ufeff"):
-        # ``wfdsl lint`` drops a BOM when it decodes the file; a space keeps
-        # every offset where the editor has it.
-        text = " " + text[1:]
+    """Parse, validate and lint ``text`` (see :func:`editor_text`) as ``wfdsl
+    lint`` does (same stages, same rules, same ``noqa``), keeping the AST for
+    the editor features."""
     with gc_paused():
         try:
             tree, comments = parse(text, path)
         except SpecError as exc:
-            return Checked(None, (), None, _sorted(exc.diagnostics))
-        # As `wfdsl lint`: errors with every warning they leave meaningful.
-        checked = check_tree(tree, path)
-        source = Source(
-            checked.spec,
-            text,
-            tuple(comments),
-            checked.errors,
-            checked.gaps,
-        )
-        found = lint_source(source, selection)
-        spec = None if checked.errors else checked.spec
-        return Checked(tree, tuple(comments), spec, tuple(found))
+            return not_parsed(exc)
+        return check_parsed(tree, comments, text, path, selection)
+
+
+def not_parsed(exc: SpecError) -> Checked:
+    """What a syntax error leaves: its diagnostic."""
+    return Checked(None, (), None, _sorted(exc.diagnostics))
+
+
+def check_parsed(
+    tree: WorkflowNode, comments: Sequence[Token], text: str, path: str, selection: Selection
+) -> Checked:
+    """Validate and lint a parse of ``text`` as ``wfdsl lint`` does: errors
+    with every warning they leave meaningful."""
+    checked = check_tree(tree, path)
+    source = Source(checked.spec, text, tuple(comments), checked.errors, checked.gaps)
+    found = lint_source(source, selection)
+    spec = None if checked.errors else checked.spec
+    return Checked(tree, tuple(comments), spec, tuple(found))
 
 
 def _sorted(diags: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
