@@ -157,7 +157,7 @@ async def test_a_bad_duration_has_a_quick_fix_writing_it_as_the_hint_says(
     client: LanguageClient, tmp_path: Path, written: str, fixed: str
 ) -> None:
     text = TEXT.replace("after 2d", f"after {written}")
-    _, diags = await _open(client, tmp_path, text)
+    uri, diags = await _open(client, tmp_path, text)
     (problem,) = [d for d in diags if d.code == "WF114"]
     actions = await client.text_document_code_action_async(
         types.CodeActionParams(
@@ -179,7 +179,7 @@ async def test_no_quick_fix_when_the_hint_gives_no_duration(
     client: LanguageClient, tmp_path: Path, written: str
 ) -> None:
     text = TEXT.replace("after 2d", f"after {written}")
-    _, diags = await _open(client, tmp_path, text)
+    uri, diags = await _open(client, tmp_path, text)
     (problem,) = [d for d in diags if d.code == "WF114"]
     actions = await client.text_document_code_action_async(
         types.CodeActionParams(
