@@ -25,9 +25,10 @@ LF = (
     ORDER.read_text(encoding="utf-8")
     .replace('"Handed to the carrier"', '"Übergeben 🚚 an den Träger"')
     .replace("    paid -> packed on pack if in_stock", "    paid  ->  pakced on pack if in_stock")
-    .replace('"Carrier collects the parcel"', '"Carrier 🚀 collects"')
+    .replace('"Carrier collects the parcel"\n    event deliver', '"Carrier 🚀 collects", deliver')
 )
-NAMES = ["shipped", "pakced", "ship", "in_stock", "paid", "book_courier"]
+# "deliver" is declared after the emoji on its line: UTF-16 columns count it as two.
+NAMES = ["shipped", "pakced", "ship", "deliver", "in_stock", "paid", "book_courier"]
 
 
 def _doc(uri: str) -> types.TextDocumentIdentifier:
@@ -87,6 +88,15 @@ async def test_every_answer_is_the_same_as_for_lf_line_ends(
     # The WF101 is at the typo, found by position in the text as written.
     (wf101,) = [d for d in diags if d.code == "WF101"]
     assert wf101.range.start == at(raw, "pakced")
+    # The declaration of "deliver", after an emoji on its line, where the
+    # helper (which counts UTF-16 units on its own) puts it.
+    found = await client.text_document_definition_async(
+        types.DefinitionParams(_doc(uri), at(raw, "on deliver", delta=5))
+    )
+    assert isinstance(found, types.Location)
+    declared = ', deliver "'
+    assert found.range == types.Range(at(raw, declared, delta=2), at(raw, declared, delta=9))
+    assert found.range.start.character == len('    event ship "Carrier 🚀 collects", ') + 1
     assert await _answers(client, uri, raw) == await _answers(client, lf_uri, LF)
 
 
@@ -152,7 +162,7 @@ async def test_incremental_changes_land_where_the_editor_put_them(
     for text, u in ((raw, uri), (LF, lf_uri)):
         start = at(text, "pakced")
         end = types.Position(start.line, start.character + len("pakced"))
-        join_start = at(text, '🚀 collects"', delta=11)
+        join_start = at(text, 'confirms delivery"', delta=18)
         join_end = types.Position(join_start.line + 1, 0)
         diags = await change_document(
             client,
