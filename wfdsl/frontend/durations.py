@@ -82,7 +82,7 @@ def read_duration_text(text: str, span: Span) -> Duration | DurationProblem:
         return pieces
     for p in pieces:
         if p.unit not in DURATION_UNITS:
-            hint, rewrite = _unit_hint(p, text)
+            hint, rewrite = _unit_hint(p, pieces, text)
             return DurationProblem(
                 _sub(span, p.unit_start, p.end),
                 f"unknown unit '{p.unit}' in duration '{text}'",
@@ -175,25 +175,43 @@ def _fraction(text: str, span: Span, start: int) -> DurationProblem:
     whole, frac, unit = text[start:i], text[i + 1 : j], text[j:k]
     hint = "durations count whole units: use a smaller unit"
     rewrite = None
+    piece = text[start:k]
     if unit in DURATION_UNITS and frac and len(whole) + len(frac) <= _MAX_DIGITS:
         scaled = int(whole + frac) * DURATION_UNITS[unit]
         ms, rest = divmod(scaled, 10 ** len(frac))
-        if not rest and ms > 0:
-            hint = f"durations count whole units: write '{format_duration(ms)}'"
-            rewrite = format_duration(ms) if k - start == len(text) else None
-    piece = text[start:k]
+        if not rest and ms > 0 and piece == text:
+            rewrite = format_duration(ms)
+            hint = f"durations count whole units: write '{rewrite}'"
+        elif not rest and ms > 0:
+            # Only this piece is known here: say what it is, not what the
+            # whole duration should be (``1.5h30m`` is not ``1h30m``).
+            hint = f"durations count whole units: '{piece}' is '{format_duration(ms)}'"
     where = f"duration '{text}'" if piece == text else f"'{piece}' in duration '{text}'"
     return DurationProblem(_sub(span, start, k), f"{where} is not a whole number", hint, rewrite)
 
 
-def _unit_hint(p: _Piece, text: str) -> tuple[str, str | None]:
-    """What the unit was meant to be: the whole duration with it corrected
-    (the hint and the rewrite), or the units there are (no rewrite)."""
+def _meant_unit(unit: str) -> str | None:
+    lower = unit.lower()
+    return lower if lower in DURATION_UNITS else _SYNONYMS.get(lower)
+
+
+def _unit_hint(p: _Piece, pieces: Sequence[_Piece], text: str) -> tuple[str, str | None]:
+    """What the unit was meant to be: the whole duration with every unit
+    corrected (the hint and the rewrite; ``1H30M`` gives ``1h30m``, not
+    ``1h30M``), or the units there are (no rewrite)."""
     lower = p.unit.lower()
-    meant = lower if lower in DURATION_UNITS else _SYNONYMS.get(lower)
+    meant = _meant_unit(p.unit)
     if meant is not None:
-        fixed = text[: p.unit_start] + meant + text[p.end :]
+        # Correct every piece that can be, so the hint is never itself wrong;
+        # a piece nobody can guess stays as written and the rewrite is dropped.
+        fixed, guessed = "", True
+        for q in pieces:
+            unit = _meant_unit(q.unit)
+            guessed = guessed and unit is not None
+            fixed += q.number + (unit or q.unit)
         case = "units are lower case: " if lower == meant else ""
+        if not guessed:
+            return f"{case}'{p.unit}' is '{meant}'", None
         return f"{case}write '{fixed}'", fixed
     if lower in _WEEKS:
         return "there is no week unit: count days, e.g. '7d'", None
