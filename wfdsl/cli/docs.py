@@ -100,22 +100,24 @@ def docs(files: tuple[str, ...], out_dir: str, check: bool, dot_timeout: float) 
     # the diagrams it could not draw, every table kept (exit 2 at the end).
     undrawn: list[str] = []
     for target, file, page in planned:
-        text = page.text
-        for note in page.notes:
-            click.echo(f"wfdsl: warning: {target}: {note}", err=True)
+        text, notes = page.text, page.notes
         if page.svg is not None and page.svg_dot is not None:
             svg_path = os.path.join(out_dir, page.svg)
             try:
                 outputs[svg_path] = (file, _draw_svg(page.svg_dot, timeout=dot_timeout))
             except RenderError as exc:
-                why = f"Graphviz could not draw {svg_path}: {exc.message}"
+                notes = ()
+                why = f"Graphviz could not draw {svg_path}: {_graphviz_failure(exc)}"
                 if check:
-                    undrawn.append(f"{svg_path}: cannot check: {why}")
+                    undrawn.append(f"{svg_path}: cannot check it: {why}")
                 else:
                     text = undrawn_review_page(spec_of[target], source=_link(file, out_dir)).text
                     undrawn.append(
-                        f"{target}: written without its diagram (too large for Mermaid); {why}"
+                        f"{target}: written without a diagram, which Mermaid cannot draw"
+                        f" ({page.too_large}) and {why}"
                     )
+        for note in notes:
+            click.echo(f"wfdsl: warning: {target}: {note}", err=True)
         outputs[target] = (file, text)
     # SVGs an earlier run drew for pages that no longer show one.
     leftovers = [svg for svg in _drawn_svgs(pages) if svg not in outputs]
@@ -190,12 +192,24 @@ def _draw_svg(dot: str, *, timeout: float) -> bytes:
     from wfdsl.render.markdown import GENERATED_MARK
 
     svg = run_dot(dot, "svg", timeout=timeout)
-    if b"<svg" not in svg[:4096] or b"</svg>" not in svg[-4096:]:
+    if b"<svg" not in svg or not svg.rstrip().endswith(b"</svg>"):
         raise RenderError("svg", "Graphviz dot wrote no complete SVG")
     # After the XML declaration, which must come first.
     head, sep, rest = svg.partition(b"?>\n")
     mark = f"<!-- Generated {GENERATED_MARK}. -->\n".encode()
     return head + sep + mark + rest if sep else mark + svg
+
+
+def _graphviz_failure(exc: RenderError) -> str:
+    """What went wrong with Graphviz, and for a missing ``dot`` the fix."""
+    from wfdsl.errors import GraphvizNotFound
+
+    if isinstance(exc, GraphvizNotFound):
+        return (
+            f"its '{exc.program}' program was not found; install Graphviz (apt-get install"
+            " graphviz, brew install graphviz, https://graphviz.org/download/)"
+        )
+    return exc.message
 
 
 def _drawn_svgs(pages: dict[str, str]) -> list[str]:

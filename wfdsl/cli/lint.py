@@ -10,8 +10,7 @@ from dataclasses import dataclass
 import click
 
 from wfdsl.cli.common import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UserError
-from wfdsl.cli.fileio import write_output
-from wfdsl.cli.fileio import inside
+from wfdsl.cli.fileio import inside, write_output
 from wfdsl.diagnostics import Diagnostic
 from wfdsl.frontend.source import read_limited
 from wfdsl.lint.config import ConfigError, ConfigFinder, Selection

@@ -103,6 +103,9 @@ class ReviewPage:
     #: Why the diagram is not Mermaid at full detail, one sentence each (for
     #: the user: ``wfdsl docs`` prints them on stderr). Empty when it is.
     notes: tuple[str, ...] = ()
+    #: With :attr:`svg`: why Mermaid cannot draw the diagram at any detail
+    #: ("at full detail the diagram is 164,367 characters, ...").
+    too_large: str = ""
 
 
 #: What each smaller detail leaves out, and which table still lists it.
@@ -157,9 +160,10 @@ def plan_review_page(
         else:
             tried.append(f"without {_LEFT_OUT[detail][0]} it is {' and '.join(problems)}")
     svg = f"{spec.name}.svg"
-    note = f"{'; '.join(tried)}; the page shows it drawn by Graphviz in {svg}"
+    too_large = "; ".join(tried)
+    note = f"{too_large}; the page shows it drawn by Graphviz in {svg}"
     dot = _bounded_layout(to_dot(extract(spec, Detail.HOOKS)))
-    return ReviewPage(_page(spec, source, limits, svg=svg), None, svg, dot, (note,))
+    return ReviewPage(_page(spec, source, limits, svg=svg), None, svg, dot, (note,), too_large)
 
 
 def undrawn_review_page(spec: Spec, *, source: str | None = None) -> ReviewPage:
