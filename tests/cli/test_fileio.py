@@ -195,3 +195,33 @@ def test_write_output_refuses_to_leave_the_root_it_is_given(tmp_path: Path) -> N
             writer="test",
         )
     assert (tmp_path / "victim.txt").read_text() == "keep\n"
+
+
+def test_no_command_writes_a_file_but_through_fileio() -> None:
+    """One policy for every output file: no module of the CLI but fileio.py
+    opens a file for writing, renames over one or makes a temporary one."""
+    import ast
+
+    cli_dir = Path(__file__).resolve().parents[2] / "wfdsl" / "cli"
+    writes = {"write_text", "write_bytes", "mkstemp", "replace", "rename", "NamedTemporaryFile"}
+    found = []
+    for module in sorted(cli_dir.glob("*.py")):
+        if module.name == "fileio.py":
+            continue
+        for node in ast.walk(ast.parse(module.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            modes = [a.value for a in node.args[1:2] if isinstance(a, ast.Constant)]
+            modes += [k.value.value for k in node.keywords if k.arg == "mode"
+                      and isinstance(k.value, ast.Constant)]  # fmt: skip
+            opens_to_write = name == "open" and any(
+                isinstance(m, str) and set(m) & set("wax+") for m in modes
+            )
+            # str.replace is text, not a rename: only os.replace counts.
+            renames = name in ("replace", "rename") and getattr(func, "value", None) is not None
+            renames = renames and getattr(func.value, "id", "") == "os"  # type: ignore[attr-defined]
+            if opens_to_write or renames or name in writes - {"replace", "rename"}:
+                found.append(f"{module.name}:{node.lineno}: {name}")
+    assert found == []

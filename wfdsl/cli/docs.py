@@ -98,7 +98,8 @@ def docs(files: tuple[str, ...], out_dir: str, check: bool, dot_timeout: float) 
         _refuse_foreign(out_dir, planned)
     # Graphviz failing is an error, but the pages are still written: without
     # the diagrams it could not draw, every table kept (exit 2 at the end).
-    undrawn: list[str] = []
+    undrawn: list[str] = []  # one error line each
+    unchecked: set[str] = set()  # SVGs --check could not draw to compare
     for target, file, page in planned:
         text, notes = page.text, page.notes
         if page.svg is not None and page.svg_dot is not None:
@@ -109,6 +110,7 @@ def docs(files: tuple[str, ...], out_dir: str, check: bool, dot_timeout: float) 
                 notes = ()
                 why = f"Graphviz could not draw {svg_path}: {_graphviz_failure(exc)}"
                 if check:
+                    unchecked.add(svg_path)
                     undrawn.append(f"{svg_path}: cannot check it: {why}")
                 else:
                     text = undrawn_review_page(spec_of[target], source=_link(file, out_dir)).text
@@ -130,16 +132,17 @@ def docs(files: tuple[str, ...], out_dir: str, check: bool, dot_timeout: float) 
                 stale.append(target)
                 click.echo(f"{target}: {problem}", err=True)
         for svg in leftovers:
-            if any(svg in message for message in undrawn):
-                continue  # could not be drawn here, so not compared: said below
+            if svg in unchecked:
+                continue  # still shown by its page, just not drawn here: said below
             stale.append(svg)
             click.echo(f"{svg}: no longer needed by its page", err=True)
+        if stale:
+            click.echo(f"run: wfdsl docs {' '.join(files)} -o {out_dir}", err=True)
         for message in undrawn:
             click.echo(f"wfdsl: error: {message}", err=True)
         if undrawn:
-            sys.exit(EXIT_ERROR)
+            sys.exit(EXIT_ERROR)  # the check is incomplete: not a pass, nor only findings
         if stale:
-            click.echo(f"run: wfdsl docs {' '.join(files)} -o {out_dir}", err=True)
             sys.exit(EXIT_FINDINGS)
         return
 
