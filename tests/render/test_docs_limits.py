@@ -290,3 +290,21 @@ def test_render_to_mermaid_is_quiet_when_it_fits(tmp_path: Path) -> None:
     source.write_text(release_pipeline(10))
     result = CliRunner().invoke(cli, ["render", str(source), "--format", "mermaid"])
     assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_every_page_is_written_when_one_diagram_cannot_be_drawn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake_dot(tmp_path, monkeypatch, "exit 1")
+    (tmp_path / "huge.wf").write_text(HUGE)
+    (tmp_path / "small.wf").write_text(release_pipeline(3).replace("release", "small"))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        cli, ["docs", str(tmp_path / "huge.wf"), str(tmp_path / "small.wf"), "-o", str(out)]
+    )
+    assert result.exit_code == 2
+    assert "```mermaid" in (out / "small.md").read_text()
+    assert "Graphviz could not draw it" in (out / "release.md").read_text()
+    assert [line for line in result.stderr.splitlines() if "error" in line][0].startswith(
+        f"wfdsl: error: {out / 'release.md'}: written without a diagram"
+    )
