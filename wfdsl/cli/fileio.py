@@ -33,6 +33,7 @@ import os
 import stat
 import tempfile
 
+from wfdsl.cli.common import UserError
 from wfdsl.frontend.source import file_kind, open_regular
 
 #: How much of an existing file is searched for a generated file's mark.
@@ -176,8 +177,6 @@ def write_output(
     ``mark`` and ``writer`` as for :func:`target_of`); a failure or a refusal
     is a one-line :class:`~wfdsl.cli.common.UserError` (``PATH: cannot write:
     why``), and nothing was changed at ``path``."""
-    from wfdsl.cli.common import UserError
-
     try:
         write_atomic(path, data, root=root, mark=mark, writer=writer)
     except OSError as exc:

@@ -198,8 +198,8 @@ EDGE_LIMITED = frozenset({"flowchart", "flowchart-v2", "graph"})
 def mermaid_size(text: str) -> tuple[int, int]:
     """(characters as Mermaid counts them, edges) of a Mermaid diagram.
 
-    Mermaid measures JavaScript string length, after turning ``\r\n`` and
-    ``\r`` into ``\n`` and dropping leading white space and ``%%`` comment
+    Mermaid measures JavaScript string length, after turning ``\\r\\n`` and
+    ``\\r`` into ``\\n`` and dropping leading white space and ``%%`` comment
     lines: UTF-16 code units, so a character outside the Basic Multilingual
     Plane counts twice. Every edge is one ``-->`` line, the ``[*]`` start and
     end markers included.
