@@ -305,6 +305,6 @@ def test_every_page_is_written_when_one_diagram_cannot_be_drawn(
     assert result.exit_code == 2
     assert "```mermaid" in (out / "small.md").read_text()
     assert "Graphviz could not draw it" in (out / "release.md").read_text()
-    assert [line for line in result.stderr.splitlines() if "error" in line][0].startswith(
-        f"wfdsl: error: {out / 'release.md'}: written without a diagram"
-    )
+    errors = [line for line in result.stderr.splitlines() if line.startswith("wfdsl: error:")]
+    assert len(errors) == 1
+    assert errors[0].startswith(f"wfdsl: error: {out / 'release.md'}: written without a diagram")
