@@ -128,3 +128,24 @@ def test_the_cli_refuses_a_fifo_for_hooks_in_one_line(tmp_path: Path) -> None:
         "wfdsl: error: --hooks hooks.py:OrderHooks: 'hooks.py' is a FIFO;"
         " wfdsl reads only regular files\n"
     )
+
+
+def test_a_hooks_module_by_name_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    with (tmp_path / "bighooks.py").open("wb") as fh:
+        fh.truncate(MAX_SOURCE_BYTES + 1)  # sparse
+    code, out = loaded("bighooks:Hooks", tmp_path)
+    assert code == 2
+    assert out == (
+        f"bighooks:Hooks: '{tmp_path / 'bighooks.py'}' is larger than 8 MiB,"
+        " the limit for a hooks module\n"
+    )
+
+
+def test_a_compiled_module_by_name_still_loads() -> None:
+    """An extension module (a .so, not a source to read) passes the check."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("_decimal")
+    if spec is None or not spec.has_location:
+        pytest.skip("_decimal is built into this Python")
+    assert type(load_hooks("_decimal:Context")).__name__ == "Context"

@@ -12,13 +12,14 @@ import importlib
 import importlib.util
 import inspect
 import os
+import stat
 import sys
 from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
 from wfdsl.errors import HooksNotLoaded
-from wfdsl.frontend.source import MAX_SOURCE_BYTES, FileRefused, read_limited
+from wfdsl.frontend.source import MAX_SOURCE_BYTES, FileRefused, NotRegularFile, read_limited
 
 __all__ = ["load_hooks"]
 
@@ -84,6 +85,16 @@ def _read(ref: str, path: str) -> bytes:
         raise HooksNotLoaded(ref, f"cannot read {path!r}: {exc.strerror or exc}") from None
 
 
+def _regular(ref: str, path: str) -> None:
+    """:raises HooksNotLoaded: ``path`` is not a regular file (or is missing)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise HooksNotLoaded(ref, f"cannot read {path!r}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        raise HooksNotLoaded(ref, f"{path!r} {NotRegularFile(path, mode).strerror}")
+
+
 def _load_file(ref: str, path: str) -> ModuleType:
     """The module in the ``.py`` file at ``path``, run from the bytes read once
     (so the file checked is the file run)."""
@@ -115,7 +126,10 @@ def _import(ref: str, name: str) -> ModuleType:
             _refuse_special(ref, name)
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
         if spec.has_location and spec.origin:
-            _read(ref, spec.origin)
+            if spec.origin.endswith(".py"):
+                _read(ref, spec.origin)  # source: as a spec is read, size limit too
+            else:
+                _regular(ref, spec.origin)  # compiled: no limit on its size
     return importlib.import_module(name)
 
 
