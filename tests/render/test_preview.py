@@ -90,6 +90,12 @@ def test_an_invalid_file_keeps_the_last_good_diagram_and_shows_the_errors(wf: Pa
     assert json.loads(bad.to_json())["findings"][0]["hint"] == "did you mean 'shipped'?"
 
 
+#: How long a stopped server may take to exit before the test calls it hung.
+#: Generous on purpose: this guards against a hang, it does not time the
+#: shutdown, and a loaded CI machine can take seconds to tear Python down.
+STOP_WAIT = 120
+
+
 @contextmanager
 def running_preview(wf: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     """``wfdsl preview`` as a user runs it, in its own process, with its URL."""
@@ -108,7 +114,7 @@ def running_preview(wf: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
     finally:
         if proc.poll() is None:
             proc.terminate()
-        proc.wait(timeout=10)
+        proc.wait(timeout=STOP_WAIT)
         if proc.stderr:
             proc.stderr.close()
 
@@ -272,7 +278,7 @@ def test_ctrl_c_stops_the_server_cleanly(wf: Path) -> None:
     with running_preview(wf) as (proc, url):
         assert get_state(url)["svg"]
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
+        assert proc.wait(timeout=STOP_WAIT) == 0
         assert proc.stderr is not None
         err = proc.stderr.read()
     assert err == "wfdsl preview: stopped\n"
@@ -399,6 +405,6 @@ def test_no_request_prints_a_traceback(wf: Path) -> None:
         wf.write_bytes(b"\xff\xfe broken")
         assert get_state(url)["findings"][0]["code"] == "WF100"
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
+        assert proc.wait(timeout=STOP_WAIT) == 0
         assert proc.stderr is not None
         assert proc.stderr.read() == "wfdsl preview: stopped\n"
