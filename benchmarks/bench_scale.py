@@ -205,6 +205,19 @@ def drop_schemas(dsn: str, prefix: str) -> None:
 # -- measures -------------------------------------------------------------------------------
 
 
+def owe(mgr: Manager[str, str], hook: Hook, iid: str) -> None:
+    """Make ``iid`` owe one hook: a send whose hook fails (its transition stands)."""
+    hook.failing = True
+    try:
+        mgr.send(iid, "go")
+    except HookFailed:
+        pass
+    else:
+        raise AssertionError("the hook should have failed")
+    finally:
+        hook.failing = False
+
+
 def idle_resume(store: Store, calls: int) -> tuple[float, float]:
     """Median seconds of ``resume()`` with nothing owed, and of ``resume()``
     running the one hook one instance owes (made to owe it again, untimed,
@@ -221,12 +234,7 @@ def idle_resume(store: Store, calls: int) -> tuple[float, float]:
     mgr.start("owing")
     owed = []
     for _ in range(max(1, calls // 4)):
-        hook.failing = True
-        try:
-            mgr.send("owing", "go")
-        except HookFailed:
-            pass
-        hook.failing = False
+        owe(mgr, hook, "owing")
         t0 = time.perf_counter()
         report = mgr.resume()
         owed.append(time.perf_counter() - t0)
@@ -239,16 +247,6 @@ def owed_send(store: Store, deep: int, rounds: int) -> tuple[float, float]:
     transitions of history and with about ``deep``: the two take turns."""
     hook = Hook()
     mgr = manager(store, hook)
-
-    def owe(iid: str) -> None:
-        hook.failing = True
-        try:
-            mgr.send(iid, "go")
-        except HookFailed:
-            pass
-        else:
-            raise AssertionError("the hook should have failed")
-        hook.failing = False
 
     def timed(iid: str) -> float:
         before = mgr.instance(iid).version
@@ -266,8 +264,8 @@ def owed_send(store: Store, deep: int, rounds: int) -> tuple[float, float]:
         iid = f"s{r:04}"
         mgr.start(iid)
         mgr.send(iid, "go")
-        owe(iid)  # 3 transitions, the last one's hook owed
-        owe("deep")
+        owe(mgr, hook, iid)  # 3 transitions, the last one's hook owed
+        owe(mgr, hook, "deep")
         assert mgr.instance(iid).version == 3
         # Alternate which goes first, so that neither always follows the other.
         if r % 2:
