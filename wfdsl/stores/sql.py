@@ -71,7 +71,8 @@ TRANSITION_COLUMNS = "seq, kind, source, target, event, key, CAST(data AS TEXT),
 #: must read where the dialect can say so (SQLite's ``INDEXED BY``): with
 #: statistics that count every instance's rows, SQLite prefers the primary
 #: key, whose range holds an instance's whole history (or the workflow's
-#: every instance), over the index holding the few rows the statement wants. Each is read along an index, whatever the store holds
+#: every instance), over the index holding the few rows the statement wants.
+#: Each is read along an index, whatever the store holds
 #: (``tests/stores/test_explain.py`` checks every plan).
 SHARED = {
     "find_key": f"SELECT {TRANSITION_COLUMNS} FROM {{s}}.wf_transitions {{by_key}} "
