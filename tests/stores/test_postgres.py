@@ -193,7 +193,7 @@ def test_a_schema_of_version_2_gains_timers_in_place_and_keeps_its_instances(
             (AT.isoformat(), AT.isoformat()),
         )
     with PostgresStore(dsn, schema=schema) as store:
-        assert store.schema_version == SCHEMA_VERSION == 3
+        assert store.schema_version == SCHEMA_VERSION == 4
         old = store.load("order", "old")
         assert old is not None and (old.state, old.next_due) == ("created", None)
         move = Transition(2, TransitionKind.EVENT, "created", "paid", "pay", None, {}, AT)

@@ -154,14 +154,14 @@ def test_a_database_of_schema_version_2_gains_timers_in_place_and_keeps_its_inst
     conn.commit()
     conn.close()
     with SQLiteStore(str(path)) as store:
-        assert store.schema_version == SCHEMA_VERSION == 3
+        assert store.schema_version == SCHEMA_VERSION == 4
         old = store.load(WF, "old")
         assert old is not None and (old.state, old.next_due) == ("created", None)
         move = Transition(2, TransitionKind.EVENT, "created", "paid", "pay", None, {}, AT)
         due = Timer(WF, "old", 2, 0, "paid", "cancelled", 60_000, 1_800_000_000_000)
         store.append(WF, "old", move, (), compensating=None, timers=[due])
         assert store.next_due(WF) == due.due
-    assert pragma(path, "user_version") == 3
+    assert pragma(path, "user_version") == 4
 
 
 def test_two_stores_on_one_file_see_each_others_writes(tmp_path: Path) -> None:

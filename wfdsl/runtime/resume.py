@@ -40,6 +40,11 @@ def resume(
     """See :meth:`wfdsl.runtime.manager.Manager.resume`."""
     report = ResumeReport()
     wf = runner.workflow
+    if not store.anything_owed(wf):
+        # Nothing to run, carry on or report (an instance started under
+        # another spec is reported only while it owes something): one probe,
+        # however many instances the store holds.
+        return report
     deadline = time.monotonic() + wait
     changed = set(store.other_fingerprints(wf, fingerprint))
     #: Instances whose outcome the report already tells: not driven again.

@@ -177,7 +177,10 @@ class Runner:
             raise UnknownHook(
                 self.workflow, instance_id, unknown.seq, unknown.hook, self.engine.label
             )
-        by_seq = {t.seq: t for t in self.store.history(self.workflow, instance_id)}
+        # Only the transitions the work belongs to: the cost of running owed
+        # work never grows with the instance's history.
+        seqs = {item.seq for item in items}
+        by_seq = {t.seq: t for t in self.store.transitions(self.workflow, instance_id, seqs)}
         batch: list[WorkItem] = []
         for item in items:
             if batch and batch[0].seq != item.seq:

@@ -53,7 +53,7 @@ Timers (SPEC §2, §7.2), for every backend:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
 from wfdsl.stores.records import InstanceRecord, Timer, Transition, WorkItem
@@ -118,6 +118,16 @@ class Store(Protocol):
 
     def history(self, workflow: str, instance_id: str) -> list[Transition]:
         """Every transition of the instance in ``seq`` order (empty if unknown).
+
+        :raises StoreError: the backend failed.
+        """
+        ...
+
+    def transitions(self, workflow: str, instance_id: str, seqs: Iterable[int]) -> list[Transition]:
+        """The instance's transitions whose ``seq`` is in ``seqs``, in ``seq`` order
+        (those it does not have are left out): what running owed work reads,
+        along the primary key, so that it costs the same with three
+        transitions of history or ten thousand.
 
         :raises StoreError: the backend failed.
         """
@@ -238,6 +248,15 @@ class Store(Protocol):
         """Instances, filtered (every filter given must hold), ordered by
         ``(workflow, instance_id)``. ``pending_only``: with pending work;
         ``dead_only``: with dead work; ``compensating_only``: in a compensation.
+
+        :raises StoreError: the backend failed.
+        """
+        ...
+
+    def anything_owed(self, workflow: str) -> bool:
+        """Whether any instance of ``workflow`` owes hook work (pending or dead)
+        or is in a compensation: what ``resume()`` asks first. On the SQL
+        stores, two probes of partial indexes, however many instances there are.
 
         :raises StoreError: the backend failed.
         """

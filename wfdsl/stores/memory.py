@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
 from wfdsl.stores import leases, process, wakeup
@@ -139,6 +139,20 @@ class MemoryStore:
         with self._lock:
             inst = self._instances.get((workflow, instance_id))
             return [] if inst is None else list(inst.history)
+
+    def transitions(self, workflow: str, instance_id: str, seqs: Iterable[int]) -> list[Transition]:
+        self._check()
+        with self._lock:
+            inst = self._instances.get((workflow, instance_id))
+            if inst is None:
+                return []
+            history = inst.history
+            found: list[Transition] = []
+            for seq in sorted(set(seqs)):
+                # The history holds seq 1, 2, ... at index 0, 1, ...
+                if 0 < seq <= len(history) and history[seq - 1].seq == seq:
+                    found.append(history[seq - 1])
+            return found
 
     def create(
         self,
@@ -343,6 +357,14 @@ class MemoryStore:
                     continue
                 out.append(rec)
         return out
+
+    def anything_owed(self, workflow: str) -> bool:
+        self._check()
+        with self._lock:
+            return any(
+                w == workflow and (inst.work or inst.record.compensating is not None)
+                for (w, _), inst in self._instances.items()
+            )
 
     def other_fingerprints(self, workflow: str, fingerprint: str) -> list[str]:
         self._check()

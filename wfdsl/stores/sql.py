@@ -12,7 +12,7 @@ parameter ``name``; literal braces are doubled, as in :meth:`str.format`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -46,6 +46,10 @@ __all__ = [
     "work_from_row",
 ]
 
+#: Transitions read by ``seq`` per statement, at most (SQLite allows 32,766
+#: parameters in a statement; PostgreSQL 65,535).
+SEQS_PER_READ = 500
+
 #: ``MIGRATIONS[n]`` takes a schema from version ``n`` to ``n + 1``.
 Migrations = tuple[tuple[str, ...], ...]
 
@@ -62,16 +66,32 @@ TIMER_COLUMNS = """workflow, instance_id, seq, idx, state, target, after_ms, due
 #: never raising anything but :class:`StoreError`).
 TRANSITION_COLUMNS = "seq, kind, source, target, event, key, CAST(data AS TEXT), at"
 
-#: Statements both dialects run as they are.
+#: Statements both dialects run as they are. ``{by_key}``, ``{by_open}``,
+#: ``{by_fingerprint}`` and ``{by_compensating}`` name the index a statement
+#: must read where the dialect can say so (SQLite's ``INDEXED BY``): with
+#: statistics that count every instance's rows, SQLite prefers the primary
+#: key, whose range holds an instance's whole history (or the workflow's
+#: every instance), over the index holding the few rows the statement wants.
+#: Each is read along an index, whatever the store holds
+#: (``tests/stores/test_explain.py`` checks every plan).
 SHARED = {
-    "find_key": f"SELECT {TRANSITION_COLUMNS} FROM {{s}}.wf_transitions "
+    "find_key": f"SELECT {TRANSITION_COLUMNS} FROM {{s}}.wf_transitions {{by_key}} "
     "WHERE workflow = {wf} AND instance_id = {id} AND key = {key}",
     "history": f"SELECT {TRANSITION_COLUMNS} FROM {{s}}.wf_transitions "
     "WHERE workflow = {wf} AND instance_id = {id} ORDER BY seq",
-    "pending_work": f"SELECT {WORK_COLUMNS} FROM {{s}}.wf_work "
+    "pending_work": f"SELECT {WORK_COLUMNS} FROM {{s}}.wf_work {{by_open}} "
     "WHERE workflow = {wf} AND instance_id = {id} AND status <> 'done' ORDER BY seq, idx",
-    "other_fingerprints": "SELECT instance_id FROM {s}.wf_instances "
-    "WHERE workflow = {wf} AND fingerprint <> {fp} ORDER BY instance_id",
+    # Two ranges of the fingerprint index rather than ``<>``, which no index serves.
+    "other_fingerprints": "SELECT instance_id FROM (SELECT instance_id "
+    "FROM {s}.wf_instances {by_fingerprint} WHERE workflow = {wf} AND fingerprint < {fp} "
+    "UNION ALL SELECT instance_id FROM {s}.wf_instances {by_fingerprint} "
+    "WHERE workflow = {wf} AND fingerprint > {fp}) o ORDER BY instance_id",
+    # What ``resume()`` asks first: two probes of partial indexes, which hold
+    # only open work and instances in a compensation.
+    "anything_owed": "SELECT EXISTS (SELECT 1 FROM {s}.wf_work {by_open} "
+    "WHERE workflow = {wf} AND status <> 'done') OR EXISTS (SELECT 1 "
+    "FROM {s}.wf_instances {by_compensating} WHERE workflow = {wf} "
+    "AND compensating IS NOT NULL)",
     "release": "UPDATE {s}.wf_work SET lease_owner = NULL, lease_until = NULL, "
     "lease_proof = NULL WHERE workflow = {wf} AND instance_id = {id} AND seq = {seq} "
     "AND idx = {idx} AND status = 'pending' AND lease_proof = {proof}",
@@ -260,7 +280,9 @@ class SQLStore:
     """The reads and the lease release that both SQL stores run as they are.
 
     Subclasses set ``_dialect`` (which also names the conditions ``{has_pending}``
-    and ``{has_dead}`` on an instance ``i``), ``_sql`` (every template of
+    and ``{has_dead}`` on an instance ``i``, ``{has_pending_in}`` and
+    ``{has_dead_in}`` for an instance of the workflow ``{workflow}``, and the
+    index hints of :data:`SHARED`), ``_sql`` (every template of
     :data:`SHARED` rendered with it, and their own statements),
     ``_instances`` (a template selecting the columns :func:`instance_from_row`
     decodes, from ``{s}.wf_instances i``), and implement :meth:`_fetch` and
@@ -270,6 +292,8 @@ class SQLStore:
     _sql: dict[str, str]
     _dialect: Dialect
     _instances: str
+    #: Rendered statements of :meth:`transitions`, by how many they read.
+    _seq_queries: dict[int, str]
 
     def _fetch(self, what: str, query: str, params: Mapping[str, Any]) -> list[Any]:
         """Run a read and return its rows; ``what`` says what for errors."""
@@ -310,6 +334,39 @@ class SQLStore:
         )
         return [work_from_row(r) for r in rows]
 
+    def transitions(self, workflow: str, instance_id: str, seqs: Iterable[int]) -> list[Transition]:
+        if not storable(workflow, instance_id):
+            return []
+        wanted = sorted(set(seqs))
+        found: list[Transition] = []
+        for start in range(0, len(wanted), SEQS_PER_READ):
+            chunk = wanted[start : start + SEQS_PER_READ]
+            params: dict[str, Any] = {"wf": workflow, "id": instance_id}
+            params.update((f"q{n}", seq) for n, seq in enumerate(chunk))
+            rows = self._fetch("read transitions", self._by_seq(len(chunk)), params)
+            found.extend(_transitions(workflow, instance_id, rows))
+        return found
+
+    def _by_seq(self, count: int) -> str:
+        """The statement reading ``count`` transitions of one instance by ``seq``
+        (rendered once per count)."""
+        query = self._seq_queries.get(count)
+        if query is None:
+            marks = ", ".join(f"{{q{n}}}" for n in range(count))
+            query = self._dialect.render(
+                f"SELECT {TRANSITION_COLUMNS} FROM {{s}}.wf_transitions "
+                f"WHERE workflow = {{wf}} AND instance_id = {{id}} AND seq IN ({marks}) "
+                "ORDER BY seq"
+            )
+            self._seq_queries[count] = query
+        return query
+
+    def anything_owed(self, workflow: str) -> bool:
+        if not storable(workflow):
+            return False
+        rows = self._fetch("look for owed work", self._sql["anything_owed"], {"wf": workflow})
+        return bool(rows[0][0])
+
     def other_fingerprints(self, workflow: str, fingerprint: str) -> list[str]:
         if not storable(workflow, fingerprint):
             return []
@@ -342,13 +399,16 @@ class SQLStore:
             if value is not None:
                 where.append(f"i.{column} = {{{column}}}")
                 params[column] = value
+        # Of one workflow: its open work only, not every workflow's.
+        of = "_in" if workflow is not None else ""
         if pending_only:
-            where.append("{has_pending}")
+            where.append(f"{{has_pending{of}}}")
         if dead_only:
-            where.append("{has_dead}")
-        if compensating_only:
-            where.append("i.compensating IS NOT NULL")
+            where.append(f"{{has_dead{of}}}")
         template = self._instances
+        if compensating_only:
+            template += " {by_compensating}"
+            where.append("i.compensating IS NOT NULL")
         if where:
             template += " WHERE " + " AND ".join(where)
         template += " ORDER BY i.workflow, i.instance_id"

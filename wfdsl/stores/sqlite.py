@@ -131,6 +131,15 @@ MIGRATIONS: Migrations = (
         ) WITHOUT ROWID""",
         "CREATE INDEX wf_timers_due ON wf_timers (workflow, due)",
     ),
+    # 4: what ``resume()`` and listings ask is read along indexes, so that it
+    # costs the same however many instances the store holds: instances by
+    # spec fingerprint, and (a partial index, empty while nothing is
+    # interrupted) the instances in a compensation.
+    (
+        "CREATE INDEX wf_instances_fingerprint ON wf_instances (workflow, fingerprint)",
+        """CREATE INDEX wf_instances_compensating ON wf_instances (workflow, instance_id)
+            WHERE compensating IS NOT NULL""",
+    ),
 )
 
 #: The schema version this code writes.
@@ -174,7 +183,12 @@ _MARK_DONE = (
     "WHERE workflow = ? AND instance_id = ? AND seq = ? AND idx = ? AND status = 'pending'"
 )
 
-_OPEN_WORK = f"SELECT {WORK_COLUMNS} FROM wf_work WHERE workflow = ? AND status <> 'done'"
+#: Open work, along its partial index: SQLite would otherwise take an
+#: instance's primary-key range, its whole history of done work.
+_OPEN_WORK = (
+    f"SELECT {WORK_COLUMNS} FROM wf_work INDEXED BY wf_work_open "
+    "WHERE workflow = ? AND status <> 'done'"
+)
 
 _INSERT_TIMER = f"INSERT INTO wf_timers ({TIMER_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
 
@@ -197,15 +211,21 @@ _DUE_TIMERS = (
 )
 
 #: Instances with work of a status: read from the open-work index, not by
-#: counting every instance's work.
+#: counting every instance's work (``{of}``: of one workflow only).
 _HAS = """(i.workflow, i.instance_id) IN (SELECT workflow, instance_id
-    FROM wf_work INDEXED BY wf_work_open WHERE status <> 'done' AND status = '{status}')"""
+    FROM wf_work INDEXED BY wf_work_open WHERE {of}status <> 'done' AND status = '{status}')"""
 
 _DIALECT = Dialect(
     "main",
     lambda name: f":{name}",
-    has_pending=_HAS.format(status="pending"),
-    has_dead=_HAS.format(status="dead"),
+    has_pending=_HAS.format(of="", status="pending"),
+    has_dead=_HAS.format(of="", status="dead"),
+    has_pending_in=_HAS.format(of="workflow = :workflow AND ", status="pending"),
+    has_dead_in=_HAS.format(of="workflow = :workflow AND ", status="dead"),
+    by_key="INDEXED BY wf_transitions_key",
+    by_open="INDEXED BY wf_work_open",
+    by_compensating="INDEXED BY wf_instances_compensating",
+    by_fingerprint="INDEXED BY wf_instances_fingerprint",
 )
 
 _SQL = {name: _DIALECT.render(text) for name, text in SHARED.items()}
@@ -298,6 +318,7 @@ class SQLiteStore(SQLStore):
         self.readonly = readonly
         self._busy_timeout = busy_timeout
         self._closed = False
+        self._seq_queries = {}
         #: Guards the connection; held across ``fork()`` (see :func:`_before_fork`).
         self._lock = threading.RLock()
         if self.path == ":memory:":
@@ -716,18 +737,18 @@ class SQLiteStore(SQLStore):
             )
             if item.lease_proof is not None:
                 conn.execute(
-                    "UPDATE wf_work SET lease_owner = NULL, lease_until = NULL, "
-                    "lease_proof = NULL WHERE workflow = ? AND instance_id = ? "
-                    "AND status <> 'done' AND lease_proof = ?",
+                    "UPDATE wf_work INDEXED BY wf_work_open SET lease_owner = NULL, "
+                    "lease_until = NULL, lease_proof = NULL WHERE workflow = ? "
+                    "AND instance_id = ? AND status <> 'done' AND lease_proof = ?",
                     (item.workflow, item.instance_id, item.lease_proof),
                 )
 
     def revive(self, workflow: str, instance_id: str) -> int:
         with self._write() as conn:
             cur = conn.execute(
-                "UPDATE wf_work SET status = 'pending', attempts = 0, lease_owner = NULL, "
-                "lease_until = NULL, lease_proof = NULL WHERE workflow = ? AND instance_id = ? "
-                "AND status <> 'done' AND status = 'dead'",
+                "UPDATE wf_work INDEXED BY wf_work_open SET status = 'pending', attempts = 0, "
+                "lease_owner = NULL, lease_until = NULL, lease_proof = NULL "
+                "WHERE workflow = ? AND instance_id = ? AND status <> 'done' AND status = 'dead'",
                 (workflow, instance_id),
             )
             n: int = cur.rowcount
