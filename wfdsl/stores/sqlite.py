@@ -38,6 +38,7 @@ from typing import Any
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
 from wfdsl.stores import leases, process, wakeup
 from wfdsl.stores.base import TimerListener
+from wfdsl.stores.batch import Append, Outcome, chains, skipped
 from wfdsl.stores.limits import storable
 from wfdsl.stores.records import InstanceRecord, Timer, Transition, WorkItem, WorkStatus
 from wfdsl.stores.sql import (
@@ -223,6 +224,10 @@ _REOPEN = -1
 
 #: The stores whose locks the forking thread holds across ``fork()``.
 _FORKING: list[SQLiteStore] = []
+
+
+class _Redo(Exception):
+    """Undo an :meth:`SQLiteStore.append_many` transaction to write it again."""
 
 
 def _finalize(conn: sqlite3.Connection, generation: int) -> None:
@@ -652,6 +657,87 @@ class SQLiteStore(SQLStore):
         except sqlite3.IntegrityError:
             raise VersionConflict(workflow, instance_id, transition.seq - 1) from None
         self._insert_work(conn, work)
+
+    # -- batches (Store.append_many) -----------------------------------------
+
+    def append_many(
+        self, appends: Sequence[Append], *, disarm: Sequence[Timer] = ()
+    ) -> list[Outcome]:
+        out: list[Outcome] = [None] * len(appends)
+        groups = list(chains(appends).values())
+        if not groups and not disarm:
+            if self._closed:
+                self._check()
+            return out
+        stamps = [a.transition.at.isoformat() for a in appends]
+        while True:
+            try:
+                with self._write() as conn:
+                    redo = self._append_chains(conn, appends, stamps, groups, out)
+                    if redo is not None:
+                        # Part of a chain was written before it failed: undo
+                        # the transaction, write it again without that chain.
+                        raise _Redo
+                    if disarm:
+                        conn.executemany(
+                            f"DELETE FROM wf_timers WHERE {_TIMER_KEY}", [t.ident for t in disarm]
+                        )
+                break
+            except _Redo:
+                assert redo is not None
+                # Write the failed chain up to its failure only.
+                failed, n = redo
+                groups = [g if g is not failed else g[:n] for g in groups]
+                for g in groups:  # outcomes of the undone attempt are void
+                    for i in g:
+                        out[i] = None
+        soonest: dict[str, int] = {}
+        for a, o in zip(appends, out, strict=True):
+            if o is None and a.timers:
+                due = min(t.due for t in a.timers)
+                soonest[a.workflow] = min(due, soonest.get(a.workflow, due))
+        for wf, due in soonest.items():
+            wakeup.notify(self._scope, wf, due)
+        return out
+
+    def _append_chains(
+        self,
+        conn: sqlite3.Connection,
+        appends: Sequence[Append],
+        stamps: Sequence[str],
+        groups: Sequence[list[int]],
+        out: list[Outcome],
+    ) -> tuple[list[int], int] | None:
+        """Write the chains inside :meth:`append_many`'s transaction, noting
+        failures in ``out``. A chain that fails before it wrote anything is
+        passed over; one that fails after it wrote something is returned with
+        the position of the failure (the transaction must be undone), else
+        ``None``."""
+        for group in groups:
+            before = conn.total_changes
+            for n, i in enumerate(group):
+                a = appends[i]
+                try:
+                    self._append(
+                        conn,
+                        a.workflow,
+                        a.instance_id,
+                        a.transition,
+                        a.work,
+                        a.compensating,
+                        stamps[i],
+                    )
+                except (VersionConflict, UnknownInstance) as exc:
+                    out[i] = exc
+                    for j in group[n + 1 :]:
+                        out[j] = skipped(appends[j])
+                    if conn.total_changes != before:
+                        return group, n
+                    break
+                conn.execute(_DISARM_ALL, (a.workflow, a.instance_id))
+                if a.timers:
+                    self._insert_timers(conn, a.timers)
+        return None
 
     def claim(
         self,

@@ -1,0 +1,174 @@
+"""``Store.append_many``: many appends in one transaction, each with the
+meaning it has alone; run against every backend (tests/conftest.py STORES)."""
+
+from __future__ import annotations
+
+import pytest
+
+from wfdsl.errors import UnknownInstance, VersionConflict
+from wfdsl.stores.base import Store
+from wfdsl.stores.batch import Append
+from wfdsl.stores.records import Timer, Transition, TransitionKind
+
+from .test_conformance import AT, WF, start, work
+
+MINUTE = 60_000
+DUE = 1_767_322_000_000
+
+
+def step(
+    iid: str,
+    seq: int,
+    source: str,
+    target: str,
+    *,
+    key: str | None = None,
+    hooks: tuple[str, ...] = (),
+    timers: tuple[Timer, ...] = (),
+    data: dict[str, object] | None = None,
+) -> Append:
+    t = Transition(seq, TransitionKind.EVENT, source, target, "go", key, data or {}, AT)
+    return Append(WF, iid, t, work(iid, seq, hooks), None, timers)
+
+
+def timer(iid: str, seq: int, state: str, *, index: int = 0, due: int = DUE) -> Timer:
+    return Timer(WF, iid, seq, index, state, "expired", 30 * MINUTE, due)
+
+
+def path(store: Store, iid: str) -> list[tuple[int, str]]:
+    return [(t.seq, t.target) for t in store.history(WF, iid)]
+
+
+def test_appends_to_many_instances_are_all_written(store: Store) -> None:
+    for i in range(3):
+        start(store, f"o-{i}")
+    out = store.append_many(
+        [step(f"o-{i}", 2, "created", "paid", key=f"k{i}", data={"n": i}) for i in range(3)]
+    )
+    assert out == [None, None, None]
+    for i in range(3):
+        rec = store.load(WF, f"o-{i}")
+        assert rec is not None and (rec.state, rec.version) == ("paid", 2)
+        found = store.find_key(WF, f"o-{i}", f"k{i}")
+        assert found is not None and found.data == {"n": i}
+
+
+def test_a_chain_of_one_instance_applies_in_order(store: Store) -> None:
+    start(store)
+    out = store.append_many(
+        [
+            step("o-1", 2, "created", "paid"),
+            step("o-1", 3, "paid", "shipped", hooks=("notify",)),
+            step("o-1", 4, "shipped", "done"),
+        ]
+    )
+    assert out == [None, None, None]
+    assert path(store, "o-1") == [(1, "created"), (2, "paid"), (3, "shipped"), (4, "done")]
+    rec = store.load(WF, "o-1")
+    assert rec is not None and (rec.version, rec.pending) == (4, 1)
+    assert [(w.seq, w.hook) for w in store.pending_work(WF, "o-1")] == [(3, "notify")]
+
+
+def test_a_stale_append_fails_alone_and_the_others_are_written(store: Store) -> None:
+    start(store, "a")
+    start(store, "b")
+    start(store, "c")
+    out = store.append_many(
+        [
+            step("a", 2, "created", "paid"),
+            step("b", 3, "created", "paid"),  # b is at version 1: stale
+            step("b", 4, "paid", "shipped"),  # after a failure in its chain
+            step("c", 2, "created", "paid"),
+            step("zz", 2, "created", "paid"),  # never started
+        ]
+    )
+    assert out[0] is None and out[3] is None
+    assert isinstance(out[1], VersionConflict) and isinstance(out[2], VersionConflict)
+    assert isinstance(out[4], UnknownInstance)
+    assert path(store, "a")[-1] == (2, "paid")
+    assert path(store, "b") == [(1, "created")]
+    assert path(store, "c")[-1] == (2, "paid")
+    assert store.load(WF, "zz") is None
+
+
+def test_a_chain_is_written_up_to_its_failure_and_not_after(store: Store) -> None:
+    start(store, "a")
+    start(store, "b")
+    store.append_many([step("a", 2, "created", "paid", key="used")])
+    out = store.append_many(
+        [
+            step("a", 3, "paid", "shipped"),
+            step("a", 4, "shipped", "done", key="used"),  # the key is taken
+            step("a", 5, "done", "archived"),
+            step("b", 2, "created", "paid"),
+        ]
+    )
+    assert out[0] is None and out[3] is None
+    assert isinstance(out[1], VersionConflict) and isinstance(out[2], VersionConflict)
+    assert path(store, "a") == [(1, "created"), (2, "paid"), (3, "shipped")]
+    rec = store.load(WF, "a")
+    assert rec is not None and (rec.state, rec.version) == ("shipped", 3)
+    assert path(store, "b")[-1] == (2, "paid")
+
+
+def test_a_key_repeated_in_one_chain_is_written_once(store: Store) -> None:
+    start(store)
+    out = store.append_many(
+        [step("o-1", 2, "created", "paid", key="k"), step("o-1", 3, "paid", "shipped", key="k")]
+    )
+    assert out[0] is None and isinstance(out[1], VersionConflict)
+    assert path(store, "o-1") == [(1, "created"), (2, "paid")]
+
+
+def test_timers_are_armed_and_the_left_states_disarmed_in_the_batch(store: Store) -> None:
+    start(store, "a")
+    start(store, "b")
+    store.append_many([step("a", 2, "created", "waiting", timers=(timer("a", 2, "waiting"),))])
+    assert [t.seq for t in store.timers(WF, instance_id="a")] == [2]
+    out = store.append_many(
+        [
+            step("a", 3, "waiting", "paid"),  # leaves ``waiting``: its timer goes
+            step("b", 2, "created", "waiting", timers=(timer("b", 2, "waiting", due=DUE + 5),)),
+        ]
+    )
+    assert out == [None, None]
+    assert store.timers(WF, instance_id="a") == []
+    assert [(t.instance_id, t.due) for t in store.timers(WF)] == [("b", DUE + 5)]
+    assert store.next_due(WF) == DUE + 5
+    rec = store.load(WF, "b")
+    assert rec is not None and rec.next_due == DUE + 5
+
+
+def test_spent_timers_are_removed_in_the_same_transaction(store: Store) -> None:
+    start(store, "a")
+    start(store, "b")
+    store.append_many(
+        [
+            step(
+                "a",
+                2,
+                "created",
+                "waiting",
+                timers=(timer("a", 2, "waiting"), timer("a", 2, "waiting", index=1, due=DUE + 9)),
+            )
+        ]
+    )
+    spent = store.timers(WF, instance_id="a")[0]
+    out = store.append_many([step("b", 2, "created", "paid")], disarm=[spent])
+    assert out == [None]
+    assert [t.index for t in store.timers(WF, instance_id="a")] == [1]
+    rec = store.load(WF, "a")
+    assert rec is not None and rec.next_due == DUE + 9
+    assert path(store, "b")[-1] == (2, "paid")
+
+
+def test_an_empty_batch_writes_nothing(store: Store) -> None:
+    assert store.append_many([]) == []
+
+
+def test_a_closed_store_refuses_a_batch(store: Store) -> None:
+    from wfdsl.errors import StoreError
+
+    store.close()
+    with pytest.raises(StoreError):
+        store.append_many([step("o-1", 2, "created", "paid")])
