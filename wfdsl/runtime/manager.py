@@ -26,7 +26,7 @@ timers before its event, and :meth:`Manager.run_worker`
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -41,6 +41,7 @@ from wfdsl.errors import (
     UnknownState,
     VersionConflict,
     WorkDead,
+    WorkflowError,
     WorkInProgress,
 )
 from wfdsl.ir import Edge, Spec
@@ -67,6 +68,7 @@ from wfdsl.stores.records import (
 )
 
 if TYPE_CHECKING:
+    from wfdsl.runtime.batch import Send
     from wfdsl.runtime.worker import Stop, WorkerStats
 
 __all__ = ["Manager", "ResumeReport", "TimerReport"]
@@ -312,6 +314,33 @@ class Manager(BaseManager[S, E]):
                 races += 1
                 if races >= MAX_RACES:
                     raise
+
+    def send_many(
+        self, items: Iterable[Send[E] | tuple[Any, ...]]
+    ) -> list[Transition | WorkflowError]:
+        """Deliver many events (to one instance or many) with the meaning of the
+        same :meth:`send` calls made one after another, in as few store
+        transactions (disk flushes) as that meaning allows; see
+        :mod:`wfdsl.runtime.batch`.
+
+        Each item is a :class:`~wfdsl.runtime.batch.Send` or a tuple
+        ``(instance_id, event[, data[, key]])``. Sends to one instance apply in
+        the order given, each seeing the state the one before it left (its
+        guards too); a key repeated in the batch replays as it would one by
+        one. Hook work runs after the transaction that recorded it, and an
+        instance's next send waits for it.
+
+        :returns: one result per item, in order: the :class:`Transition`
+            ``send`` would have returned, or the :class:`WorkflowError` it
+            would have raised (``InvalidInput``, ``UnknownInstance``,
+            ``IllegalTransition``, ``GuardRejected``, ``GuardFailed``,
+            ``IdempotencyConflict``, ``UnknownState``, ``HookFailed``,
+            ``WorkInProgress``, ``ReentrantCall``, ``StoreError``, ...). One
+            item's error never stops the others.
+        """
+        from wfdsl.runtime.batch import send_many
+
+        return send_many(self, items)
 
     def state(self, instance_id: str) -> S:
         """The instance's current state as the spec's state type: a ``State``

@@ -223,9 +223,9 @@ class MemoryStore:
     ) -> list[Outcome]:
         self._check()
         kept = [
-            a if type(a.transition.data) is FrozenDict else dataclasses.replace(
-                a, transition=_kept(a.transition)
-            )
+            a
+            if type(a.transition.data) is FrozenDict
+            else dataclasses.replace(a, transition=_kept(a.transition))
             for a in appends
         ]
         out: list[Outcome] = [None] * len(kept)
@@ -242,9 +242,8 @@ class MemoryStore:
                     t = kept[i].transition
                     if inst is None:
                         failed = UnknownInstance(wf, iid)
-                    elif (
-                        version != t.seq - 1
-                        or (t.key is not None and (t.key in inst.keys or t.key in used))
+                    elif version != t.seq - 1 or (
+                        t.key is not None and (t.key in inst.keys or t.key in used)
                     ):
                         failed = VersionConflict(wf, iid, t.seq - 1)
                     if failed is not None:
