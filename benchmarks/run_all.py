@@ -9,7 +9,9 @@ in-process), runtime (durable SQLite send against raw sqlite3, in-memory send
 against python-statemachine and transitions, resume), PostgreSQL (against
 raw psycopg, 1 and 4 workers, resume) when ``WFDSL_PG_DSN`` is set, and timers
 (fired per second against the raw transaction, next due and firing one with
-1,000 and 1,000,000 armed, a worker's memory; on PostgreSQL too when set).
+1,000 and 1,000,000 armed, a worker's memory; on PostgreSQL too when set),
+and batches (``send_many`` of 8 against one by one and the raw batched
+transaction, 1 against 8 threads; on PostgreSQL too when set).
 Benchmarks share the machine's cores: run this on a quiet machine.
 """
 
@@ -53,6 +55,7 @@ def main() -> int:
             "1000",
         ],
         "bench_timers.py": ["--timers", "200", "--rounds", "2", "--large", "20000"],
+        "bench_batch.py": ["--rounds", "3", "--steps", "20", "--warm", "1000", "--seconds", "1"],
     }
     runs = ["bench_lint.py", "bench_compile.py", "bench_lsp.py", "bench_runtime.py"]
     if os.environ.get("WFDSL_PG_DSN"):
@@ -60,6 +63,7 @@ def main() -> int:
     else:
         print("(PostgreSQL benchmark skipped: set WFDSL_PG_DSN=postgresql://user@host:5432/db)\n")
     runs.append("bench_timers.py")  # on PostgreSQL too when WFDSL_PG_DSN is set
+    runs.append("bench_batch.py")  # likewise
     failed = 0
     for script in runs:
         print(f"=== {script} ===", flush=True)
