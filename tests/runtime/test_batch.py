@@ -372,3 +372,72 @@ def test_results_come_back_in_the_order_given(order_spec: Spec, store: Store, n:
     assert [r.seq for r in got if isinstance(r, Transition)] == [2] * n
     assert [mgr.history(iid)[-1].target for iid in ids] == ["cancelled"] * n
     assert len(got) == n
+
+
+# -- timers fired through the batch path --------------------------------------------
+
+TIMED = """workflow ticket {
+    initial state open
+    state escalated { enter escalated_hook }
+    final state closed
+    event close
+    open -> escalated after 10m if urgent
+    open -> closed after 10m
+    escalated -> closed on close
+}"""
+
+
+def test_due_timers_of_many_instances_fire_in_one_transaction() -> None:
+    store = CountingStore()
+    clock = Clock()
+    ran: list[str] = []
+    urgent = {"t3", "t5"}
+    mgr = Manager(
+        wfdsl.loads(TIMED),
+        store,
+        hooks={
+            "urgent": lambda c: c.instance_id in urgent,
+            "escalated_hook": lambda c: ran.append(c.instance_id),
+        },
+        clock=clock,
+    )
+    for i in range(10):
+        mgr.start(f"t{i}")
+    clock.now = T0 + timedelta(minutes=11)
+    store.writes = 0
+    report = mgr.fire_due()
+    assert store.writes == 1
+    assert sorted(f.instance_id for f in report.fired) == [f"t{i}" for i in range(10)]
+    assert {mgr.state(f"t{i}") for i in range(10) if f"t{i}" not in urgent} == {"closed"}
+    assert [mgr.state(i) for i in sorted(urgent)] == ["escalated", "escalated"]
+    assert sorted(ran) == sorted(urgent)
+    # The urgent ones' ``open -> closed`` timers went with the state they left.
+    assert store.timers("ticket") == []
+    # The others' ``urgent`` timers were tried first, false, and spent.
+    assert sorted(t.instance_id for t in report.spent) == sorted(
+        f"t{i}" for i in range(10) if f"t{i}" not in urgent
+    )
+
+
+def test_timers_whose_guard_is_false_are_spent_in_the_batch_and_reported() -> None:
+    spec = wfdsl.loads(
+        """workflow nag {
+            initial state waiting
+            final state done
+            event finish
+            waiting -> done after 1m if ready
+            waiting -> done on finish
+        }"""
+    )
+    store = CountingStore()
+    clock = Clock()
+    mgr = Manager(spec, store, hooks={"ready": lambda c: c.instance_id == "b"}, clock=clock)
+    mgr.start("a")
+    mgr.start("b")
+    clock.now = T0 + timedelta(minutes=2)
+    store.writes = 0
+    report = mgr.fire_due()
+    assert store.writes == 1
+    assert [f.instance_id for f in report.fired] == ["b"]
+    assert [t.instance_id for t in report.spent] == ["a"]
+    assert mgr.timers("a") == [] and mgr.state("a") == "waiting"

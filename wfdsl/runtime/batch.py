@@ -34,12 +34,13 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic
 
 from wfdsl.errors import (
+    HookFailed,
     IdempotencyConflict,
     InvalidInput,
     StoreError,
@@ -52,14 +53,17 @@ from wfdsl.runtime import ordering
 from wfdsl.runtime.base import E
 from wfdsl.runtime.compensation import MAX_RACES
 from wfdsl.runtime.inputs import NO_DATA, check_id, check_key, encode, same_data
+from wfdsl.runtime.report import Fired, TimerReport
 from wfdsl.runtime.work import LostWork
 from wfdsl.stores.batch import Append
 from wfdsl.stores.records import (
     TIMER_KEY_PREFIX,
+    Timer,
     Transition,
     TransitionKind,
     WorkStatus,
     epoch_ms,
+    from_epoch_ms,
 )
 
 if TYPE_CHECKING:
@@ -349,3 +353,155 @@ def _plan(
         if work:
             return None  # its hooks run before the instance's next send
     return None
+
+
+# -- timers (Manager.fire_due) ------------------------------------------------------
+
+#: What :func:`fire_claimed` did with one instance: ``"fired"`` (a timer fired;
+#: the instance's other claimed timers went with the state it left), ``"left"``
+#: (nothing fired, and what stays armed is left for another spec or a later
+#: call), ``"free"`` (nothing fired; what stays armed may be tried again at once).
+Fate = str
+
+
+@dataclass(slots=True)
+class _Firing:
+    """One instance's timer firing, decided in the round, written with the rest."""
+
+    instance_id: str
+    timer: Timer
+    append: Append
+    spent: list[Timer]
+
+
+def fire_claimed(
+    mgr: Manager[Any, Any],
+    claimed: Mapping[str, Sequence[Timer]],
+    due_by: int,
+    report: TimerReport,
+    stop: Callable[[], bool] | None,
+) -> tuple[dict[str, tuple[Fate, set[tuple[str, str, int, int]]]], list[str]]:
+    """Fire the due timers of the instances in ``claimed`` (claimed by this
+    worker for :meth:`Manager.fire_due`), writing the transitions of all of
+    them (and removing the timers whose guard was false) in one store
+    transaction, then running the hooks they owe, instance by instance; what
+    happened goes into ``report`` exactly as firing them one by one tells it.
+
+    Returns what became of each instance handled here (its fate, and the
+    idents of the timers spent), and the instances left to the one-by-one path
+    (:meth:`Manager._fire_claimed`): those that owe hook work, are busy, are
+    compensating or dead, or whose state is unknown (that path waits, drains,
+    and reports them), those another writer moved first, and those whose fired
+    timer armed one that is due already (another look).
+    """
+    wf, store = mgr.workflow, mgr.store
+    fates: dict[str, tuple[Fate, set[tuple[str, str, int, int]]]] = {}
+    slow: list[str] = []
+    later: list[str] = []  # after this round: their turn is free again
+    with ExitStack() as turns:
+        fires: list[_Firing] = []
+        spent_only: list[tuple[str, list[Timer], list[Timer]]] = []
+        for iid in claimed:
+            if stop is not None and stop():
+                break
+            key = (mgr._scope, wf, iid)
+            try:
+                turns.enter_context(ordering.turn(key, time.monotonic()))
+            except ordering.Busy:
+                slow.append(iid)
+                continue
+            try:
+                decided = _decide_timers(mgr, iid, due_by)
+            except WorkflowError as exc:  # a guard that raised, a reentrant guard
+                report.errors.append((iid, f"{type(exc).__name__}: {exc}"))
+                fates[iid] = ("left", set())
+                continue
+            if decided is None:
+                slow.append(iid)
+            elif isinstance(decided, _Firing):
+                fires.append(decided)
+            elif decided[0] or decided[1]:
+                spent_only.append((iid, decided[0], decided[1]))
+            else:
+                fates[iid] = ("free", set())  # nothing due any more
+        spent = [t for _, s, _ in spent_only for t in s]
+        appends = [f.append for f in fires]
+        outcomes = store.append_many(appends, disarm=spent) if appends or spent else []
+        for iid, s, unmatched in spent_only:
+            report.spent.extend(s)
+            report.spec_changed.extend(unmatched)
+            fates[iid] = ("left" if unmatched else "free", {t.ident for t in s})
+        for f, outcome in zip(fires, outcomes, strict=True):
+            if outcome is not None:
+                slow.append(f.instance_id)  # moved by another writer: read again
+                continue
+            t = f.append.transition
+            report.spent.extend(f.spent)
+            report.fired.append(Fired(f.instance_id, t, f.timer))
+            fates[f.instance_id] = ("fired", {x.ident for x in f.spent})
+            if f.append.work:
+                try:
+                    mgr._runner.run(t, f.append.work)
+                except HookFailed as exc:
+                    report.failed.append((exc.instance_id, exc.hook, exc.error))
+                    continue
+                except (LostWork, WorkflowError):
+                    later.append(f.instance_id)  # the one-by-one path tells it
+                    continue
+            if any(x.due <= due_by for x in f.append.timers):
+                later.append(f.instance_id)  # a timer it armed is due already
+    return fates, slow + later
+
+
+def _decide_timers(
+    mgr: Manager[Any, Any], iid: str, due_by: int
+) -> _Firing | tuple[list[Timer], list[Timer]] | None:
+    """What firing the instance's due timers comes to, decided from one read:
+    the timer that fires (its guard holds), or the timers spent (guard false)
+    and left (not in this spec) when none does; ``None`` when the instance
+    needs the one-by-one path.
+
+    :raises GuardFailed: a timer's guard raised.
+    """
+    wf, store, engine = mgr.workflow, mgr.store, mgr._engine
+    found = store.load_armed(wf, iid)
+    if found is None:
+        return None
+    inst, armed = found
+    if inst.next_due is None or inst.next_due > due_by:
+        return [], []
+    if (
+        inst.compensating is not None
+        or inst.dead
+        or inst.pending
+        or not mgr.spec.has_state(inst.state)
+        or any(t.seq != inst.version for t in armed)
+    ):
+        return None
+    due = [t for t in armed if t.due <= due_by]
+    due.sort(key=lambda t: (t.due, t.index))
+    spent: list[Timer] = []
+    unmatched: list[Timer] = []
+    for timer in due:
+        edge = engine.timed_edge(timer)
+        if edge is None:
+            unmatched.append(timer)
+        elif edge.guard is None or mgr._firing._holds(inst, timer, edge):
+            target = edge.target.value
+            t = Transition(
+                inst.version + 1,
+                TransitionKind.TIMER,
+                inst.state,
+                target,
+                None,
+                timer.transition_key,
+                NO_DATA,
+                from_epoch_ms(timer.due),
+            )
+            plan = engine.plan(inst.state, target)
+            work = engine.work(iid, t, mgr._runner.new_lease(), plan) if plan else []
+            append = Append(wf, iid, t, work, None, engine.arm(iid, t))
+            return _Firing(iid, timer, append, spent)
+        else:
+            spent.append(timer)
+    return spent, unmatched

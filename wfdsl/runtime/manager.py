@@ -493,7 +493,21 @@ class Manager(BaseManager[S, E]):
         leftover: list[Timer] = []  # free again at once
         stuck: list[Timer] = []  # left to others (or a later look) for a while
         try:
+            # Every instance that a decision from one read can settle is fired
+            # in one store transaction; the rest one by one, below.
+            from wfdsl.runtime.batch import fire_claimed
+
+            settled, slow = fire_claimed(self, by_instance, due_by, report, stop)
+            again = set(slow)
             for iid, held in by_instance.items():
+                if iid in settled:
+                    fate, gone = settled[iid]
+                    if fate != "fired":
+                        kept = [t for t in held if t.ident not in gone]
+                        (stuck if fate == "left" else leftover).extend(kept)
+                    elif iid in again:
+                        self._fire_claimed(iid, due_by, report)  # what came due after it
+                    continue
                 if stop is not None and stop():
                     leftover.extend(held)
                     continue
