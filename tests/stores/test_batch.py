@@ -3,12 +3,16 @@ meaning it has alone; run against every backend (tests/conftest.py STORES)."""
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
 import pytest
 
 from wfdsl.errors import UnknownInstance, VersionConflict
 from wfdsl.stores.base import Store
 from wfdsl.stores.batch import Append
 from wfdsl.stores.records import Timer, Transition, TransitionKind
+from wfdsl.stores.sqlite import SQLiteStore
 
 from .test_conformance import AT, WF, start, work
 
@@ -172,3 +176,66 @@ def test_a_closed_store_refuses_a_batch(store: Store) -> None:
     store.close()
     with pytest.raises(StoreError):
         store.append_many([step("o-1", 2, "created", "paid")])
+
+
+# -- group commit: SQLite appends from threads that arrive during a write --------------
+
+
+def test_appends_that_queue_behind_a_write_are_committed_together_each_told_its_own(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(str(tmp_path / "group.db"))
+    for iid in ("a", "b"):
+        start(store, iid)
+    outcomes: dict[str, BaseException | None] = {}
+
+    def append(name: str, iid: str, seq: int, key: str) -> None:
+        t = Transition(seq, TransitionKind.EVENT, "created", "paid", "go", key, {}, AT)
+        try:
+            store.append(WF, iid, t, work(iid, seq, ("h",)), compensating=None)
+            outcomes[name] = None
+        except BaseException as exc:  # told to this thread, whatever it is
+            outcomes[name] = exc
+
+    threads = [
+        threading.Thread(target=append, args=("a1", "a", 2, "x")),
+        threading.Thread(target=append, args=("a2", "a", 2, "y")),  # the same seq: a race
+        threading.Thread(target=append, args=("b", "b", 2, "z")),
+    ]
+    with store._lock:  # a write in progress: the three queue up behind it
+        for t in threads:
+            t.start()
+        while len(store._queue) < 3:
+            threading.Event().wait(0.001)  # until all three have queued
+    for t in threads:
+        t.join()
+    assert outcomes["b"] is None
+    won = [n for n in ("a1", "a2") if outcomes[n] is None]
+    lost = [n for n in ("a1", "a2") if outcomes[n] is not None]
+    assert len(won) == 1 and isinstance(outcomes[lost[0]], VersionConflict)
+    assert [t.seq for t in store.history(WF, "a")] == [1, 2]
+    assert store.history(WF, "a")[-1].key == {"a1": "x", "a2": "y"}[won[0]]
+    assert [w.seq for w in store.pending_work(WF, "b")] == [2]
+    assert store._queue == []
+
+
+def test_threads_sending_through_one_sqlite_store_lose_nothing(tmp_path: Path) -> None:
+    store = SQLiteStore(str(tmp_path / "threads.db"))
+    for k in range(6):
+        start(store, f"t{k}")
+
+    def run(k: int) -> None:
+        iid = f"t{k}"
+        for seq in range(2, 42):
+            t = Transition(seq, TransitionKind.EVENT, "s", "s", "go", f"k{seq}", {}, AT)
+            store.append(WF, iid, t, (), compensating=None)
+
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in range(6):
+        assert [t.seq for t in store.history(WF, f"t{k}")] == list(range(1, 42))
+        rec = store.load(WF, f"t{k}")
+        assert rec is not None and rec.version == 41
