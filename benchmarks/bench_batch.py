@@ -14,6 +14,10 @@ green), ``--batch`` instances each take one ``next`` per step:
 * **raw, batched** (the ceiling): the same reads, then one transaction with all
   the step's inserts and updates.
 
+Timers: ``fire_due`` against bench_timers.py's raw firing (one transaction
+per timer) and against the same raw work with a batch of timers per
+transaction (the ceiling of ``fire_due``, which fires a claimed batch in one).
+
 Targets (issue 15): send_many >= 3x one by one, and >= 0.7x the raw batched
 ceiling, on SQLite (WAL, ``synchronous=FULL``) and on PostgreSQL.
 
@@ -191,6 +195,98 @@ def drop_schemas(dsn: str, prefix: str) -> None:
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
 
 
+# -- timers ---------------------------------------------------------------------------
+
+
+def timers_raw_batched(path: str, n: int) -> Callable[[int], int]:
+    """bench_timers.py's raw firing, with every timer of a batch in one
+    transaction: the ceiling of ``fire_due``, which now does the same."""
+    from bench_timers import DONE_AT, LATER, settle_sqlite
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.executescript(
+        """CREATE TABLE instances (workflow TEXT, id TEXT, state TEXT, version INTEGER,
+               PRIMARY KEY (workflow, id)) WITHOUT ROWID;
+           CREATE TABLE transitions (workflow TEXT, id TEXT, seq INTEGER, kind TEXT,
+               source TEXT, target TEXT, key TEXT, at TEXT,
+               PRIMARY KEY (workflow, id, seq)) WITHOUT ROWID;
+           CREATE UNIQUE INDEX transitions_key ON transitions (workflow, id, key);
+           CREATE TABLE timers (workflow TEXT, id TEXT, seq INTEGER, idx INTEGER,
+               target TEXT, due INTEGER, PRIMARY KEY (workflow, id, seq, idx)) WITHOUT ROWID;
+           CREATE INDEX timers_due ON timers (workflow, due);"""
+    )
+    from bench_timers import DUE
+
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO instances VALUES ('wait', ?, 'waiting', 1)", ((f"i{i:07}",) for i in range(n))
+    )
+    conn.executemany(
+        "INSERT INTO timers VALUES ('wait', ?, 1, 0, 'done', ?)",
+        ((f"i{i:07}", DUE) for i in range(n)),
+    )
+    conn.execute("COMMIT")
+    settle_sqlite(path)
+    now = int(LATER.timestamp() * 1000)
+
+    def fire(batch: int) -> int:
+        due = conn.execute(
+            "SELECT id, seq, idx, target FROM timers WHERE workflow = 'wait' AND due <= ? "
+            "ORDER BY due LIMIT ?",
+            (now, batch),
+        ).fetchall()
+        rows = [
+            conn.execute(
+                "SELECT state, version FROM instances WHERE workflow = 'wait' AND id = ?", (d[0],)
+            ).fetchone()
+            for d in due
+        ]
+        conn.execute("BEGIN IMMEDIATE")
+        for (iid, seq, idx, target), (state, version) in zip(due, rows, strict=True):
+            conn.execute(
+                "UPDATE instances SET state = ?, version = ? "
+                "WHERE workflow = 'wait' AND id = ? AND version = ?",
+                (target, version + 1, iid, version),
+            )
+            conn.execute(
+                "INSERT INTO transitions VALUES ('wait', ?, ?, 'timer', ?, ?, ?, ?)",
+                (iid, version + 1, state, target, f"t:{seq}:{idx}", DONE_AT),
+            )
+            conn.execute("DELETE FROM timers WHERE workflow = 'wait' AND id = ?", (iid,))
+        conn.execute("COMMIT")
+        return len(due)
+
+    return fire
+
+
+def timers_table(tmp: str, n: int, batch: int, rounds: int) -> None:
+    from bench_timers import lockstep, settle_sqlite, sqlite_raw, wfdsl_fire
+
+    rates = lockstep(
+        {
+            "raw, one transaction per timer": lambda r: sqlite_raw(f"{tmp}/traw{r}.db", n),
+            "raw, one per batch (ceiling)": lambda r: timers_raw_batched(f"{tmp}/trawb{r}.db", n),
+            "wfdsl fire_due": lambda r: wfdsl_fire(
+                SQLiteStore(f"{tmp}/twf{r}.db"), n, lambda: settle_sqlite(f"{tmp}/twf{r}.db")
+            ),
+        },
+        n,
+        rounds,
+        batch,
+    )
+    print(
+        f"Timers fired per second on SQLite (synchronous=FULL), median of {rounds} rounds x {n}, "
+        f"batches of {batch}"
+    )
+    ceiling = rates["raw, one per batch (ceiling)"]
+    one = rates["raw, one transaction per timer"]
+    for name, rate in rates.items():
+        print(f"{name:<34} {rate:>10,.0f} {rate / one:>7.2f}x one {rate / ceiling:>7.2f}x ceiling")
+    print()
+
+
 # -- measuring ------------------------------------------------------------------------
 
 
@@ -293,6 +389,8 @@ def main() -> None:
     ap.add_argument("--warm", type=int, default=3000, help="transitions per variant before")
     ap.add_argument("--threads", type=int, default=8)
     ap.add_argument("--seconds", type=float, default=2.0, help="per thread-count turn")
+    ap.add_argument("--timers", type=int, default=600, help="timers fired per round")
+    ap.add_argument("--timer-batch", type=int, default=100, help="fire_due's limit")
     args = ap.parse_args()
     n = args.batch
     print(
@@ -321,6 +419,7 @@ def main() -> None:
         )
         ratios(steady, "SQLite")
 
+        timers_table(tmp, args.timers, args.timer_batch, args.rounds)
         thread_table(
             "SQLite threads, one Manager/SQLiteStore",
             SQLiteStore(db("threads")),
