@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from wfdsl.errors import UnknownInstance, VersionConflict
+from wfdsl.errors import StoreError, UnknownInstance, VersionConflict
 from wfdsl.stores.base import Store
 from wfdsl.stores.batch import Append
-from wfdsl.stores.records import Timer, Transition, TransitionKind
+from wfdsl.stores.records import InstanceRecord, Timer, Transition, TransitionKind
 from wfdsl.stores.sqlite import SQLiteStore
 
 from .test_conformance import AT, WF, start, work
@@ -171,8 +171,6 @@ def test_an_empty_batch_writes_nothing(store: Store) -> None:
 
 
 def test_a_closed_store_refuses_a_batch(store: Store) -> None:
-    from wfdsl.errors import StoreError
-
     store.close()
     with pytest.raises(StoreError):
         store.append_many([step("o-1", 2, "created", "paid")])
@@ -239,3 +237,28 @@ def test_threads_sending_through_one_sqlite_store_lose_nothing(tmp_path: Path) -
         assert [t.seq for t in store.history(WF, f"t{k}")] == list(range(1, 42))
         rec = store.load(WF, f"t{k}")
         assert rec is not None and rec.version == 41
+
+
+def test_a_read_during_another_threads_write_sees_the_last_commit_without_waiting(
+    tmp_path: Path,
+) -> None:
+    store = SQLiteStore(str(tmp_path / "aside.db"))
+    start(store, "a")
+    store.append_many([step("a", 2, "created", "paid")])
+    seen: list[object] = []
+    read = threading.Event()
+
+    def load() -> None:
+        seen.append(store.load(WF, "a"))
+        read.set()
+
+    with store._lock:  # another thread's write (and its flush) in progress
+        reader = threading.Thread(target=load)
+        reader.start()
+        assert read.wait(30), "the read waited for the write"
+    reader.join()
+    rec = seen[0]
+    assert isinstance(rec, InstanceRecord) and (rec.state, rec.version) == ("paid", 2)
+    store.close()
+    with pytest.raises(StoreError):
+        store._load_aside(WF, "a")

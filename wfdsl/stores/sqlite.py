@@ -319,6 +319,11 @@ class SQLiteStore(SQLStore):
         #: Appends waiting for a group commit (:meth:`_grouped`), and their lock.
         self._queue: list[_Slot] = []
         self._queue_lock = threading.Lock()
+        #: A second connection for reads while another thread writes (see
+        #: _load_aside), opened on first need; and its lock.
+        self._aside: sqlite3.Connection | None = None
+        self._aside_generation = -1
+        self._aside_lock = threading.Lock()
         if self.path == ":memory:":
             self._scope = f"sqlite-memory:{id(self)}"
         else:
@@ -552,6 +557,9 @@ class SQLiteStore(SQLStore):
 
     def load(self, workflow: str, instance_id: str) -> InstanceRecord | None:
         # On every send's path: written out rather than through ``_read``.
+        if not self._lock.acquire(blocking=False):
+            return self._load_aside(workflow, instance_id)
+        self._lock.release()
         with self._lock:
             if self._closed or self._generation != process.GENERATION:
                 self._check()
@@ -678,6 +686,41 @@ class SQLiteStore(SQLStore):
         self._insert_work(conn, work)
 
     # -- batches (Store.append_many) -----------------------------------------
+
+    def _load_aside(self, workflow: str, instance_id: str) -> InstanceRecord | None:
+        """:meth:`load` while another thread holds the connection (most of that
+        time is its flush to the disk): read through a second connection, which
+        WAL lets read meanwhile, so that threads keep deciding and queue their
+        writes for the next group commit. It reads the last committed state, as
+        a read made just before that write would: ``append``'s version check
+        makes that safe, as for any read."""
+        if self.path == ":memory:":  # one connection only: wait for it
+            with self._lock:
+                return self.load(workflow, instance_id)
+        with self._aside_lock:
+            if self._closed:
+                raise StoreError("the store is closed")
+            conn = self._aside
+            if conn is None or self._aside_generation != process.GENERATION:
+                try:
+                    conn = sqlite3.connect(
+                        self.path,
+                        timeout=self._busy_timeout,
+                        isolation_level=None,
+                        check_same_thread=False,
+                    )
+                    conn.execute("PRAGMA query_only = ON")
+                except sqlite3.Error as exc:
+                    raise StoreError(f"{self.path}: {exc}") from exc
+                weakref.finalize(self, _finalize, conn, process.GENERATION)
+                self._aside, self._aside_generation = conn, process.GENERATION
+            try:
+                row = conn.execute(_LOAD, (workflow, instance_id)).fetchone()
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: {exc}") from exc
+            except UnicodeEncodeError:
+                return None
+        return None if row is None else instance_from_row(row)
 
     def _grouped(self, append: Append) -> None:
         """:meth:`append` while another thread writes: a group commit.
@@ -1033,6 +1076,10 @@ class SQLiteStore(SQLStore):
             if not self._closed:
                 self._closed = True
                 self._discard()
+        with self._aside_lock:
+            if self._aside is not None and self._aside_generation == process.GENERATION:
+                self._aside.close()
+            self._aside = None
 
     def __enter__(self) -> SQLiteStore:
         return self
