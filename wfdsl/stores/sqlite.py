@@ -556,10 +556,15 @@ class SQLiteStore(SQLStore):
     # -- reads --------------------------------------------------------------------
 
     def load(self, workflow: str, instance_id: str) -> InstanceRecord | None:
-        # On every send's path: written out rather than through ``_read``.
         if not self._lock.acquire(blocking=False):
             return self._load_aside(workflow, instance_id)
-        self._lock.release()
+        try:  # held from here: a write must not take it between look and read
+            return self._load_held(workflow, instance_id)
+        finally:
+            self._lock.release()
+
+    def _load_held(self, workflow: str, instance_id: str) -> InstanceRecord | None:
+        # On every send's path: written out rather than through ``_read``.
         with self._lock:
             if self._closed or self._generation != process.GENERATION:
                 self._check()
@@ -617,13 +622,29 @@ class SQLiteStore(SQLStore):
         compensating: str | None,
         timers: Sequence[Timer] = (),
     ) -> None:
-        # On every send's path: the transaction is written out rather than
-        # going through ``_write``, which costs a generator per call.
         if not self._lock.acquire(blocking=False):
             # Another thread is writing: join the group commit (see _grouped).
             self._grouped(Append(workflow, instance_id, transition, work, compensating, timers))
             return
-        self._lock.release()
+        try:  # held from here: no other write slips in between
+            self._append_held(
+                workflow, instance_id, transition, work, compensating=compensating, timers=timers
+            )
+        finally:
+            self._lock.release()
+
+    def _append_held(
+        self,
+        workflow: str,
+        instance_id: str,
+        transition: Transition,
+        work: Sequence[WorkItem],
+        *,
+        compensating: str | None,
+        timers: Sequence[Timer] = (),
+    ) -> None:
+        # On every send's path: the transaction is written out rather than
+        # going through ``_write``, which costs a generator per call.
         at = transition.at.isoformat()
         with self._lock:
             if self._closed or self._generation != process.GENERATION:
