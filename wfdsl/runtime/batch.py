@@ -345,7 +345,9 @@ def _plan(
         t = Transition(seq, _EVENT, state, target, item.event, item.key, item.payload, at)
         timers = mgr._engine.arm(iid, t) if mgr._timed else []
         work = mgr._engine.work(iid, t, mgr._runner.new_lease(), plan) if plan else []
-        planned.append(_Planned(item, Append(wf, iid, t, work, None, timers)))
+        # An instance with no timer armed at this version has none to remove.
+        append = Append(wf, iid, t, work, None, timers, next_due is not None)
+        planned.append(_Planned(item, append))
         if item.key is not None:
             keyed[item.key] = (item, t)
         state, version = target, seq

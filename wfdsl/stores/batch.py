@@ -35,6 +35,11 @@ class Append:
     compensating: str | None = None
     #: The timers entering ``transition.target`` arms.
     timers: Sequence[Timer] = ()
+    #: Remove the timers the instance has armed, as every append does. ``False``
+    #: only says that the instance had none armed at version ``seq - 1`` (which
+    #: the version check makes sure of: only a transition arms), so that a store
+    #: may skip looking.
+    disarm: bool = True
 
 
 #: Per append: ``None`` when written, else why not (``VersionConflict``,

@@ -849,7 +849,8 @@ class SQLiteStore(SQLStore):
                     if conn.total_changes != before:
                         return group, n
                     break
-                conn.execute(_DISARM_ALL, (a.workflow, a.instance_id))
+                if a.disarm:
+                    conn.execute(_DISARM_ALL, (a.workflow, a.instance_id))
                 if a.timers:
                     self._insert_timers(conn, a.timers)
         return None
