@@ -262,3 +262,14 @@ def test_a_read_during_another_threads_write_sees_the_last_commit_without_waitin
     store.close()
     with pytest.raises(StoreError):
         store._load_aside(WF, "a")
+
+
+def test_load_many_reads_the_instances_that_exist_as_load_gives_them(store: Store) -> None:
+    start(store, "a")
+    start(store, "b", hooks=("h",))
+    store.append_many([step("a", 2, "created", "waiting", timers=(timer("a", 2, "waiting"),))])
+    found = store.load_many(WF, ["a", "nope", "b", "a"])
+    assert sorted(found) == ["a", "b"]
+    assert found["a"] == store.load(WF, "a") and found["b"] == store.load(WF, "b")
+    assert (found["a"].version, found["a"].next_due, found["b"].pending) == (2, DUE, 1)
+    assert store.load_many(WF, []) == {}

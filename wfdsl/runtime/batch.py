@@ -58,6 +58,7 @@ from wfdsl.runtime.work import LostWork
 from wfdsl.stores.batch import Append
 from wfdsl.stores.records import (
     TIMER_KEY_PREFIX,
+    InstanceRecord,
     Timer,
     Transition,
     TransitionKind,
@@ -177,8 +178,12 @@ def _round(
     wf = mgr.workflow
     planned: list[_Planned] = []
     alone: list[_Item] = []
+    try:
+        loaded: dict[str, InstanceRecord] | StoreError = mgr.store.load_many(wf, list(queues))
+    except StoreError as exc:
+        loaded = exc
     for iid, queue in queues.items():
-        stop = _plan(mgr, iid, queue, planned, results)
+        stop = _plan(mgr, iid, queue, planned, results, loaded)
         if stop is not None:
             alone.append(stop)
     with ExitStack() as turns:
@@ -279,17 +284,18 @@ def _plan(
     queue: deque[_Item],
     planned: list[_Planned],
     results: list[Result | None],
+    loaded: dict[str, InstanceRecord] | StoreError,
 ) -> _Item | None:
     """Decide the instance's sends from the head of ``queue`` on, into
-    ``planned`` (popping them); return the send that must go through ``send``
+    ``planned`` (popping them), from the instance as ``loaded`` (the round's
+    read of its instances); return the send that must go through ``send``
     alone (popped), if one stopped the instance before anything was decided."""
     store, wf = mgr.store, mgr.workflow
-    try:
-        inst = store.load(wf, iid)
-    except StoreError as exc:
+    if isinstance(loaded, StoreError):
         while queue:
-            results[queue.popleft().pos] = exc
+            results[queue.popleft().pos] = loaded
         return None
+    inst = loaded.get(iid)
     if inst is None:
         while queue:
             results[queue.popleft().pos] = UnknownInstance(wf, iid)

@@ -163,6 +163,15 @@ class Store(Protocol):
         """
         ...
 
+    def load_many(self, workflow: str, instance_ids: Sequence[str]) -> dict[str, InstanceRecord]:
+        """The instances of ``instance_ids`` that exist, by id, each as
+        :meth:`load` gives it, read at once (one round trip on PostgreSQL):
+        what a batch of sends reads first.
+
+        :raises StoreError: the backend failed.
+        """
+        ...
+
     def append_many(
         self, appends: Sequence[Append], *, disarm: Sequence[Timer] = ()
     ) -> list[Outcome]:

@@ -218,6 +218,14 @@ class MemoryStore:
 
     # -- batches (Store.append_many) -----------------------------------------
 
+    def load_many(self, workflow: str, instance_ids: Sequence[str]) -> dict[str, InstanceRecord]:
+        found: dict[str, InstanceRecord] = {}
+        for iid in instance_ids:
+            rec = self.load(workflow, iid)
+            if rec is not None:
+                found[iid] = rec
+        return found
+
     def append_many(
         self, appends: Sequence[Append], *, disarm: Sequence[Timer] = ()
     ) -> list[Outcome]:

@@ -1022,6 +1022,27 @@ class PostgresStore(SQLStore):
 
     # -- batches (Store.append_many) -----------------------------------------
 
+    def load_many(self, workflow: str, instance_ids: Sequence[str]) -> dict[str, InstanceRecord]:
+        ids = [iid for iid in dict.fromkeys(instance_ids) if storable(workflow, iid)]
+        if not ids:
+            if self._closed:
+                raise StoreError("the store is closed")
+            return {}
+        query = self._sql["load"]
+
+        def op(conn: Connection[Any]) -> dict[str, InstanceRecord]:
+            # Every read goes out before any answer comes back.
+            with conn.pipeline():
+                cursors = [conn.execute(query, (workflow, iid)) for iid in ids]
+            found: dict[str, InstanceRecord] = {}
+            for iid, cur in zip(ids, cursors, strict=True):
+                row = cur.fetchone()
+                if row is not None:
+                    found[iid] = instance_from_row(row)
+            return found
+
+        return self._call("load instances", op)
+
     def append_many(
         self, appends: Sequence[Append], *, disarm: Sequence[Timer] = ()
     ) -> list[Outcome]:

@@ -708,6 +708,14 @@ class SQLiteStore(SQLStore):
 
     # -- batches (Store.append_many) -----------------------------------------
 
+    def load_many(self, workflow: str, instance_ids: Sequence[str]) -> dict[str, InstanceRecord]:
+        found: dict[str, InstanceRecord] = {}
+        for iid in instance_ids:
+            rec = self.load(workflow, iid)
+            if rec is not None:
+                found[iid] = rec
+        return found
+
     def _load_aside(self, workflow: str, instance_id: str) -> InstanceRecord | None:
         """:meth:`load` while another thread holds the connection (most of that
         time is its flush to the disk): read through a second connection, which
