@@ -157,6 +157,10 @@ _INSTANCE_COLUMNS = f"""i.workflow, i.instance_id, i.state, i.version, i.fingerp
 # The statements on every send's path take positional parameters (cheaper).
 _LOAD = f"SELECT {_INSTANCE_COLUMNS} FROM wf_instances i WHERE i.workflow = ? AND i.instance_id = ?"
 
+_LOAD_MANY = (
+    f"SELECT {_INSTANCE_COLUMNS} FROM wf_instances i WHERE i.workflow = ? AND i.instance_id IN "
+)
+
 _INSERT_WORK = f"INSERT INTO wf_work ({WORK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 
 _INSERT_TRANSITION = (
@@ -709,8 +713,27 @@ class SQLiteStore(SQLStore):
     # -- batches (Store.append_many) -----------------------------------------
 
     def load_many(self, workflow: str, instance_ids: Sequence[str]) -> dict[str, InstanceRecord]:
+        ids = list(dict.fromkeys(instance_ids))
         found: dict[str, InstanceRecord] = {}
-        for iid in instance_ids:
+        # One statement per slice (SQLite limits the parameters of one).
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            query = _LOAD_MANY + "(" + ",".join("?" * len(part)) + ")"
+            try:
+                with self._read() as conn:
+                    rows = conn.execute(query, (workflow, *part)).fetchall()
+            except UnicodeEncodeError:  # an id no store can have written
+                return self._load_each(workflow, ids)
+            for row in rows:
+                rec = instance_from_row(row)
+                found[rec.instance_id] = rec
+        return found
+
+    def _load_each(self, workflow: str, ids: Sequence[str]) -> dict[str, InstanceRecord]:
+        """:meth:`load_many` one by one: for ids that cannot be sent as they are
+        (:meth:`load` finds nothing under them)."""
+        found: dict[str, InstanceRecord] = {}
+        for iid in ids:
             rec = self.load(workflow, iid)
             if rec is not None:
                 found[iid] = rec
