@@ -10,9 +10,11 @@ against python-statemachine and transitions, resume), PostgreSQL (against
 raw psycopg, 1 and 4 workers, resume) when ``WFDSL_PG_DSN`` is set, and timers
 (fired per second against the raw transaction, next due and firing one with
 1,000 and 1,000,000 armed, a worker's memory; on PostgreSQL too when set),
-and costs against the store's size (idle ``resume()`` with 1,000 to 100,000
+costs against the store's size (idle ``resume()`` with 1,000 to 100,000
 instances, a send owing a hook with 3 and 10,000 transitions of history; on
-PostgreSQL too when set). Benchmarks share the machine's cores: run this on a quiet machine.
+PostgreSQL too when set) and batches (``send_many`` of 8 against one by one
+and the raw batched transaction, 1 against 8 threads; on PostgreSQL too when
+set). Benchmarks share the machine's cores: run this on a quiet machine.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ def main() -> int:
         ],
         "bench_timers.py": ["--timers", "200", "--rounds", "2", "--large", "20000"],
         "bench_scale.py": ["--sizes", "1000,10000", "--calls", "50", "--rounds", "7"],
+        "bench_batch.py": ["--rounds", "3", "--steps", "20", "--warm", "1000", "--seconds", "1"],
     }
     runs = ["bench_lint.py", "bench_compile.py", "bench_lsp.py", "bench_runtime.py"]
     if os.environ.get("WFDSL_PG_DSN"):
@@ -64,6 +67,7 @@ def main() -> int:
         print("(PostgreSQL benchmark skipped: set WFDSL_PG_DSN=postgresql://user@host:5432/db)\n")
     runs.append("bench_timers.py")  # on PostgreSQL too when WFDSL_PG_DSN is set
     runs.append("bench_scale.py")  # likewise
+    runs.append("bench_batch.py")  # likewise
     failed = 0
     for script in runs:
         print(f"=== {script} ===", flush=True)

@@ -16,6 +16,7 @@ from wfdsl.ir import Spec
 
 if TYPE_CHECKING:
     from wfdsl.runtime.aio import AsyncManager
+    from wfdsl.runtime.batch import Send
     from wfdsl.runtime.context import Context
     from wfdsl.runtime.manager import Manager
     from wfdsl.stores.base import Store
@@ -28,6 +29,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "AsyncManager": "wfdsl.runtime.aio",
+    "Send": "wfdsl.runtime.batch",
     "Manager": "wfdsl.runtime.manager",
     "Context": "wfdsl.runtime.context",
     "Transition": "wfdsl.stores.records",
@@ -44,6 +46,7 @@ __all__ = [
     "MemoryStore",
     "PostgresStore",
     "SQLiteStore",
+    "Send",
     "Spec",
     "SpecError",
     "Store",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from wfdsl.runtime.aio import AsyncManager
+    from wfdsl.runtime.batch import Send
     from wfdsl.runtime.context import Context
     from wfdsl.runtime.manager import Manager
     from wfdsl.runtime.report import ResumeReport
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "AsyncManager": "wfdsl.runtime.aio",
+    "Send": "wfdsl.runtime.batch",
     "Context": "wfdsl.runtime.context",
     "Manager": "wfdsl.runtime.manager",
     "ResumeReport": "wfdsl.runtime.report",
@@ -44,6 +46,7 @@ __all__ = [
     "InstanceRecord",
     "Manager",
     "ResumeReport",
+    "Send",
     "Transition",
     "TransitionKind",
     "WorkItem",

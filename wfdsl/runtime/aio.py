@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, TypeVar
 
+from wfdsl.errors import WorkflowError
 from wfdsl.runtime.base import BaseManager, E, Hooks, S
+from wfdsl.runtime.batch import Send
 from wfdsl.runtime.binding import Call, bind
 from wfdsl.runtime.manager import Manager
 from wfdsl.runtime.report import ResumeReport, TimerReport
@@ -100,6 +102,12 @@ class AsyncManager(BaseManager[S, E]):
     ) -> Transition:
         """See :meth:`Manager.send`."""
         return await self._run(self.manager.send, instance_id, event, key=key, data=data)
+
+    async def send_many(
+        self, items: Iterable[Send[E] | tuple[Any, ...]]
+    ) -> list[Transition | WorkflowError]:
+        """See :meth:`Manager.send_many`."""
+        return await self._run(self.manager.send_many, list(items))
 
     async def state(self, instance_id: str) -> S:
         """See :meth:`Manager.state`."""

@@ -26,7 +26,7 @@ timers before its event, and :meth:`Manager.run_worker`
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -41,6 +41,7 @@ from wfdsl.errors import (
     UnknownState,
     VersionConflict,
     WorkDead,
+    WorkflowError,
     WorkInProgress,
 )
 from wfdsl.ir import Edge, Spec
@@ -67,6 +68,7 @@ from wfdsl.stores.records import (
 )
 
 if TYPE_CHECKING:
+    from wfdsl.runtime.batch import Send
     from wfdsl.runtime.worker import Stop, WorkerStats
 
 __all__ = ["Manager", "ResumeReport", "TimerReport"]
@@ -313,6 +315,33 @@ class Manager(BaseManager[S, E]):
                 if races >= MAX_RACES:
                     raise
 
+    def send_many(
+        self, items: Iterable[Send[E] | tuple[Any, ...]]
+    ) -> list[Transition | WorkflowError]:
+        """Deliver many events (to one instance or many) with the meaning of the
+        same :meth:`send` calls made one after another, in as few store
+        transactions (disk flushes) as that meaning allows; see
+        :mod:`wfdsl.runtime.batch`.
+
+        Each item is a :class:`~wfdsl.runtime.batch.Send` or a tuple
+        ``(instance_id, event[, data[, key]])``. Sends to one instance apply in
+        the order given, each seeing the state the one before it left (its
+        guards too); a key repeated in the batch replays as it would one by
+        one. Hook work runs after the transaction that recorded it, and an
+        instance's next send waits for it.
+
+        :returns: one result per item, in order: the :class:`Transition`
+            ``send`` would have returned, or the :class:`WorkflowError` it
+            would have raised (``InvalidInput``, ``UnknownInstance``,
+            ``IllegalTransition``, ``GuardRejected``, ``GuardFailed``,
+            ``IdempotencyConflict``, ``UnknownState``, ``HookFailed``,
+            ``WorkInProgress``, ``ReentrantCall``, ``StoreError``, ...). One
+            item's error never stops the others.
+        """
+        from wfdsl.runtime.batch import send_many
+
+        return send_many(self, items)
+
     def state(self, instance_id: str) -> S:
         """The instance's current state as the spec's state type: a ``State``
         member for a generated ``SPEC``, the name (``str``) for a loaded spec.
@@ -464,7 +493,21 @@ class Manager(BaseManager[S, E]):
         leftover: list[Timer] = []  # free again at once
         stuck: list[Timer] = []  # left to others (or a later look) for a while
         try:
+            # Every instance that a decision from one read can settle is fired
+            # in one store transaction; the rest one by one, below.
+            from wfdsl.runtime.batch import fire_claimed
+
+            settled, slow = fire_claimed(self, by_instance, due_by, report, stop)
+            again = set(slow)
             for iid, held in by_instance.items():
+                if iid in settled:
+                    fate, gone = settled[iid]
+                    if fate != "fired":
+                        kept = [t for t in held if t.ident not in gone]
+                        (stuck if fate == "left" else leftover).extend(kept)
+                    elif iid in again:
+                        self._fire_claimed(iid, due_by, report)  # what came due after it
+                    continue
                 if stop is not None and stop():
                     leftover.extend(held)
                     continue

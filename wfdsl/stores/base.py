@@ -56,6 +56,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol, runtime_checkable
 
+from wfdsl.stores.batch import Append, Outcome
 from wfdsl.stores.records import InstanceRecord, Timer, Transition, WorkItem
 
 
@@ -168,6 +169,34 @@ class Store(Protocol):
         :raises VersionConflict: the instance's version is no longer ``seq - 1``,
             or ``transition.key`` is already used; nothing was written.
         :raises UnknownInstance: the instance does not exist.
+        :raises StoreError: the backend failed; nothing was written.
+        """
+        ...
+
+    def load_many(self, workflow: str, instance_ids: Sequence[str]) -> dict[str, InstanceRecord]:
+        """The instances of ``instance_ids`` that exist, by id, each as
+        :meth:`load` gives it, read at once (one round trip on PostgreSQL):
+        what a batch of sends reads first.
+
+        :raises StoreError: the backend failed.
+        """
+        ...
+
+    def append_many(
+        self, appends: Sequence[Append], *, disarm: Sequence[Timer] = ()
+    ) -> list[Outcome]:
+        """Record many transitions in one transaction (one flush to the disk),
+        each exactly as :meth:`append` records it alone, and remove the timers
+        ``disarm`` names (spent timers, as :meth:`disarm` removes them).
+
+        Appends to one instance form a chain (:mod:`wfdsl.stores.batch`),
+        applied in the order given. What fails is told per append and writes
+        nothing of its chain from there on; every other append is written.
+
+        :returns: per append, in order: ``None`` (written), or the
+            :class:`VersionConflict` or :class:`UnknownInstance` that
+            :meth:`append` would have raised (also ``VersionConflict`` for an
+            append after a failed one in its chain).
         :raises StoreError: the backend failed; nothing was written.
         """
         ...

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
 from wfdsl.stores import leases, process, wakeup
 from wfdsl.stores.base import TimerListener
+from wfdsl.stores.batch import Append, Outcome, chains, skipped
 from wfdsl.stores.frozen import FrozenDict
 from wfdsl.stores.limits import DataRefused, freeze_data
 from wfdsl.stores.records import InstanceRecord, Timer, Transition, WorkItem, WorkStatus
@@ -228,6 +229,102 @@ class MemoryStore:
                 self._arm(inst, timers)
         if timers:
             wakeup.notify(self.scope, workflow, min(t.due for t in timers))
+
+    # -- batches (Store.append_many) -----------------------------------------
+
+    def load_many(self, workflow: str, instance_ids: Sequence[str]) -> dict[str, InstanceRecord]:
+        found: dict[str, InstanceRecord] = {}
+        for iid in instance_ids:
+            rec = self.load(workflow, iid)
+            if rec is not None:
+                found[iid] = rec
+        return found
+
+    def append_many(
+        self, appends: Sequence[Append], *, disarm: Sequence[Timer] = ()
+    ) -> list[Outcome]:
+        self._check()
+        kept = [
+            a
+            if type(a.transition.data) is FrozenDict
+            else dataclasses.replace(a, transition=_kept(a.transition))
+            for a in appends
+        ]
+        out: list[Outcome] = [None] * len(kept)
+        with self._lock:
+            for (wf, iid), positions in chains(kept).items():
+                inst = self._instances.get((wf, iid))
+                failed: Outcome = None
+                version = None if inst is None else inst.record.version
+                used: set[str] = set()
+                # Checked whole before anything changes: a chain is written up
+                # to its first failure, and nothing after it.
+                good = 0
+                for i in positions:
+                    t = kept[i].transition
+                    if inst is None:
+                        failed = UnknownInstance(wf, iid)
+                    elif version != t.seq - 1 or (
+                        t.key is not None and (t.key in inst.keys or t.key in used)
+                    ):
+                        failed = VersionConflict(wf, iid, t.seq - 1)
+                    if failed is not None:
+                        out[i] = failed
+                        break
+                    version = t.seq
+                    if t.key is not None:
+                        used.add(t.key)
+                    good += 1
+                for i in positions[good + 1 :]:
+                    out[i] = skipped(kept[i])
+                if inst is not None:
+                    for i in positions[:good]:
+                        self._apply(inst, kept[i])
+            if disarm:
+                self._disarm_spent(disarm)
+        soonest: dict[str, int] = {}
+        for a, o in zip(kept, out, strict=True):
+            if o is None and a.timers:
+                due = min(t.due for t in a.timers)
+                soonest[a.workflow] = min(due, soonest.get(a.workflow, due))
+        for wf, due in soonest.items():
+            wakeup.notify(self.scope, wf, due)
+        return out
+
+    def _apply(self, inst: _Instance, a: Append) -> None:
+        """What :meth:`append` does to ``inst`` once its checks passed (lock held)."""
+        transition, work, rec = a.transition, a.work, inst.record
+        if inst.timers:
+            self._disarm_all(a.workflow, inst)
+        inst.record = InstanceRecord(
+            a.workflow,
+            a.instance_id,
+            transition.target,
+            transition.seq,
+            rec.fingerprint,
+            a.compensating,
+            rec.pending + len(work),
+            rec.dead,
+            rec.created_at,
+            transition.at,
+        )
+        inst.history.append(transition)
+        if transition.key is not None:
+            inst.keys[transition.key] = transition
+        for w in work:
+            inst.work[(w.seq, w.idx)] = w
+        if a.timers:
+            self._arm(inst, a.timers)
+
+    def _disarm_spent(self, timers: Sequence[Timer]) -> None:
+        """What :meth:`disarm` does (lock held)."""
+        for t in timers:
+            inst = self._instances.get((t.workflow, t.instance_id))
+            if inst is not None and inst.timers.pop((t.seq, t.index), None) is not None:
+                self._stale[t.workflow] = self._stale.get(t.workflow, 0) + 1
+                self._soonest(inst)
+        for wf in {t.workflow for t in timers}:
+            self._compact(wf)
 
     def pending_work(self, workflow: str, instance_id: str) -> list[WorkItem]:
         self._check()

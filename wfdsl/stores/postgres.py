@@ -50,6 +50,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
 from wfdsl.stores import process, urls
 from wfdsl.stores.base import TimerListener
+from wfdsl.stores.batch import Append, Outcome, chains, skipped
 from wfdsl.stores.limits import storable
 from wfdsl.stores.presence import LOCK_SPACE, Presence
 from wfdsl.stores.records import (
@@ -573,6 +574,15 @@ _MAY_HAVE_BEEN_APPLIED = (
 )
 
 
+class _Redo(Exception):
+    """Undo a pipelined :meth:`PostgresStore.append_many` to write it again."""
+
+
+def _count(row: Any) -> int:
+    """The instance rows a write statement wrote (its last column)."""
+    return 0 if row is None else int(row[0])
+
+
 def transient(exc: Exception) -> bool:
     """Whether a psycopg error may pass if the statement is run again on a fresh
     connection: a connection-level failure (the client's own, without a
@@ -1029,6 +1039,148 @@ class PostgresStore(SQLStore):
             raise VersionConflict(workflow, instance_id, transition.seq - 1)
 
         self._call("append a transition", op, write=True)
+
+    # -- batches (Store.append_many) -----------------------------------------
+
+    def load_many(self, workflow: str, instance_ids: Sequence[str]) -> dict[str, InstanceRecord]:
+        ids = [iid for iid in dict.fromkeys(instance_ids) if storable(workflow, iid)]
+        if not ids:
+            if self._closed:
+                raise StoreError("the store is closed")
+            return {}
+        query = self._sql["load"]
+
+        def op(conn: Connection[Any]) -> dict[str, InstanceRecord]:
+            # Every read goes out before any answer comes back.
+            with conn.pipeline():
+                cursors = [conn.execute(query, (workflow, iid)) for iid in ids]
+            found: dict[str, InstanceRecord] = {}
+            for iid, cur in zip(ids, cursors, strict=True):
+                row = cur.fetchone()
+                if row is not None:
+                    found[iid] = instance_from_row(row)
+            return found
+
+        return self._call("load instances", op)
+
+    def append_many(
+        self, appends: Sequence[Append], *, disarm: Sequence[Timer] = ()
+    ) -> list[Outcome]:
+        if self._closed:
+            raise StoreError("the store is closed")
+        if not appends and not disarm:
+            return []
+        calls: list[tuple[str, dict[str, Any]]] = []
+        for a in appends:
+            params = _transition_params(a.workflow, a.instance_id, a.transition, str(uuid.uuid4()))
+            params["compensating"] = a.compensating
+            if a.work:
+                params.update(_work_params(a.work))
+            if a.timers:
+                params.update(_timer_params(self.schema, a.workflow, a.timers))
+            calls.append((self._sql[_write_name("append", a.work, a.timers)], params))
+        groups = list(chains(appends).values())
+        spent = f"DELETE FROM {self._quoted}.wf_timers WHERE {_TIMER_KEY}"
+        spent_rows = [
+            {"wf": t.workflow, "id": t.instance_id, "seq": t.seq, "idx": t.index} for t in disarm
+        ]
+        pg = self._pg
+
+        def op(conn: Connection[Any]) -> list[Outcome]:
+            try:
+                with conn.transaction():
+                    return self._append_pipelined(conn, appends, calls, groups, spent, spent_rows)
+            except (_Redo, pg.errors.UniqueViolation):
+                # A key taken by a concurrent send, or a chain that went on past
+                # a failure: undone, and written again the slow way.
+                with conn.transaction():
+                    return self._append_one_by_one(conn, appends, calls, groups, spent, spent_rows)
+
+        return self._call("append transitions", op, write=True)
+
+    def _append_pipelined(
+        self,
+        conn: Connection[Any],
+        appends: Sequence[Append],
+        calls: Sequence[tuple[str, dict[str, Any]]],
+        groups: Sequence[list[int]],
+        spent: str,
+        spent_rows: Sequence[dict[str, Any]],
+    ) -> list[Outcome]:
+        """:meth:`append_many` in the common case: every statement sent at
+        once (one round trip), inside the caller's transaction.
+
+        :raises _Redo: a chain was written on past a failure.
+        :raises UniqueViolation: a key was taken.
+        """
+        out: list[Outcome] = [None] * len(appends)
+        with conn.pipeline():
+            cursors = [conn.execute(q, p) for q, p in calls]
+            if spent_rows:
+                conn.cursor().executemany(spent, spent_rows)
+        counts = [_count(cur.fetchone()) for cur in cursors]
+        for group in groups:
+            failed = False
+            for i in group:
+                if counts[i] == 1:
+                    if failed:  # its version check held after a failure in its chain
+                        raise _Redo
+                    continue
+                if failed:
+                    out[i] = skipped(appends[i])
+                    continue
+                out[i] = self._unwritten(conn, appends[i], calls[i][1])
+                failed = out[i] is not None
+        return out
+
+    def _unwritten(self, conn: Connection[Any], a: Append, params: dict[str, Any]) -> Outcome:
+        """Why an append's statement wrote no instance row: ``None`` when an
+        earlier attempt of this very call wrote it, else the error."""
+        written = conn.execute(self._sql["written"], params).fetchone()
+        if written is None or not written[0]:
+            return UnknownInstance(a.workflow, a.instance_id)
+        if str(written[1]) == params["token"]:
+            return None
+        return VersionConflict(a.workflow, a.instance_id, a.transition.seq - 1)
+
+    def _append_one_by_one(
+        self,
+        conn: Connection[Any],
+        appends: Sequence[Append],
+        calls: Sequence[tuple[str, dict[str, Any]]],
+        groups: Sequence[list[int]],
+        spent: str,
+        spent_rows: Sequence[dict[str, Any]],
+    ) -> list[Outcome]:
+        """:meth:`append_many` the slow way, each chain under a savepoint: for
+        a batch in which a statement failed (a key taken by a concurrent send)
+        or a chain went on past a failure."""
+        pg = self._pg
+        out: list[Outcome] = [None] * len(appends)
+        for group in groups:
+            failed = False
+            for i in group:
+                if failed:
+                    out[i] = skipped(appends[i])
+                    continue
+                query, params = calls[i]
+                conn.execute("SAVEPOINT wfdsl_append")
+                try:
+                    count = _count(conn.execute(query, params).fetchone())
+                except pg.errors.UniqueViolation:
+                    conn.execute("ROLLBACK TO SAVEPOINT wfdsl_append")
+                    out[i] = VersionConflict(
+                        appends[i].workflow, appends[i].instance_id, appends[i].transition.seq - 1
+                    )
+                    failed = True
+                    continue
+                conn.execute("RELEASE SAVEPOINT wfdsl_append")
+                if count != 1:
+                    out[i] = self._unwritten(conn, appends[i], params)
+                    failed = out[i] is not None
+        if spent_rows:
+            conn.cursor().executemany(spent, spent_rows)
+        return out
 
     def claim(
         self,

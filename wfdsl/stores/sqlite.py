@@ -38,6 +38,7 @@ from typing import Any
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
 from wfdsl.stores import leases, process, wakeup
 from wfdsl.stores.base import TimerListener
+from wfdsl.stores.batch import Append, Outcome, chains, skipped
 from wfdsl.stores.limits import storable
 from wfdsl.stores.records import InstanceRecord, Timer, Transition, WorkItem, WorkStatus
 from wfdsl.stores.sql import (
@@ -165,6 +166,10 @@ _INSTANCE_COLUMNS = f"""i.workflow, i.instance_id, i.state, i.version, i.fingerp
 # The statements on every send's path take positional parameters (cheaper).
 _LOAD = f"SELECT {_INSTANCE_COLUMNS} FROM wf_instances i WHERE i.workflow = ? AND i.instance_id = ?"
 
+_LOAD_MANY = (
+    f"SELECT {_INSTANCE_COLUMNS} FROM wf_instances i WHERE i.workflow = ? AND i.instance_id IN "
+)
+
 _INSERT_WORK = f"INSERT INTO wf_work ({WORK_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
 
 _INSERT_TRANSITION = (
@@ -245,6 +250,21 @@ _REOPEN = -1
 _FORKING: list[SQLiteStore] = []
 
 
+class _Slot:
+    """An append waiting in a group commit (:meth:`SQLiteStore._grouped`)."""
+
+    __slots__ = ("append", "done", "error")
+
+    def __init__(self, append: Append) -> None:
+        self.append = append
+        self.done = False
+        self.error: Exception | None = None
+
+
+class _Redo(Exception):
+    """Undo an :meth:`SQLiteStore.append_many` transaction to write it again."""
+
+
 def _finalize(conn: sqlite3.Connection, generation: int) -> None:
     """At garbage collection or exit: close, unless this is a forked child, where
     the connection (and the locks it holds) belong to the parent."""
@@ -321,6 +341,14 @@ class SQLiteStore(SQLStore):
         self._seq_queries = {}
         #: Guards the connection; held across ``fork()`` (see :func:`_before_fork`).
         self._lock = threading.RLock()
+        #: Appends waiting for a group commit (:meth:`_grouped`), and their lock.
+        self._queue: list[_Slot] = []
+        self._queue_lock = threading.Lock()
+        #: A second connection for reads while another thread writes (see
+        #: _load_aside), opened on first need; and its lock.
+        self._aside: sqlite3.Connection | None = None
+        self._aside_generation = -1
+        self._aside_lock = threading.Lock()
         if self.path == ":memory:":
             self._scope = f"sqlite-memory:{id(self)}"
         else:
@@ -553,6 +581,14 @@ class SQLiteStore(SQLStore):
     # -- reads --------------------------------------------------------------------
 
     def load(self, workflow: str, instance_id: str) -> InstanceRecord | None:
+        if not self._lock.acquire(blocking=False):
+            return self._load_aside(workflow, instance_id)
+        try:  # held from here: a write must not take it between look and read
+            return self._load_held(workflow, instance_id)
+        finally:
+            self._lock.release()
+
+    def _load_held(self, workflow: str, instance_id: str) -> InstanceRecord | None:
         # On every send's path: written out rather than through ``_read``.
         with self._lock:
             if self._closed or self._generation != process.GENERATION:
@@ -602,6 +638,27 @@ class SQLiteStore(SQLStore):
             wakeup.notify(self._scope, instance.workflow, min(t.due for t in timers))
 
     def append(
+        self,
+        workflow: str,
+        instance_id: str,
+        transition: Transition,
+        work: Sequence[WorkItem],
+        *,
+        compensating: str | None,
+        timers: Sequence[Timer] = (),
+    ) -> None:
+        if not self._lock.acquire(blocking=False):
+            # Another thread is writing: join the group commit (see _grouped).
+            self._grouped(Append(workflow, instance_id, transition, work, compensating, timers))
+            return
+        try:  # held from here: no other write slips in between
+            self._append_held(
+                workflow, instance_id, transition, work, compensating=compensating, timers=timers
+            )
+        finally:
+            self._lock.release()
+
+    def _append_held(
         self,
         workflow: str,
         instance_id: str,
@@ -673,6 +730,182 @@ class SQLiteStore(SQLStore):
         except sqlite3.IntegrityError:
             raise VersionConflict(workflow, instance_id, transition.seq - 1) from None
         self._insert_work(conn, work)
+
+    # -- batches (Store.append_many) -----------------------------------------
+
+    def load_many(self, workflow: str, instance_ids: Sequence[str]) -> dict[str, InstanceRecord]:
+        ids = list(dict.fromkeys(instance_ids))
+        found: dict[str, InstanceRecord] = {}
+        # One statement per slice (SQLite limits the parameters of one).
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            query = _LOAD_MANY + "(" + ",".join("?" * len(part)) + ")"
+            try:
+                with self._read() as conn:
+                    rows = conn.execute(query, (workflow, *part)).fetchall()
+            except UnicodeEncodeError:  # an id no store can have written
+                return self._load_each(workflow, ids)
+            for row in rows:
+                rec = instance_from_row(row)
+                found[rec.instance_id] = rec
+        return found
+
+    def _load_each(self, workflow: str, ids: Sequence[str]) -> dict[str, InstanceRecord]:
+        """:meth:`load_many` one by one: for ids that cannot be sent as they are
+        (:meth:`load` finds nothing under them)."""
+        found: dict[str, InstanceRecord] = {}
+        for iid in ids:
+            rec = self.load(workflow, iid)
+            if rec is not None:
+                found[iid] = rec
+        return found
+
+    def _load_aside(self, workflow: str, instance_id: str) -> InstanceRecord | None:
+        """:meth:`load` while another thread holds the connection (most of that
+        time is its flush to the disk): read through a second connection, which
+        WAL lets read meanwhile, so that threads keep deciding and queue their
+        writes for the next group commit. It reads the last committed state, as
+        a read made just before that write would: ``append``'s version check
+        makes that safe, as for any read."""
+        if self.path == ":memory:":  # one connection only: wait for it
+            with self._lock:
+                return self.load(workflow, instance_id)
+        with self._aside_lock:
+            if self._closed:
+                raise StoreError("the store is closed")
+            conn = self._aside
+            if conn is None or self._aside_generation != process.GENERATION:
+                try:
+                    conn = sqlite3.connect(
+                        self.path,
+                        timeout=self._busy_timeout,
+                        isolation_level=None,
+                        check_same_thread=False,
+                    )
+                    conn.execute("PRAGMA query_only = ON")
+                except sqlite3.Error as exc:
+                    raise StoreError(f"{self.path}: {exc}") from exc
+                weakref.finalize(self, _finalize, conn, process.GENERATION)
+                self._aside, self._aside_generation = conn, process.GENERATION
+            try:
+                row = conn.execute(_LOAD, (workflow, instance_id)).fetchone()
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: {exc}") from exc
+            except UnicodeEncodeError:
+                return None
+        return None if row is None else instance_from_row(row)
+
+    def _grouped(self, append: Append) -> None:
+        """:meth:`append` while another thread writes: a group commit.
+
+        Most of a write is its flush to the disk, during which this store's
+        connection is taken. Writers that arrive meanwhile queue their appends;
+        the first of them to get the connection writes every queued append in
+        one transaction (:meth:`append_many`: each checked as it is alone) and
+        tells each writer its own outcome. So several threads on one store get
+        more than one thread's throughput, not less.
+
+        :raises VersionConflict, UnknownInstance, StoreError: as :meth:`append`.
+        """
+        slot = _Slot(append)
+        with self._queue_lock:
+            self._queue.append(slot)
+        with self._lock:
+            if not slot.done:
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                try:
+                    outcomes = self.append_many([s.append for s in group])
+                except BaseException as exc:
+                    for s in group:
+                        s.done = True
+                        if s is not slot:
+                            s.error = StoreError(f"{self.path}: group commit failed: {exc}")
+                    raise
+                for s, outcome in zip(group, outcomes, strict=True):
+                    s.error, s.done = outcome, True
+        if slot.error is not None:
+            raise slot.error
+
+    def append_many(
+        self, appends: Sequence[Append], *, disarm: Sequence[Timer] = ()
+    ) -> list[Outcome]:
+        out: list[Outcome] = [None] * len(appends)
+        groups = list(chains(appends).values())
+        if not groups and not disarm:
+            if self._closed:
+                self._check()
+            return out
+        stamps = [a.transition.at.isoformat() for a in appends]
+        while True:
+            try:
+                with self._write() as conn:
+                    redo = self._append_chains(conn, appends, stamps, groups, out)
+                    if redo is not None:
+                        # Part of a chain was written before it failed: undo
+                        # the transaction, write it again without that chain.
+                        raise _Redo
+                    if disarm:
+                        conn.executemany(
+                            f"DELETE FROM wf_timers WHERE {_TIMER_KEY}", [t.ident for t in disarm]
+                        )
+                break
+            except _Redo:
+                assert redo is not None
+                # Write the failed chain up to its failure only.
+                failed, n = redo
+                groups = [g if g is not failed else g[:n] for g in groups]
+                for g in groups:  # outcomes of the undone attempt are void
+                    for i in g:
+                        out[i] = None
+        soonest: dict[str, int] = {}
+        for a, o in zip(appends, out, strict=True):
+            if o is None and a.timers:
+                due = min(t.due for t in a.timers)
+                soonest[a.workflow] = min(due, soonest.get(a.workflow, due))
+        for wf, due in soonest.items():
+            wakeup.notify(self._scope, wf, due)
+        return out
+
+    def _append_chains(
+        self,
+        conn: sqlite3.Connection,
+        appends: Sequence[Append],
+        stamps: Sequence[str],
+        groups: Sequence[list[int]],
+        out: list[Outcome],
+    ) -> tuple[list[int], int] | None:
+        """Write the chains inside :meth:`append_many`'s transaction, noting
+        failures in ``out``. A chain that fails before it wrote anything is
+        passed over; one that fails after it wrote something is returned with
+        the position of the failure (the transaction must be undone), else
+        ``None``."""
+        for group in groups:
+            before = conn.total_changes
+            for n, i in enumerate(group):
+                a = appends[i]
+                try:
+                    self._append(
+                        conn,
+                        a.workflow,
+                        a.instance_id,
+                        a.transition,
+                        a.work,
+                        a.compensating,
+                        stamps[i],
+                    )
+                except (VersionConflict, UnknownInstance) as exc:
+                    out[i] = exc
+                    for j in group[n + 1 :]:
+                        out[j] = skipped(appends[j])
+                    if conn.total_changes != before:
+                        return group, n
+                    break
+                if a.disarm:
+                    conn.execute(_DISARM_ALL, (a.workflow, a.instance_id))
+                if a.timers:
+                    self._insert_timers(conn, a.timers)
+        return None
 
     def claim(
         self,
@@ -917,6 +1150,10 @@ class SQLiteStore(SQLStore):
             if not self._closed:
                 self._closed = True
                 self._discard()
+        with self._aside_lock:
+            if self._aside is not None and self._aside_generation == process.GENERATION:
+                self._aside.close()
+            self._aside = None
 
     def __enter__(self) -> SQLiteStore:
         return self
