@@ -33,6 +33,7 @@ import urllib.parse
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
@@ -224,6 +225,12 @@ _REOPEN = -1
 #: The stores whose locks the forking thread holds across ``fork()``.
 _FORKING: list[SQLiteStore] = []
 
+#: How many instances a store remembers as having no timer armed (see
+#: :meth:`SQLiteStore.append`) before it forgets them all.
+_UNARMED_MAX = 4096
+
+_from_iso = datetime.fromisoformat
+
 
 def _finalize(conn: sqlite3.Connection, generation: int) -> None:
     """At garbage collection or exit: close, unless this is a forked child, where
@@ -300,6 +307,9 @@ class SQLiteStore(SQLStore):
         self._closed = False
         #: Guards the connection; held across ``fork()`` (see :func:`_before_fork`).
         self._lock = threading.RLock()
+        #: ``(workflow, instance_id)`` -> a version at which a read found the
+        #: instance with no timer armed (see :meth:`append`).
+        self._unarmed: dict[tuple[str, str], int] = {}
         if self.path == ":memory:":
             self._scope = f"sqlite-memory:{id(self)}"
         else:
@@ -494,8 +504,8 @@ class SQLiteStore(SQLStore):
                 w.seq,
                 w.idx,
                 w.hook,
-                w.kind.value,
-                w.status.value,
+                w.kind._value_,
+                w.status._value_,
                 w.attempts,
                 w.last_error,
                 w.lease_owner,
@@ -519,7 +529,7 @@ class SQLiteStore(SQLStore):
                 workflow,
                 instance_id,
                 t.seq,
-                t.kind.value,
+                t.kind._value_,
                 t.source,
                 t.target,
                 t.event,
@@ -542,7 +552,31 @@ class SQLiteStore(SQLStore):
                 raise StoreError(f"{self.path}: {exc}") from exc
             except UnicodeEncodeError:
                 return None  # not UTF-8: no store can have written it
-            return None if row is None else instance_from_row(row)
+            if row is None:
+                return None
+            if row[10] is None:
+                self._remember_unarmed(workflow, instance_id, row[3])
+            # instance_from_row, written out (both times are NOT NULL).
+            return InstanceRecord(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                row[5],
+                row[6],
+                row[7],
+                _from_iso(row[8]),
+                _from_iso(row[9]),
+                row[10],
+            )
+
+    def _remember_unarmed(self, workflow: str, instance_id: str, version: int) -> None:
+        """Note that the instance had no timer armed at ``version`` (lock held)."""
+        unarmed = self._unarmed
+        if len(unarmed) >= _UNARMED_MAX:
+            unarmed.clear()
+        unarmed[(workflow, instance_id)] = version
 
     # -- writes -------------------------------------------------------------------
 
@@ -597,13 +631,20 @@ class SQLiteStore(SQLStore):
             if self._closed or self._generation != process.GENERATION:
                 self._check()
             conn = self._conn
+            # Every transition leaves its source state, whose timers go. None
+            # to remove when a read found none armed at the version this
+            # transition moves from: timers are only ever armed by a
+            # transition (or the start) of their instance, which would have
+            # moved the version, and the update below checks it did not.
+            unarmed = self._unarmed.pop((workflow, instance_id), None) == transition.seq - 1
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
             try:
                 self._append(conn, workflow, instance_id, transition, work, compensating, at)
-                conn.execute(_DISARM_ALL, (workflow, instance_id))
+                if not unarmed:
+                    conn.execute(_DISARM_ALL, (workflow, instance_id))
                 if timers:
                     self._insert_timers(conn, timers)
                 conn.execute("COMMIT")
@@ -651,7 +692,8 @@ class SQLiteStore(SQLStore):
             self._insert_transition(conn, workflow, instance_id, transition, at)
         except sqlite3.IntegrityError:
             raise VersionConflict(workflow, instance_id, transition.seq - 1) from None
-        self._insert_work(conn, work)
+        if work:
+            self._insert_work(conn, work)
 
     def claim(
         self,
@@ -809,7 +851,10 @@ class SQLiteStore(SQLStore):
                 if row is None:
                     return None
                 cur = self._conn.execute(_INSTANCE_TIMERS, (workflow, instance_id))
-                return instance_from_row(row), [timer_from_row(r) for r in cur]
+                armed = [timer_from_row(r) for r in cur]
+                if not armed:
+                    self._remember_unarmed(workflow, instance_id, row[3])
+                return instance_from_row(row), armed
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
 
