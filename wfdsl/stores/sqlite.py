@@ -225,9 +225,13 @@ _REOPEN = -1
 #: The stores whose locks the forking thread holds across ``fork()``.
 _FORKING: list[SQLiteStore] = []
 
-#: How many instances a store remembers as having no timer armed (see
-#: :meth:`SQLiteStore.append`) before it forgets them all.
-_UNARMED_MAX = 4096
+#: How many instance records a store keeps (see :class:`_Known`) before it
+#: forgets them all.
+_KNOWN_MAX = 4096
+
+#: Whether another connection has committed since this one last asked: a
+#: counter that only other connections' commits change (SQLite's docs).
+_DATA_VERSION = "PRAGMA data_version"
 
 _from_iso = datetime.fromisoformat
 
@@ -266,6 +270,63 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(
         before=_before_fork, after_in_parent=_after_fork, after_in_child=_after_fork
     )
+
+
+class _Known:
+    """Instance records this connection read or wrote, kept while they are
+    certainly current, so that ``send`` reads no more than a counter.
+
+    A record is kept with ``PRAGMA data_version`` as read before it was read
+    from the file, and the connection's ``total_changes`` then: while neither
+    has moved, no other connection (of any process) has committed and this one
+    has written nothing else, so the file still holds exactly that record. A
+    record this connection writes in :meth:`SQLiteStore.append` is derived
+    from the one read before it, and kept under that read's counters: if
+    anything else committed in between, the counter has moved since and the
+    next read goes to the file. A kept record is only ever used after the
+    counter has been read again (one cheap statement, against the instance
+    read's three subqueries).
+
+    Where another process writes between most reads (or reads rarely come back
+    to the same instance), reading the counter only costs: after a run of
+    misses it is not read for a while.
+    """
+
+    __slots__ = ("cold", "idle", "loaded", "misses", "records")
+
+    def __init__(self) -> None:
+        #: ``(workflow, instance_id)`` -> ``(record, data_version, total_changes)``.
+        self.records: dict[tuple[str, str], tuple[InstanceRecord, int, int]] = {}
+        #: The last read of each instance, for the :meth:`SQLiteStore.append`
+        #: that follows it: ``(record, data_version or None, total_changes)``.
+        self.loaded: dict[tuple[str, str], tuple[InstanceRecord, int | None, int]] = {}
+        #: Kept records found stale in a row.
+        self.misses = 0
+        #: Reads left before the counter is read again for an instance not kept.
+        self.idle = 0
+        #: Reads of instances not kept since the last hit.
+        self.cold = 0
+
+    def missed(self) -> None:
+        self.misses += 1
+        if self.misses >= 4:
+            self.misses, self.idle = 0, 256
+
+    def note(
+        self, ident: tuple[str, str], record: InstanceRecord, version: int | None, changes: int
+    ) -> None:
+        loaded = self.loaded
+        if len(loaded) >= _KNOWN_MAX:
+            loaded.clear()
+        loaded[ident] = (record, version, changes)
+
+    def keep(
+        self, ident: tuple[str, str], record: InstanceRecord, version: int, changes: int
+    ) -> None:
+        records = self.records
+        if len(records) >= _KNOWN_MAX:
+            records.clear()
+        records[ident] = (record, version, changes)
 
 
 class SQLiteStore(SQLStore):
@@ -307,9 +368,7 @@ class SQLiteStore(SQLStore):
         self._closed = False
         #: Guards the connection; held across ``fork()`` (see :func:`_before_fork`).
         self._lock = threading.RLock()
-        #: ``(workflow, instance_id)`` -> a version at which a read found the
-        #: instance with no timer armed (see :meth:`append`).
-        self._unarmed: dict[tuple[str, str], int] = {}
+        self._known = _Known()
         if self.path == ":memory:":
             self._scope = f"sqlite-memory:{id(self)}"
         else:
@@ -338,6 +397,8 @@ class SQLiteStore(SQLStore):
     def _connect(self) -> None:
         """Open this process's connection (lock held)."""
         self._generation = process.GENERATION
+        # The counters records were kept under belong to the old connection.
+        self._known = _Known()
         target, uri = self.path, False
         if self.readonly and self.path != ":memory:":
             # mode=rw: never create the file (nor, with query_only, write it).
@@ -543,21 +604,41 @@ class SQLiteStore(SQLStore):
 
     def load(self, workflow: str, instance_id: str) -> InstanceRecord | None:
         # On every send's path: written out rather than through ``_read``.
+        ident = (workflow, instance_id)
         with self._lock:
             if self._closed or self._generation != process.GENERATION:
                 self._check()
+            conn = self._conn
+            known = self._known
+            changes = conn.total_changes
+            version: int | None = None
             try:
-                row = self._conn.execute(_LOAD, (workflow, instance_id)).fetchone()
+                if known.idle:
+                    known.idle -= 1
+                else:
+                    kept = known.records.get(ident)
+                    version = conn.execute(_DATA_VERSION).fetchone()[0]
+                    if kept is not None and kept[2] == changes:
+                        if version == kept[1] and not conn.in_transaction:
+                            known.misses = known.cold = 0
+                            known.loaded[ident] = kept
+                            return kept[0]
+                        known.missed()
+                    else:
+                        known.cold += 1
+                        if known.cold > 64:
+                            # Reads rarely come back to a kept record: stop paying for it.
+                            known.cold, known.idle = 0, 1024
+                row = conn.execute(_LOAD, ident).fetchone()
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
             except UnicodeEncodeError:
                 return None  # not UTF-8: no store can have written it
             if row is None:
+                known.records.pop(ident, None)
                 return None
-            if row[10] is None:
-                self._remember_unarmed(workflow, instance_id, row[3])
             # instance_from_row, written out (both times are NOT NULL).
-            return InstanceRecord(
+            record = InstanceRecord(
                 row[0],
                 row[1],
                 row[2],
@@ -570,13 +651,10 @@ class SQLiteStore(SQLStore):
                 _from_iso(row[9]),
                 row[10],
             )
-
-    def _remember_unarmed(self, workflow: str, instance_id: str, version: int) -> None:
-        """Note that the instance had no timer armed at ``version`` (lock held)."""
-        unarmed = self._unarmed
-        if len(unarmed) >= _UNARMED_MAX:
-            unarmed.clear()
-        unarmed[(workflow, instance_id)] = version
+            known.note(ident, record, version, changes)
+            if version is not None:
+                known.keep(ident, record, version, changes)
+            return record
 
     # -- writes -------------------------------------------------------------------
 
@@ -631,12 +709,18 @@ class SQLiteStore(SQLStore):
             if self._closed or self._generation != process.GENERATION:
                 self._check()
             conn = self._conn
+            ident = (workflow, instance_id)
+            known = self._known
+            changes = conn.total_changes
+            # The read this transition was decided on, if it is the last one.
+            read = known.loaded.pop(ident, None)
+            if read is not None and read[0].version != transition.seq - 1:
+                read = None
             # Every transition leaves its source state, whose timers go. None
-            # to remove when a read found none armed at the version this
-            # transition moves from: timers are only ever armed by a
-            # transition (or the start) of their instance, which would have
-            # moved the version, and the update below checks it did not.
-            unarmed = self._unarmed.pop((workflow, instance_id), None) == transition.seq - 1
+            # to remove when that read found none armed: timers are only ever
+            # armed by a transition (or the start) of their instance, which
+            # would have moved the version, and the update checks it did not.
+            unarmed = read is not None and read[0].next_due is None
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
@@ -644,16 +728,41 @@ class SQLiteStore(SQLStore):
             try:
                 self._append(conn, workflow, instance_id, transition, work, compensating, at)
                 if not unarmed:
-                    conn.execute(_DISARM_ALL, (workflow, instance_id))
+                    conn.execute(_DISARM_ALL, ident)
                 if timers:
                     self._insert_timers(conn, timers)
                 conn.execute("COMMIT")
             except BaseException as exc:
+                known.records.pop(ident, None)
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 if isinstance(exc, (sqlite3.Error, UnicodeEncodeError)):
                     raise StoreError(f"{self.path}: {exc}") from exc
                 raise
+            if read is None or read[1] is None or read[2] != changes:
+                known.records.pop(ident, None)
+            else:
+                # What the file holds now, if nothing else committed since the
+                # read (which the next read checks by the read's counter).
+                prior = read[0]
+                known.keep(
+                    ident,
+                    InstanceRecord(
+                        workflow,
+                        instance_id,
+                        transition.target,
+                        transition.seq,
+                        prior.fingerprint,
+                        compensating,
+                        prior.pending + len(work),
+                        prior.dead,
+                        prior.created_at,
+                        _from_iso(at),
+                        min(t.due for t in timers) if timers else None,
+                    ),
+                    read[1],
+                    conn.total_changes,
+                )
         if timers:
             wakeup.notify(self._scope, workflow, min(t.due for t in timers))
 
@@ -851,10 +960,9 @@ class SQLiteStore(SQLStore):
                 if row is None:
                     return None
                 cur = self._conn.execute(_INSTANCE_TIMERS, (workflow, instance_id))
-                armed = [timer_from_row(r) for r in cur]
-                if not armed:
-                    self._remember_unarmed(workflow, instance_id, row[3])
-                return instance_from_row(row), armed
+                record = instance_from_row(row)
+                self._known.note((workflow, instance_id), record, None, self._conn.total_changes)
+                return record, [timer_from_row(r) for r in cur]
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
 
