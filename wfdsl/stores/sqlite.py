@@ -307,10 +307,31 @@ class _Known:
         #: Reads of instances not kept since the last hit.
         self.cold = 0
 
-    def missed(self) -> None:
-        self.misses += 1
-        if self.misses >= 4:
-            self.misses, self.idle = 0, 256
+    def recall(
+        self, conn: sqlite3.Connection, ident: tuple[str, str], changes: int
+    ) -> tuple[InstanceRecord | None, int | None]:
+        """``(record, counter)`` when the kept record of ``ident`` is certainly
+        current, else ``(None, the counter read now or None)``: the counter to
+        keep the record read next under."""
+        if self.idle:
+            self.idle -= 1
+            return None, None
+        kept = self.records.get(ident)
+        version: int = conn.execute(_DATA_VERSION).fetchone()[0]
+        if kept is not None and kept[2] == changes:
+            if version == kept[1] and not conn.in_transaction:
+                self.misses = self.cold = 0
+                self.loaded[ident] = kept
+                return kept[0], version
+            self.misses += 1
+            if self.misses >= 4:
+                self.misses, self.idle = 0, 256
+        else:
+            self.cold += 1
+            if self.cold > 64:
+                # Reads rarely come back to a kept record: stop paying for it.
+                self.cold, self.idle = 0, 1024
+        return None, version
 
     def note(
         self, ident: tuple[str, str], record: InstanceRecord, version: int | None, changes: int
@@ -611,24 +632,10 @@ class SQLiteStore(SQLStore):
             conn = self._conn
             known = self._known
             changes = conn.total_changes
-            version: int | None = None
             try:
-                if known.idle:
-                    known.idle -= 1
-                else:
-                    kept = known.records.get(ident)
-                    version = conn.execute(_DATA_VERSION).fetchone()[0]
-                    if kept is not None and kept[2] == changes:
-                        if version == kept[1] and not conn.in_transaction:
-                            known.misses = known.cold = 0
-                            known.loaded[ident] = kept
-                            return kept[0]
-                        known.missed()
-                    else:
-                        known.cold += 1
-                        if known.cold > 64:
-                            # Reads rarely come back to a kept record: stop paying for it.
-                            known.cold, known.idle = 0, 1024
+                kept, version = known.recall(conn, ident, changes)
+                if kept is not None:
+                    return kept
                 row = conn.execute(_LOAD, ident).fetchone()
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
@@ -954,14 +961,24 @@ class SQLiteStore(SQLStore):
             return None
         if self._closed or self._generation != process.GENERATION:
             self._check()
+        ident = (workflow, instance_id)
         with self._lock:
+            conn = self._conn
+            known = self._known
+            changes = conn.total_changes
             try:
-                row = self._conn.execute(_LOAD, (workflow, instance_id)).fetchone()
+                kept, version = known.recall(conn, ident, changes)
+                if kept is not None and kept.next_due is None:
+                    return kept, []  # nothing armed, certainly
+                row = conn.execute(_LOAD, ident).fetchone()
                 if row is None:
+                    known.records.pop(ident, None)
                     return None
-                cur = self._conn.execute(_INSTANCE_TIMERS, (workflow, instance_id))
+                cur = conn.execute(_INSTANCE_TIMERS, ident)
                 record = instance_from_row(row)
-                self._known.note((workflow, instance_id), record, None, self._conn.total_changes)
+                known.note(ident, record, version, changes)
+                if version is not None:
+                    known.keep(ident, record, version, changes)
                 return record, [timer_from_row(r) for r in cur]
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
