@@ -39,6 +39,7 @@ from typing import Any
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
 from wfdsl.stores import leases, process, wakeup
 from wfdsl.stores.base import TimerListener
+from wfdsl.stores.frozen import EMPTY
 from wfdsl.stores.limits import storable
 from wfdsl.stores.records import InstanceRecord, Timer, Transition, WorkItem, WorkStatus
 from wfdsl.stores.sql import (
@@ -732,8 +733,36 @@ class SQLiteStore(SQLStore):
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
+            seq = transition.seq
             try:
-                self._append(conn, workflow, instance_id, transition, work, compensating, at)
+                # The statements, written out (this is every send's path).
+                moved = conn.execute(
+                    _UPDATE_INSTANCE,
+                    (transition.target, seq, compensating, at, workflow, instance_id, seq - 1),
+                ).rowcount
+                if moved != 1:
+                    raise self._lost(conn, workflow, instance_id, seq - 1)
+                data = transition.data
+                try:
+                    conn.execute(
+                        _INSERT_TRANSITION,
+                        (
+                            workflow,
+                            instance_id,
+                            seq,
+                            transition.kind._value_,
+                            transition.source,
+                            transition.target,
+                            transition.event,
+                            transition.key,
+                            "{}" if data is EMPTY else data_text(transition),
+                            at,
+                        ),
+                    )
+                except sqlite3.IntegrityError:
+                    raise VersionConflict(workflow, instance_id, seq - 1) from None
+                if work:
+                    self._insert_work(conn, work)
                 if not unarmed:
                     conn.execute(_DISARM_ALL, ident)
                 if timers:
@@ -773,43 +802,18 @@ class SQLiteStore(SQLStore):
         if timers:
             wakeup.notify(self._scope, workflow, min(t.due for t in timers))
 
-    def _append(
-        self,
-        conn: sqlite3.Connection,
-        workflow: str,
-        instance_id: str,
-        transition: Transition,
-        work: Sequence[WorkItem],
-        compensating: str | None,
-        at: str,
-    ) -> None:
-        """The statements of :meth:`append`, inside its transaction."""
-        cur = conn.execute(
-            _UPDATE_INSTANCE,
-            (
-                transition.target,
-                transition.seq,
-                compensating,
-                at,
-                workflow,
-                instance_id,
-                transition.seq - 1,
-            ),
-        )
-        if cur.rowcount != 1:
-            exists = conn.execute(
-                "SELECT 1 FROM wf_instances WHERE workflow = ? AND instance_id = ?",
-                (workflow, instance_id),
-            ).fetchone()
-            if exists is None:
-                raise UnknownInstance(workflow, instance_id)
-            raise VersionConflict(workflow, instance_id, transition.seq - 1)
-        try:
-            self._insert_transition(conn, workflow, instance_id, transition, at)
-        except sqlite3.IntegrityError:
-            raise VersionConflict(workflow, instance_id, transition.seq - 1) from None
-        if work:
-            self._insert_work(conn, work)
+    @staticmethod
+    def _lost(
+        conn: sqlite3.Connection, workflow: str, instance_id: str, version: int
+    ) -> UnknownInstance | VersionConflict:
+        """Why the version-checked update of an instance changed nothing."""
+        exists = conn.execute(
+            "SELECT 1 FROM wf_instances WHERE workflow = ? AND instance_id = ?",
+            (workflow, instance_id),
+        ).fetchone()
+        if exists is None:
+            return UnknownInstance(workflow, instance_id)
+        return VersionConflict(workflow, instance_id, version)
 
     def claim(
         self,
