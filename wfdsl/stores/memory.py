@@ -36,6 +36,8 @@ from wfdsl.stores.records import (
     TransitionKind,
     WorkItem,
     WorkStatus,
+    build_instance,
+    build_transition,
 )
 
 __all__ = ["MemoryStore"]
@@ -86,7 +88,7 @@ def _row(t: Transition) -> _Row:
 
 def _transition(row: _Row) -> Transition:
     data = row[6]
-    return Transition(
+    return build_transition(
         row[0],
         _KINDS[row[1]],
         row[2],
@@ -247,7 +249,7 @@ class MemoryStore:
                 raise VersionConflict(workflow, instance_id, transition.seq - 1)
             if inst.timers:
                 self._disarm_all(workflow, inst)
-            inst.record = InstanceRecord(
+            inst.record = build_instance(
                 workflow,
                 instance_id,
                 transition.target,
@@ -258,6 +260,7 @@ class MemoryStore:
                 rec.dead,
                 rec.created_at,
                 transition.at,
+                None,  # set by _arm below when the target arms timers
             )
             data = transition.data
             # _row(transition), written out: this is every send's path.

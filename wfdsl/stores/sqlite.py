@@ -41,7 +41,14 @@ from wfdsl.stores import leases, process, wakeup
 from wfdsl.stores.base import TimerListener
 from wfdsl.stores.frozen import EMPTY
 from wfdsl.stores.limits import storable
-from wfdsl.stores.records import InstanceRecord, Timer, Transition, WorkItem, WorkStatus
+from wfdsl.stores.records import (
+    InstanceRecord,
+    Timer,
+    Transition,
+    WorkItem,
+    WorkStatus,
+    build_instance,
+)
 from wfdsl.stores.sql import (
     SHARED,
     TIMER_COLUMNS,
@@ -646,7 +653,7 @@ class SQLiteStore(SQLStore):
                 known.records.pop(ident, None)
                 return None
             # instance_from_row, written out (both times are NOT NULL).
-            record = InstanceRecord(
+            record = build_instance(
                 row[0],
                 row[1],
                 row[2],
@@ -783,7 +790,7 @@ class SQLiteStore(SQLStore):
                 prior = read[0]
                 known.keep(
                     ident,
-                    InstanceRecord(
+                    build_instance(
                         workflow,
                         instance_id,
                         transition.target,
@@ -868,6 +875,8 @@ class SQLiteStore(SQLStore):
             return
         item = items[0]
         with self._lock:
+            if self._closed or self._generation != process.GENERATION:
+                self._check()  # a fork (in the hook, say) closed the connection
             before = self._conn.total_changes
             with self._write(flush=False) as conn:
                 done: int = conn.execute(_MARK_DONE, item.ident).rowcount
@@ -879,7 +888,7 @@ class SQLiteStore(SQLStore):
             if kept is not None and kept[2] == before and after == before + done:
                 r = kept[0]
                 self._known.records[ident] = (
-                    InstanceRecord(
+                    build_instance(
                         r.workflow,
                         r.instance_id,
                         r.state,
