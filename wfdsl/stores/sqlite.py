@@ -22,6 +22,10 @@
 * A store used in a child process after ``fork`` opens its own connection
   there (SQLite connections must not cross a fork), and the child is a worker
   of its own.
+* An instance this connection has just read or written is not read again
+  while ``PRAGMA data_version`` shows no other connection has committed and
+  this one has written nothing else (:class:`_Known`): a ``send`` that follows
+  another reads a counter, not the instance with its work and timers.
 """
 
 from __future__ import annotations
