@@ -41,7 +41,16 @@ def main() -> int:
             "--transitions",
             "6000",
         ],
-        "bench_runtime.py": ["--sends", "100", "--rounds", "3", "--instances", "200"],
+        "bench_runtime.py": [
+            "--sends",
+            "100",
+            "--normal-sends",
+            "1000",
+            "--rounds",
+            "3",
+            "--instances",
+            "200",
+        ],
         "bench_postgres.py": [
             "--sends",
             "100",
@@ -52,7 +61,16 @@ def main() -> int:
             "--instances",
             "1000",
         ],
-        "bench_timers.py": ["--timers", "200", "--rounds", "2", "--large", "20000"],
+        "bench_timers.py": [
+            "--timers",
+            "200",
+            "--rounds",
+            "2",
+            "--warm",
+            "2000",
+            "--large",
+            "20000",
+        ],
     }
     runs = ["bench_lint.py", "bench_compile.py", "bench_lsp.py", "bench_runtime.py"]
     if os.environ.get("WFDSL_PG_DSN"):
