@@ -11,7 +11,11 @@ On the three-state machine of bench_runtime.py (green -> yellow -> red -> green)
   data-modifying CTE, which is how PostgresStore writes), and, for a send with
   an ``enter`` hook, against the raw transaction that also inserts the hook's
   work row and, after running the hook, marks it done -- one worker, variants
-  in lockstep, median of the rounds (target: >= 0.8x the raw transaction);
+  in lockstep, the turn order flipping every round (target: >= 0.8x the raw
+  transaction). The headline is the steady state of a long-running process
+  (connections and instances made once, ``--warm`` sends first); the figure
+  on fresh connections and instances every round is printed beside it.
+  Medians of the rounds, never the best;
 * the same with 1 and with ``--workers`` concurrent processes, each driving its
   own instance for ``--seconds`` (target: 4 workers >= 3x one);
 * ``resume()`` of ``--instances`` instances with pending hook work, by one
@@ -38,7 +42,7 @@ import psycopg
 from psycopg import sql
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_runtime import HOOKED, HOOKS, NEXT, PLAIN, noop
+from bench_runtime import HOOKED, HOOKS, NEXT, PLAIN, Rounds, lockstep, noop
 
 import wfdsl
 from wfdsl import Manager
@@ -198,21 +202,26 @@ VARIANTS: dict[str, Callable[[str, str, str], Callable[[], None]]] = {
 }
 
 
-def lockstep(dsn: str, schema: str, sends: int, rounds: int) -> dict[str, float]:
-    """One worker: the variants take turns, one send each, every call timed."""
-    results: dict[str, list[float]] = {}
+def steady(dsn: str, schema: str, sends: int, rounds: int, warm: int) -> Rounds:
+    """One worker in a long-running process: each variant's connection and
+    instance made once, ``warm`` sends each first, then ``rounds`` rounds of
+    ``sends`` in turns (one send of each, every call timed), the turn order
+    flipping every round."""
+    steps = {name: make(dsn, schema, "steady") for name, make in VARIANTS.items()}
+    lockstep(steps, warm, flip=False)
+    out = Rounds()
+    for r in range(rounds):
+        out.add(lockstep(steps, sends, flip=r % 2 == 1))
+    return out
+
+
+def fresh(dsn: str, schema: str, sends: int, rounds: int) -> Rounds:
+    """The same, but every round on new connections and new instances."""
+    out = Rounds()
     for r in range(rounds):
         steps = {name: make(dsn, schema, f"lock-{r}") for name, make in VARIANTS.items()}
-        spent = dict.fromkeys(steps, 0.0)
-        clock = time.perf_counter
-        for _ in range(sends):
-            for name, step in steps.items():
-                t0 = clock()
-                step()
-                spent[name] += clock() - t0
-        for name, seconds in spent.items():
-            results.setdefault(name, []).append(sends / seconds)
-    return {name: statistics.median(v) for name, v in results.items()}
+        out.add(lockstep(steps, sends, flip=r % 2 == 1))
+    return out
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -327,6 +336,8 @@ def main() -> None:
     parser.add_argument("--dsn", default=os.environ.get("WFDSL_PG_DSN"))
     parser.add_argument("--sends", type=int, default=400, help="sends per round (one worker)")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--warm", type=int, default=400, help="sends before the steady rounds")
+    parser.add_argument("--skip", default="", help="comma-separated: concurrent, resume")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=5.0, help="per concurrency run")
     parser.add_argument("--instances", type=int, default=10000, help="instances for resume()")
@@ -349,19 +360,36 @@ def main() -> None:
     try:
         for suffix in ("", "_c"):
             raw_schema(dsn, schema + suffix)
-        d = lockstep(dsn, schema, args.sends, args.rounds)
-        raw = d["raw psycopg transaction"]
-        raw_hook = d["raw psycopg, with hook work"]
-        print(f"Durable send, one worker, median of {args.rounds} rounds x {args.sends} (lockstep)")
+        d = steady(dsn, schema, args.sends, args.rounds, args.warm)
+        f = fresh(dsn, schema, args.sends, args.rounds)
         print(
-            f"{'variant':<34} {'sends/s':>10} {'µs/send':>9} {'vs raw txn':>11} {'vs raw+hook':>12}"
+            f"Durable send, one worker: medians of {args.rounds} rounds x {args.sends} (lockstep); "
+            f"steady: one long-running process ({args.warm} sends first); fresh: new "
+            "connections and instances every round"
         )
-        for name, rate in d.items():
+        print(
+            f"{'variant':<30} {'steady/s':>9} {'µs/send':>8} {'vs raw txn':>10} {'(range)':>10} "
+            f"{'vs raw+hook':>11} | {'fresh/s':>8} {'vs raw txn':>10} {'vs raw+hook':>11}"
+        )
+        names = list(d.rates)
+        hook = names.index("raw psycopg, with hook work")
+
+        def med(rounds: Rounds, name: str, base: int) -> float:
+            own, other = rounds.rates[name], rounds.rates[names[base]]
+            return statistics.median(a / b for a, b in zip(own, other, strict=True))
+
+        for name in names:
+            ratios = d.ratios(name)
             print(
-                f"{name:<34} {rate:>10,.0f} {1e6 / rate:>9.1f} {rate / raw:>10.2f}x "
-                f"{rate / raw_hook:>11.2f}x"
+                f"{name:<30} {d.median(name):>9,.0f} {1e6 / d.median(name):>8.1f} "
+                f"{med(d, name, 0):>9.2f}x {min(ratios):.2f}-{max(ratios):.2f} "
+                f"{med(d, name, hook):>10.2f}x | {f.median(name):>8,.0f} "
+                f"{med(f, name, 0):>9.2f}x {med(f, name, hook):>10.2f}x"
             )
 
+        skip = set(args.skip.split(","))
+        if "concurrent" in skip:
+            return
         c = concurrent(dsn, schema + "_c", args.workers, args.seconds)
         w = args.workers
         cores = os.cpu_count() or 1
@@ -381,6 +409,8 @@ def main() -> None:
             f"{w} workers; CPU ceiling: {cores} cores / that, if nothing else ran)"
         )
 
+        if "resume" in skip:
+            return
         r = resume(dsn, schema, args.instances, w)
         print(f"\nresume() of {args.instances} instances with one pending hook each")
         for n, (done, secs) in r.items():

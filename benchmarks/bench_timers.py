@@ -1,7 +1,7 @@
 """Timer speed, measured side by side in one run (SPEC §8).
 
-    python benchmarks/bench_timers.py [--timers 300] [--rounds 5] [--small 1000]
-        [--large 1000000] [--no-postgres]
+    python benchmarks/bench_timers.py [--timers 600] [--rounds 5] [--warm 5000]
+        [--small 1000] [--large 1000000] [--no-postgres]
 
 * **Timers fired per second** on SQLite (WAL, ``synchronous=FULL``), and on
   PostgreSQL when ``WFDSL_PG_DSN`` is set, against the raw transaction doing
@@ -10,9 +10,13 @@
   move the instance (version-checked), insert the ``timer`` transition and
   remove the instance's armed timers. ``Manager.fire_due`` adds the claim
   (one statement per batch), the read of the instance's armed timers and the
-  manager's own work (target: >= 0.8x raw). The variants take turns, one
-  batch each, on fresh databases in the same directory, so that disk noise
-  hits them alike; the table shows the median round.
+  manager's own work (target: >= 0.8x raw). The headline is the steady
+  state of a long-running worker: one database per variant, armed with
+  enough timers for a warm-up and every round, fired until its write-ahead
+  log has wrapped and is being reused (``--warm``), then round after round on
+  the same databases; the figure on fresh databases (new ones every round,
+  the WAL growing) is printed beside it. The variants take turns, one batch
+  each, the order flipping every round; medians of the rounds, never the best.
 * **Finding the next due timer, and firing one**, with ``--small`` and with
   ``--large`` timers armed (target: the large case within 2x of the small):
   ``Manager.next_due()`` (median of many calls), and ``fire_due(limit=1)``
@@ -166,28 +170,99 @@ def wfdsl_fire(store: Store, n: int, settle: Callable[[], None]) -> Callable[[in
     return fire
 
 
-def lockstep(
-    make: dict[str, Callable[[int], Callable[[int], int]]], n: int, rounds: int, batch: int
+def fire_round(
+    fires: dict[str, Callable[[int], int]], n: int, batch: int, flip: bool
 ) -> dict[str, float]:
-    """Timers fired per second by each variant: in each round every variant
-    fires its ``n`` timers, the variants taking turns a ``batch`` at a time."""
-    results: dict[str, list[float]] = {}
+    """Timers fired per second by each variant firing ``n`` timers, the
+    variants taking turns a ``batch`` at a time (``flip`` reverses the turn
+    order; alternate it by round)."""
+    order = list(fires.items())
+    if flip:
+        order.reverse()
+    spent = dict.fromkeys(fires, 0.0)
+    left = dict.fromkeys(fires, n)
+    while any(left.values()):
+        for name, fire in order:
+            if not left[name]:
+                continue
+            t0 = time.perf_counter()
+            done = fire(min(batch, left[name]))
+            spent[name] += time.perf_counter() - t0
+            assert done, f"{name} fired nothing with {left[name]} left"
+            left[name] -= done
+    return {name: n / spent[name] for name in fires}
+
+
+class Rounds:
+    """Per-round rates of each variant, and per-round ratios to the first."""
+
+    def __init__(self) -> None:
+        self.rates: dict[str, list[float]] = {}
+
+    def add(self, rates: dict[str, float]) -> None:
+        for name, rate in rates.items():
+            self.rates.setdefault(name, []).append(rate)
+
+    def median(self, name: str) -> float:
+        return statistics.median(self.rates[name])
+
+    def ratios(self, name: str) -> list[float]:
+        raw = next(iter(self.rates.values()))
+        return [a / b for a, b in zip(self.rates[name], raw, strict=True)]
+
+
+def fresh_rounds(
+    make: dict[str, Callable[[int, int], Callable[[int], int]]], n: int, rounds: int, batch: int
+) -> Rounds:
+    """Every round on new databases holding ``n`` armed timers (settled: the
+    WAL checkpointed and emptied), as a short-lived process would see them."""
+    out = Rounds()
     for r in range(rounds):
-        fires = {name: build(r) for name, build in make.items()}
-        spent = dict.fromkeys(fires, 0.0)
-        left = dict.fromkeys(fires, n)
-        while any(left.values()):
-            for name, fire in fires.items():
-                if not left[name]:
-                    continue
-                t0 = time.perf_counter()
-                done = fire(batch)
-                spent[name] += time.perf_counter() - t0
-                assert done, f"{name} fired nothing with {left[name]} left"
-                left[name] -= done
-        for name, seconds in spent.items():
-            results.setdefault(name, []).append(n / seconds)
-    return {name: statistics.median(v) for name, v in results.items()}
+        fires = {name: build(r, n) for name, build in make.items()}
+        out.add(fire_round(fires, n, batch, flip=r % 2 == 1))
+    return out
+
+
+def steady_rounds(
+    make: dict[str, Callable[[int, int], Callable[[int], int]]],
+    n: int,
+    rounds: int,
+    batch: int,
+    warm: int,
+    wal: dict[str, str] | None = None,
+) -> tuple[Rounds, int]:
+    """One database per variant holding enough armed timers for a warm-up and
+    every round, fired in a long-running process: first up to ``warm`` timers
+    each, until every variant's write-ahead log (paths in ``wal``; SQLite) has
+    stopped growing (it wrapped and is being reused), then ``rounds`` rounds
+    of ``n`` on the same databases. Returns the rounds and the warm-up size."""
+    fires = {name: build(-1, warm + rounds * n) for name, build in make.items()}
+    done, steady = 0, 0
+    sizes: dict[str, int] = {}
+    while done < warm:
+        fire_round(fires, batch, batch, flip=False)
+        done += batch
+        if wal is None:
+            continue
+        now = {name: _wal_size(path) for name, path in wal.items()}
+        steady = steady + 1 if now == sizes and all(now.values()) else 0
+        sizes = now
+        if steady >= 2:
+            break
+    else:
+        if wal is not None:
+            raise RuntimeError(f"the WAL still grew after {warm} timers: raise --warm")
+    out = Rounds()
+    for r in range(rounds):
+        out.add(fire_round(fires, n, batch, flip=r % 2 == 1))
+    return out, done
+
+
+def _wal_size(path: str) -> int:
+    try:
+        return os.path.getsize(path + "-wal")
+    except OSError:
+        return 0
 
 
 # -- fired per second: PostgreSQL ----------------------------------------------------------
@@ -408,6 +483,15 @@ def main() -> None:
         "--batch", type=int, default=100, help="timers fired per turn (fire_due's limit)"
     )
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--warm", type=int, default=5000, help="most timers fired before the steady rounds"
+    )
+    parser.add_argument(
+        "--pg-warm",
+        type=int,
+        default=600,
+        help="timers fired before the steady rounds on PostgreSQL",
+    )
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--calls", type=int, default=200, help="timers fired one by one")
@@ -422,33 +506,43 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="wfdsl-bench-", dir=os.getcwd()) as tmp:
             n = args.timers
-            sqlite_rates = lockstep(
-                {
-                    "raw sqlite3 transaction": lambda r: sqlite_raw(f"{tmp}/raw{r}.db", n),
-                    "wfdsl fire_due": lambda r: wfdsl_fire(
-                        SQLiteStore(f"{tmp}/wf{r}.db"), n, lambda: settle_sqlite(f"{tmp}/wf{r}.db")
-                    ),
-                },
+            sqlite_make: dict[str, Callable[[int, int], Callable[[int], int]]] = {
+                "raw sqlite3 transaction": lambda r, k: sqlite_raw(f"{tmp}/raw{r}.db", k),
+                "wfdsl fire_due": lambda r, k: wfdsl_fire(
+                    SQLiteStore(f"{tmp}/wf{r}.db"), k, lambda: settle_sqlite(f"{tmp}/wf{r}.db")
+                ),
+            }
+            steady, warmed = steady_rounds(
+                sqlite_make,
                 n,
                 args.rounds,
                 args.batch,
+                args.warm,
+                wal={
+                    "raw sqlite3 transaction": f"{tmp}/raw-1.db",
+                    "wfdsl fire_due": f"{tmp}/wf-1.db",
+                },
             )
-            table("Timers fired per second on SQLite (WAL, synchronous=FULL)", sqlite_rates, args)
+            fresh = fresh_rounds(sqlite_make, n, args.rounds, args.batch)
+            table(
+                "Timers fired per second on SQLite (WAL, synchronous=FULL)",
+                steady,
+                fresh,
+                warmed,
+                args,
+            )
             if dsn:
-                pg_rates = lockstep(
-                    {
-                        "raw psycopg transaction": lambda r: pg_raw(dsn, f"{prefix}_raw{r}", n),
-                        "wfdsl fire_due": lambda r: wfdsl_fire(
-                            pg_store(dsn, f"{prefix}_wf{r}"),
-                            n,
-                            lambda: settle_pg(dsn, f"{prefix}_wf{r}"),
-                        ),
-                    },
-                    n,
-                    args.rounds,
-                    args.batch,
-                )
-                table("Timers fired per second on PostgreSQL", pg_rates, args)
+                pg_make: dict[str, Callable[[int, int], Callable[[int], int]]] = {
+                    "raw psycopg transaction": lambda r, k: pg_raw(dsn, f"{prefix}_raw{r + 1}", k),
+                    "wfdsl fire_due": lambda r, k: wfdsl_fire(
+                        pg_store(dsn, f"{prefix}_wf{r + 1}"),
+                        k,
+                        lambda: settle_pg(dsn, f"{prefix}_wf{r + 1}"),
+                    ),
+                }
+                steady, warmed = steady_rounds(pg_make, n, args.rounds, args.batch, args.pg_warm)
+                fresh = fresh_rounds(pg_make, n, args.rounds, args.batch)
+                table("Timers fired per second on PostgreSQL", steady, fresh, warmed, args)
 
             print(
                 f"\nNext due timer and firing one, {args.small:,} vs {args.large:,} armed "
@@ -494,15 +588,29 @@ def main() -> None:
             drop_schemas(dsn, prefix)
 
 
-def table(title: str, rates: dict[str, float], args: argparse.Namespace) -> None:
-    raw = next(iter(rates.values()))
+def table(title: str, steady: Rounds, fresh: Rounds, warmed: int, args: argparse.Namespace) -> None:
     print(
-        f"\n{title}, median of {args.rounds} rounds x {args.timers} "
+        f"\n{title}: medians of {args.rounds} rounds x {args.timers} "
         f"(lockstep, batches of {args.batch})"
     )
-    print(f"{'variant':<28} {'timers/s':>10} {'µs/timer':>10} {'vs raw':>8}")
-    for name, rate in rates.items():
-        print(f"{name:<28} {rate:>10,.0f} {1e6 / rate:>10.1f} {rate / raw:>7.2f}x")
+    print(
+        f"  steady: one long-running process ({warmed} timers fired first"
+        + (", the WAL wrapped and reused" if "SQLite" in title else "")
+        + "); fresh: new databases every round"
+    )
+    print(
+        f"{'variant':<26} {'steady/s':>9} {'µs/timer':>9} {'vs raw':>7} {'(range)':>11}"
+        f" | {'fresh/s':>8} {'µs/timer':>9} {'vs raw':>7}"
+    )
+    for name in steady.rates:
+        s_rate, f_rate = steady.median(name), fresh.median(name)
+        ratios = steady.ratios(name)
+        print(
+            f"{name:<26} {s_rate:>9,.0f} {1e6 / s_rate:>9.1f} "
+            f"{statistics.median(ratios):>6.2f}x {min(ratios):.2f}-{max(ratios):.2f}"
+            f" | {f_rate:>8,.0f} {1e6 / f_rate:>9.1f} "
+            f"{statistics.median(fresh.ratios(name)):>6.2f}x"
+        )
 
 
 if __name__ == "__main__":

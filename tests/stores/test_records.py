@@ -33,3 +33,32 @@ def test_records_are_immutable_and_support_replace_and_pickle() -> None:
 def test_missing_arguments_are_reported_like_any_constructor() -> None:
     with pytest.raises(TypeError, match="missing"):
         InstanceRecord("w", "i")  # type: ignore[call-arg]
+
+
+def test_the_builders_make_the_same_records_as_the_constructors() -> None:
+    import copy
+    import dataclasses
+    import pickle
+    from datetime import UTC, datetime
+
+    from wfdsl.stores.frozen import EMPTY
+    from wfdsl.stores.records import (
+        InstanceRecord,
+        Transition,
+        TransitionKind,
+        build_instance,
+        build_transition,
+    )
+
+    at = datetime(2026, 1, 2, tzinfo=UTC)
+    fields = ("wf", "a", "s", 3, "fp", None, 1, 0, at, at, 99)
+    built, made = build_instance(*fields), InstanceRecord(*fields)
+    t_fields = (2, TransitionKind.EVENT, "s", "t", "go", "k", EMPTY, at)
+    built_t, made_t = build_transition(*t_fields), Transition(*t_fields)
+    for b, m in ((built, made), (built_t, made_t)):
+        assert type(b) is type(m) and b == m and repr(b) == repr(m)
+        assert pickle.loads(pickle.dumps(b)) == m and copy.deepcopy(b) == m
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(b, dataclasses.fields(b)[0].name, 5)
+    assert hash(built) == hash(made)  # (a transition's data is a dict: unhashable)
+    assert dataclasses.replace(built, state="x") == dataclasses.replace(made, state="x")

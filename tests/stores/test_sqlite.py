@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from wfdsl.errors import StoreError
+from wfdsl.errors import StoreError, VersionConflict
 from wfdsl.stores import open_store
 from wfdsl.stores.memory import MemoryStore
 from wfdsl.stores.records import Timer, Transition, TransitionKind
@@ -196,3 +196,134 @@ def test_a_forked_child_gets_its_own_connection_and_is_a_worker_of_its_own(
         [sys.executable, "-c", script], check=True, capture_output=True, text=True
     ).stdout.split()
     assert out == ["0", "True", "0"]
+
+
+# -- the instance records a store keeps between a send's write and the next read --
+
+LIGHT = """workflow light {
+    initial state green { enter on_green }
+    state yellow
+    state red
+    event next
+    green -> yellow on next
+    yellow -> red on next
+    red -> green on next
+    yellow -> red after 5m
+}"""
+
+
+def fresh_load_of(path: str, workflow: str, iid: str) -> object:
+    """The instance as a store that has never seen it reads it from the file."""
+    with SQLiteStore(path) as other:
+        return other.load(workflow, iid)
+
+
+def fresh_load(path: str, iid: str) -> object:
+    return fresh_load_of(path, "light", iid)
+
+
+def test_every_read_after_a_send_equals_a_fresh_read_of_the_file(tmp_path: Path) -> None:
+    import wfdsl
+    from wfdsl import Manager
+
+    path = str(tmp_path / "wf.db")
+    with SQLiteStore(path) as store:
+        mgr = Manager(wfdsl.loads(LIGHT), store, hooks={"on_green": lambda ctx: None})
+        mgr.start("a")
+        for i in range(7):  # through a hook, a state arming a timer, and data
+            mgr.send("a", "next", data={"i": i} if i % 2 else None)
+            assert store.load("light", "a") == fresh_load(path, "a")
+            assert mgr.instance("a") == fresh_load(path, "a")
+        assert [t.seq for t in mgr.history("a")] == list(range(1, 9))
+
+
+def test_a_send_sees_what_another_connection_wrote_since_its_last_read(tmp_path: Path) -> None:
+    import wfdsl
+    from wfdsl import Manager
+
+    path = str(tmp_path / "wf.db")
+    spec = wfdsl.loads(LIGHT)
+    with SQLiteStore(path) as one, SQLiteStore(path) as two:
+        a = Manager(spec, one, hooks={"on_green": lambda ctx: None})
+        b = Manager(spec, two, hooks={"on_green": lambda ctx: None})
+        a.start("x")
+        states = []
+        for i in range(6):  # the two take turns: each read must see the other's write
+            sender = a if i % 2 else b
+            states.append(sender.send("x", "next").target)
+            assert a.instance("x") == b.instance("x") == fresh_load(path, "x")
+        assert states == ["yellow", "red", "green", "yellow", "red", "green"]
+        assert [t.seq for t in a.history("x")] == list(range(1, 8))
+
+
+def test_a_read_sees_a_change_made_by_another_program_or_process(tmp_path: Path) -> None:
+    import wfdsl
+    from wfdsl import Manager
+
+    path = str(tmp_path / "wf.db")
+    with SQLiteStore(path) as store:
+        mgr = Manager(wfdsl.loads(LIGHT), store, hooks={"on_green": lambda ctx: None})
+        mgr.start("a")
+        mgr.send("a", "next")  # yellow, kept by the store
+        assert mgr.state("a") == "yellow"
+        raw = sqlite3.connect(path, isolation_level=None)
+        raw.execute("UPDATE wf_instances SET state = 'red', compensating = 'green'")
+        raw.close()
+        assert mgr.instance("a").compensating == "green"
+        assert mgr.state("a") == "red"
+        script = (
+            "import sqlite3, sys\n"
+            "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+            "c.execute(\"UPDATE wf_instances SET state = 'green', compensating = NULL\")\n"
+        )
+        subprocess.run([sys.executable, "-c", script, path], check=True)
+        assert mgr.state("a") == "green"
+        assert mgr.send("a", "next").source == "green"
+
+
+def test_a_write_that_fails_leaves_no_kept_record_behind(tmp_path: Path) -> None:
+    import wfdsl
+    from wfdsl import Manager
+
+    path = str(tmp_path / "wf.db")
+    with SQLiteStore(path) as store:
+        mgr = Manager(wfdsl.loads(LIGHT), store, hooks={"on_green": lambda ctx: None})
+        mgr.start("a")
+        mgr.send("a", "next")
+        rec = store.load("light", "a")
+        assert rec is not None
+        # Data that is not JSON fails after the instance row was updated: rolled back.
+        bad = Transition(
+            rec.version + 1,
+            TransitionKind.EVENT,
+            "yellow",
+            "red",
+            "next",
+            None,
+            {"x": float("nan")},
+            AT,
+        )
+        with pytest.raises(StoreError):
+            store.append("light", "a", bad, (), compensating=None)
+        assert store.load("light", "a") == fresh_load(path, "a") == rec
+        stale = Transition(rec.version, TransitionKind.EVENT, "yellow", "red", "next", None, {}, AT)
+        with pytest.raises(VersionConflict):
+            store.append("light", "a", stale, (), compensating=None)
+        assert store.load("light", "a") == fresh_load(path, "a") == rec
+        assert mgr.send("a", "next").seq == rec.version + 1
+
+
+def test_a_read_after_this_store_wrote_something_else_in_between_is_fresh(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "wf.db")
+    with SQLiteStore(path) as store:
+        start(store, "a", hooks=("h",))  # owes one hook
+        rec = store.load(WF, "a")
+        assert rec is not None and rec.pending == 1
+        store.complete(store.pending_work(WF, "a"))  # between the read and the write
+        move = Transition(2, TransitionKind.EVENT, "created", "paid", "pay", None, {}, AT)
+        store.append(WF, "a", move, (), compensating=None)
+        after = store.load(WF, "a")
+        assert after == fresh_load_of(path, WF, "a")
+        assert after is not None and after.pending == 0 and after.version == 2

@@ -63,6 +63,7 @@ from wfdsl.stores.records import (
     Transition,
     TransitionKind,
     WorkStatus,
+    build_transition,
     epoch_ms,
     from_epoch_ms,
 )
@@ -295,7 +296,7 @@ class Manager(BaseManager[S, E]):
             if decided is None:
                 decided = self._decide(instance_id, source, ev, seq, payload)
             target, plan = decided
-            t = Transition(seq, _EVENT, source, target, ev, key, payload, at)
+            t = build_transition(seq, _EVENT, source, target, ev, key, payload, at)
             timers = self._engine.arm(instance_id, t) if self._timed else ()
             try:
                 if not plan:

@@ -6,6 +6,13 @@ works on its own copy of the data, as a worker of its own.
 Records are kept and handed out by reference, so they must be immutable all
 the way down: transition data is kept as read-only containers
 (:mod:`wfdsl.stores.frozen`), copied in when a caller writes anything else.
+
+History is kept as tuples of plain values (strings, numbers, ``None``,
+datetimes), not as :class:`Transition` objects: CPython's cyclic garbage
+collector stops tracking such a tuple the first time it sees it, so a long
+history costs a full collection next to nothing, where tracked records made
+every full collection walk all of them (and a send that ran into one cost
+half again as much). Records are built from the tuples when read.
 """
 
 from __future__ import annotations
@@ -13,15 +20,26 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
 
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
 from wfdsl.stores import leases, process, wakeup
 from wfdsl.stores.base import TimerListener
 from wfdsl.stores.batch import Append, Outcome, chains, skipped
-from wfdsl.stores.frozen import FrozenDict
+from wfdsl.stores.frozen import EMPTY, FrozenDict
 from wfdsl.stores.limits import DataRefused, freeze_data
-from wfdsl.stores.records import InstanceRecord, Timer, Transition, WorkItem, WorkStatus
+from wfdsl.stores.records import (
+    InstanceRecord,
+    Timer,
+    Transition,
+    TransitionKind,
+    WorkItem,
+    WorkStatus,
+    build_instance,
+    build_transition,
+)
 
 __all__ = ["MemoryStore"]
 
@@ -47,6 +65,42 @@ def _kept(t: Transition) -> Transition:
     return dataclasses.replace(t, data=data)
 
 
+#: A transition as history keeps it: ``(seq, kind's value, source, target,
+#: event, key, data or None when empty, at)``.
+_Row = tuple[int, str, str | None, str, str | None, str | None, Mapping[str, Any] | None, datetime]
+
+_KINDS = {k.value: k for k in TransitionKind}
+
+
+def _row(t: Transition) -> _Row:
+    """``t`` as history keeps it (its data already read-only)."""
+    data = t.data
+    return (
+        t.seq,
+        t.kind._value_,
+        t.source,
+        t.target,
+        t.event,
+        t.key,
+        None if data is EMPTY or not data else data,
+        t.at,
+    )
+
+
+def _transition(row: _Row) -> Transition:
+    data = row[6]
+    return build_transition(
+        row[0],
+        _KINDS[row[1]],
+        row[2],
+        row[3],
+        row[4],
+        row[5],
+        EMPTY if data is None else data,
+        row[7],
+    )
+
+
 def _unleased(w: WorkItem) -> WorkItem:
     return dataclasses.replace(w, lease_owner=None, lease_until=None, lease_proof=None)
 
@@ -56,8 +110,9 @@ class _Instance:
 
     def __init__(self, record: InstanceRecord, first: Transition) -> None:
         self.record = record
-        self.history: list[Transition] = [first]
-        self.keys: dict[str, Transition] = {}
+        self.history: list[_Row] = [_row(first)]
+        #: Idempotency key -> the ``seq`` of its transition.
+        self.keys: dict[str, int] = {}
         #: Work that is not done, by (seq, idx).
         self.work: dict[tuple[int, int], WorkItem] = {}
         #: Armed timers, by (seq, index).
@@ -133,13 +188,15 @@ class MemoryStore:
     def find_key(self, workflow: str, instance_id: str, key: str) -> Transition | None:
         self._check()
         inst = self._instances.get((workflow, instance_id))
-        return None if inst is None else inst.keys.get(key)
+        # A key is added after its transition: whoever sees it finds the row.
+        seq = None if inst is None else inst.keys.get(key)
+        return None if inst is None or seq is None else _transition(inst.history[seq - 1])
 
     def history(self, workflow: str, instance_id: str) -> list[Transition]:
         self._check()
         with self._lock:
             inst = self._instances.get((workflow, instance_id))
-            return [] if inst is None else list(inst.history)
+            return [] if inst is None else [_transition(r) for r in inst.history]
 
     def transitions(self, workflow: str, instance_id: str, seqs: Iterable[int]) -> list[Transition]:
         self._check()
@@ -151,8 +208,8 @@ class MemoryStore:
             found: list[Transition] = []
             for seq in sorted(set(seqs)):
                 # The history holds seq 1, 2, ... at index 0, 1, ...
-                if 0 < seq <= len(history) and history[seq - 1].seq == seq:
-                    found.append(history[seq - 1])
+                if 0 < seq <= len(history) and history[seq - 1][0] == seq:
+                    found.append(_transition(history[seq - 1]))
             return found
 
     def create(
@@ -171,7 +228,7 @@ class MemoryStore:
             first = _kept(first)
             inst = _Instance(instance, first)
             if first.key is not None:
-                inst.keys[first.key] = first
+                inst.keys[first.key] = first.seq
             for w in work:
                 inst.work[(w.seq, w.idx)] = w
             if timers:
@@ -207,7 +264,7 @@ class MemoryStore:
                 raise VersionConflict(workflow, instance_id, transition.seq - 1)
             if inst.timers:
                 self._disarm_all(workflow, inst)
-            inst.record = InstanceRecord(
+            inst.record = build_instance(
                 workflow,
                 instance_id,
                 transition.target,
@@ -218,10 +275,24 @@ class MemoryStore:
                 rec.dead,
                 rec.created_at,
                 transition.at,
+                None,  # set by _arm below when the target arms timers
             )
-            inst.history.append(transition)
+            data = transition.data
+            # _row(transition), written out: this is every send's path.
+            inst.history.append(
+                (
+                    transition.seq,
+                    transition.kind._value_,
+                    transition.source,
+                    transition.target,
+                    transition.event,
+                    key,
+                    None if data is EMPTY or not data else data,
+                    transition.at,
+                )
+            )
             if key is not None:
-                inst.keys[key] = transition
+                inst.keys[key] = transition.seq
             if work:
                 for w in work:
                     inst.work[(w.seq, w.idx)] = w
@@ -296,7 +367,7 @@ class MemoryStore:
         transition, work, rec = a.transition, a.work, inst.record
         if inst.timers:
             self._disarm_all(a.workflow, inst)
-        inst.record = InstanceRecord(
+        inst.record = build_instance(
             a.workflow,
             a.instance_id,
             transition.target,
@@ -307,10 +378,11 @@ class MemoryStore:
             rec.dead,
             rec.created_at,
             transition.at,
+            None,  # set by _arm below when the target arms timers
         )
-        inst.history.append(transition)
+        inst.history.append(_row(transition))
         if transition.key is not None:
-            inst.keys[transition.key] = transition
+            inst.keys[transition.key] = transition.seq
         for w in work:
             inst.work[(w.seq, w.idx)] = w
         if a.timers:

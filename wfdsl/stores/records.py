@@ -8,11 +8,11 @@ runtime, and import nothing of the package but :mod:`wfdsl.ir`'s ``HookKind``.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from wfdsl.ir import HookKind, fast_init
 
@@ -25,6 +25,8 @@ __all__ = [
     "TransitionKind",
     "WorkItem",
     "WorkStatus",
+    "build_instance",
+    "build_transition",
     "dump_data",
     "epoch_ms",
     "from_epoch_ms",
@@ -237,3 +239,47 @@ class Timer:
         deterministic, so the instance's unique keys make a second firing of
         the same armed timer impossible, whoever tries."""
         return f"{TIMER_KEY_PREFIX}{self.seq}:{self.index}"
+
+
+_R = TypeVar("_R")
+
+
+def _builder(cls: type[_R]) -> Callable[..., _R]:
+    """A function that builds a ``cls`` record from every field, positionally,
+    in about 40% of the time its constructor takes; for the runtime's hottest
+    paths, which build two records per ``send``.
+
+    A frozen dataclass cannot store its own fields with plain assignments (its
+    ``__setattr__`` refuses), so its constructor calls each slot's descriptor.
+    The builder fills an instance of a twin class with the same slots and no
+    guard (plain assignments, which the interpreter specialises), then makes
+    it a ``cls``: ``__class__`` may be assigned between classes of the same
+    layout. The result is a ``cls`` in every respect (equal, hashable, frozen).
+    """
+    names: tuple[str, ...] | None = getattr(cls, "__slots__", None)
+    if cls.__bases__ != (object,) or names is None:
+        raise TypeError(f"{cls.__name__}: a builder needs a slotted class on object")
+    twin = type(f"_{cls.__name__}Twin", (), {"__slots__": names})
+    namespace: dict[str, Any] = {"_twin": twin, "_cls": cls, "_new": object.__new__}
+    body = "".join(f"    o.{n} = {n}\n" for n in names)
+    source = f"def build({', '.join(names)}):\n    o = _new(_twin)\n{body}    o.__class__ = _cls\n    return o\n"
+    exec(source, namespace)  # as dataclasses itself builds __init__
+    build: Callable[..., _R] = namespace["build"]
+    build.__qualname__ = build.__name__ = f"build_{cls.__name__}"
+    return build
+
+
+#: ``build_transition(seq, kind, source, target, event, key, data, at)``: a
+#: :class:`Transition`, as its constructor would build it, faster (every field given).
+build_transition: Callable[
+    [int, TransitionKind, str | None, str, str | None, str | None, Mapping[str, Any], datetime],
+    Transition,
+] = _builder(Transition)
+
+#: ``build_instance(workflow, instance_id, state, version, fingerprint,
+#: compensating, pending, dead, created_at, updated_at, next_due)``: an
+#: :class:`InstanceRecord`, as its constructor would build it, faster.
+build_instance: Callable[
+    [str, str, str, int, str, str | None, int, int, datetime | None, datetime | None, int | None],
+    InstanceRecord,
+] = _builder(InstanceRecord)

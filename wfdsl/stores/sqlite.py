@@ -22,6 +22,10 @@
 * A store used in a child process after ``fork`` opens its own connection
   there (SQLite connections must not cross a fork), and the child is a worker
   of its own.
+* An instance this connection has just read or written is not read again
+  while ``PRAGMA data_version`` shows no other connection has committed and
+  this one has written nothing else (:class:`_Known`): a ``send`` that follows
+  another reads a counter, not the instance with its work and timers.
 """
 
 from __future__ import annotations
@@ -33,14 +37,23 @@ import urllib.parse
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
 from wfdsl.stores import leases, process, wakeup
 from wfdsl.stores.base import TimerListener
 from wfdsl.stores.batch import Append, Outcome, chains, skipped
+from wfdsl.stores.frozen import EMPTY
 from wfdsl.stores.limits import storable
-from wfdsl.stores.records import InstanceRecord, Timer, Transition, WorkItem, WorkStatus
+from wfdsl.stores.records import (
+    InstanceRecord,
+    Timer,
+    Transition,
+    WorkItem,
+    WorkStatus,
+    build_instance,
+)
 from wfdsl.stores.sql import (
     SHARED,
     TIMER_COLUMNS,
@@ -249,6 +262,16 @@ _REOPEN = -1
 #: The stores whose locks the forking thread holds across ``fork()``.
 _FORKING: list[SQLiteStore] = []
 
+#: How many instance records a store keeps (see :class:`_Known`) before it
+#: forgets them all.
+_KNOWN_MAX = 4096
+
+#: Whether another connection has committed since this one last asked: a
+#: counter that only other connections' commits change (SQLite's docs).
+_DATA_VERSION = "PRAGMA data_version"
+
+_from_iso = datetime.fromisoformat
+
 
 class _Slot:
     """An append waiting in a group commit (:meth:`SQLiteStore._grouped`)."""
@@ -301,6 +324,84 @@ if hasattr(os, "register_at_fork"):
     )
 
 
+class _Known:
+    """Instance records this connection read or wrote, kept while they are
+    certainly current, so that ``send`` reads no more than a counter.
+
+    A record is kept with ``PRAGMA data_version`` as read before it was read
+    from the file, and the connection's ``total_changes`` then: while neither
+    has moved, no other connection (of any process) has committed and this one
+    has written nothing else, so the file still holds exactly that record. A
+    record this connection writes in :meth:`SQLiteStore.append` is derived
+    from the one read before it, and kept under that read's counters: if
+    anything else committed in between, the counter has moved since and the
+    next read goes to the file. A kept record is only ever used after the
+    counter has been read again (one cheap statement, against the instance
+    read's three subqueries).
+
+    Where another process writes between most reads (or reads rarely come back
+    to the same instance), reading the counter only costs: after a run of
+    misses it is not read for a while.
+    """
+
+    __slots__ = ("cold", "idle", "loaded", "misses", "records")
+
+    def __init__(self) -> None:
+        #: ``(workflow, instance_id)`` -> ``(record, data_version, total_changes)``.
+        self.records: dict[tuple[str, str], tuple[InstanceRecord, int, int]] = {}
+        #: The last read of each instance, for the :meth:`SQLiteStore.append`
+        #: that follows it: ``(record, data_version or None, total_changes)``.
+        self.loaded: dict[tuple[str, str], tuple[InstanceRecord, int | None, int]] = {}
+        #: Kept records found stale in a row.
+        self.misses = 0
+        #: Reads left before the counter is read again for an instance not kept.
+        self.idle = 0
+        #: Reads of instances not kept since the last hit.
+        self.cold = 0
+
+    def recall(
+        self, conn: sqlite3.Connection, ident: tuple[str, str], changes: int
+    ) -> tuple[InstanceRecord | None, int | None]:
+        """``(record, counter)`` when the kept record of ``ident`` is certainly
+        current, else ``(None, the counter read now or None)``: the counter to
+        keep the record read next under."""
+        if self.idle:
+            self.idle -= 1
+            return None, None
+        kept = self.records.get(ident)
+        version: int = conn.execute(_DATA_VERSION).fetchone()[0]
+        if kept is not None and kept[2] == changes:
+            if version == kept[1] and not conn.in_transaction:
+                self.misses = self.cold = 0
+                self.loaded[ident] = kept
+                return kept[0], version
+            self.misses += 1
+            if self.misses >= 4:
+                self.misses, self.idle = 0, 256
+        else:
+            self.cold += 1
+            if self.cold > 64:
+                # Reads rarely come back to a kept record: stop paying for it.
+                self.cold, self.idle = 0, 1024
+        return None, version
+
+    def note(
+        self, ident: tuple[str, str], record: InstanceRecord, version: int | None, changes: int
+    ) -> None:
+        loaded = self.loaded
+        if len(loaded) >= _KNOWN_MAX:
+            loaded.clear()
+        loaded[ident] = (record, version, changes)
+
+    def keep(
+        self, ident: tuple[str, str], record: InstanceRecord, version: int, changes: int
+    ) -> None:
+        records = self.records
+        if len(records) >= _KNOWN_MAX:
+            records.clear()
+        records[ident] = (record, version, changes)
+
+
 class SQLiteStore(SQLStore):
     """Implements :class:`~wfdsl.stores.base.Store` on a SQLite file.
 
@@ -349,6 +450,7 @@ class SQLiteStore(SQLStore):
         self._aside: sqlite3.Connection | None = None
         self._aside_generation = -1
         self._aside_lock = threading.Lock()
+        self._known = _Known()
         if self.path == ":memory:":
             self._scope = f"sqlite-memory:{id(self)}"
         else:
@@ -377,6 +479,8 @@ class SQLiteStore(SQLStore):
     def _connect(self) -> None:
         """Open this process's connection (lock held)."""
         self._generation = process.GENERATION
+        # The counters records were kept under belong to the old connection.
+        self._known = _Known()
         target, uri = self.path, False
         if self.readonly and self.path != ":memory:":
             # mode=rw: never create the file (nor, with query_only, write it).
@@ -543,8 +647,8 @@ class SQLiteStore(SQLStore):
                 w.seq,
                 w.idx,
                 w.hook,
-                w.kind.value,
-                w.status.value,
+                w.kind._value_,
+                w.status._value_,
                 w.attempts,
                 w.last_error,
                 w.lease_owner,
@@ -568,7 +672,7 @@ class SQLiteStore(SQLStore):
                 workflow,
                 instance_id,
                 t.seq,
-                t.kind.value,
+                t.kind._value_,
                 t.source,
                 t.target,
                 t.event,
@@ -590,16 +694,43 @@ class SQLiteStore(SQLStore):
 
     def _load_held(self, workflow: str, instance_id: str) -> InstanceRecord | None:
         # On every send's path: written out rather than through ``_read``.
+        ident = (workflow, instance_id)
         with self._lock:
             if self._closed or self._generation != process.GENERATION:
                 self._check()
+            conn = self._conn
+            known = self._known
+            changes = conn.total_changes
             try:
-                row = self._conn.execute(_LOAD, (workflow, instance_id)).fetchone()
+                kept, version = known.recall(conn, ident, changes)
+                if kept is not None:
+                    return kept
+                row = conn.execute(_LOAD, ident).fetchone()
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
             except UnicodeEncodeError:
                 return None  # not UTF-8: no store can have written it
-            return None if row is None else instance_from_row(row)
+            if row is None:
+                known.records.pop(ident, None)
+                return None
+            # instance_from_row, written out (both times are NOT NULL).
+            record = build_instance(
+                row[0],
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                row[5],
+                row[6],
+                row[7],
+                _from_iso(row[8]),
+                _from_iso(row[9]),
+                row[10],
+            )
+            known.note(ident, record, version, changes)
+            if version is not None:
+                known.keep(ident, record, version, changes)
+            return record
 
     # -- writes -------------------------------------------------------------------
 
@@ -675,24 +806,103 @@ class SQLiteStore(SQLStore):
             if self._closed or self._generation != process.GENERATION:
                 self._check()
             conn = self._conn
+            ident = (workflow, instance_id)
+            known = self._known
+            changes = conn.total_changes
+            # The read this transition was decided on, if it is the last one.
+            read = known.loaded.pop(ident, None)
+            if read is not None and read[0].version != transition.seq - 1:
+                read = None
+            # Every transition leaves its source state, whose timers go. None
+            # to remove when that read found none armed: timers are only ever
+            # armed by a transition (or the start) of their instance, which
+            # would have moved the version, and the update checks it did not.
+            unarmed = read is not None and read[0].next_due is None
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
+            seq = transition.seq
             try:
-                self._append(conn, workflow, instance_id, transition, work, compensating, at)
-                conn.execute(_DISARM_ALL, (workflow, instance_id))
+                # The statements, written out (this is every send's path).
+                moved = conn.execute(
+                    _UPDATE_INSTANCE,
+                    (transition.target, seq, compensating, at, workflow, instance_id, seq - 1),
+                ).rowcount
+                if moved != 1:
+                    raise self._lost(conn, workflow, instance_id, seq - 1)
+                data = transition.data
+                try:
+                    conn.execute(
+                        _INSERT_TRANSITION,
+                        (
+                            workflow,
+                            instance_id,
+                            seq,
+                            transition.kind._value_,
+                            transition.source,
+                            transition.target,
+                            transition.event,
+                            transition.key,
+                            "{}" if data is EMPTY else data_text(transition),
+                            at,
+                        ),
+                    )
+                except sqlite3.IntegrityError:
+                    raise VersionConflict(workflow, instance_id, seq - 1) from None
+                if work:
+                    self._insert_work(conn, work)
+                if not unarmed:
+                    conn.execute(_DISARM_ALL, ident)
                 if timers:
                     self._insert_timers(conn, timers)
                 conn.execute("COMMIT")
             except BaseException as exc:
+                known.records.pop(ident, None)
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 if isinstance(exc, (sqlite3.Error, UnicodeEncodeError)):
                     raise StoreError(f"{self.path}: {exc}") from exc
                 raise
+            if read is None or read[1] is None or read[2] != changes:
+                known.records.pop(ident, None)
+            else:
+                # What the file holds now, if nothing else committed since the
+                # read (which the next read checks by the read's counter).
+                prior = read[0]
+                known.keep(
+                    ident,
+                    build_instance(
+                        workflow,
+                        instance_id,
+                        transition.target,
+                        transition.seq,
+                        prior.fingerprint,
+                        compensating,
+                        prior.pending + len(work),
+                        prior.dead,
+                        prior.created_at,
+                        _from_iso(at),
+                        min(t.due for t in timers) if timers else None,
+                    ),
+                    read[1],
+                    conn.total_changes,
+                )
         if timers:
             wakeup.notify(self._scope, workflow, min(t.due for t in timers))
+
+    @staticmethod
+    def _lost(
+        conn: sqlite3.Connection, workflow: str, instance_id: str, version: int
+    ) -> UnknownInstance | VersionConflict:
+        """Why the version-checked update of an instance changed nothing."""
+        exists = conn.execute(
+            "SELECT 1 FROM wf_instances WHERE workflow = ? AND instance_id = ?",
+            (workflow, instance_id),
+        ).fetchone()
+        if exists is None:
+            return UnknownInstance(workflow, instance_id)
+        return VersionConflict(workflow, instance_id, version)
 
     def _append(
         self,
@@ -704,31 +914,19 @@ class SQLiteStore(SQLStore):
         compensating: str | None,
         at: str,
     ) -> None:
-        """The statements of :meth:`append`, inside its transaction."""
-        cur = conn.execute(
+        """The statements of :meth:`append`, inside :meth:`append_many`'s
+        transaction (``append`` itself writes them out: it is every send's path)."""
+        seq = transition.seq
+        moved = conn.execute(
             _UPDATE_INSTANCE,
-            (
-                transition.target,
-                transition.seq,
-                compensating,
-                at,
-                workflow,
-                instance_id,
-                transition.seq - 1,
-            ),
-        )
-        if cur.rowcount != 1:
-            exists = conn.execute(
-                "SELECT 1 FROM wf_instances WHERE workflow = ? AND instance_id = ?",
-                (workflow, instance_id),
-            ).fetchone()
-            if exists is None:
-                raise UnknownInstance(workflow, instance_id)
-            raise VersionConflict(workflow, instance_id, transition.seq - 1)
+            (transition.target, seq, compensating, at, workflow, instance_id, seq - 1),
+        ).rowcount
+        if moved != 1:
+            raise self._lost(conn, workflow, instance_id, seq - 1)
         try:
             self._insert_transition(conn, workflow, instance_id, transition, at)
         except sqlite3.IntegrityError:
-            raise VersionConflict(workflow, instance_id, transition.seq - 1) from None
+            raise VersionConflict(workflow, instance_id, seq - 1) from None
         self._insert_work(conn, work)
 
     # -- batches (Store.append_many) -----------------------------------------
@@ -954,11 +1152,41 @@ class SQLiteStore(SQLStore):
             if self._closed:
                 self._check()
             return
-        with self._write(flush=False) as conn:
-            if len(items) == 1:
-                conn.execute(_MARK_DONE, items[0].ident)
-            else:
+        if len(items) > 1:
+            with self._write(flush=False) as conn:
                 conn.executemany(_MARK_DONE, [w.ident for w in items])
+            return
+        item = items[0]
+        with self._lock:
+            if self._closed or self._generation != process.GENERATION:
+                self._check()  # a fork (in the hook, say) closed the connection
+            before = self._conn.total_changes
+            with self._write(flush=False) as conn:
+                done: int = conn.execute(_MARK_DONE, item.ident).rowcount
+            # A hooked send's marker: the instance's kept record stays current
+            # with one piece of work fewer pending, if that was the only change.
+            ident = (item.workflow, item.instance_id)
+            kept = self._known.records.get(ident)
+            after = self._conn.total_changes
+            if kept is not None and kept[2] == before and after == before + done:
+                r = kept[0]
+                self._known.records[ident] = (
+                    build_instance(
+                        r.workflow,
+                        r.instance_id,
+                        r.state,
+                        r.version,
+                        r.fingerprint,
+                        r.compensating,
+                        r.pending - done,
+                        r.dead,
+                        r.created_at,
+                        r.updated_at,
+                        r.next_due,
+                    ),
+                    kept[1],
+                    after,
+                )
 
     def fail(self, item: WorkItem, error: str, *, dead: bool) -> None:
         with self._write() as conn:
@@ -1057,13 +1285,25 @@ class SQLiteStore(SQLStore):
             return None
         if self._closed or self._generation != process.GENERATION:
             self._check()
+        ident = (workflow, instance_id)
         with self._lock:
+            conn = self._conn
+            known = self._known
+            changes = conn.total_changes
             try:
-                row = self._conn.execute(_LOAD, (workflow, instance_id)).fetchone()
+                kept, version = known.recall(conn, ident, changes)
+                if kept is not None and kept.next_due is None:
+                    return kept, []  # nothing armed, certainly
+                row = conn.execute(_LOAD, ident).fetchone()
                 if row is None:
+                    known.records.pop(ident, None)
                     return None
-                cur = self._conn.execute(_INSTANCE_TIMERS, (workflow, instance_id))
-                return instance_from_row(row), [timer_from_row(r) for r in cur]
+                cur = conn.execute(_INSTANCE_TIMERS, ident)
+                record = instance_from_row(row)
+                known.note(ident, record, version, changes)
+                if version is not None:
+                    known.keep(ident, record, version, changes)
+                return record, [timer_from_row(r) for r in cur]
             except sqlite3.Error as exc:
                 raise StoreError(f"{self.path}: {exc}") from exc
 
