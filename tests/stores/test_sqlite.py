@@ -3,6 +3,7 @@ URLs, completion markers, several processes on one file, fork."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -327,3 +328,26 @@ def test_a_read_after_this_store_wrote_something_else_in_between_is_fresh(
         after = store.load(WF, "a")
         assert after == fresh_load_of(path, WF, "a")
         assert after is not None and after.pending == 0 and after.version == 2
+
+
+@pytest.mark.parametrize("readonly", [False, True])
+@pytest.mark.parametrize("kind", ["directory", "fifo", "device"])
+def test_a_path_that_is_not_a_regular_file_is_refused_by_name(
+    tmp_path: Path, kind: str, readonly: bool
+) -> None:
+    """SQLite says "disk I/O error" for a FIFO or a device and "unable to open
+    database file" for a directory; the store says what is wrong, touches
+    nothing and never blocks on a FIFO."""
+    if kind == "directory":
+        path = tmp_path / "orders.db"
+        path.mkdir()
+    elif kind == "fifo":
+        path = tmp_path / "orders.db"
+        os.mkfifo(path)
+    else:
+        path = Path("/dev/null")
+    with pytest.raises(StoreError, match="not a regular file") as caught:
+        SQLiteStore(str(path), readonly=readonly)
+    assert "disk I/O" not in str(caught.value)
+    if kind == "directory":
+        assert list(path.iterdir()) == []

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import threading
 import urllib.parse
 import weakref
@@ -455,9 +456,19 @@ class SQLiteStore(SQLStore):
             self._scope = f"sqlite-memory:{id(self)}"
         else:
             self._scope = "sqlite:" + os.path.realpath(self.path)
-            if readonly and not os.path.isfile(self.path):
-                what = "not a file" if os.path.exists(self.path) else "no such file"
-                raise StoreError(f"cannot open SQLite database {self.path!r}: {what}")
+            try:
+                mode: int | None = os.stat(self.path).st_mode
+            except OSError:
+                mode = None
+            if mode is not None and not stat.S_ISREG(mode):
+                # SQLite would say "disk I/O error" for a FIFO or a device, or
+                # "unable to open database file" for a directory.
+                raise StoreError(
+                    f"cannot open SQLite database {self.path!r}: not a regular file "
+                    "(a directory, FIFO or device); give a database file"
+                )
+            if readonly and mode is None:
+                raise StoreError(f"cannot open SQLite database {self.path!r}: no such file")
         with self._lock:
             _OPEN.add(self)  # first: a fork from now on closes the connection
             try:
