@@ -87,7 +87,7 @@ def compensate(
                 )
                 taken.append(t)
                 if work:
-                    runner.run(t, work)
+                    runner.run(t, work, fresh=True)
             return taken
         except VersionConflict:
             continue

@@ -200,7 +200,7 @@ class Manager(BaseManager[S, E]):
             with self._turn(ident, deadline):
                 work = self._engine.work(instance_id, first, self._runner.new_lease(), plan)
                 self.store.create(record, first, work, timers=timers)
-                self._runner.run(first, work)
+                self._runner.run(first, work, fresh=True)
             return first
         except AlreadyStarted:
             if key is None:
@@ -306,7 +306,7 @@ class Manager(BaseManager[S, E]):
                 with self._turn((self._scope, wf, instance_id), deadline):
                     work = self._engine.work(instance_id, t, self._runner.new_lease(), plan)
                     store.append(wf, instance_id, t, work, compensating=None, timers=timers)
-                    self._runner.run(t, work)
+                    self._runner.run(t, work, fresh=True)
                 return t
             except VersionConflict:
                 races += 1
@@ -411,8 +411,9 @@ class Manager(BaseManager[S, E]):
         """
         return self._resume(self.options.wait)
 
-    def _resume(self, wait: float) -> ResumeReport:
-        """:meth:`resume`, waiting up to ``wait`` seconds in all for live workers."""
+    def _resume(self, wait: float, skip: frozenset[str] = frozenset()) -> ResumeReport:
+        """:meth:`resume`, waiting up to ``wait`` seconds in all for live workers,
+        leaving the instances in ``skip`` alone (reported ``pending``)."""
         return recovery.resume(
             self.store,
             self._runner,
@@ -420,6 +421,7 @@ class Manager(BaseManager[S, E]):
             lambda iid: (self._scope, self.workflow, iid),
             self._compensate_in_turn,
             wait,
+            skip,
         )
 
     @staticmethod
@@ -492,7 +494,9 @@ class Manager(BaseManager[S, E]):
         in ``report``. Another thread of this process at the instance, or a live
         worker running its hooks, is not waited for."""
         try:
-            with ordering.turn((self._scope, self.workflow, instance_id), time.monotonic()):
+            with ordering.turn(
+                (self._scope, self.workflow, instance_id), time.monotonic(), self.options.lease
+            ):
                 self._firing.fire(instance_id, due_by, time.monotonic(), report, background=True)
         except (ordering.Busy, LostWork, WorkInProgress):
             held = [
@@ -568,7 +572,7 @@ class Manager(BaseManager[S, E]):
         process that keeps it past ``deadline``, or work taken from under this
         worker, told as :class:`WorkInProgress`."""
         try:
-            with ordering.turn(ident, deadline):
+            with ordering.turn(ident, deadline, self.options.lease):
                 yield
         except (ordering.Busy, LostWork):
             held = [

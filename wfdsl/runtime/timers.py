@@ -249,5 +249,5 @@ class Firing:
         self.store.append(self.workflow, iid, t, work, compensating=None, timers=armed)
         report.fired.append(Fired(iid, t, timer))
         if work:
-            runner.run(t, work)
+            runner.run(t, work, fresh=True)
         return armed

@@ -706,10 +706,19 @@ class SQLiteStore(SQLStore):
             else:
                 conn.executemany(_MARK_DONE, [w.ident for w in items])
 
-    def fail(self, item: WorkItem, error: str, *, dead: bool) -> None:
+    def begin(self, item: WorkItem) -> None:
+        with self._write(flush=False) as conn:
+            conn.execute(
+                "UPDATE wf_work SET attempts = attempts + 1 WHERE workflow = ? "
+                "AND instance_id = ? AND seq = ? AND idx = ? AND status = 'pending'",
+                item.ident,
+            )
+
+    def fail(self, item: WorkItem, error: str, *, dead: bool, begun: bool = False) -> None:
         with self._write() as conn:
             conn.execute(
-                "UPDATE wf_work SET attempts = attempts + 1, last_error = ?, status = ? "
+                f"UPDATE wf_work SET attempts = attempts + {0 if begun else 1}, "
+                "last_error = ?, status = ? "
                 "WHERE workflow = ? AND instance_id = ? AND seq = ? AND idx = ? "
                 "AND status = 'pending'",
                 (error, "dead" if dead else "pending", *item.ident),
