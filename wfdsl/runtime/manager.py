@@ -397,7 +397,9 @@ class Manager(BaseManager[S, E]):
         revived = self.store.revive(self.workflow, instance_id)
         deadline = time.monotonic() + self.options.wait
         with self._turn(ident, deadline):
-            self._runner.drain(instance_id, deadline)
+            # The explicit way to run work an instance owes under another
+            # version of the spec (send and resume leave it: SpecChanged).
+            self._runner.drain(instance_id, deadline, other_spec=True)
         return revived
 
     def resume(self) -> ResumeReport:

@@ -9,12 +9,11 @@ the store's leases keep other processes off it (:mod:`wfdsl.stores.base`).
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from wfdsl.errors import HookFailed, UnknownHook, WorkDead, WorkInProgress
+from wfdsl.errors import HookFailed, SpecChanged, UnknownHook, WorkDead, WorkInProgress
 from wfdsl.runtime import ordering
 from wfdsl.runtime.binding import Call, returned_coroutine
 from wfdsl.runtime.context import Context
@@ -117,6 +116,8 @@ class Runner:
         n = 0
         while n < len(items):
             item = items[n]
+            if not self._still_held(key):
+                raise LostWork(items[n:])
             if item.lease_proof != store.identity() or time.time() > (
                 (item.lease_until or 0.0) - self.lease / 2
             ):
@@ -216,6 +217,22 @@ class Runner:
         if batch:
             self.run(by_seq[batch[0].seq], batch, ran)
 
+    def check_spec(self, instance_id: str) -> None:
+        """:raises SpecChanged: the instance owes work and was started under a
+        spec whose fingerprint is not the loaded one's."""
+        inst = self.store.load(self.workflow, instance_id)
+        if inst is None or inst.fingerprint == self.engine.fingerprint:
+            return
+        owed = self.store.pending_work(self.workflow, instance_id)
+        if owed:
+            raise SpecChanged(
+                self.workflow,
+                instance_id,
+                [w.hook for w in owed],
+                inst.fingerprint,
+                self.engine.label,
+            )
+
     # -- owed work ---------------------------------------------------------------------
 
     def drain(
@@ -225,6 +242,7 @@ class Runner:
         ran: list[WorkItem] | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        other_spec: bool = False,
     ) -> None:
         """Run every piece of work the instance owes, in order, until it owes
         none: claim what is free (a dead worker's work is free at once) and poll,
@@ -235,17 +253,25 @@ class Runner:
         :raises WorkDead: the next work owed is dead.
         :raises WorkInProgress: a live worker still held work at the deadline.
         :raises UnknownHook: the spec does not name a hook of the work.
+        :raises SpecChanged: the instance was started under another spec and
+            owes work (one rule with ``resume()``, which leaves it too), unless
+            ``other_spec`` (what ``Manager.retry`` passes).
         """
         store = self.store
         wf = self.workflow
+        if not other_spec:
+            self.check_spec(instance_id)
         pause = FIRST_PAUSE
         started: float | None = None
         while True:
             items = self.claim(instance_id)
             if items:
-                # Work lost to another holder is waited for like any other.
-                with contextlib.suppress(LostWork):
+                try:
                     self.run_claimed(instance_id, items, ran)
+                except LostWork:
+                    if not self._still_held((store.scope, wf, instance_id)):
+                        raise  # this thread hung past its lease: it stops here
+                    # Work lost to another process is waited for like any other.
                 pause = FIRST_PAUSE
                 continue
             owed = store.pending_work(wf, instance_id)
