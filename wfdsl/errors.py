@@ -259,10 +259,11 @@ class WorkInProgress(WorkflowError):
         #: Seconds the call waited.
         self.waited = waited
         held = f", held by {', '.join(self.owners)}" if self.owners else ""
+        then = f"; then {', '.join(self.hooks[1:])}, queued after it" if len(self.hooks) > 1 else ""
         super().__init__(
             f"{workflow}: instance {instance_id!r} owes hook work that another worker is "
-            f"running ({', '.join(self.hooks)}{held}); waited {waited:g}s: try again once "
-            "it has run"
+            f"running ({', '.join(self.hooks[:1])}{held}{then}); waited {waited:g}s: try "
+            "again once it has run"
         )
 
 

@@ -506,8 +506,8 @@ class Manager(BaseManager[S, E]):
                 for w in self.store.pending_work(self.workflow, instance_id)
                 if w.status is WorkStatus.PENDING
             ]
-            if held:
-                report.in_progress.extend((instance_id, w.hook, w.lease_owner or "?") for w in held)
+            if held:  # the first is in hand; the rest wait for it
+                report.in_progress.append((instance_id, held[0].hook, held[0].lease_owner or "?"))
             else:  # another thread of this process is firing them
                 report.in_progress.append((instance_id, "", self.worker_id))
         except HookFailed as exc:

@@ -52,9 +52,12 @@ def resume(
             report.failed.append((exc.instance_id, exc.hook, exc.error))
         except (WorkInProgress, ordering.Busy, LostWork):
             settled.add(instance_id)
-            for w in store.pending_work(wf, instance_id):
-                if w.status is WorkStatus.PENDING:
-                    report.in_progress.append((instance_id, w.hook, w.lease_owner or "?"))
+            held = [w for w in store.pending_work(wf, instance_id) if w.status is WorkStatus.PENDING]
+            if held:
+                # The worker runs them one at a time, in order: the first is in
+                # hand, the others wait for it.
+                report.in_progress.append((instance_id, held[0].hook, held[0].lease_owner or "?"))
+                report.queued.extend((instance_id, w.hook) for w in held[1:])
         except WorkDead:
             settled.add(instance_id)  # listed with every dead instance below
         except Exception as exc:  # an instance's own fault: reported, the others go on
