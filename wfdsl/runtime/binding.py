@@ -71,21 +71,18 @@ def bind(
         ``hooks`` as a whole cannot work.
     """
     names = spec.guard_names + spec.hook_names()
+    given: str | None = None
+    plain: list[str] = []
     if inspect.isclass(hooks) and not issubclass(hooks, Mapping):
         # Static and class methods are callable on the class itself; a plain
         # method needs an instance.
-        plain = [
-            n
-            for n in names
-            if inspect.isfunction(inspect.getattr_static(hooks, n, None))
-        ]
+        plain = [n for n in names if inspect.isfunction(inspect.getattr_static(hooks, n, None))]
         if plain:
             q = hooks.__qualname__
-            raise BindError(
-                spec.name,
-                given=f"hooks is the class {q}, not an instance, and "
-                f"{', '.join(plain)} {'is a plain method' if len(plain) == 1 else 'are plain methods'}"
-                f" (not @staticmethod): give {q}() (or a mapping of name to callable)",
+            which = "is a plain method" if len(plain) == 1 else "are plain methods"
+            given = (
+                f"hooks is the class {q}, not an instance, and {', '.join(plain)} {which} "
+                f"(not @staticmethod): give {q}() (or a mapping of name to callable)"
             )
     elif inspect.isclass(hooks):
         raise BindError(
@@ -105,13 +102,18 @@ def bind(
         if fn is _MISSING or fn is None:
             missing.append(name)
             continue
+        if name in plain:
+            continue  # told in ``given``
         why = _unfit(fn, allow_async=allow_async)
         if why is not None:
             unfit.append((name, why))
         else:
             bound[name] = fn
-    if missing or unfit:
-        raise BindError(spec.name, missing, unfit)
+    if missing and given is None and inspect.isclass(hooks):
+        q = hooks.__qualname__
+        given = f"hooks is the class {q}, not an instance: give {q}() if it sets them"
+    if missing or unfit or given:
+        raise BindError(spec.name, missing, unfit, given)
     return bound
 
 
