@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 
 import wfdsl
-from tests.runtime.test_ordering import Child, manager, ran
 from wfdsl.errors import HookFailed, WorkDead
 from wfdsl.runtime.context import Context
 from wfdsl.runtime.manager import Manager
 from wfdsl.stores.base import Store
 from wfdsl.stores.records import WorkStatus
+
+from .test_ordering import Child, manager, ran
 
 
 @pytest.fixture

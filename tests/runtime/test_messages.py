@@ -88,9 +88,7 @@ def test_a_class_of_static_methods_binds_as_hooks(store: Store) -> None:
         def send_receipt(ctx: Context) -> None:
             ran.append(ctx.hook)
 
-        refund_card = release_stock = reserve_stock = book_courier = recall_shipment = (
-            send_receipt
-        )
+        refund_card = release_stock = reserve_stock = book_courier = recall_shipment = send_receipt
 
     mgr = Manager(ORDER, store, hooks=Hooks)
     mgr.start("o-1")

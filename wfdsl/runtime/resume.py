@@ -52,7 +52,9 @@ def resume(
             report.failed.append((exc.instance_id, exc.hook, exc.error))
         except (WorkInProgress, ordering.Busy, LostWork):
             settled.add(instance_id)
-            held = [w for w in store.pending_work(wf, instance_id) if w.status is WorkStatus.PENDING]
+            held = [
+                w for w in store.pending_work(wf, instance_id) if w.status is WorkStatus.PENDING
+            ]
             if held:
                 # The worker runs them one at a time, in order: the first is in
                 # hand, the others wait for it.

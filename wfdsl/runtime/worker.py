@@ -117,7 +117,8 @@ class WorkerStats:
 def retry_delay(failures: int) -> float:
     """Seconds the worker leaves an instance alone after ``failures`` (>= 1)
     failures of its hook work in a row: 1, 2, 4, 8 ... up to 300."""
-    return min(RETRY_LONGEST, RETRY_FIRST * 2 ** min(max(failures, 1) - 1, 30))
+    doublings = min(max(failures, 1) - 1, 30)
+    return min(RETRY_LONGEST, RETRY_FIRST * float(1 << doublings))
 
 
 class _Backoff:
