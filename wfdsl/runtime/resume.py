@@ -73,7 +73,8 @@ def resume(
             # for later would be this process's own to every other thread (they
             # would run it too) and another live worker's to everyone else.
             with ordering.turn(key_of(instance_id), until, runner.lease):
-                runner.drain(instance_id, until, ran)
+                # Instances of another spec are left above, by the same rule.
+                runner.drain(instance_id, until, ran, other_spec=True)
         finally:
             report.completed.extend((w.instance_id, w.hook) for w in ran)
 

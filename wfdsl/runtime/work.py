@@ -273,7 +273,9 @@ class Runner:
                         raise  # this thread hung past its lease: it stops here
                     # Work lost to another process is waited for like any other.
                 pause = FIRST_PAUSE
-                continue
+                if store.pending_work(wf, instance_id):
+                    continue  # more (written meanwhile, or held by another)
+                return
             owed = store.pending_work(wf, instance_id)
             if not owed:
                 return

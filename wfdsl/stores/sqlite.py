@@ -671,7 +671,9 @@ class SQLiteStore(SQLStore):
             args.append(instance_id)
         sql += " ORDER BY instance_id, seq, idx"
         claimed: list[WorkItem] = []
-        with self._write() as conn:
+        # A lease lost with the machine's power was held by a worker lost with
+        # it: the claim need not wait for the disk (as completion markers).
+        with self._write(flush=False) as conn:
             # Streamed: the prefix rule needs the blocked rows too, so the
             # filter runs here, not in SQL; it stops at ``limit`` free items.
             verdicts: dict[str, bool] = {}
