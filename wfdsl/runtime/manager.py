@@ -176,6 +176,8 @@ class Manager(BaseManager[S, E]):
             work stays pending (or, on a replay, owed work failed again).
         :raises WorkInProgress: another worker is running the instance's hooks.
         :raises ReentrantCall: called from inside one of the instance's own hooks.
+        :raises SpecChanged: on a replay, the instance owes work written under
+            another version of the spec (see :meth:`retry`).
         """
         wf = self.workflow
         check_id(wf, instance_id)
@@ -240,7 +242,10 @@ class Manager(BaseManager[S, E]):
         :raises WorkDead: the instance has dead work; see :meth:`retry`.
         :raises WorkInProgress: another worker still ran the instance's hooks after
             ``wait`` seconds; nothing was applied.
-        :raises ReentrantCall: sent from inside one of the instance's own hooks.
+        :raises ReentrantCall: sent from inside one of the instance's own hooks
+            (while it runs: a task it started may send once it returned).
+        :raises SpecChanged: the instance owes work written under another
+            version of the spec; nothing was applied (see :meth:`retry`).
         :raises HookFailed: owed work failed again (nothing new is applied), a
             hook of a timer that fired first failed (its transition stands; the
             event is not applied), or a hook of this transition failed (the
@@ -368,6 +373,8 @@ class Manager(BaseManager[S, E]):
         :raises WorkInProgress: another worker still ran the instance's hooks
             after ``wait`` seconds; nothing was undone.
         :raises ReentrantCall: called from inside one of the instance's own hooks.
+        :raises SpecChanged: the instance owes work written under another
+            version of the spec; nothing was undone (see :meth:`retry`).
         :raises HookFailed: a compensator raised; the walk stops there.
         """
         target = str(to_state)
@@ -381,7 +388,9 @@ class Manager(BaseManager[S, E]):
 
     def retry(self, instance_id: str) -> int:
         """Re-drive the instance's dead work (and any other work it owes) now.
-        Returns how many dead items were revived.
+        Returns how many dead items were revived. The explicit way, too, to run
+        work the instance owes under another version of the spec, which
+        ``send`` and :meth:`resume` leave (``SpecChanged``, ``spec_changed``).
 
         :raises UnknownInstance: no such instance in this workflow.
         :raises UnknownState: the instance is in a state the spec does not declare.
@@ -408,8 +417,10 @@ class Manager(BaseManager[S, E]):
         wait up to ``wait`` seconds in all for work live workers are running, and
         carry interrupted compensations on to their target. Instances started
         under a different spec (their fingerprint differs) are reported in
-        ``spec_changed`` and left alone; an instance whose work fails is tried
-        once per call. ``report.ok`` is true only when nothing is owed.
+        ``spec_changed`` and left alone (:meth:`retry` runs their work); an
+        instance whose work fails is tried once per call. Each instance's work
+        is claimed only once this call holds its turn. ``report.ok`` is true
+        only when nothing is owed.
         """
         return self._resume(self.options.wait)
 
