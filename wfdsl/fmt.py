@@ -59,6 +59,7 @@ from wfdsl.frontend.syntax import (
     TimedTransitionNode,
     TransitionNode,
     WorkflowNode,
+    guard_tokens,
 )
 from wfdsl.frontend.validate import build_spec
 from wfdsl.lint.config import Selection
@@ -151,22 +152,6 @@ def format_guard_node(node: GuardNode) -> str:
     return fmt(node, 0)
 
 
-def _guard_tokens(node: GuardNode) -> list[Token]:
-    out: list[Token] = []
-    stack = [node]
-    while stack:
-        g = stack.pop()
-        if isinstance(g, RefNode):
-            out.append(g.name)
-        elif isinstance(g, NotNode):
-            stack.append(g.operand)
-        elif isinstance(g, GroupNode):
-            stack.append(g.inner)
-        else:
-            stack.extend(reversed(g.operands))
-    return out
-
-
 # -- building the lines ----------------------------------------------------------------
 
 
@@ -221,10 +206,15 @@ def _transition_unit(node: TransitionNode | TimedTransitionNode) -> _Unit:
         toks.append(node.event)
     if node.guard is not None:
         text += " if " + format_guard_node(node.guard)
-        toks += _guard_tokens(node.guard)
+        toks += guard_tokens(node.guard)
     if node.description is not None:
         toks.append(node.description)
     return _Unit(_described(text, node.description), 1, toks)
+
+
+def transition_text(node: TransitionNode | TimedTransitionNode) -> str:
+    """A transition as ``wfdsl fmt`` writes it, on one line (without comments)."""
+    return _transition_unit(node).text
 
 
 def _is_blank_between(lines: list[str], after_line: int, before_line: int) -> bool:

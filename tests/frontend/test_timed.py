@@ -193,7 +193,28 @@ BAD_DURATIONS = [
         "2h0.25s",
         (20, 25),
         "'0.25s' in duration '2h0.25s' is not a whole number",
-        "durations count whole units: write '250ms'",
+        "durations count whole units: '0.25s' is '250ms'",
+    ),
+    # A hint names only what it knows: the piece, not a wrong whole duration.
+    (
+        "1.5h30m",
+        (18, 22),
+        "'1.5h' in duration '1.5h30m' is not a whole number",
+        "durations count whole units: '1.5h' is '1h30m'",
+    ),
+    # Every unit is corrected, so the suggested text is itself valid...
+    (
+        "1H30M",
+        (19, 20),
+        "unknown unit 'H' in duration '1H30M'",
+        "units are lower case: write '1h30m'",
+    ),
+    # ...and where another unit can't be guessed, no whole text is suggested.
+    (
+        "1H30w",
+        (19, 20),
+        "unknown unit 'H' in duration '1H30w'",
+        "units are lower case: 'H' is 'h'",
     ),
     (
         "1_000ms",

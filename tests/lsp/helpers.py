@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,10 +47,14 @@ def at(
 
 
 def offset_of(text: str, pos: types.Position, encoding: str = "utf-16") -> int:
-    """Inverse of :func:`position` (used to apply edits)."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    start = sum(len(line) + 1 for line in lines[: pos.line])
-    line = lines[pos.line] if pos.line < len(lines) else ""
+    """Inverse of :func:`position` (used to apply edits): an offset into
+    ``text`` as written, whatever its line ends."""
+    breaks = list(re.finditer(r"\r\n|\r|\n", text))
+    if pos.line > len(breaks):
+        return len(text)
+    start = breaks[pos.line - 1].end() if pos.line else 0
+    end = breaks[pos.line].start() if pos.line < len(breaks) else len(text)
+    line = text[start:end]
     if encoding == "utf-32":
         return start + min(pos.character, len(line))
     units = 0

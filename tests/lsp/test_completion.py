@@ -133,3 +133,55 @@ async def test_a_new_file_gets_names_declared_above_the_cursor(
     text = "workflow w {\n    initial state draft\n    state review\n    event submit\n"
     offered = await _complete(client, tmp_path, "    draft -> ", text=text, at=len(text))
     assert set(offered) == {"draft", "review"}
+
+
+# An error above every declaration: the parser's stack holds none of them,
+# so the names come from the last version that parsed (the one opened).
+BROKEN_ABOVE = TEXT.replace("    initial state created", "    -> -> @\n    initial state created")
+END2 = BROKEN_ABOVE.rindex("}")
+MEMBER = {"state", "initial", "final", "event"}
+HOOKS = {
+    "charge_card",
+    "send_receipt",
+    "refund_card",
+    "reserve_stock",
+    "release_stock",
+    "book_courier",
+    "recall_shipment",
+}
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("    paid -> ", STATES),
+        ("    paid ->\n        ", STATES),  # the arrow on the line above
+        ("    paid -> shipped on ", EVENTS),
+        ("    paid -> shipped\n    # why\n    on ", EVENTS),
+        ("    paid -> shipped on ship if ", GUARDS | {"not"}),
+        ("    paid -> shipped on ship if in_stock and ", GUARDS | {"not"}),
+        ("    paid -> cancelled after 30m if ", GUARDS | {"not"}),
+        ("    paid -> cancelled after 30m if not ", GUARDS | {"not"}),
+        ("    state held {\n        enter ", HOOKS),
+        ("    state held {\n        enter x,\n  ", HOOKS),
+        # A member may start: source states (a final one may not be one, WF107) and keywords.
+        ("    paid -> shipped on ship\n    ", (STATES - {"delivered", "cancelled"}) | MEMBER),
+    ],
+)
+async def test_while_the_text_does_not_parse_names_come_from_the_last_parse(
+    client: LanguageClient, tmp_path: Path, typed: str, expected: set[str]
+) -> None:
+    path = tmp_path / "order.wf"
+    path.write_text(TEXT, encoding="utf-8")
+    uri, _ = await open_document(client, path)
+    edited = BROKEN_ABOVE[:END2] + typed + BROKEN_ABOVE[END2:]
+    diags = await change_document(client, uri, full(edited))
+    assert [d.code for d in diags] == ["WF100"]
+    result = await client.text_document_completion_async(
+        types.CompletionParams(
+            text_document=types.TextDocumentIdentifier(uri),
+            position=position(edited, END2 + len(typed)),
+        )
+    )
+    assert isinstance(result, types.CompletionList)
+    assert {item.label for item in result.items} == expected

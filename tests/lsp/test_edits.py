@@ -11,7 +11,7 @@ from pytest_lsp import LanguageClient
 from wfdsl.fmt import format_source
 from wfdsl.lint.engine import lint_text
 
-from .helpers import ORDER, apply_edits, at, open_text
+from .helpers import ORDER, apply_edits, at, open_document, open_text
 
 pytestmark = pytest.mark.asyncio
 
@@ -209,3 +209,30 @@ async def test_flat_symbols_for_a_client_without_hierarchy(
     flat = {s.name: s for s in result if isinstance(s, types.SymbolInformation)}
     assert flat["paid"].container_name == "order"
     assert flat["compensate refund_card"].container_name == "paid"
+
+
+@pytest.mark.parametrize(
+    ("broken", "code"),
+    [
+        (TEXT.replace("paid -> packed", "paid -> -> packed"), "WF100"),
+        (TEXT.replace("on pack ", "on pakc ").replace("-> shipped", "-> shiped"), "WF102"),
+        (TEXT.replace("after 30m", "after 30m1h"), "WF114"),
+        (TEXT.replace("after 30m", "after 1h 30m").replace("\n", "\r\n"), "WF114"),
+        ("", "WF100"),
+    ],
+    ids=["syntax", "two-errors", "duration", "crlf", "empty"],
+)
+async def test_formatting_a_file_with_errors_gives_one_message_and_no_edit(
+    client: LanguageClient, tmp_path: Path, broken: str, code: str
+) -> None:
+    path = tmp_path / "order.wf"
+    uri, diags = await open_document(client, path, broken)
+    assert code in [d.code for d in diags]
+    assert await _format(client, uri) is None
+    (message,) = client.messages  # one, however many errors
+    assert message.type == types.MessageType.Warning
+    assert "\n" not in message.message
+    assert message.message.startswith("wfdsl: order.wf: not formatted: line ")
+    assert code in message.message and message.message.endswith("fix the errors first")
+    if len([d for d in diags if d.code.startswith("WF1")]) > 1:
+        assert "(and 1 more)" in message.message

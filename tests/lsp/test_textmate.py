@@ -29,7 +29,10 @@ from .helpers import EXAMPLES, ROOT
 
 GRAMMAR = ROOT / "editors" / "vscode" / "syntaxes" / "wf.tmLanguage.json"
 SCRIPT = ROOT / "editors" / "test" / "tokenize.js"
-TIMERS = ROOT / "editors" / "test" / "samples" / "timers.wf"
+SAMPLES = ROOT / "editors" / "test" / "samples"
+TIMERS = SAMPLES / "timers.wf"
+MULTILINE = SAMPLES / "multiline.wf"
+UNTERMINATED = SAMPLES / "unterminated.wf"
 HOW = (
     "npm install --prefix /tmp/wfdsl-textmate vscode-textmate@9 vscode-oniguruma@2 and set "
     "WFDSL_TEXTMATE_NODE_MODULES=/tmp/wfdsl-textmate/node_modules"
@@ -60,8 +63,8 @@ Token = tuple[int, int, int, str, list[str]]
 
 @cache
 def tokens() -> dict[str, list[Token]]:
-    """Every example and the timers sample, tokenised in one node run."""
-    files = [*EXAMPLES, TIMERS]
+    """Every example and sample, tokenised in one node run."""
+    files = [*EXAMPLES, TIMERS, MULTILINE, UNTERMINATED]
     done = subprocess.run(
         ["node", str(SCRIPT), str(GRAMMAR), *map(str, files)],
         capture_output=True,
@@ -96,10 +99,10 @@ ROLE = {
 }
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+@pytest.mark.parametrize("example", [*EXAMPLES, TIMERS, MULTILINE], ids=lambda p: p.name)
 def test_every_name_is_scoped_by_the_role_the_parser_gives_it(example: Path) -> None:
     """The grammar reads lines, the parser the whole file: they must agree on
-    what every name in the examples is."""
+    what every name in the examples is, members over several lines included."""
     text = example.read_text(encoding="utf-8")
     symbols = Document(example.as_uri(), text, 1).analysis().symbols
     assert symbols is not None
@@ -165,3 +168,70 @@ def test_a_comment_ends_a_transition_and_a_string_keeps_its_hash() -> None:
     assert "comment.line.number-sign.wf" in scopes_of("timers.wf", 0, "#")
     description = scopes_of("timers.wf", 8, "wait, then give up")
     assert "string.quoted.double.wf" in description
+
+
+@pytest.mark.parametrize(
+    ("line", "text", "scope"),
+    [
+        (1, "workflow", "keyword.declaration.workflow.wf"),
+        (2, "stretched", "entity.name.namespace.workflow.wf"),  # the name on the next line
+        (3, "initial", "storage.modifier.initial.wf"),
+        (6, "waiting", "entity.name.type.state.wf"),  # after 'state' on the line above
+        (8, "log_it", "entity.name.function.hook.wf"),  # a hook list after a comma
+        (10, "stop_timer", "entity.name.function.hook.wf"),
+        (15, "halt", "variable.other.constant.event.wf"),  # an event list after a comma
+        (16, "start", "entity.name.type.state.wf"),  # sources over lines, not events
+        (17, "waiting", "entity.name.type.state.wf"),
+        (18, "->", "keyword.operator.arrow.wf"),
+        (18, "done", "entity.name.type.state.wf"),
+        (19, "on", "keyword.control.on.wf"),
+        (19, "go", "variable.other.constant.event.wf"),
+        (20, "ready", "entity.name.function.guard.wf"),
+        (21, "and", "keyword.operator.logical.wf"),
+        (21, "blocked", "entity.name.function.guard.wf"),  # a guard over three lines
+        (22, "paused", "entity.name.function.guard.wf"),
+        (22, ")", "punctuation.section.parens.end.wf"),
+        (23, "All clear", "string.quoted.double.wf"),  # the description on its own line
+        (25, "after", "keyword.control.after.wf"),
+        (26, "1h30m", "constant.numeric.duration.wf"),  # the duration on the next line
+        (27, "still_waiting", "entity.name.function.guard.wf"),
+        (28, "1h", "constant.numeric.duration.wf"),
+        (28, "30m", "invalid.illegal.duration.wf"),  # a space inside a duration (WF114)
+        (30, "#", "punctuation.definition.comment.wf"),
+        (31, "halt", "variable.other.constant.event.wf"),  # the event after a comment line
+        (33, "*", "keyword.operator.wildcard.wf"),
+        (34, "timed_out", "entity.name.type.state.wf"),  # the target after '->' above
+        (34, "7d", "constant.numeric.duration.wf"),
+    ],
+)
+def test_members_over_several_lines(line: int, text: str, scope: str) -> None:
+    assert scope in scopes_of("multiline.wf", line, text)
+
+
+def test_two_transitions_on_one_line_are_two() -> None:
+    names = [(t[3], t[4][-1]) for t in tokens()["multiline.wf"] if t[0] == 32]
+    assert names == [
+        ("waiting", "entity.name.type.state.wf"),
+        ("->", "keyword.operator.arrow.wf"),
+        ("start", "entity.name.type.state.wf"),
+        ("on", "keyword.control.on.wf"),
+        ("go", "variable.other.constant.event.wf"),
+        ("start", "entity.name.type.state.wf"),
+        ("->", "keyword.operator.arrow.wf"),
+        ("done", "entity.name.type.state.wf"),
+        ("on", "keyword.control.on.wf"),
+        ("halt", "variable.other.constant.event.wf"),
+    ]
+
+
+def test_an_unterminated_description_ends_at_the_end_of_its_line() -> None:
+    assert "string.quoted.double.wf" in scopes_of("unterminated.wf", 2, "never closed")
+    for line, text, scope in [
+        (3, "state", "keyword.declaration.state.wf"),
+        (3, "b", "entity.name.type.state.wf"),
+        (4, "->", "keyword.operator.arrow.wf"),
+        (5, "event", "keyword.declaration.event.wf"),
+        (6, "}", "punctuation.section.block.end.wf"),
+    ]:
+        found = scopes_of("unterminated.wf", line, text)
+        assert scope in found and "string.quoted.double.wf" not in found, (line, text)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -31,6 +32,22 @@ def test_the_manifest_has_what_vs_code_requires() -> None:
     assert (EXTENSION / MANIFEST["main"]).is_file()
     assert MANIFEST["activationEvents"] == ["onLanguage:wf"]
     assert "vscode-languageclient" in MANIFEST["dependencies"]
+
+
+def test_the_documented_packaging_command_fits_the_manifest() -> None:
+    """``vsce package`` fails on a README with relative links when the manifest
+    names no repository, and asks about a missing repository and LICENSE: the
+    command in docs/editors.md must say so with its flags."""
+    docs = (ROOT / "docs" / "editors.md").read_text(encoding="utf-8")
+    (command,) = [line for line in docs.splitlines() if "vsce package" in line]
+    readme = (EXTENSION / "README.md").read_text(encoding="utf-8")
+    if "repository" not in MANIFEST:
+        assert "--allow-missing-repository" in command
+        assert not re.search(r"\]\((?!https?://|#)", readme), "relative link in README.md"
+    if not any((EXTENSION / name).is_file() for name in ("LICENSE", "LICENSE.md", "LICENSE.txt")):
+        assert "--skip-license" in command
+    vsix = f"{MANIFEST['name']}-{MANIFEST['version']}.vsix"
+    assert vsix in command and f"code --install-extension {vsix}" in docs
 
 
 def test_the_language_and_its_configuration() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -193,9 +194,9 @@ def test_every_mermaid_fallback_level_draws(
 
 @needs_dot
 def test_the_svg_fallback_draws_in_a_browser(browser: Browser) -> None:
-    """Past 500 arrows the page shows Graphviz's SVG; it parses and shows
-    every state, in Chromium."""
-    spec = wfdsl.loads(release_pipeline(125))
+    """Past Mermaid's text limit at every detail the page shows Graphviz's
+    SVG; it parses and shows every state, in Chromium."""
+    spec = wfdsl.loads(release_pipeline(30, prefix="r" * 300))
     plan = plan_review_page(spec)
     assert plan.svg == "release.svg" and plan.svg_dot is not None
     svg = dot_to(plan.svg_dot, "svg")
@@ -223,10 +224,32 @@ def test_mermaid_counts_text_size_as_we_do(browser: Browser) -> None:
 
 
 def test_mermaid_11_enforces_max_edges_in_flowcharts_only(browser: Browser) -> None:
-    """What MermaidLimits says of maxEdges: a flowchart of 501 arrows is
-    refused, a state diagram of 501 still draws (wfdsl keeps under 500 anyway)."""
+    """What MermaidLimits says of maxEdges, and why review pages ignore it: a
+    flowchart of 501 arrows is refused, as over_limits says; a state diagram
+    of many more still draws. If a Mermaid upgrade starts enforcing it for
+    state diagrams, this fails, and review pages must count arrows again."""
     arrows = [f"    s{i % 40} --> s{(i * 7 + 1) % 40}" for i in range(DEFAULT_LIMITS.max_edges + 1)]
-    flow = render_result(browser, "flowchart LR\n" + "\n".join(arrows))
+    flowchart = "flowchart LR\n" + "\n".join(arrows) + "\n"
+    assert any("maxEdges" in p for p in over_limits(flowchart))
+    flow = render_result(browser, flowchart)
     assert not flow["ok"] and "Edge limit exceeded" in flow["error"]
-    state = render_result(browser, "stateDiagram-v2\n" + "\n".join(arrows))
+    state = render_result(browser, "stateDiagram-v2\n" + "\n".join(arrows) + "\n")
     assert state["ok"], state
+
+
+def test_a_review_pages_state_diagram_of_over_500_arrows_draws(browser: Browser) -> None:
+    """A wfdsl workflow of 502 arrows, as its review page gives it to Mermaid:
+    no edge limit applies (over_limits says so), and Mermaid draws every
+    state and every arrow."""
+    spec = wfdsl.loads(release_pipeline(125, prefix="s"))
+    plan = plan_review_page(spec)
+    assert plan.svg is None and plan.detail is Detail.GUARDS
+    block = plan.text.split("```mermaid\n", 1)[1].split("\n```", 1)[0] + "\n"
+    edges = mermaid_size(block)[1]
+    assert edges > DEFAULT_LIMITS.max_edges and not over_limits(block)
+    svg = draw(browser, block)
+    assert TOO_LARGE not in svg
+    for state in spec.states:
+        assert f">{state.name}<" in svg, state.name
+    # One drawn line per arrow: 499 transitions, the start and the two ends.
+    assert len(re.findall(r'class="[^"]*\btransition\b', svg)) == edges == 502

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from wfdsl.cli.common import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UserError, write_output
+from wfdsl.cli.common import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UserError
+from wfdsl.cli.fileio import write_output
 from wfdsl.compare.breaking import Change, compare, live_states, narrow
 from wfdsl.errors import SpecError, StoreError, WorkflowError
 from wfdsl.frontend.source import analyze, decode, read_limited
@@ -96,7 +97,7 @@ def _render(out: str, old: Spec, new: Spec, old_label: str, new_label: str) -> N
 
     dot_text = render_diff(old, new, old_label, new_label)
     if kind == "dot":
-        write_output(out, dot_text)
+        write_output(out, dot_text, root=None, mark=None, writer="wfdsl breaking")
         return
     from wfdsl.render.dot import run_dot
 
@@ -104,7 +105,7 @@ def _render(out: str, old: Spec, new: Spec, old_label: str, new_label: str) -> N
         data = run_dot(dot_text, kind)
     except WorkflowError as exc:
         raise UserError(str(exc)) from None
-    write_output(out, data)
+    write_output(out, data, root=None, mark=None, writer="wfdsl breaking")
 
 
 def _report(fmt: str, changes: list[Change], sources: dict[str, str | None], note: str) -> str:

@@ -1,4 +1,7 @@
-"""Pieces every command shares: exit codes, user-facing errors, specs, output files, stores."""
+"""Pieces every command shares: exit codes, user-facing errors, specs, stores.
+
+Output files are written through :func:`wfdsl.cli.fileio.write_output`.
+"""
 
 from __future__ import annotations
 
@@ -45,16 +48,6 @@ def load_spec(path: str) -> Spec:
         if more > 0:
             shown += f"\n... and {more} more (run wfdsl lint {path})"
         raise UserError(f"{path} is not a valid workflow:\n{shown}") from None
-
-
-def write_output(path: str, data: str | bytes) -> None:
-    """Write a command's output file atomically; a failure is a user-facing error."""
-    from wfdsl.cli.fileio import write_atomic
-
-    try:
-        write_atomic(path, data)
-    except OSError as exc:
-        raise UserError(f"{path}: cannot write: {exc.strerror or exc}") from None
 
 
 def db_error(db: str, exc: BaseException | str) -> UserError:

@@ -75,12 +75,9 @@ def _write(m: GeneratedModule) -> None:
 
     :raises UserError: refused or failed; the message says why.
     """
-    from wfdsl.cli.fileio import write_atomic
+    from wfdsl.cli.fileio import write_output
 
-    try:
-        write_atomic(m.output, m.text, mark=GENERATED_MARK, writer=_WRITER)
-    except OSError as exc:
-        raise UserError(f"{m.output}: cannot write: {exc.strerror or exc}") from None
+    write_output(m.output, m.text, root=None, mark=GENERATED_MARK, writer=_WRITER)
 
 
 def _refuse_unwritable(modules: list[GeneratedModule]) -> None:
@@ -91,7 +88,7 @@ def _refuse_unwritable(modules: list[GeneratedModule]) -> None:
 
     for m in modules:
         try:
-            target_of(m.output, mark=GENERATED_MARK, writer=_WRITER)
+            target_of(m.output, root=None, mark=GENERATED_MARK, writer=_WRITER)
         except FileNotFoundError:
             continue  # its directory is made when it is written
         except OSError as exc:

@@ -1,7 +1,11 @@
 """Writing files: never half of one, and never anywhere the user did not point at.
 
-Every file a command writes goes through :func:`write_atomic`, so one policy
-holds for all of them (``docs/cli.md``, "Files wfdsl writes"):
+Every file a command writes goes through :func:`write_output` (or
+:func:`write_atomic`, which it wraps), and each caller states the three
+things the policy needs, with no defaults to forget: the ``root`` the file
+must stay in, the ``mark`` an existing file must carry to be replaced, and
+the ``writer`` named when it does not. So one policy holds for all of them
+(``docs/cli.md``, "What wfdsl writes"):
 
 * **The file stays in its directory.** Each write has a *root*: the output
   directory (``docs -o DIR``, ``compile --out-dir DIR``), the directory that
@@ -29,6 +33,7 @@ import os
 import stat
 import tempfile
 
+from wfdsl.cli.common import UserError
 from wfdsl.frontend.source import file_kind, open_regular
 
 #: How much of an existing file is searched for a generated file's mark.
@@ -57,15 +62,16 @@ def inside(path: str, root: str) -> bool:
 def target_of(
     path: str | os.PathLike[str],
     *,
-    root: str | os.PathLike[str] | None = None,
-    mark: bytes | None = None,
-    writer: str = "wfdsl",
+    root: str | os.PathLike[str] | None,
+    mark: bytes | None,
+    writer: str,
 ) -> str:
     """The real path that writing ``path`` would replace, after checking the
-    policy of this module: ``root`` defaults to the directory holding
-    ``path``; ``mark``, if given, must appear in the first
-    :data:`MARK_WINDOW` bytes of an existing file (``writer``, the command
-    that writes such files, is named when it does not).
+    policy of this module: ``root`` is the directory the file must stay in,
+    None for the directory holding ``path`` (a file the user named); ``mark``,
+    unless None, must appear in the first :data:`MARK_WINDOW` bytes of an
+    existing file; ``writer`` is the command that writes the file (named when
+    an existing file does not carry ``mark``: "not written by wfdsl docs").
 
     Commands that write several files call this for all of them first, so
     that a refusal leaves every file as it was.
@@ -123,9 +129,9 @@ def write_atomic(
     path: str | os.PathLike[str],
     data: str | bytes,
     *,
-    root: str | os.PathLike[str] | None = None,
-    mark: bytes | None = None,
-    writer: str = "wfdsl",
+    root: str | os.PathLike[str] | None,
+    mark: bytes | None,
+    writer: str,
 ) -> None:
     """Replace the file at ``path`` with ``data`` (text is written as UTF-8 with
     ``\\n`` line ends) through a temporary file in the same directory, flushed
@@ -157,3 +163,21 @@ def write_atomic(
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def write_output(
+    path: str,
+    data: str | bytes,
+    *,
+    root: str | os.PathLike[str] | None,
+    mark: bytes | None,
+    writer: str,
+) -> None:
+    """A command's output file written by :func:`write_atomic` (``root``,
+    ``mark`` and ``writer`` as for :func:`target_of`); a failure or a refusal
+    is a one-line :class:`~wfdsl.cli.common.UserError` (``PATH: cannot write:
+    why``), and nothing was changed at ``path``."""
+    try:
+        write_atomic(path, data, root=root, mark=mark, writer=writer)
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write: {exc.strerror or exc}") from None

@@ -145,7 +145,7 @@ def fmt(paths: tuple[str, ...], check: bool, show_diff: bool) -> None:
             click.echo(f"would reformat {visible(path)}", err=show_diff)
         if not dry:
             try:
-                write_atomic(path, after, root=target.root)
+                write_atomic(path, after, root=target.root, mark=None, writer="wfdsl fmt")
             except OSError as exc:
                 click.echo(f"wfdsl: error: {path}: cannot write: {exc.strerror or exc}", err=True)
                 errors += 1

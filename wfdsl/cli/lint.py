@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import click
 
-from wfdsl.cli.common import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UserError, write_output
-from wfdsl.cli.fileio import inside
+from wfdsl.cli.common import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, UserError
+from wfdsl.cli.fileio import inside, write_output
 from wfdsl.diagnostics import Diagnostic
 from wfdsl.frontend.source import read_limited
 from wfdsl.lint.config import ConfigError, ConfigFinder, Selection
@@ -174,7 +174,7 @@ def lint(
     if fmt == "text" and files == 0:
         report = ""  # nothing was linted; the messages above say why
     if output is not None:
-        write_output(output, report)
+        write_output(output, report, root=None, mark=None, writer="wfdsl lint")
     else:
         click.echo(report, nl=False)
     if problems:

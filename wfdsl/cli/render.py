@@ -8,7 +8,8 @@ import sys
 
 import click
 
-from wfdsl.cli.common import EXIT_FINDINGS, UserError, load_spec, write_output
+from wfdsl.cli.common import EXIT_FINDINGS, UserError, load_spec
+from wfdsl.cli.fileio import write_output
 from wfdsl.errors import RenderError, UnknownInstance, WorkflowError
 from wfdsl.ir import Spec
 from wfdsl.render import FORMATS, SUFFIXES, Detail, Overlay, render
@@ -75,13 +76,23 @@ def _rerun(file: str, output: str, fmt: str | None, detail: int) -> str:
 
 
 def _check(file: str, output: str, data: bytes, rerun: str) -> None:
-    """Exit 1 unless ``output`` holds exactly ``data``."""
+    """Exit 1 unless ``output`` holds exactly ``data``.
+
+    ``output`` is read as every input is (:func:`~wfdsl.frontend.source.read_limited`):
+    a FIFO, device or directory is an error, not a read that blocks or never
+    ends, and no more than one byte past ``data``'s length is read.
+
+    :raises UserError: ``output`` cannot be read, or is not a regular file.
+    """
+    from wfdsl.frontend.source import FileTooLarge, read_limited
+
+    problem = f"out of date with {file}"
     try:
-        with open(output, "rb") as fh:
-            same = fh.read() == data
-        problem = f"out of date with {file}"
+        same = read_limited(output, len(data), what="the diagram it should be") == data
     except FileNotFoundError:
         same, problem = False, "missing"
+    except FileTooLarge:
+        same = False
     except OSError as exc:
         raise UserError(f"{output}: cannot read: {exc.strerror or exc}") from None
     if not same:
@@ -166,4 +177,4 @@ def render_command(
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return
-    write_output(output, data)
+    write_output(output, data, root=None, mark=None, writer="wfdsl render")

@@ -43,6 +43,9 @@ class DurationProblem:
     span: Span
     message: str
     hint: str | None = None
+    #: The whole duration written correctly, when the hint gives one (the
+    #: language server's quick fix writes it in place of the duration).
+    rewrite: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +69,9 @@ def read_duration(tokens: Sequence[Token]) -> Duration | DurationProblem:
         joined = "".join(t.value for t in tokens)
         read = read_duration_text(joined, _span(first, 0, len(first.value)))
         fix = f"write '{joined}'" if isinstance(read, Duration) else read.hint
+        rewrite = joined if isinstance(read, Duration) else read.rewrite
         span = Span(first.line or 0, first.column or 0, last.end_line or 0, last.end_column or 0)
-        return DurationProblem(span, "a duration has no spaces inside", fix)
+        return DurationProblem(span, "a duration has no spaces inside", fix, rewrite)
     return read_duration_text(first.value, _span(first, 0, len(first.value)))
 
 
@@ -78,10 +82,12 @@ def read_duration_text(text: str, span: Span) -> Duration | DurationProblem:
         return pieces
     for p in pieces:
         if p.unit not in DURATION_UNITS:
+            hint, rewrite = _unit_hint(p, pieces, text)
             return DurationProblem(
                 _sub(span, p.unit_start, p.end),
                 f"unknown unit '{p.unit}' in duration '{text}'",
-                _unit_hint(p, text),
+                hint,
+                rewrite,
             )
     total = 0
     for p in pieces:
@@ -93,12 +99,14 @@ def read_duration_text(text: str, span: Span) -> Duration | DurationProblem:
     for before, p in itertools.pairwise(pieces):
         if ranks.index(p.unit) > ranks.index(before.unit):
             continue
-        fix = f"write '{format_duration(total)}'" if total else None
+        rewrite = format_duration(total) if 0 < total <= MAX_DURATION_MS else None
+        fix = f"write '{rewrite}'" if rewrite else None
         where = _sub(span, p.unit_start, p.end)
         if p.unit == before.unit:
-            return DurationProblem(where, f"unit '{p.unit}' is written twice in '{text}'", fix)
+            message = f"unit '{p.unit}' is written twice in '{text}'"
+            return DurationProblem(where, message, fix, rewrite)
         return DurationProblem(
-            where, f"unit '{p.unit}' after '{before.unit}': write larger units first", fix
+            where, f"unit '{p.unit}' after '{before.unit}': write larger units first", fix, rewrite
         )
     if total == 0:
         return DurationProblem(
@@ -148,9 +156,10 @@ def _pieces(text: str, span: Span) -> list[_Piece] | DurationProblem:
 
 def _stray(text: str, span: Span, at: int) -> DurationProblem:
     ch = text[at]
-    hint = f"write the number without '_': '{text.replace('_', '')}'" if ch == "_" else None
+    rewrite = text.replace("_", "") if ch == "_" else None
+    hint = f"write the number without '_': '{rewrite}'" if rewrite else None
     return DurationProblem(
-        _sub(span, at, at + 1), f"'{ch}' cannot be part of a duration ('{text}')", hint
+        _sub(span, at, at + 1), f"'{ch}' cannot be part of a duration ('{text}')", hint, rewrite
     )
 
 
@@ -165,32 +174,52 @@ def _fraction(text: str, span: Span, start: int) -> DurationProblem:
         k += 1
     whole, frac, unit = text[start:i], text[i + 1 : j], text[j:k]
     hint = "durations count whole units: use a smaller unit"
+    rewrite = None
+    piece = text[start:k]
     if unit in DURATION_UNITS and frac and len(whole) + len(frac) <= _MAX_DIGITS:
         scaled = int(whole + frac) * DURATION_UNITS[unit]
         ms, rest = divmod(scaled, 10 ** len(frac))
-        if not rest and ms > 0:
-            hint = f"durations count whole units: write '{format_duration(ms)}'"
-    piece = text[start:k]
+        if not rest and ms > 0 and piece == text:
+            rewrite = format_duration(ms)
+            hint = f"durations count whole units: write '{rewrite}'"
+        elif not rest and ms > 0:
+            # Only this piece is known here: say what it is, not what the
+            # whole duration should be (``1.5h30m`` is not ``1h30m``).
+            hint = f"durations count whole units: '{piece}' is '{format_duration(ms)}'"
     where = f"duration '{text}'" if piece == text else f"'{piece}' in duration '{text}'"
-    return DurationProblem(_sub(span, start, k), f"{where} is not a whole number", hint)
+    return DurationProblem(_sub(span, start, k), f"{where} is not a whole number", hint, rewrite)
 
 
-def _unit_hint(p: _Piece, text: str) -> str:
-    """What the unit was meant to be: the whole duration with it corrected, or
-    the units there are."""
+def _meant_unit(unit: str) -> str | None:
+    lower = unit.lower()
+    return lower if lower in DURATION_UNITS else _SYNONYMS.get(lower)
+
+
+def _unit_hint(p: _Piece, pieces: Sequence[_Piece], text: str) -> tuple[str, str | None]:
+    """What the unit was meant to be: the whole duration with every unit
+    corrected (the hint and the rewrite; ``1H30M`` gives ``1h30m``, not
+    ``1h30M``), or the units there are (no rewrite)."""
     lower = p.unit.lower()
-    meant = lower if lower in DURATION_UNITS else _SYNONYMS.get(lower)
+    meant = _meant_unit(p.unit)
     if meant is not None:
-        fixed = text[: p.unit_start] + meant + text[p.end :]
+        # Correct every piece that can be, so the hint is never itself wrong;
+        # a piece nobody can guess stays as written and the rewrite is dropped.
+        fixed, guessed = "", True
+        for q in pieces:
+            unit = _meant_unit(q.unit)
+            guessed = guessed and unit is not None
+            fixed += q.number + (unit or q.unit)
         case = "units are lower case: " if lower == meant else ""
-        return f"{case}write '{fixed}'"
+        if not guessed:
+            return f"{case}'{p.unit}' is '{meant}'", None
+        return f"{case}write '{fixed}'", fixed
     if lower in _WEEKS:
-        return "there is no week unit: count days, e.g. '7d'"
+        return "there is no week unit: count days, e.g. '7d'", None
     if lower in _YEARS:
-        return "there is no year unit: count days, e.g. '365d'"
+        return "there is no year unit: count days, e.g. '365d'", None
     if lower in _TINY:
-        return "the smallest unit is 'ms'"
-    return _UNIT_LIST
+        return "the smallest unit is 'ms'", None
+    return _UNIT_LIST, None
 
 
 def _span(tok: Token, start: int, end: int) -> Span:

@@ -160,6 +160,14 @@ def _lark() -> Lark:
     )
 
 
+def lark_parser() -> Lark:
+    """The grammar's Lark LALR parser (one per process), for tools that need
+    more than :func:`parse`: its lexer, or an interactive parse (the language
+    server's completion asks what may come next). Its ``parse`` returns the
+    AST of :mod:`~wfdsl.frontend.syntax`; comments reach it only through :func:`parse`."""
+    return _lark()
+
+
 def normalize_line_ends(text: str) -> str:
     """``text`` with every line end (``\r\n``, ``\r`` or ``\n``) as ``\n``.
 

@@ -82,6 +82,24 @@ class OrNode:
 GuardNode = RefNode | NotNode | GroupNode | AndNode | OrNode
 
 
+def guard_tokens(node: GuardNode) -> list[Token]:
+    """The ``NAME`` tokens of a guard, left to right (a loop, so a guard
+    nested however deep does not reach the recursion limit)."""
+    out: list[Token] = []
+    stack = [node]
+    while stack:
+        g = stack.pop()
+        if isinstance(g, RefNode):
+            out.append(g.name)
+        elif isinstance(g, NotNode):
+            stack.append(g.operand)
+        elif isinstance(g, GroupNode):
+            stack.append(g.inner)
+        else:
+            stack.extend(reversed(g.operands))
+    return out
+
+
 @dataclass(slots=True)
 class TransitionNode:
     #: Source names, or a single ``*`` token.

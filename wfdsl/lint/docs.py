@@ -68,7 +68,8 @@ def _on_by_default(rule: type[Rule]) -> str:
     return "yes" if rule.default_enabled else "no"
 
 
-def _anchor(rule: type[Rule]) -> str:
+def rule_anchor(rule: type[Rule]) -> str:
+    """The anchor of ``rule``'s section in the rules page (``wf101-undefined-state``)."""
     return f"{rule.code}-{rule.name}".lower()
 
 
@@ -79,7 +80,7 @@ def _table(rules: Sequence[type[Rule]]) -> list[str]:
     ]
     for rule in rules:
         lines.append(
-            f"| [{rule.code}](#{_anchor(rule)}) | `{rule.name}` | {rule.severity}"
+            f"| [{rule.code}](#{rule_anchor(rule)}) | `{rule.name}` | {rule.severity}"
             f" | {_on_by_default(rule)} | {rule.summary()} |"
         )
     return lines

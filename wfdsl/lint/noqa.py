@@ -14,7 +14,9 @@ from wfdsl.lint.base import resolve
 # A directive with codes may follow free prose in the comment; a bare ``noqa``
 # (every code) must open the comment, so that prose which merely mentions the
 # word ("# see the noqa docs") silences nothing.
-_LINE = re.compile(r"(?<![\w-])noqa:\s*(?P<codes>[\w-]+(?:\s*,\s*[\w-]+)*)", re.IGNORECASE)
+#: A line-level ``noqa: CODE, ...`` directive inside a comment; group ``codes``
+#: is its list of codes (the language server appends to it).
+LINE_DIRECTIVE = re.compile(r"(?<![\w-])noqa:\s*(?P<codes>[\w-]+(?:\s*,\s*[\w-]+)*)", re.IGNORECASE)
 _BARE = re.compile(r"^#\s*(?:wfdsl:\s*)?noqa(?![\w-])", re.IGNORECASE)
 # A reason may follow the codes, as after a line-level directive.
 _FILE = re.compile(r"^#\s*wfdsl:\s*noqa:\s*(?P<codes>[\w-]+(?:\s*,\s*[\w-]+)*)", re.IGNORECASE)
@@ -66,7 +68,7 @@ def parse_directives(comments: Iterable[Token], text: str) -> list[Directive]:
                 written = _split(file_match["codes"])
                 out.append(Directive(span, _resolve_all(written), written, True, set()))
                 continue
-        m = _LINE.search(body)
+        m = LINE_DIRECTIVE.search(body)
         if m:
             written = _split(m["codes"])
             out.append(Directive(span, _resolve_all(written), written, False, set()))

@@ -1,4 +1,5 @@
-"""Quick fixes: take a did-you-mean hint, declare what is missing, add a ``noqa``."""
+"""Quick fixes: take a did-you-mean hint, declare what is missing, write a
+bad duration as its hint says, add a ``noqa``."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ from wfdsl.lsp.documents import Analysis
 from wfdsl.lsp.frontend import (
     NOQA_LINE_DIRECTIVE,
     Diagnostic,
+    DurationProblem,
     Severity,
     StateNode,
+    TimedTransitionNode,
     Token,
     closest_name,
+    read_duration,
+    read_duration_text,
 )
 from wfdsl.lsp.symbols import Kind, SymbolIndex
 from wfdsl.lsp.text import Edit
@@ -48,6 +53,8 @@ def fixes(analysis: Analysis, start: int, end: int) -> list[Fix]:
         kind = _UNDEFINED.get(d.code)
         if kind is not None and analysis.symbols is not None:
             out += _undefined(analysis, analysis.symbols, d, kind, d_start, d_end)
+        elif d.code == "WF114" and analysis.symbols is not None:
+            out += _duration(analysis.symbols, d, d_start)
         elif d.severity is Severity.WARNING and d.code not in _NO_NOQA:
             out.append(Fix(f"Suppress {d.code} on this line (# noqa)", d, (_noqa(analysis, d),)))
     return out
@@ -63,6 +70,32 @@ def _undefined(
         out.append(Fix(f"Change to '{match}'", d, (Edit(start, end, match),), preferred=True))
     out.append(Fix(f"Declare {kind.value} '{name}'", d, (_declare(analysis, symbols, kind, name),)))
     return out
+
+
+#: A rewrite may leave another problem (``1H30M`` -> ``1h30M``): fix at most this many.
+_MAX_REWRITES = 8
+
+
+def _duration(symbols: SymbolIndex, d: Diagnostic, start: int) -> list[Fix]:
+    """The duration at a WF114 written as its hint says (``30m1h`` -> ``1h30m``),
+    if the front end can work out one that is valid."""
+    for node in symbols.transitions:
+        if not isinstance(node, TimedTransitionNode):
+            continue
+        first, last = node.duration[0], node.duration[-1]
+        lo, hi = first.start_pos or 0, last.end_pos or 0
+        if not lo <= start <= hi:
+            continue
+        problem = read_duration(node.duration)
+        for _ in range(_MAX_REWRITES):
+            if not isinstance(problem, DurationProblem) or problem.rewrite is None:
+                break
+            text = problem.rewrite
+            problem = read_duration_text(text, problem.span)
+            if not isinstance(problem, DurationProblem):
+                return [Fix(f"Write '{text}'", d, (Edit(lo, hi, text),), preferred=True)]
+        return []
+    return []
 
 
 def _declare(analysis: Analysis, symbols: SymbolIndex, kind: Kind, name: str) -> Edit:

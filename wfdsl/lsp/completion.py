@@ -124,28 +124,51 @@ def complete(analysis: Analysis, offset: int, fallback: SymbolIndex | None) -> l
     start = _word_start(text, offset)
     accepts, stack, last = parser_at(text, start)
     if accepts is None:
-        # A syntax error before the cursor: the token just before it still
-        # says what kind of name comes next.
-        last = _last_token_on_line(analysis, start)
-    ctx = _context(last, accepts, stack)
+        # A syntax error before the cursor: the token just before it (on
+        # this line or one above) still says what kind of name comes next.
+        toks = _tokens_before(analysis, start)
+        last = toks[-1] if toks else None
+        recent: list[object] = list(toks)
+    else:
+        recent = stack
+    ctx = _context(last, accepts, recent)
     symbols = analysis.symbols or fallback
     items = _names(ctx, symbols, stack) if ctx.kind is not None else []
     words = keyword_terminals()
     if accepts is not None:
         items += [Item(words[t], Role.KEYWORD) for t in sorted(accepts) if t in words]
-    elif last is None:
-        items += [Item(w, Role.KEYWORD) for w in ("state", "initial", "final", "event")]
+    elif ctx.kind is Kind.GUARD:
+        items.append(Item("not", Role.KEYWORD))
+    elif ctx.sources:
+        # A member may start here: the keywords that start one.
+        items += [Item(w, Role.KEYWORD) for w in _MEMBER_KEYWORDS]
     return _unique(items)
 
 
-def _last_token_on_line(analysis: Analysis, offset: int) -> Token | None:
-    start, _ = analysis.index.line_span(analysis.index.line_of(offset))
-    try:
-        line = analysis.text[start:offset]
-        toks = [t for t in iter_line_tokens(line) if t.type not in ("COMMENT", "WS")]
-    except UnexpectedInput:
-        return None
-    return toks[-1] if toks else None
+_MEMBER_KEYWORDS = ("state", "initial", "final", "event")
+#: How far up :func:`_last_token_before` looks past blank and comment lines.
+_LOOKBACK_LINES = 50
+
+
+def _tokens_before(analysis: Analysis, offset: int) -> list[Token]:
+    """The tokens just before ``offset``, lexed line by line upwards (strings
+    and comments never span lines, so a line lexes on its own) until one that
+    does not continue a list: ``->`` at the end of the line above still means
+    a state comes next, and ``enter a,`` a hook."""
+    index = analysis.index
+    line = index.line_of(offset)
+    found: list[Token] = []
+    for n in range(line, max(line - _LOOKBACK_LINES, -1), -1):
+        start, end = index.line_span(n)
+        try:
+            text = analysis.text[start : min(end, offset)]
+            toks = [t for t in iter_line_tokens(text) if t.type not in ("COMMENT", "WS")]
+        except UnexpectedInput:
+            break
+        found[:0] = toks
+        if found and found[0].type not in ("NAME", "COMMA", "STRING"):
+            break
+    return found
 
 
 def _is_token(item: object, type_: str) -> bool:

@@ -16,13 +16,31 @@ from functools import cached_property
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
-from wfdsl.lsp.frontend import Checked, ConfigError, ConfigFinder, Selection, check
+from wfdsl.lsp.frontend import (
+    Checked,
+    ConfigError,
+    ConfigFinder,
+    Lines,
+    Selection,
+    SpecError,
+    check_parsed,
+    editor_text,
+    gc_paused,
+    line_end_of,
+    not_parsed,
+)
+from wfdsl.lsp.incremental import Parsed, reparse
 from wfdsl.lsp.symbols import SymbolIndex
 from wfdsl.lsp.text import Encoding, TextIndex, apply_changes
 
 
 class Analysis:
-    """One version of a document through the front end and the linter."""
+    """One version of a document through the front end and the linter.
+
+    ``text`` is the document's text as the front end reads it (line ends
+    normalised to ``\\n``); every offset in the server indexes it, and
+    ``index`` converts them to LSP positions in the document as written.
+    """
 
     def __init__(
         self,
@@ -31,9 +49,14 @@ class Analysis:
         index: TextIndex,
         checked: Checked,
         config_problem: str | None,
+        line_end: str = "\n",
     ) -> None:
         self.text = text
+        #: The text as written (line ends as the editor has them).
+        self.raw = index.lines.raw
         self.version = version
+        #: The document's line end (``\\r\\n`` ...): new lines in edits use it.
+        self.line_end = line_end
         self.index = index
         self.checked = checked
         #: Why ``[tool.wfdsl.lint]`` could not be used (the defaults were), if so.
@@ -74,6 +97,9 @@ class Document:
     #: The last version that parsed, for completion while the current one
     #: has a syntax error.
     _last_parsed: Analysis | None = field(default=None, repr=False)
+    #: The parse of the last version that parsed, which the next parse
+    #: reuses where an edit left it alone (:mod:`wfdsl.lsp.incremental`).
+    _parsed: Parsed | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.path is None and self.uri.startswith("file:"):
@@ -93,13 +119,27 @@ class Document:
     def analysis(self) -> Analysis:
         """The analysis of the current text, computed once per version."""
         current = self._analysis
-        if current is not None and current.text is self.text:
+        if current is not None and current.raw is self.text:
             return current
         selection, problem = selection_for(self.path)
         path = self.path or self.uri
-        checked = check(self.text, path, selection)
+        lines = Lines(self.text)
+        text = editor_text(lines.text)
+        with gc_paused():
+            try:
+                parsed = reparse(self._parsed, text, path)
+            except SpecError as exc:
+                checked = not_parsed(exc)
+            else:
+                self._parsed = parsed
+                checked = check_parsed(parsed.tree, parsed.comments, text, path, selection)
         current = Analysis(
-            self.text, self.version, TextIndex(self.text, self.encoding), checked, problem
+            lines.text,
+            self.version,
+            TextIndex(lines, self.encoding),
+            checked,
+            problem,
+            line_end_of(self.text),
         )
         if checked.tree is not None:
             self._last_parsed = current

@@ -10,7 +10,7 @@ When the front end's modules move, only the imports here change.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -19,9 +19,11 @@ from lark.exceptions import UnexpectedInput
 
 from wfdsl.diagnostics import Diagnostic, Severity
 from wfdsl.errors import FormatError, SpecError
-from wfdsl.fmt import _guard_tokens, _transition_unit, format_guard_node, format_source
+from wfdsl.fmt import format_guard_node, format_source, transition_text
+from wfdsl.frontend.durations import DurationProblem, read_duration, read_duration_text
+from wfdsl.frontend.lines import Lines
 from wfdsl.frontend.naming import upper_snake
-from wfdsl.frontend.parser import KEYWORDS, _lark, normalize_line_ends, parse
+from wfdsl.frontend.parser import KEYWORDS, lark_parser, line_end_of, parse
 from wfdsl.frontend.source import Source, gc_paused
 from wfdsl.frontend.syntax import (
     AndNode,
@@ -29,6 +31,7 @@ from wfdsl.frontend.syntax import (
     EventsNode,
     GroupNode,
     GuardNode,
+    MemberNode,
     NotNode,
     OrNode,
     RefNode,
@@ -37,15 +40,16 @@ from wfdsl.frontend.syntax import (
     TimedTransitionNode,
     TransitionNode,
     WorkflowNode,
+    guard_tokens,
 )
 from wfdsl.frontend.validate import check_tree, closest_name
 from wfdsl.ir import Spec
 from wfdsl.lint.base import REGISTRY, Rule
 from wfdsl.lint.config import ConfigError, ConfigFinder, Selection
-from wfdsl.lint.docs import _anchor as rule_anchor
 from wfdsl.lint.docs import render as render_rules_page
+from wfdsl.lint.docs import rule_anchor
 from wfdsl.lint.engine import lint_source
-from wfdsl.lint.noqa import _LINE as NOQA_LINE_DIRECTIVE
+from wfdsl.lint.noqa import LINE_DIRECTIVE as NOQA_LINE_DIRECTIVE
 
 __all__ = [
     "KEYWORDS",
@@ -56,11 +60,14 @@ __all__ = [
     "ConfigError",
     "ConfigFinder",
     "Diagnostic",
+    "DurationProblem",
     "EventNode",
     "EventsNode",
     "FormatError",
     "GroupNode",
     "GuardNode",
+    "Lines",
+    "MemberNode",
     "NotNode",
     "OrNode",
     "RefNode",
@@ -77,7 +84,9 @@ __all__ = [
     "UnexpectedInput",
     "WorkflowNode",
     "check",
+    "check_parsed",
     "closest_name",
+    "editor_text",
     "format_guard_node",
     "format_source",
     "gc_paused",
@@ -85,7 +94,12 @@ __all__ = [
     "is_name",
     "iter_line_tokens",
     "keyword_terminals",
+    "line_end_of",
+    "not_parsed",
+    "parse",
     "parser_at",
+    "read_duration",
+    "read_duration_text",
     "render_rules_page",
     "rule_anchor",
     "transition_text",
@@ -108,31 +122,40 @@ class Checked:
     diagnostics: tuple[Diagnostic, ...]
 
 
+def editor_text(text: str) -> str:
+    """``text`` (line ends normalised, as :attr:`Lines.text`) as the front end
+    reads it: ``wfdsl lint`` drops a BOM when it decodes a file; a space in its
+    place keeps every offset where the editor has it."""
+    return " " + text[1:] if text.startswith("\ufeff") else text
+
+
 def check(text: str, path: str, selection: Selection) -> Checked:
-    """Parse, validate and lint ``text`` as ``wfdsl lint`` does (same stages,
-    same rules, same ``noqa``), keeping the AST for the editor features."""
-    if text.startswith("\ufeff"):
-        # ``wfdsl lint`` drops a BOM when it decodes the file; a space keeps
-        # every offset where the editor has it.
-        text = " " + text[1:]
+    """Parse, validate and lint ``text`` (see :func:`editor_text`) as ``wfdsl
+    lint`` does (same stages, same rules, same ``noqa``), keeping the AST for
+    the editor features."""
     with gc_paused():
         try:
             tree, comments = parse(text, path)
         except SpecError as exc:
-            return Checked(None, (), None, _sorted(exc.diagnostics))
-        # As `wfdsl lint`: errors with every warning they leave meaningful,
-        # positions into the text with its line ends normalised.
-        checked = check_tree(tree, path)
-        source = Source(
-            checked.spec,
-            normalize_line_ends(text),
-            tuple(comments),
-            checked.errors,
-            checked.gaps,
-        )
-        found = lint_source(source, selection)
-        spec = None if checked.errors else checked.spec
-        return Checked(tree, tuple(comments), spec, tuple(found))
+            return not_parsed(exc)
+        return check_parsed(tree, comments, text, path, selection)
+
+
+def not_parsed(exc: SpecError) -> Checked:
+    """What a syntax error leaves: its diagnostic."""
+    return Checked(None, (), None, _sorted(exc.diagnostics))
+
+
+def check_parsed(
+    tree: WorkflowNode, comments: Sequence[Token], text: str, path: str, selection: Selection
+) -> Checked:
+    """Validate and lint a parse of ``text`` as ``wfdsl lint`` does: errors
+    with every warning they leave meaningful."""
+    checked = check_tree(tree, path)
+    source = Source(checked.spec, text, tuple(comments), checked.errors, checked.gaps)
+    found = lint_source(source, selection)
+    spec = None if checked.errors else checked.spec
+    return Checked(tree, tuple(comments), spec, tuple(found))
 
 
 def _sorted(diags: Iterable[Diagnostic]) -> tuple[Diagnostic, ...]:
@@ -148,7 +171,7 @@ def parser_at(text: str, offset: int) -> tuple[set[str] | None, list[object], To
     stack is the parser's at the error (the members parsed until then) and
     the last token is None.
     """
-    ip = _lark().parse_interactive(text)
+    ip = lark_parser().parse_interactive(text)
     last: Token | None = None
     try:
         # iter_parse yields each token, then feeds it when asked for the next
@@ -167,14 +190,14 @@ def parser_at(text: str, offset: int) -> tuple[set[str] | None, list[object], To
 def iter_line_tokens(line: str) -> Iterator[Token]:
     """The tokens of one line, comments included (strings and comments never
     span lines). :raises UnexpectedInput: at a character no token starts with."""
-    yield from _lark().lex(line, dont_ignore=True)
+    yield from lark_parser().lex(line, dont_ignore=True)
 
 
 @cache
 def keyword_terminals() -> dict[str, str]:
     """Terminal name -> keyword, for every keyword of the grammar."""
     out: dict[str, str] = {}
-    for term in _lark().terminals:
+    for term in lark_parser().terminals:
         if term.pattern.type == "str" and term.pattern.value in KEYWORDS:
             out[term.name] = term.pattern.value
     return out
@@ -182,7 +205,7 @@ def keyword_terminals() -> dict[str, str]:
 
 @cache
 def _name_regexp() -> re.Pattern[str]:
-    return re.compile(_lark().get_terminal("NAME").pattern.to_regexp())
+    return re.compile(lark_parser().get_terminal("NAME").pattern.to_regexp())
 
 
 def is_name(text: str) -> bool:
@@ -192,9 +215,4 @@ def is_name(text: str) -> bool:
 
 def guard_names(node: GuardNode | None) -> list[Token]:
     """The guard's names, left to right."""
-    return [] if node is None else _guard_tokens(node)
-
-
-def transition_text(node: TransitionNode | TimedTransitionNode) -> str:
-    """The transition as ``wfdsl fmt`` writes it, on one line."""
-    return _transition_unit(node).text
+    return [] if node is None else guard_tokens(node)

@@ -12,14 +12,18 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
+import re
+import sys
 import traceback
 from collections.abc import Callable, Generator, Iterable
 from typing import Any, Protocol, TypeVar, cast
 
+import cattrs
 from lsprotocol import types
-from pygls.exceptions import JsonRpcException
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
-from pygls.protocol import LanguageServerProtocol
+from pygls.protocol import LanguageServerProtocol, default_converter
 from pygls.protocol.language_server import lsp_method
 
 from wfdsl import __version__
@@ -43,9 +47,66 @@ class Refused(JsonRpcException):
     CODE = REQUEST_FAILED
 
 
+def _strict_str(value: object, _type: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(
+            f"expected a string, got {'null' if value is None else type(value).__name__}"
+        )
+    return value
+
+
+def converter() -> cattrs.Converter:
+    """pygls's converter, except that a string must be a string: cattrs would
+    make ``"None"`` of a null ``newName`` and rename every use to it."""
+    conv: cattrs.Converter = default_converter()  # type: ignore[no-untyped-call]
+    conv.register_structure_hook(str, _strict_str)
+    return conv
+
+
+#: A message that could not be read and has been dealt with (answered or logged).
+_HANDLED = object()
+
+
+_CAMEL = re.compile(r"(?<=[a-z])_([a-z])")
+
+
+def _what_is_wrong(exc: BaseException) -> str:
+    cause = exc.__cause__
+    if isinstance(cause, cattrs.ClassValidationError):
+        # Paths start at the message ("@ .params.new_name"): say them as the
+        # client wrote them ("@ params.newName").
+        return "; ".join(
+            _CAMEL.sub(lambda m: m.group(1).upper(), e.replace("@ .", "@ "))
+            for e in cattrs.transform_error(cause, path="")
+        )
+    return str(cause or exc)
+
+
 class WfdslProtocol(LanguageServerProtocol):
     """pygls's protocol, with the open documents kept by :class:`Documents`
-    instead of pygls's workspace (see :mod:`wfdsl.lsp.documents` for why)."""
+    instead of pygls's workspace (see :mod:`wfdsl.lsp.documents` for why),
+    and an answer for every request, however malformed."""
+
+    def structure_message(self, data: dict[str, Any]) -> Any:
+        """pygls drops a message whose params do not fit the method's types,
+        leaving the client waiting forever: a request gets InvalidParams
+        instead, saying what is wrong; a notification is logged and ignored."""
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as exc:
+            if not isinstance(data, dict) or "jsonrpc" not in data:
+                raise
+            method = data.get("method", "")
+            detail = f"{method}: invalid params: {_what_is_wrong(exc)}"
+            if "id" in data and method:
+                error = JsonRpcInvalidParams(detail).to_response_error()
+                self._send_response(data["id"], None, error)
+            logger.warning(detail)
+            return _HANDLED
+
+    def handle_message(self, message: Any) -> None:
+        if message is not _HANDLED:
+            super().handle_message(message)
 
     def _user(self, method: str, params: Any) -> Generator[Any, Any, None]:
         handler = self.fm.features.get(method)
@@ -80,6 +141,7 @@ class WfdslServer(LanguageServer):
             __version__,
             text_document_sync_kind=types.TextDocumentSyncKind.Incremental,
             protocol_cls=WfdslProtocol,
+            converter_factory=converter,
         )
         self.documents = Documents()
         #: Base URL of the rules page that diagnostics link to, if any.
@@ -135,8 +197,14 @@ class WfdslServer(LanguageServer):
 
     @staticmethod
     def text_edits(analysis: Analysis, edits: Iterable[Edit]) -> list[types.TextEdit]:
+        """LSP edits of the document as written: a new line in an edit gets the
+        file's own line end, so a CRLF file stays CRLF."""
+        nl = analysis.line_end
         return [
-            types.TextEdit(range=analysis.index.range(e.start, e.end), new_text=e.new_text)
+            types.TextEdit(
+                range=analysis.index.range(e.start, e.end),
+                new_text=e.new_text if nl == "\n" else e.new_text.replace("\n", nl),
+            )
             for e in edits
         ]
 
@@ -475,8 +543,11 @@ def _flat_symbols(
 
 
 def _not_a_refusal(record: logging.LogRecord) -> bool:
-    """pygls logs every error reply with a traceback; a refusal is an answer, not a fault."""
-    return not (record.exc_info and isinstance(record.exc_info[1], Refused))
+    """pygls logs every error reply with a traceback; a refusal is an answer,
+    not a fault, and so are invalid params (logged in one line instead)."""
+    if record.exc_info and isinstance(record.exc_info[1], Refused):
+        return False
+    return not str(record.msg).startswith("Unable to deserialize message")
 
 
 def serve() -> None:
@@ -484,7 +555,11 @@ def serve() -> None:
     logging.basicConfig(level=logging.WARNING, format="wfdsl lsp: %(levelname)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(_not_a_refusal)
-    make_server().start_io()
+    # pygls closes the stream it writes to when the client says exit; a
+    # duplicate of stdout's descriptor leaves sys.stdout open for the CLI's
+    # final flush (which would otherwise fail with a traceback at every exit).
+    with os.fdopen(os.dup(sys.stdout.fileno()), "wb") as out:
+        make_server().start_io(sys.stdin.buffer, out)
 
 
 __all__ = ["WfdslServer", "make_server", "serve"]

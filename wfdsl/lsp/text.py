@@ -1,15 +1,18 @@
 """Positions: the one place where LSP's and wfdsl's ways of counting meet.
 
-Inside the server every position is an offset into the document's text (a
-count of code points, as Python indexes a ``str``). The protocol counts
-differently, and this module converts at the edge, once:
+Inside the server every position is an offset into the text the front end
+reads: the document's text with its line ends normalised to ``\\n``
+(:class:`wfdsl.frontend.lines.Lines`; a count of code points, as Python
+indexes a ``str``). The protocol counts differently, and this module converts
+at the edge, once:
 
 * LSP lines end at ``\\n``, ``\\r\\n`` or ``\\r`` (and nothing else: not a form
-  feed, not U+2028, whatever ``str.splitlines`` thinks); a column counts code
-  units of the negotiated position encoding, UTF-16 unless the client offered
-  another (LSP 3.17 ``general.positionEncodings``).
-* wfdsl's front end (Lark) ends lines at ``\\n`` alone and counts columns in
-  code points, 1-based; a diagnostic's ``end_column`` is exclusive.
+  feed, not U+2028, whatever ``str.splitlines`` thinks), as the front end's
+  lines do, so an LSP line is a front-end line; a column counts code units of
+  the negotiated position encoding, UTF-16 unless the client offered another
+  (LSP 3.17 ``general.positionEncodings``).
+* The front end's (line, column) are 1-based and count code points; a
+  diagnostic's ``end_column`` is exclusive.
 
 A position past the end of a line or of the file is clamped to it, and one in
 the middle of a surrogate pair (or a UTF-8 sequence) to the start of its
@@ -18,11 +21,12 @@ character, so no position a client sends can raise.
 
 from __future__ import annotations
 
-import bisect
 from dataclasses import dataclass
 from enum import StrEnum
 
 from lsprotocol import types
+
+from wfdsl.lsp.frontend import Lines
 
 
 class Encoding(StrEnum):
@@ -64,29 +68,6 @@ def _chars_within(text: str, limit: int, encoding: Encoding) -> int:
     return len(text)
 
 
-def _lsp_line_starts(text: str) -> list[int]:
-    starts = [0]
-    if "\r" not in text:
-        find = text.find
-        at = find("\n")
-        while at >= 0:
-            starts.append(at + 1)
-            at = find("\n", at + 1)
-        return starts
-    i, n = 0, len(text)
-    while i < n:
-        ch = text[i]
-        if ch == "\r":
-            i += 2 if text.startswith("\n", i + 1) else 1
-            starts.append(i)
-        elif ch == "\n":
-            i += 1
-            starts.append(i)
-        else:
-            i += 1
-    return starts
-
-
 @dataclass(frozen=True, slots=True)
 class Edit:
     """A replacement of ``text[start:end]`` by ``new_text`` (offsets)."""
@@ -97,75 +78,56 @@ class Edit:
 
 
 class TextIndex:
-    """Offsets of one text to and from LSP positions and front-end (line, column)."""
+    """Offsets into the front end's text of one document to and from LSP
+    positions and front-end (line, column)."""
 
-    __slots__ = ("_fe_starts", "_starts", "encoding", "text")
+    __slots__ = ("encoding", "lines", "text")
 
-    def __init__(self, text: str, encoding: Encoding = Encoding.UTF16) -> None:
-        self.text = text
+    def __init__(self, lines: Lines, encoding: Encoding = Encoding.UTF16) -> None:
+        self.lines = lines
+        #: The text that offsets index: line ends normalised to ``\\n``.
+        self.text = lines.text
         self.encoding = encoding
-        self._starts = _lsp_line_starts(text)
-        self._fe_starts: list[int] | None = None
+
+    @classmethod
+    def of(cls, text: str, encoding: Encoding = Encoding.UTF16) -> TextIndex:
+        """The index of a document's text as written."""
+        return cls(Lines(text), encoding)
 
     # -- LSP ------------------------------------------------------------------------
-
-    def _line_end(self, line: int) -> int:
-        """Offset just before line ``line``'s line break."""
-        if line + 1 < len(self._starts):
-            end = self._starts[line + 1] - 1
-            if self.text[end] == "\n" and end > 0 and self.text[end - 1] == "\r":
-                end -= 1
-            return end
-        return len(self.text)
 
     def offset(self, position: types.Position) -> int:
         """The offset of an LSP position (clamped into the text)."""
         line = position.line
         if line < 0:
             return 0
-        if line >= len(self._starts):
+        if line >= len(self.lines):
             return len(self.text)
-        start = self._starts[line]
-        content = self.text[start : self._line_end(line)]
+        start, end = self.lines.span(line)
+        content = self.text[start:end]
         return start + _chars_within(content, max(position.character, 0), self.encoding)
 
     def position(self, offset: int) -> types.Position:
         """The LSP position of an offset (clamped into the text)."""
         offset = min(max(offset, 0), len(self.text))
-        line = bisect.bisect_right(self._starts, offset) - 1
-        start = self._starts[line]
-        end = self._line_end(line)
-        # An offset between "\r" and "\n" is the end of its line.
-        offset = min(offset, end)
+        line = self.lines.line_of(offset)
+        start = self.lines.starts[line]
         return types.Position(line, units(self.text[start:offset], self.encoding))
 
     def range(self, start: int, end: int) -> types.Range:
         return types.Range(self.position(start), self.position(end))
 
     def line_of(self, offset: int) -> int:
-        """The 0-based LSP line that holds ``offset``."""
-        return bisect.bisect_right(self._starts, min(max(offset, 0), len(self.text))) - 1
+        """The 0-based line that holds ``offset``."""
+        return self.lines.line_of(offset)
 
     def line_span(self, line: int) -> tuple[int, int]:
-        """Offsets of the start of LSP line ``line`` and of its end, before its line break."""
-        line = min(max(line, 0), len(self._starts) - 1)
-        return self._starts[line], self._line_end(line)
-
-    # -- the front end ------------------------------------------------------------------
+        """Offsets of the start of 0-based ``line`` and of its end, before its line end."""
+        return self.lines.span(line)
 
     def fe_offset(self, line: int, column: int) -> int:
-        """The offset of a front-end position (1-based, lines end at ``\\n``)."""
-        if self._fe_starts is None:
-            text = self.text
-            self._fe_starts = (
-                _lsp_line_starts(text.replace("\r", " ")) if "\r" in text else self._starts
-            )
-        starts = self._fe_starts
-        if line < 1:
-            return 0
-        if line > len(starts):
-            return len(self.text)
-        return min(starts[line - 1] + max(column, 1) - 1, len(self.text))
+        """The offset of a front-end position (1-based line and column)."""
+        return self.lines.offset(line, column)
 
 
 def apply_changes(
@@ -177,10 +139,13 @@ def apply_changes(
     (each range refers to the text as left by the changes before it)."""
     for change in changes:
         if isinstance(change, types.TextDocumentContentChangePartial):
-            index = TextIndex(text, encoding)
+            index = TextIndex.of(text, encoding)
+            lines = index.lines
             start = index.offset(change.range.start)
             end = max(start, index.offset(change.range.end))
-            text = text[:start] + change.text + text[end:]
+            # The offsets index the normalised text; the edit applies to the text as written.
+            raw_start, raw_end = lines.raw_offset(start), lines.raw_offset(end)
+            text = text[:raw_start] + change.text + text[raw_end:]
         else:
             text = change.text
     return text

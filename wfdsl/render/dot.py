@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import shutil
+import signal
 import subprocess
 from dataclasses import dataclass
 
@@ -599,8 +600,10 @@ def run_dot(
     review pages (:data:`LAYOUT_BOUNDS`), and ``timeout`` (seconds) bounds
     the rest.
 
-    :raises GraphvizNotFound: if ``dot`` is not installed.
-    :raises RenderError: if ``dot`` fails (its message is kept) or runs past ``timeout``.
+    :raises GraphvizNotFound: if ``dot`` is not installed (or cannot be run).
+    :raises RenderError: if ``dot`` fails (its message is kept, on one line),
+        is killed (the signal is named: SIGKILL when out of memory, SIGSEGV
+        when it crashes) or runs past ``timeout``.
     """
     if format not in GRAPHVIZ_FORMATS:
         raise ValueError(f"dot cannot render {format!r} for us; use one of {GRAPHVIZ_FORMATS}")
@@ -619,15 +622,33 @@ def run_dot(
     except subprocess.TimeoutExpired:
         raise RenderError(
             format,
-            f"Graphviz took more than {timeout:g} s to lay out the diagram; "
-            "a smaller --detail or the dot or mermaid format may help",
+            f"Graphviz took more than {timeout:g} s to lay out the diagram, and was stopped",
         ) from None
     except OSError as exc:
         raise GraphvizNotFound(format) from exc
     if done.returncode != 0:
-        message = done.stderr.decode(errors="replace").strip() or f"exit status {done.returncode}"
-        raise RenderError(format, f"Graphviz dot failed: {message}")
+        raise RenderError(format, f"Graphviz dot failed: {_failure(done)}")
     return _fixed_pdf_date(done.stdout) if format == "pdf" else done.stdout
+
+
+#: How much of dot's complaint a message keeps (a failing layout can print
+#: a warning per node).
+_STDERR_KEPT = 1_000
+
+
+def _failure(done: subprocess.CompletedProcess[bytes]) -> str:
+    """Why ``dot`` failed, in one line: its message, and how it ended."""
+    if done.returncode < 0:
+        try:
+            ended = f"killed by {signal.Signals(-done.returncode).name}"
+        except ValueError:
+            ended = f"killed by signal {-done.returncode}"
+    else:
+        ended = f"exit status {done.returncode}"
+    message = " ".join(done.stderr.decode(errors="replace").split())
+    if len(message) > _STDERR_KEPT:
+        message = message[:_STDERR_KEPT] + " \u2026"
+    return f"{message} ({ended})" if message else ended
 
 
 #: Written over the creation time that Graphviz's PDF writer (cairo) stamps

@@ -15,13 +15,7 @@ from urllib.parse import quote
 
 from wfdsl.ir import HookKind, Spec, format_guard
 from wfdsl.render.dot import to_dot
-from wfdsl.render.mermaid import (
-    DEFAULT_LIMITS,
-    MermaidLimits,
-    mermaid_size,
-    over_limits,
-    to_mermaid,
-)
+from wfdsl.render.mermaid import DEFAULT_LIMITS, MermaidLimits, over_limits, to_mermaid
 from wfdsl.render.model import Detail, extract
 
 # Characters Markdown (GitHub's flavour) may read as markup; written as entities.
@@ -109,6 +103,9 @@ class ReviewPage:
     #: Why the diagram is not Mermaid at full detail, one sentence each (for
     #: the user: ``wfdsl docs`` prints them on stderr). Empty when it is.
     notes: tuple[str, ...] = ()
+    #: With :attr:`svg`: why Mermaid cannot draw the diagram at any detail
+    #: ("at full detail the diagram is 164,367 characters, ...").
+    too_large: str = ""
 
 
 #: What each smaller detail leaves out, and which table still lists it.
@@ -126,18 +123,31 @@ def plan_review_page(
 ) -> ReviewPage:
     """The review page of ``spec``, its diagram within Mermaid's ``limits``.
 
-    The diagram is Mermaid at full detail if it fits; else without hooks,
-    then without hooks and guards (the tables still list them); else, when
-    even that is too large, an SVG drawn by Graphviz beside the page
-    (``WORKFLOW.svg``), which :attr:`ReviewPage.svg_dot` describes; past
-    :data:`MAX_DRAWN_ARROWS` arrows, no diagram at all. ``source``,
-    a ``/``-separated path relative to the page, links the page to its ``.wf``
-    file.
+    Past :data:`MAX_DRAWN_ARROWS` arrows there is no diagram at all. Else the
+    diagram is Mermaid at full detail if it fits; else without hooks, then
+    without hooks and guards (the tables still list them); else, when even
+    that is too large, an SVG drawn by Graphviz beside the page
+    (``WORKFLOW.svg``), which :attr:`ReviewPage.svg_dot` describes (if
+    Graphviz cannot draw it, :func:`undrawn_review_page` is the page to
+    write instead). What decides is the Mermaid text itself, as the page's
+    fenced block hands it to Mermaid (:func:`~wfdsl.render.mermaid.over_limits`):
+    its length in Mermaid's count, and its arrows only for the diagram types
+    Mermaid limits (not state diagrams). ``source``, a ``/``-separated path
+    relative to the page, links the page to its ``.wf`` file.
     """
+    arrows = len(extract(spec, Detail.EVENTS).arrows)
+    if arrows > MAX_DRAWN_ARROWS:
+        note = (
+            f"with {arrows:,} arrows (more than {MAX_DRAWN_ARROWS:,}) the diagram is not"
+            " drawn at all, and the page lists the transitions only"
+        )
+        return ReviewPage(_page(spec, source, limits, arrows=arrows), None, notes=(note,))
     tried: list[str] = []
     for detail in (Detail.HOOKS, Detail.GUARDS, Detail.EVENTS):
         block = to_mermaid(extract(spec, detail)).rstrip("\n")
-        problems = over_limits(block, limits)
+        # A fenced block's content ends with the line end before the closing
+        # fence: that is the text Mermaid gets, and measures.
+        problems = over_limits(block + "\n", limits)
         if not problems:
             notes: tuple[str, ...] = ()
             if tried:
@@ -149,25 +159,29 @@ def plan_review_page(
             tried.append(f"at full detail the diagram is {' and '.join(problems)}")
         else:
             tried.append(f"without {_LEFT_OUT[detail][0]} it is {' and '.join(problems)}")
-        if mermaid_size(block)[1] > limits.max_edges:
-            break  # every detail draws every arrow: only an SVG helps
-    arrows = mermaid_size(block)[1]
-    if arrows > MAX_DRAWN_ARROWS:
-        note = (
-            f"{'; '.join(tried)}; with {arrows:,} arrows (more than {MAX_DRAWN_ARROWS:,})"
-            " it is not drawn at all, and the page lists the transitions only"
-        )
-        return ReviewPage(_page(spec, source, limits, arrows=arrows), None, notes=(note,))
     svg = f"{spec.name}.svg"
-    note = f"{'; '.join(tried)}; the page shows it drawn by Graphviz in {svg}"
+    too_large = "; ".join(tried)
+    note = f"{too_large}; the page shows it drawn by Graphviz in {svg}"
     dot = _bounded_layout(to_dot(extract(spec, Detail.HOOKS)))
-    return ReviewPage(_page(spec, source, limits, svg=svg), None, svg, dot, (note,))
+    return ReviewPage(_page(spec, source, limits, svg=svg), None, svg, dot, (note,), too_large)
 
 
-#: Past this many arrows a review page shows no diagram: none would read, and
-#: Graphviz takes longer and longer (about 35 s for 1,000 arrows of the
-#: pipeline in tests/render/pipeline.py, and out of memory on a 6,000-arrow
-#: fan-in), so it is not run. Deterministic, unlike a timeout, so that
+def undrawn_review_page(spec: Spec, *, source: str | None = None) -> ReviewPage:
+    """The review page of ``spec`` without a diagram, for when its diagram is
+    too large for Mermaid and Graphviz could not draw it (not installed,
+    failed, killed, out of time): every table is there, and the page says
+    the diagram is missing and how to get it. The caller says why, to the
+    user; the page does not (it must not depend on the machine)."""
+    page = _page(spec, source, DEFAULT_LIMITS, undrawn=True)
+    return ReviewPage(page, None)
+
+
+#: Past this many arrows (transitions drawn, a transition from several states
+#: counting once per state) a review page shows no diagram: none would read,
+#: and both renderers take longer and longer (for 1,000 arrows of the pipeline
+#: in tests/render/pipeline.py, Graphviz about 35 s, Mermaid 11 in headless
+#: Chromium about 40 s; Graphviz runs out of memory on a 6,000-arrow fan-in),
+#: so neither is given it. Deterministic, unlike a timeout, so that
 #: ``wfdsl docs --check`` agrees on every machine.
 MAX_DRAWN_ARROWS = 1_000
 
@@ -200,8 +214,19 @@ def _diagram_section(
     svg: str | None,
     limits: MermaidLimits,
     arrows: int | None,
+    undrawn: bool = False,
 ) -> list[str]:
     out = ["## Diagram", ""]
+    if undrawn:
+        return [
+            *out,
+            "The diagram is too large for Mermaid, which draws at most"
+            f" {limits.max_text_size:,} characters, and Graphviz could not draw it"
+            " when this page was written; run `wfdsl docs` again where Graphviz's"
+            " `dot` works to add it. The [Transitions](#transitions) table lists"
+            " every transition.",
+            "",
+        ]
     if arrows is not None:
         return [
             *out,
@@ -213,7 +238,7 @@ def _diagram_section(
         link = quote(svg)
         out += [
             "The diagram is too large for Mermaid, which draws at most"
-            f" {limits.max_text_size:,} characters and {limits.max_edges:,} arrows,"
+            f" {limits.max_text_size:,} characters,"
             f" so it is drawn by Graphviz: [{md_text(svg)}]({link}).",
             "",
             f"![Diagram of the workflow]({link})",
@@ -238,6 +263,7 @@ def _page(
     detail: Detail | None = None,
     svg: str | None = None,
     arrows: int | None = None,
+    undrawn: bool = False,
 ) -> str:
     out = [f"# Workflow `{spec.name}`", ""]
     if spec.description:
@@ -258,7 +284,7 @@ def _page(
     summary += f"; ends in {_codes(finals)}." if finals else "; never ends."
     out += [summary, ""]
 
-    out += _diagram_section(block, detail, svg, limits, arrows)
+    out += _diagram_section(block, detail, svg, limits, arrows, undrawn)
 
     out += ["## States", ""]
     rows = []

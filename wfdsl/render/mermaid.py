@@ -7,6 +7,7 @@ tags. Every line is indented, so nothing can close the Markdown fence.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from wfdsl.render.model import CLOCK, Detail, Diagram, Node
@@ -172,12 +173,14 @@ class MermaidLimits:
     most sites do not change them, and a diagram cannot raise them itself:
     both are "secure" settings only ``mermaid.initialize`` may change).
 
-    Past ``max_text_size`` characters Mermaid draws only "Maximum text size in
-    diagram exceeded". ``max_edges`` is documented for every graph; Mermaid
-    11.x enforces it in flowcharts ("Edge limit exceeded") and still draws a
-    state diagram past it, but a review page keeps under it all the same: a
-    later version may enforce it, and 500 arrows do not read anyway.
-    ``tests/render/test_mermaid_browser.py`` checks both in Mermaid itself.
+    Past ``max_text_size`` characters (UTF-16 code units, counted after
+    Mermaid's own clean-up of the text) Mermaid draws only "Maximum text size
+    in diagram exceeded", whatever the diagram. ``max_edges`` is enforced by
+    flowcharts alone ("Edge limit exceeded"): Mermaid 11 draws a
+    ``stateDiagram-v2``, which is all wfdsl writes, with any number of
+    arrows, so :func:`over_limits` applies it to flowcharts only.
+    ``tests/render/test_mermaid_browser.py`` pins both in Mermaid itself, so
+    an upgrade that changes either fails there.
     """
 
     max_text_size: int = 50_000
@@ -187,17 +190,38 @@ class MermaidLimits:
 #: Mermaid's own defaults.
 DEFAULT_LIMITS = MermaidLimits()
 
+#: Diagram types whose parser counts edges against ``maxEdges`` (Mermaid 11:
+#: the flowchart's, which ``graph`` also names).
+EDGE_LIMITED = frozenset({"flowchart", "flowchart-v2", "graph"})
+
 
 def mermaid_size(text: str) -> tuple[int, int]:
     """(characters as Mermaid counts them, edges) of a Mermaid diagram.
 
-    Mermaid measures JavaScript string length: UTF-16 code units, so a
-    character outside the Basic Multilingual Plane counts twice. Every edge
-    is one ``-->`` line, the ``[*]`` start and end markers included.
+    Mermaid measures JavaScript string length, after turning ``\\r\\n`` and
+    ``\\r`` into ``\\n`` and dropping leading white space and ``%%`` comment
+    lines: UTF-16 code units, so a character outside the Basic Multilingual
+    Plane counts twice. Every edge is one ``-->`` line, the ``[*]`` start and
+    end markers included.
     """
-    length = len(text.encode("utf-16-le")) // 2
-    edges = sum(1 for line in text.split("\n") if _is_edge(line))
+    cleaned = _cleaned(text)
+    length = len(cleaned.encode("utf-16-le")) // 2
+    edges = sum(1 for line in cleaned.split("\n") if _is_edge(line))
     return length, edges
+
+
+def _cleaned(text: str) -> str:
+    """``text`` as Mermaid 11 measures it (``preprocessDiagram``: line ends,
+    then comment lines, then leading white space)."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = re.sub(r"^\s*%%(?!\{)[^\n]+\n?", "", text, flags=re.MULTILINE)
+    return text.lstrip()
+
+
+def diagram_type(text: str) -> str:
+    """The diagram's type, the first word of its first line (``stateDiagram-v2``)."""
+    words = _cleaned(text).split(None, 1)
+    return words[0].rstrip(";") if words else ""
 
 
 def _is_edge(line: str) -> bool:
@@ -209,15 +233,17 @@ def _is_edge(line: str) -> bool:
 
 
 def over_limits(text: str, limits: MermaidLimits = DEFAULT_LIMITS) -> list[str]:
-    """Why Mermaid would not draw ``text``, one phrase per limit exceeded
-    (empty when it is within every limit)."""
+    """Why Mermaid would not draw ``text``, exactly as given (a review page
+    passes its fenced block with the line end that ends it), one phrase per
+    limit exceeded; empty when Mermaid draws it. The edge limit counts only
+    for the diagrams Mermaid enforces it on (:data:`EDGE_LIMITED`)."""
     length, edges = mermaid_size(text)
     problems = []
     if length > limits.max_text_size:
         problems.append(
             f"{length:,} characters, over Mermaid's limit of {limits.max_text_size:,} (maxTextSize)"
         )
-    if edges > limits.max_edges:
+    if edges > limits.max_edges and diagram_type(text).lower() in EDGE_LIMITED:
         problems.append(
             f"{edges:,} arrows, over Mermaid's limit of {limits.max_edges:,} (maxEdges)"
         )
@@ -231,7 +257,7 @@ def limits_warning(text: str, detail: Detail, limits: MermaidLimits = DEFAULT_LI
     if not problems:
         return None
     fixes = []
-    if detail > Detail.EVENTS and mermaid_size(text)[1] <= limits.max_edges:
+    if detail > Detail.EVENTS:
         fixes.append(f"--detail {int(detail) - 1} leaves out {_DETAIL_WORDS[detail]}")
     fixes.append("--format svg draws it with Graphviz")
     return (
