@@ -10,6 +10,16 @@ if TYPE_CHECKING:
     from wfdsl.diagnostics import Diagnostic
 
 
+def a_type(value: object) -> str:
+    """How messages name the type of ``value`` (or ``value`` itself, if it is a
+    type), with its article: ``'an int'``, ``'a str'``, ``'None'``."""
+    kind = value if isinstance(value, type) else type(value)
+    if kind is type(None):
+        return "None"
+    name = kind.__name__
+    return ("an " if name[:1].lower() in "aeiou" else "a ") + name
+
+
 class WorkflowError(Exception):
     """Base class of every wfdsl error."""
 
@@ -197,13 +207,19 @@ class CompensationInProgress(WorkflowError):
     """The instance is being compensated; ``send`` waits until the walk is finished,
     and ``compensate`` to another state waits too."""
 
-    def __init__(self, workflow: str, instance_id: str, target: str) -> None:
+    def __init__(
+        self, workflow: str, instance_id: str, target: str, refused: str | None = None
+    ) -> None:
         self.workflow = workflow
         self.instance_id = instance_id
+        #: The state the unfinished walk goes back to.
         self.target = target
+        #: The call refused (``compensate('paid')``), when it was not a ``send``.
+        self.refused = refused
+        what = f"{refused} is refused: " if refused else ""
         super().__init__(
-            f"{workflow}: instance {instance_id!r} is being compensated back to {target!r}; "
-            "call compensate again to finish"
+            f"{workflow}: {what}instance {instance_id!r} is being compensated back to "
+            f"{target!r}; call compensate({instance_id!r}, {target!r}) again to finish"
         )
 
 
@@ -243,10 +259,11 @@ class WorkInProgress(WorkflowError):
         #: Seconds the call waited.
         self.waited = waited
         held = f", held by {', '.join(self.owners)}" if self.owners else ""
+        then = f"; then {', '.join(self.hooks[1:])}, queued after it" if len(self.hooks) > 1 else ""
         super().__init__(
             f"{workflow}: instance {instance_id!r} owes hook work that another worker is "
-            f"running ({', '.join(self.hooks)}{held}); waited {waited:g}s: try again once "
-            "it has run"
+            f"running ({', '.join(self.hooks[:1])}{held}{then}); waited {waited:g}s: try "
+            "again once it has run"
         )
 
 
@@ -281,6 +298,31 @@ class UnknownState(WorkflowError):
         super().__init__(
             f"{workflow}: instance {instance_id!r} is in state {state!r}, which the loaded "
             f"spec ({spec}) does not declare; drive it with the spec it was started under"
+        )
+
+
+class SpecChanged(WorkflowError):
+    """The instance owes hook work written under another version of the spec
+    (its fingerprint differs from the loaded spec's). Nothing is done to it:
+    ``send``, ``compensate``, timers and ``resume()`` leave such work (resume
+    reports it in ``spec_changed``); ``Manager.retry`` runs it under the loaded
+    spec, or a worker running the spec it was written under does."""
+
+    def __init__(
+        self, workflow: str, instance_id: str, hooks: Sequence[str], fingerprint: str, spec: str
+    ) -> None:
+        self.workflow = workflow
+        self.instance_id = instance_id
+        self.hooks = tuple(hooks)
+        #: The fingerprint of the spec the instance was started under.
+        self.fingerprint = fingerprint
+        #: The loaded spec: where it came from, and its fingerprint.
+        self.spec = spec
+        super().__init__(
+            f"{workflow}: instance {instance_id!r} owes hook work ({', '.join(self.hooks)}) "
+            f"from another version of the spec (fingerprint {fingerprint[:12]}, not the "
+            f"loaded {spec}); nothing was applied: run it with retry({instance_id!r}) "
+            "(wfdsl retry), or with a worker of that version"
         )
 
 

@@ -657,3 +657,33 @@ def test_a_closed_store_refuses_timer_calls(store: Store) -> None:
         store.next_due(WF)
     with pytest.raises(StoreError):
         store.timers(WF)
+
+
+def test_begin_counts_an_attempt_before_the_run_and_fail_after_it_adds_none(
+    store: Store,
+) -> None:
+    start(store, hooks=("a", "b"))
+    a, _b = store.claim(WF, "o-1", owner="w", proof=store.identity(), now=0.0, until=1e12)
+    store.begin(a)
+    assert [w.attempts for w in store.pending_work(WF, "o-1")] == [1, 0]
+    store.begin(a)  # a worker that died in it, and the next run
+    store.fail(a, "ValueError: boom", dead=False, begun=True)
+    first = store.pending_work(WF, "o-1")[0]
+    assert (first.attempts, first.last_error, first.status) == (
+        2,
+        "ValueError: boom",
+        WorkStatus.PENDING,
+    )
+    store.fail(a, "ValueError: boom", dead=True, begun=True)
+    assert store.pending_work(WF, "o-1")[0].status is WorkStatus.DEAD
+    store.begin(a)  # dead work is not counted any more
+    assert store.pending_work(WF, "o-1")[0].attempts == 2
+
+
+def test_begin_on_done_work_changes_nothing(store: Store) -> None:
+    start(store, hooks=("a",))
+    (a,) = store.pending_work(WF, "o-1")
+    store.complete([a])
+    store.begin(a)
+    assert store.pending_work(WF, "o-1") == []
+    assert store.instances(WF, pending_only=True) == []

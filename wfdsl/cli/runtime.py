@@ -471,6 +471,11 @@ def resume(spec_path: str, hooks_ref: str | None, db: str) -> None:
         click.echo(
             f"wfdsl: {_cell(iid)}: {hook} is still running in worker {_cell(owner)}", err=True
         )
+    for iid, hook in report.queued:
+        click.echo(
+            f"wfdsl: {_cell(iid)}: {hook} is queued behind the hook in progress (not started)",
+            err=True,
+        )
     for iid, error in report.errors:
         click.echo(f"wfdsl: {_cell(iid)}: {_cell(error)}", err=True)
     for iid in report.pending:

@@ -1,8 +1,11 @@
 """``AsyncManager``: the :class:`~wfdsl.runtime.manager.Manager` surface for asyncio.
 
-Each call runs the synchronous manager in a worker thread
-(:func:`asyncio.to_thread`), so the event loop never blocks on the store's
-disk flushes or locks. Guards, hooks and compensators may be plain functions
+Each call runs the synchronous manager in a thread of the manager's own pool
+(threads made as calls need them, reused after), so the event loop never
+blocks on the store's disk flushes or locks, and the loop's default executor
+stays free for the application: a call waiting for an instance's turn, or for
+another worker's hooks, never takes the thread that a hook's
+``asyncio.to_thread`` is waiting for. Guards, hooks and compensators may be plain functions
 or ``async def`` coroutines; a coroutine runs on the event loop of the call
 that needs it (a context variable carries the loop into the worker thread, so
 one manager may be shared by threads that each run their own loop), and the
@@ -13,8 +16,13 @@ worker thread waits for it. Semantics, errors and stores are those of
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import inspect
+import os
+import threading
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, TypeVar
@@ -25,6 +33,7 @@ from wfdsl.runtime.batch import Send
 from wfdsl.runtime.binding import Call, bind
 from wfdsl.runtime.manager import Manager
 from wfdsl.runtime.report import ResumeReport, TimerReport
+from wfdsl.runtime.worker import POLL, Stop, WorkerStats, stopper
 from wfdsl.stores.records import InstanceRecord, Timer, Transition
 
 __all__ = ["AsyncManager"]
@@ -33,6 +42,33 @@ T = TypeVar("T")
 
 #: The event loop of the ``AsyncManager`` call being served.
 _LOOP: ContextVar[asyncio.AbstractEventLoop | None] = ContextVar("wfdsl_loop", default=None)
+
+
+#: Threads of the pool the managers' calls run in, at most: calls past it queue
+#: (they never wait for each other's threads: a call waits only for a turn,
+#: whose holder runs in a thread of its own).
+MAX_THREADS = 256
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        with _POOL_LOCK:
+            if _POOL is None:
+                _POOL = ThreadPoolExecutor(MAX_THREADS, thread_name_prefix="wfdsl-async")
+    return _POOL
+
+
+def _after_fork_in_child() -> None:
+    global _POOL
+    _POOL = None  # its threads do not exist in the child
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 async def _awaited(awaitable: Awaitable[T]) -> T:
@@ -72,9 +108,12 @@ class AsyncManager(BaseManager[S, E]):
         self.manager = Manager._bound(self.spec, self.store, calls, self.options)
 
     async def _run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        token = _LOOP.set(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
+        token = _LOOP.set(loop)
         try:
-            return await asyncio.to_thread(fn, *args, **kwargs)
+            ctx = contextvars.copy_context()
+            call = functools.partial(ctx.run, fn, *args, **kwargs)
+            return await loop.run_in_executor(_pool(), call)
         finally:
             _LOOP.reset(token)
 
@@ -144,3 +183,33 @@ class AsyncManager(BaseManager[S, E]):
     async def timers(self, instance_id: str) -> list[Timer]:
         """See :meth:`Manager.timers`."""
         return await self._run(self.manager.timers, instance_id)
+
+    async def run_worker(
+        self,
+        stop: Stop | asyncio.Event | None = None,
+        *,
+        poll: float = POLL,
+        until_idle: bool = False,
+        limit: int = 100,
+    ) -> WorkerStats:
+        """See :meth:`Manager.run_worker`: the worker loop runs in a thread of
+        the manager's pool, and async hooks on this call's loop. ``stop`` may
+        also be an :class:`asyncio.Event`; cancelling the awaiting task stops
+        the worker between two instances, as ``stop`` does.
+
+        :raises ValueError: ``poll`` or ``limit`` out of range.
+        :raises StoreError: the store failed.
+        """
+        cancelled = threading.Event()
+        asked = stopper(stop.is_set if isinstance(stop, asyncio.Event) else stop)
+
+        def stopped() -> bool:
+            return cancelled.is_set() or asked()
+
+        try:
+            return await self._run(
+                self.manager.run_worker, stopped, poll=poll, until_idle=until_idle, limit=limit
+            )
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise

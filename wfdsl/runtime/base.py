@@ -90,7 +90,8 @@ class BaseManager(Generic[S, E]):
         same name never run each other's work.
     :param lease: seconds (default 60) a worker holds hook work it runs. A dead
         worker's work is free at once; the lease only frees the work of one that
-        is alive but hung, so set it above your slowest hook.
+        is alive but hung (a process, or a thread of this one: the next call
+        takes its work over), so set it above your slowest hook.
     :param max_attempts: failures (default 5) after which hook work is dead.
     :param wait: seconds (default 5) a call waits for another worker that is
         running hooks of the same instance before it raises ``WorkInProgress``.

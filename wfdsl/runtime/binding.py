@@ -15,7 +15,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from wfdsl.errors import BindError
+from wfdsl.errors import BindError, a_type
 from wfdsl.ir import Spec
 
 __all__ = ["Call", "bind", "is_async", "returned_coroutine"]
@@ -40,7 +40,7 @@ def is_async(fn: object) -> bool:
 def _unfit(fn: object, *, allow_async: bool) -> str | None:
     """Why ``fn`` cannot serve as a guard or hook, or ``None``."""
     if not callable(fn):
-        return f"is not callable (it is a {type(fn).__name__})"
+        return f"is not callable (it is {a_type(fn)})"
     if inspect.isclass(fn):
         return f"is the class {fn.__qualname__}: give an instance or a function"
     if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
@@ -70,18 +70,25 @@ def bind(
     :raises BindError: naming every name that is missing or unfit, or saying why
         ``hooks`` as a whole cannot work.
     """
+    names = spec.guard_names + spec.hook_names()
+    given: str | None = None
+    plain: list[str] = []
     if inspect.isclass(hooks) and not issubclass(hooks, Mapping):
-        raise BindError(
-            spec.name,
-            given=f"hooks is the class {hooks.__qualname__}, not an instance: "
-            f"give {hooks.__qualname__}() (or a mapping of name to callable)",
-        )
-    if inspect.isclass(hooks):
+        # Static and class methods are callable on the class itself; a plain
+        # method needs an instance.
+        plain = [n for n in names if inspect.isfunction(inspect.getattr_static(hooks, n, None))]
+        if plain:
+            q = hooks.__qualname__
+            which = "is a plain method" if len(plain) == 1 else "are plain methods"
+            given = (
+                f"hooks is the class {q}, not an instance, and {', '.join(plain)} {which} "
+                f"(not @staticmethod): give {q}() (or a mapping of name to callable)"
+            )
+    elif inspect.isclass(hooks):
         raise BindError(
             spec.name,
             given=f"hooks is the class {hooks.__qualname__}: give a mapping of name to callable",
         )
-    names = spec.guard_names + spec.hook_names()
     bound: dict[str, Call] = {}
     missing: list[str] = []
     unfit: list[tuple[str, str]] = []
@@ -95,13 +102,18 @@ def bind(
         if fn is _MISSING or fn is None:
             missing.append(name)
             continue
+        if name in plain:
+            continue  # told in ``given``
         why = _unfit(fn, allow_async=allow_async)
         if why is not None:
             unfit.append((name, why))
         else:
             bound[name] = fn
-    if missing or unfit:
-        raise BindError(spec.name, missing, unfit)
+    if missing and given is None and inspect.isclass(hooks):
+        q = hooks.__qualname__
+        given = f"hooks is the class {q}, not an instance: give {q}() if it sets them"
+    if missing or unfit or given:
+        raise BindError(spec.name, missing, unfit, given)
     return bound
 
 

@@ -52,7 +52,9 @@ def compensate(
             raise UnknownInstance(wf, instance_id)
         engine.check_state(instance_id, inst.state)
         if inst.compensating is not None and inst.compensating != to_state:
-            raise CompensationInProgress(wf, instance_id, inst.compensating)
+            raise CompensationInProgress(
+                wf, instance_id, inst.compensating, f"compensate({instance_id!r}, {to_state!r})"
+            )
         if inst.pending or inst.dead:
             # Undoing a state before its hooks (or the compensators of the
             # states entered after it) have run would undo an effect not yet made.
@@ -87,7 +89,7 @@ def compensate(
                 )
                 taken.append(t)
                 if work:
-                    runner.run(t, work)
+                    runner.run(t, work, fresh=True)
             return taken
         except VersionConflict:
             continue

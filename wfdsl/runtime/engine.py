@@ -160,7 +160,9 @@ class Engine:
         self, instance_id: str, t: Transition, lease: Lease, plan: Plan | None = None
     ) -> list[WorkItem]:
         """The work transition ``t`` owes, held under ``lease``: its compensators
-        for a compensation step, else :meth:`plan`."""
+        for a compensation step, else :meth:`plan`. The first item's attempt
+        is counted already: the worker writing it runs it at once
+        (:meth:`Runner.run` with ``fresh``)."""
         if plan is None:
             if t.kind is TransitionKind.COMPENSATE:
                 plan = tuple((HookKind.COMPENSATE, h) for h in self.compensators[t.source or ""])
@@ -175,6 +177,7 @@ class Engine:
                 i,
                 hook,
                 kind,
+                attempts=1 if i == 0 else 0,
                 lease_owner=lease.owner,
                 lease_until=lease.until,
                 lease_proof=lease.proof,

@@ -179,6 +179,8 @@ class Manager(BaseManager[S, E]):
             work stays pending (or, on a replay, owed work failed again).
         :raises WorkInProgress: another worker is running the instance's hooks.
         :raises ReentrantCall: called from inside one of the instance's own hooks.
+        :raises SpecChanged: on a replay, the instance owes work written under
+            another version of the spec (see :meth:`retry`).
         """
         wf = self.workflow
         check_id(wf, instance_id)
@@ -203,7 +205,7 @@ class Manager(BaseManager[S, E]):
             with self._turn(ident, deadline):
                 work = self._engine.work(instance_id, first, self._runner.new_lease(), plan)
                 self.store.create(record, first, work, timers=timers)
-                self._runner.run(first, work)
+                self._runner.run(first, work, fresh=True)
             return first
         except AlreadyStarted:
             if key is None:
@@ -243,7 +245,10 @@ class Manager(BaseManager[S, E]):
         :raises WorkDead: the instance has dead work; see :meth:`retry`.
         :raises WorkInProgress: another worker still ran the instance's hooks after
             ``wait`` seconds; nothing was applied.
-        :raises ReentrantCall: sent from inside one of the instance's own hooks.
+        :raises ReentrantCall: sent from inside one of the instance's own hooks
+            (while it runs: a task it started may send once it returned).
+        :raises SpecChanged: the instance owes work written under another
+            version of the spec; nothing was applied (see :meth:`retry`).
         :raises HookFailed: owed work failed again (nothing new is applied), a
             hook of a timer that fired first failed (its transition stands; the
             event is not applied), or a hook of this transition failed (the
@@ -309,7 +314,7 @@ class Manager(BaseManager[S, E]):
                 with self._turn((self._scope, wf, instance_id), deadline):
                     work = self._engine.work(instance_id, t, self._runner.new_lease(), plan)
                     store.append(wf, instance_id, t, work, compensating=None, timers=timers)
-                    self._runner.run(t, work)
+                    self._runner.run(t, work, fresh=True)
                 return t
             except VersionConflict:
                 races += 1
@@ -398,6 +403,8 @@ class Manager(BaseManager[S, E]):
         :raises WorkInProgress: another worker still ran the instance's hooks
             after ``wait`` seconds; nothing was undone.
         :raises ReentrantCall: called from inside one of the instance's own hooks.
+        :raises SpecChanged: the instance owes work written under another
+            version of the spec; nothing was undone (see :meth:`retry`).
         :raises HookFailed: a compensator raised; the walk stops there.
         """
         target = str(to_state)
@@ -411,7 +418,9 @@ class Manager(BaseManager[S, E]):
 
     def retry(self, instance_id: str) -> int:
         """Re-drive the instance's dead work (and any other work it owes) now.
-        Returns how many dead items were revived.
+        Returns how many dead items were revived. The explicit way, too, to run
+        work the instance owes under another version of the spec, which
+        ``send`` and :meth:`resume` leave (``SpecChanged``, ``spec_changed``).
 
         :raises UnknownInstance: no such instance in this workflow.
         :raises UnknownState: the instance is in a state the spec does not declare.
@@ -427,7 +436,9 @@ class Manager(BaseManager[S, E]):
         revived = self.store.revive(self.workflow, instance_id)
         deadline = time.monotonic() + self.options.wait
         with self._turn(ident, deadline):
-            self._runner.drain(instance_id, deadline)
+            # The explicit way to run work an instance owes under another
+            # version of the spec (send and resume leave it: SpecChanged).
+            self._runner.drain(instance_id, deadline, other_spec=True)
         return revived
 
     def resume(self) -> ResumeReport:
@@ -436,13 +447,16 @@ class Manager(BaseManager[S, E]):
         wait up to ``wait`` seconds in all for work live workers are running, and
         carry interrupted compensations on to their target. Instances started
         under a different spec (their fingerprint differs) are reported in
-        ``spec_changed`` and left alone; an instance whose work fails is tried
-        once per call. ``report.ok`` is true only when nothing is owed.
+        ``spec_changed`` and left alone (:meth:`retry` runs their work); an
+        instance whose work fails is tried once per call. Each instance's work
+        is claimed only once this call holds its turn. ``report.ok`` is true
+        only when nothing is owed.
         """
         return self._resume(self.options.wait)
 
-    def _resume(self, wait: float) -> ResumeReport:
-        """:meth:`resume`, waiting up to ``wait`` seconds in all for live workers."""
+    def _resume(self, wait: float, skip: frozenset[str] = frozenset()) -> ResumeReport:
+        """:meth:`resume`, waiting up to ``wait`` seconds in all for live workers,
+        leaving the instances in ``skip`` alone (reported ``pending``)."""
         return recovery.resume(
             self.store,
             self._runner,
@@ -450,6 +464,7 @@ class Manager(BaseManager[S, E]):
             lambda iid: (self._scope, self.workflow, iid),
             self._compensate_in_turn,
             wait,
+            skip,
         )
 
     @staticmethod
@@ -536,7 +551,9 @@ class Manager(BaseManager[S, E]):
         in ``report``. Another thread of this process at the instance, or a live
         worker running its hooks, is not waited for."""
         try:
-            with ordering.turn((self._scope, self.workflow, instance_id), time.monotonic()):
+            with ordering.turn(
+                (self._scope, self.workflow, instance_id), time.monotonic(), self.options.lease
+            ):
                 self._firing.fire(instance_id, due_by, time.monotonic(), report, background=True)
         except (ordering.Busy, LostWork, WorkInProgress):
             held = [
@@ -544,8 +561,8 @@ class Manager(BaseManager[S, E]):
                 for w in self.store.pending_work(self.workflow, instance_id)
                 if w.status is WorkStatus.PENDING
             ]
-            if held:
-                report.in_progress.extend((instance_id, w.hook, w.lease_owner or "?") for w in held)
+            if held:  # the first is in hand; the rest wait for it
+                report.in_progress.append((instance_id, held[0].hook, held[0].lease_owner or "?"))
             else:  # another thread of this process is firing them
                 report.in_progress.append((instance_id, "", self.worker_id))
         except HookFailed as exc:
@@ -612,7 +629,7 @@ class Manager(BaseManager[S, E]):
         process that keeps it past ``deadline``, or work taken from under this
         worker, told as :class:`WorkInProgress`."""
         try:
-            with ordering.turn(ident, deadline):
+            with ordering.turn(ident, deadline, self.options.lease):
                 yield
         except (ordering.Busy, LostWork):
             held = [

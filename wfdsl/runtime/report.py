@@ -31,8 +31,12 @@ class ResumeReport:
     #: they are. Finished instances of an older spec are not listed.
     spec_changed: list[str] = field(default_factory=list)
     #: ``(instance_id, hook, owner)`` of work that another live worker (named
-    #: ``owner``) was still running when ``resume`` had waited ``wait`` seconds.
+    #: ``owner``) was still running when ``resume`` had waited ``wait`` seconds:
+    #: one per instance, the hook in hand.
     in_progress: list[tuple[str, str, str]] = field(default_factory=list)
+    #: ``(instance_id, hook)`` of work queued behind the work in progress of
+    #: its instance (not started yet; it runs after it, in order).
+    queued: list[tuple[str, str]] = field(default_factory=list)
     #: ``(instance_id, error)`` of instances whose work could not be run at all
     #: (a state or hook the loaded spec does not declare, unreadable data...):
     #: one instance's fault never stops the others'.
@@ -50,6 +54,7 @@ class ResumeReport:
             or self.dead
             or self.spec_changed
             or self.in_progress
+            or self.queued
             or self.errors
             or self.pending
         )
@@ -88,8 +93,8 @@ class TimerReport:
     #: loaded spec does not declare (SPEC §7.1): left as they are.
     unknown_state: list[tuple[str, str]] = field(default_factory=list)
     #: ``(instance_id, hook, owner)`` of hook work a live worker (or another
-    #: thread) was running: the instance's due timers wait for it, and are
-    #: tried again on the next call.
+    #: thread) was running (one per instance, the hook in hand): the
+    #: instance's due timers wait for it, and are tried again on the next call.
     in_progress: list[tuple[str, str, str]] = field(default_factory=list)
     #: Instances with due timers that wait for their dead work (``Manager.retry``).
     dead: list[str] = field(default_factory=list)

@@ -25,9 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = ["resume"]
 
-#: Work claimed per store transaction when nothing else is in the way.
-BATCH = 1000
-
 
 def resume(
     store: Store,
@@ -36,6 +33,7 @@ def resume(
     key_of: Callable[[str], ordering.Key],
     compensate: Callable[[str, str, float], list[Transition]],
     wait: float,
+    skip: frozenset[str] = frozenset(),
 ) -> ResumeReport:
     """See :meth:`wfdsl.runtime.manager.Manager.resume`."""
     report = ResumeReport()
@@ -59,32 +57,29 @@ def resume(
             report.failed.append((exc.instance_id, exc.hook, exc.error))
         except (WorkInProgress, ordering.Busy, LostWork):
             settled.add(instance_id)
-            for w in store.pending_work(wf, instance_id):
-                if w.status is WorkStatus.PENDING:
-                    report.in_progress.append((instance_id, w.hook, w.lease_owner or "?"))
+            held = [
+                w for w in store.pending_work(wf, instance_id) if w.status is WorkStatus.PENDING
+            ]
+            if held:
+                # The worker runs them one at a time, in order: the first is in
+                # hand, the others wait for it.
+                report.in_progress.append((instance_id, held[0].hook, held[0].lease_owner or "?"))
+                report.queued.extend((instance_id, w.hook) for w in held[1:])
         except WorkDead:
             settled.add(instance_id)  # listed with every dead instance below
         except Exception as exc:  # an instance's own fault: reported, the others go on
             settled.add(instance_id)
             report.errors.append((instance_id, f"{type(exc).__name__}: {exc}"))
 
-    def run_claimed(instance_id: str, items: list[WorkItem]) -> None:
+    def drain(instance_id: str, until: float) -> None:
         ran: list[WorkItem] = []
         try:
-            # Another thread of this process running this instance has the work
-            # in hand already: leave it to that thread rather than wait here.
-            with ordering.turn(key_of(instance_id), time.monotonic()):
-                runner.run_claimed(instance_id, items, ran)
-        except ordering.Busy:
-            pass  # looked at again below, with the others still owed
-        finally:
-            report.completed.extend((w.instance_id, w.hook) for w in ran)
-
-    def drain(instance_id: str) -> None:
-        ran: list[WorkItem] = []
-        try:
-            with ordering.turn(key_of(instance_id), deadline):
-                runner.drain(instance_id, deadline, ran)
+            # Claimed under the instance's turn, never ahead of it: work claimed
+            # for later would be this process's own to every other thread (they
+            # would run it too) and another live worker's to everyone else.
+            with ordering.turn(key_of(instance_id), until, runner.lease):
+                # Instances of another spec are left above, by the same rule.
+                runner.drain(instance_id, until, ran, other_spec=True)
         finally:
             report.completed.extend((w.instance_id, w.hook) for w in ran)
 
@@ -92,38 +87,27 @@ def resume(
         compensate(instance_id, target, deadline)
         report.compensated.append(instance_id)
 
-    if not changed:
-        # The common case: claim the whole workflow's work a batch at a time
-        # (one store transaction per batch) and run it instance by instance.
-        limit = BATCH
-        while True:
-            items = runner.claim(None, limit)
-            by_instance: dict[str, list[WorkItem]] = {}
-            for item in items:
-                if item.instance_id not in settled:
-                    by_instance.setdefault(item.instance_id, []).append(item)
-            for instance_id, work in by_instance.items():
-                drive(instance_id, run_claimed, instance_id, work)
-            if len(items) < limit:
-                break
-            if not by_instance:
-                # A full batch of work of instances already settled in this call:
-                # look past it rather than stop short of the rest.
-                limit += BATCH
+    # First what is free, without waiting for anyone; then, up to the deadline
+    # in all, what live workers (or other threads) held.
+    busy: list[str] = []
 
-    # What is left: work live workers (or other threads) hold, work of an
-    # instance started under another spec, work written while this ran.
+    def first_look(instance_id: str) -> None:
+        try:
+            drain(instance_id, time.monotonic())
+        except (WorkInProgress, ordering.Busy, LostWork):
+            busy.append(instance_id)
+
     for rec in store.instances(wf, pending_only=True):
-        iid = rec.instance_id
-        if iid in changed or iid in settled:
-            continue
-        drive(iid, drain, iid)
+        if rec.instance_id not in changed and rec.instance_id not in skip and not rec.dead:
+            drive(rec.instance_id, first_look, rec.instance_id)
+    for iid in busy:
+        drive(iid, drain, iid, deadline)
 
     unfinished = {r.instance_id for r in store.instances(wf, pending_only=True)}
     for rec in store.instances(wf, compensating_only=True):
         iid = rec.instance_id
         unfinished.add(iid)
-        if iid in changed or iid in settled or rec.compensating is None:
+        if iid in changed or iid in settled or iid in skip or rec.compensating is None:
             continue
 
         drive(iid, carry_on, iid, rec.compensating)

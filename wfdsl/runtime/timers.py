@@ -165,7 +165,12 @@ class Firing:
         :raises VersionConflict: another writer moved the instance first.
         """
         engine, store = self.engine, self.store
-        stale = [t for t in armed if t.seq != inst.version]
+        if any(t.seq > inst.version for t in armed):
+            # Armed by a transition written after the instance was read (the two
+            # reads are not one snapshot on every store): read it again, and
+            # never take a newer visit's timers for stale ones.
+            return True, inst.version
+        stale = [t for t in armed if t.seq < inst.version]
         if stale:
             # Left behind by a writer that did not remove them (a store written
             # by hand, or a bug): never current, so never fired; cleaned up.
@@ -249,5 +254,5 @@ class Firing:
         self.store.append(self.workflow, iid, t, work, compensating=None, timers=armed)
         report.fired.append(Fired(iid, t, timer))
         if work:
-            runner.run(t, work)
+            runner.run(t, work, fresh=True)
         return armed

@@ -9,12 +9,12 @@ the store's leases keep other processes off it (:mod:`wfdsl.stores.base`).
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from wfdsl.errors import HookFailed, UnknownHook, WorkDead, WorkInProgress
+from wfdsl.errors import HookFailed, SpecChanged, UnknownHook, WorkDead, WorkInProgress
+from wfdsl.runtime import ordering
 from wfdsl.runtime.binding import Call, returned_coroutine
 from wfdsl.runtime.context import Context
 from wfdsl.runtime.engine import Engine, Lease
@@ -82,78 +82,108 @@ class Runner:
     # -- running ---------------------------------------------------------------------
 
     def run(
-        self, t: Transition, items: Sequence[WorkItem], ran: list[WorkItem] | None = None
+        self,
+        t: Transition,
+        items: Sequence[WorkItem],
+        ran: list[WorkItem] | None = None,
+        *,
+        fresh: bool = False,
     ) -> None:
         """Run ``items`` (all of transition ``t``, held by this worker) in order,
-        marking them done; stop at the first failure, adding what succeeded to
-        ``ran``.
+        marking each done as it returns; stop at the first failure, adding what
+        succeeded to ``ran``.
 
-        :raises HookFailed: a hook raised; it is recorded (dead at the last attempt).
-        :raises LostWork: another worker took the rest over.
+        Every run of a hook counts as an attempt when it starts (SPEC §7: a
+        hook that kills its worker still uses up its attempts): work that
+        already started ``max_attempts`` times and never returned is dead, not
+        run again. With ``fresh``, ``items`` were just written by this worker
+        with the first one's attempt counted (:meth:`Engine.work`), which saves
+        the hot path a store write.
+
+        :raises HookFailed: a hook raised, or its worker died in it as many
+            times as allowed; it is recorded (dead at the last attempt).
+        :raises LostWork: another worker took the rest over (the lease ran out).
         :raises UnknownHook: the spec does not name a hook of the work.
         """
         calls = self.calls
         store = self.store
         wf = self.workflow
         effect_key = self.engine.effect_key
-        done: list[WorkItem] = []
         items = list(items)
+        if not items:
+            return
+        key = (store.scope, wf, items[0].instance_id)
         n = 0
-        try:
-            while n < len(items):
+        while n < len(items):
+            item = items[n]
+            if not self._still_held(key):
+                raise LostWork(items[n:])
+            if item.lease_proof != store.identity() or time.time() > (
+                (item.lease_until or 0.0) - self.lease / 2
+            ):
+                items[n:] = self._renew(items[n:])
                 item = items[n]
-                if item.lease_proof != store.identity() or time.time() > (
-                    (item.lease_until or 0.0) - self.lease / 2
-                ):
-                    items[n:] = self._renew(items[n:])
-                    item = items[n]
-                fn = calls.get(item.hook)
-                if fn is None:
-                    store.release(items[n:])
-                    raise UnknownHook(wf, item.instance_id, t.seq, item.hook, self.engine.label)
+            fn = calls.get(item.hook)
+            if fn is None:
+                store.release(items[n:])
+                raise UnknownHook(wf, item.instance_id, t.seq, item.hook, self.engine.label)
+            if fresh and n == 0:
+                attempt = item.attempts  # counted when the work was written
+            else:
+                if item.attempts >= self.max_attempts:
+                    error = (
+                        f"its worker stopped while running it (killed or crashed) "
+                        f"{item.attempts} time{'' if item.attempts == 1 else 's'}"
+                    )
+                    store.fail(item, error, dead=True, begun=True)
+                    raise HookFailed(wf, item.instance_id, t.seq, item.hook, item.attempts, error)
                 attempt = item.attempts + 1
-                ctx = Context(
-                    wf,
-                    item.instance_id,
-                    t.event,
-                    t.source,
-                    t.target,
-                    t.data,
-                    t.seq,
-                    attempt,
-                    effect_key(t, item),
-                    item.hook,
-                )
-                try:
-                    result = fn(ctx)
-                    if result is not None and hasattr(result, "__await__"):
-                        raise returned_coroutine(wf, item.hook, result)
-                except Exception as exc:
-                    self._finish(done, ran)
-                    done = []
-                    error = f"{type(exc).__name__}: {exc}"
-                    store.fail(item, error, dead=attempt >= self.max_attempts)
-                    raise HookFailed(
-                        wf, item.instance_id, t.seq, item.hook, attempt, error
-                    ) from exc
-                except BaseException:
-                    # Interrupted (KeyboardInterrupt, SystemExit...): what ran is
-                    # done, the rest is free for any worker at once.
-                    self._finish(done, ran)
-                    done = []
+                store.begin(item)
+            # The turn lasts as long as this hook's lease: past it, another
+            # thread may take the work over (SPEC §7.1, hung workers).
+            ordering.extend(key, max(0.0, (item.lease_until or 0.0) - time.time()))
+            ctx = Context(
+                wf,
+                item.instance_id,
+                t.event,
+                t.source,
+                t.target,
+                t.data,
+                t.seq,
+                attempt,
+                effect_key(t, item),
+                item.hook,
+            )
+            try:
+                result = fn(ctx)
+                if result is not None and hasattr(result, "__await__"):
+                    raise returned_coroutine(wf, item.hook, result)
+            except Exception as exc:
+                if not self._still_held(key):
+                    raise LostWork(items[n:]) from exc
+                error = f"{type(exc).__name__}: {exc}"
+                store.fail(item, error, dead=attempt >= self.max_attempts, begun=True)
+                raise HookFailed(wf, item.instance_id, t.seq, item.hook, attempt, error) from exc
+            except BaseException:
+                # Interrupted (KeyboardInterrupt, SystemExit...): what ran is
+                # done, the rest is free for any worker at once.
+                if self._still_held(key):
                     store.release(items[n:])
-                    raise
-                done.append(item)
-                n += 1
-        finally:
-            if done:
-                self._finish(done, ran)
-
-    def _finish(self, done: list[WorkItem], ran: list[WorkItem] | None) -> None:
-        if done:
-            self.store.complete(done)
+                raise
+            if not self._still_held(key):
+                # Hung past its lease: another thread took the work over and
+                # runs (or ran) it; this late result is not recorded again.
+                raise LostWork(items[n:])
+            store.complete((item,))
             if ran is not None:
-                ran.extend(done)
+                ran.append(item)
+            n += 1
+
+    @staticmethod
+    def _still_held(key: ordering.Key) -> bool:
+        """Whether this worker still holds the instance's turn (runs outside
+        any turn, as store-level tests do, count as held)."""
+        return ordering.held(key) or not ordering.in_turn(key)
 
     def _renew(self, rest: list[WorkItem]) -> list[WorkItem]:
         """Lease ``rest`` again (under this worker's current identity, for a full
@@ -190,6 +220,22 @@ class Runner:
         if batch:
             self.run(by_seq[batch[0].seq], batch, ran)
 
+    def check_spec(self, instance_id: str) -> None:
+        """:raises SpecChanged: the instance owes work and was started under a
+        spec whose fingerprint is not the loaded one's."""
+        inst = self.store.load(self.workflow, instance_id)
+        if inst is None or inst.fingerprint == self.engine.fingerprint:
+            return
+        owed = self.store.pending_work(self.workflow, instance_id)
+        if owed:
+            raise SpecChanged(
+                self.workflow,
+                instance_id,
+                [w.hook for w in owed],
+                inst.fingerprint,
+                self.engine.label,
+            )
+
     # -- owed work ---------------------------------------------------------------------
 
     def drain(
@@ -199,6 +245,7 @@ class Runner:
         ran: list[WorkItem] | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        other_spec: bool = False,
     ) -> None:
         """Run every piece of work the instance owes, in order, until it owes
         none: claim what is free (a dead worker's work is free at once) and poll,
@@ -209,19 +256,29 @@ class Runner:
         :raises WorkDead: the next work owed is dead.
         :raises WorkInProgress: a live worker still held work at the deadline.
         :raises UnknownHook: the spec does not name a hook of the work.
+        :raises SpecChanged: the instance was started under another spec and
+            owes work (one rule with ``resume()``, which leaves it too), unless
+            ``other_spec`` (what ``Manager.retry`` passes).
         """
         store = self.store
         wf = self.workflow
+        if not other_spec:
+            self.check_spec(instance_id)
         pause = FIRST_PAUSE
         started: float | None = None
         while True:
             items = self.claim(instance_id)
             if items:
-                # Work lost to another holder is waited for like any other.
-                with contextlib.suppress(LostWork):
+                try:
                     self.run_claimed(instance_id, items, ran)
+                except LostWork:
+                    if not self._still_held((store.scope, wf, instance_id)):
+                        raise  # this thread hung past its lease: it stops here
+                    # Work lost to another process is waited for like any other.
                 pause = FIRST_PAUSE
-                continue
+                if store.pending_work(wf, instance_id):
+                    continue  # more (written meanwhile, or held by another)
+                return
             owed = store.pending_work(wf, instance_id)
             if not owed:
                 return

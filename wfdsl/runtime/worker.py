@@ -16,6 +16,14 @@ One loop, for one or more workflows on one store:
    ``LISTEN``/``NOTIFY``) arms a sooner timer. A pass that did anything is
    followed by another at once.
 
+**Retry backoff.** Hook work that fails is not tried again at every pass: an
+instance whose work failed is left alone for :func:`retry_delay` of its
+failures in a row -- 1 s after the first, then 2 s, 4 s, 8 s ... doubling up to
+5 minutes (:data:`RETRY_FIRST`, :data:`RETRY_LONGEST`) -- measured on the
+manager's clock (``set_clock`` drives it in tests), and kept in the worker's
+memory (a restarted worker tries at once). A success clears it. Work that
+fails ``max_attempts`` times is dead whatever the schedule (SPEC §7).
+
 It stops when ``stop`` says so (``wfdsl worker``: SIGINT or SIGTERM), between
 two instances: the hooks of the one in hand run to their end, timers claimed
 and not yet tried are released at once for other workers, and nothing is held
@@ -47,7 +55,17 @@ from wfdsl.stores.records import WorkItem, epoch_ms
 if TYPE_CHECKING:
     from wfdsl.runtime.manager import Manager
 
-__all__ = ["POLL", "SWEEP", "Stop", "WorkerStats", "run_worker"]
+__all__ = [
+    "POLL",
+    "RETRY_FIRST",
+    "RETRY_LONGEST",
+    "SWEEP",
+    "Stop",
+    "WorkerStats",
+    "retry_delay",
+    "run_worker",
+    "stopper",
+]
 
 log = logging.getLogger("wfdsl.worker")
 
@@ -60,6 +78,11 @@ Stop = threading.Event | Callable[[], bool]
 POLL = 5.0
 #: Seconds between sweeps (:meth:`Manager.resume`), by default.
 SWEEP = 60.0
+#: Seconds an instance whose hook work failed is left before the worker tries it
+#: again, after its first failure in a row; each further failure doubles it...
+RETRY_FIRST = 1.0
+#: ... up to this many seconds.
+RETRY_LONGEST = 300.0
 #: Longest single wait, in seconds: how soon a stop request is noticed.
 _SLICE = 0.25
 
@@ -91,7 +114,50 @@ class WorkerStats:
         return not (self.failed or self.dead or self.left)
 
 
-def _stopper(stop: Stop | None) -> Callable[[], bool]:
+def retry_delay(failures: int) -> float:
+    """Seconds the worker leaves an instance alone after ``failures`` (>= 1)
+    failures of its hook work in a row: 1, 2, 4, 8 ... up to 300."""
+    doublings = min(max(failures, 1) - 1, 30)
+    return min(RETRY_LONGEST, RETRY_FIRST * float(1 << doublings))
+
+
+class _Backoff:
+    """Per ``(workflow, instance)``: failures in a row, and the time (ms since
+    the epoch, on the manager's clock) before which the worker leaves it."""
+
+    def __init__(self) -> None:
+        self.failures: dict[tuple[str, str], int] = {}
+        self.until: dict[tuple[str, str], int] = {}
+
+    def waiting(self, mgr: Manager[Any, Any], instance_id: str) -> bool:
+        until = self.until.get((mgr.workflow, instance_id))
+        return until is not None and epoch_ms(mgr._clock()) < until
+
+    def held_back(self, mgr: Manager[Any, Any]) -> frozenset[str]:
+        now = epoch_ms(mgr._clock())
+        wf = mgr.workflow
+        return frozenset(i for (w, i), until in self.until.items() if w == wf and now < until)
+
+    def failed(self, mgr: Manager[Any, Any], instance_id: str) -> None:
+        k = (mgr.workflow, instance_id)
+        n = self.failures[k] = self.failures.get(k, 0) + 1
+        self.until[k] = epoch_ms(mgr._clock()) + int(retry_delay(n) * 1000)
+
+    def succeeded(self, mgr: Manager[Any, Any], instance_id: str) -> None:
+        k = (mgr.workflow, instance_id)
+        self.failures.pop(k, None)
+        self.until.pop(k, None)
+
+    def soonest(self, mgr: Manager[Any, Any]) -> int | None:
+        """When the next instance of ``mgr``'s workflow held back is free again."""
+        now = epoch_ms(mgr._clock())
+        wf = mgr.workflow
+        due = [u for (w, _), u in self.until.items() if w == wf and u > now]
+        return min(due) if due else None
+
+
+def stopper(stop: Stop | None) -> Callable[[], bool]:
+    """``stop`` as a callable that says whether to stop (never, for ``None``)."""
     if stop is None:
         return lambda: False
     if isinstance(stop, threading.Event):
@@ -133,8 +199,9 @@ def run_worker(
         raise ValueError(f"one manager per workflow: {', '.join(sorted(names))}")
     if not poll > 0 or not sweep > 0 or limit < 1:
         raise ValueError("poll and sweep must be positive, and limit at least 1")
-    stopped = _stopper(stop)
+    stopped = stopper(stop)
     stats = WorkerStats()
+    backoff = _Backoff()
     listener = store.listen(names)
     log.info(
         "worker %s started: %s on %s (polling every %gs)",
@@ -152,18 +219,18 @@ def run_worker(
             for mgr in managers:
                 if stopped():
                     break
-                progress |= _owed_work(mgr, stats, stopped)
+                progress |= _owed_work(mgr, stats, stopped, backoff)
                 if sweeping and not stopped():
-                    progress |= _sweep(mgr, stats)
+                    progress |= _sweep(mgr, stats, backoff)
                 if not stopped():
-                    progress |= _timers(mgr, stats, limit, stopped)
+                    progress |= _timers(mgr, stats, limit, stopped, backoff)
             if sweeping:
                 next_sweep = time.monotonic() + sweep
             if progress or stopped():
                 continue
             if until_idle:
                 break
-            _sleep(managers, listener, poll, stopped)
+            _sleep(managers, listener, poll, stopped, backoff)
     finally:
         listener.close()
         log.info(
@@ -182,13 +249,17 @@ def _sleep(
     listener: Any,
     poll: float,
     stopped: Callable[[], bool],
+    backoff: _Backoff,
 ) -> None:
-    """Until the soonest future due time, ``poll`` seconds at most, or a sooner
-    timer is armed, or a stop is asked for."""
+    """Until the soonest future due time (or end of a retry backoff), ``poll``
+    seconds at most, or a sooner timer is armed, or a stop is asked for."""
     wait = poll
     soonest: int | None = None
     for mgr in managers:
         now = epoch_ms(mgr._clock())
+        retry = backoff.soonest(mgr)
+        if retry is not None:
+            wait = min(wait, (retry - now) / 1000)
         due = mgr.store.next_due(mgr.workflow, after=now)
         if due is not None:
             wait = min(wait, (due - now) / 1000)
@@ -204,9 +275,12 @@ def _name(mgr: Manager[Any, Any], instance_id: str) -> str:
     return f"{mgr.workflow}/{instance_id}"
 
 
-def _owed_work(mgr: Manager[Any, Any], stats: WorkerStats, stopped: Callable[[], bool]) -> bool:
+def _owed_work(
+    mgr: Manager[Any, Any], stats: WorkerStats, stopped: Callable[[], bool], backoff: _Backoff
+) -> bool:
     """Run the work nobody is running, instance by instance (found through the
-    store's index of open work); return whether any ran."""
+    store's index of open work), but for instances held back after a failure;
+    return whether any ran."""
     store, runner, wf = mgr.store, mgr._runner, mgr.workflow
     me = store.identity()
     progress = False
@@ -216,16 +290,20 @@ def _owed_work(mgr: Manager[Any, Any], stats: WorkerStats, stopped: Callable[[],
         iid = rec.instance_id
         if rec.fingerprint != mgr.fingerprint:
             continue  # left for workers of its own spec; the sweep reports it
+        if backoff.waiting(mgr, iid):
+            continue
         holders = {w.ident: w for w in store.pending_work(wf, iid)}
         ran: list[WorkItem] = []
         try:
-            with ordering.turn((mgr._scope, wf, iid), time.monotonic()):
+            with ordering.turn((mgr._scope, wf, iid), time.monotonic(), runner.lease):
                 items = runner.claim(iid)
                 if not items:
                     continue
                 _log_takeover(mgr, iid, items, holders, me, stats)
                 runner.run_claimed(iid, items, ran)
+            backoff.succeeded(mgr, iid)
         except HookFailed as exc:
+            backoff.failed(mgr, iid)
             _log_failure(mgr, exc, stats)
         except (ordering.Busy, LostWork, WorkInProgress, WorkDead):
             pass  # in other hands, or dead: the sweep and retry() deal with it
@@ -302,11 +380,13 @@ def _dead(mgr: Manager[Any, Any], instance_id: str, what: str, stats: WorkerStat
         log.error("%s: %s; fix the cause, then: wfdsl retry %s", name, what, instance_id)
 
 
-def _sweep(mgr: Manager[Any, Any], stats: WorkerStats) -> bool:
-    """:meth:`Manager.resume` without waiting for live workers; log what it left."""
-    report: ResumeReport = mgr._resume(0.0)
+def _sweep(mgr: Manager[Any, Any], stats: WorkerStats, backoff: _Backoff) -> bool:
+    """:meth:`Manager.resume` without waiting for live workers (nor trying
+    instances held back after a failure); log what it left."""
+    report: ResumeReport = mgr._resume(0.0, skip=backoff.held_back(mgr))
     stats.ran += len(report.completed)
     for iid, hook, error in report.failed:
+        backoff.failed(mgr, iid)
         stats.failed += 1
         log.warning("%s: %s failed again: %s", _name(mgr, iid), hook, error)
     for iid in report.dead:
@@ -321,7 +401,11 @@ def _sweep(mgr: Manager[Any, Any], stats: WorkerStats) -> bool:
 
 
 def _timers(
-    mgr: Manager[Any, Any], stats: WorkerStats, limit: int, stopped: Callable[[], bool]
+    mgr: Manager[Any, Any],
+    stats: WorkerStats,
+    limit: int,
+    stopped: Callable[[], bool],
+    backoff: _Backoff,
 ) -> bool:
     """Fire due timers (as many batches as are due); log each; return whether
     any fired or was spent."""
@@ -351,6 +435,7 @@ def _timers(
             if f.instance_id not in failed
         )
         for iid, hook, error in report.failed:
+            backoff.failed(mgr, iid)
             stats.failed += 1
             log.warning("%s: %s failed: %s; it will be retried", _name(mgr, iid), hook, error)
         for iid in report.dead:

@@ -237,9 +237,19 @@ class Store(Protocol):
         """
         ...
 
-    def fail(self, item: WorkItem, error: str, *, dead: bool) -> None:
-        """Record a failed run of ``item``: one more attempt, the error text, and,
-        with ``dead``, status dead. Releases every lease that ``item``'s holder
+    def begin(self, item: WorkItem) -> None:
+        """Record that a run of ``item`` starts: one more attempt, counted before
+        the hook runs, so that a hook that kills its worker still uses up its
+        attempts. Like :meth:`complete`, it may skip the disk flush (a lost
+        count only allows one more run).
+
+        :raises StoreError: the backend failed.
+        """
+        ...
+
+    def fail(self, item: WorkItem, error: str, *, dead: bool, begun: bool = False) -> None:
+        """Record a failed run of ``item``: one more attempt (none with ``begun``:
+        :meth:`begin` counted it), the error text, and, with ``dead``, status dead. Releases every lease that ``item``'s holder
         (its ``lease_proof``) has on the instance's pending work, so that the work
         can be retried in order by any worker.
 

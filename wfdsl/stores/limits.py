@@ -27,6 +27,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from wfdsl.errors import a_type
 from wfdsl.stores.frozen import EMPTY, FrozenDict, FrozenList
 from wfdsl.stores.records import dump_data
 
@@ -163,7 +164,7 @@ class _Walk:
             return self.mapping(value, depth + 1)
         if isinstance(value, (list, tuple)):
             return self.array(value, depth + 1)
-        raise DataRefused(f"holds a {kind.__name__}, which is not a JSON value")
+        raise DataRefused(f"holds {a_type(kind)}, which is not a JSON value")
 
     def integer(self, value: int) -> int:
         if not -_INT_BOUND < value < _INT_BOUND:
@@ -222,7 +223,7 @@ def freeze_data(data: object) -> tuple[FrozenDict, str]:
     if data is None:
         return EMPTY, "{}"
     if not isinstance(data, Mapping):
-        raise DataRefused(f"must be a mapping of JSON values, not a {type(data).__name__}")
+        raise DataRefused(f"must be a mapping of JSON values, not {a_type(data)}")
     if not data:
         return EMPTY, "{}"
     frozen = _Walk().mapping(data, 1)

@@ -447,7 +447,16 @@ class MemoryStore:
                 if inst is not None and inst.work.pop((w.seq, w.idx), None) is not None:
                     self._recount(inst)
 
-    def fail(self, item: WorkItem, error: str, *, dead: bool) -> None:
+    def begin(self, item: WorkItem) -> None:
+        self._check()
+        with self._lock:
+            inst = self._instances.get((item.workflow, item.instance_id))
+            k = (item.seq, item.idx)
+            cur = None if inst is None else inst.work.get(k)
+            if inst is not None and cur is not None and cur.status is WorkStatus.PENDING:
+                inst.work[k] = dataclasses.replace(cur, attempts=cur.attempts + 1)
+
+    def fail(self, item: WorkItem, error: str, *, dead: bool, begun: bool = False) -> None:
         self._check()
         with self._lock:
             inst = self._instances.get((item.workflow, item.instance_id))
@@ -459,7 +468,7 @@ class MemoryStore:
                 return
             inst.work[k] = dataclasses.replace(
                 cur,
-                attempts=cur.attempts + 1,
+                attempts=cur.attempts if begun else cur.attempts + 1,
                 last_error=error,
                 status=WorkStatus.DEAD if dead else WorkStatus.PENDING,
             )

@@ -399,10 +399,17 @@ WHERE w.workflow = %(wf)s AND w.instance_id = %(id)s AND w.seq = %(seq)s
 _ASYNC_COMMIT = "\nFROM (SELECT set_config('synchronous_commit', 'off', true)) AS nowait(setting)"
 
 _FAIL = """UPDATE {s}.wf_work
-SET attempts = attempts + 1, last_error = %(error)s, status = %(status)s,
+SET attempts = attempts + %(add)s, last_error = %(error)s, status = %(status)s,
     op_token = %(token)s::uuid
 WHERE workflow = %(wf)s AND instance_id = %(id)s AND seq = %(seq)s AND idx = %(idx)s
   AND status = 'pending' AND op_token IS DISTINCT FROM %(token)s::uuid"""
+
+#: One more attempt, counted as a hook starts (at most once per token: a retry
+#: on a fresh connection of a write that was applied changes nothing).
+_BEGIN = """UPDATE {s}.wf_work w
+SET attempts = attempts + 1, op_token = %(token)s::uuid{async_}
+WHERE w.workflow = %(wf)s AND w.instance_id = %(id)s AND w.seq = %(seq)s AND w.idx = %(idx)s
+  AND w.status = 'pending' AND w.op_token IS DISTINCT FROM %(token)s::uuid"""
 
 _RELEASE = """UPDATE {s}.wf_work SET lease_owner = NULL, lease_until = NULL, lease_proof = NULL
 WHERE workflow = %(wf)s AND instance_id = %(id)s AND status <> 'done'
@@ -746,6 +753,7 @@ class PostgresStore(SQLStore):
                 _COMPLETE.replace("{async_}", "" if durable_completions else _ASYNC_COMMIT),
             ),
             ("fail", _FAIL),
+            ("begin", _BEGIN.replace("{async_}", "" if durable_completions else _ASYNC_COMMIT)),
             ("release_holder", _RELEASE),
             ("revive", _REVIVE),
         ):
@@ -1238,8 +1246,24 @@ class PostgresStore(SQLStore):
 
         self._call("mark work done", op)
 
-    def fail(self, item: WorkItem, error: str, *, dead: bool) -> None:
+    def begin(self, item: WorkItem) -> None:
         params = {
+            "wf": item.workflow,
+            "id": item.instance_id,
+            "seq": item.seq,
+            "idx": item.idx,
+            "token": str(uuid.uuid4()),
+        }
+        query = self._sql["begin"]
+
+        def op(conn: Connection[Any]) -> None:
+            conn.execute(query, params)
+
+        self._call("count an attempt", op)
+
+    def fail(self, item: WorkItem, error: str, *, dead: bool, begun: bool = False) -> None:
+        params = {
+            "add": 0 if begun else 1,
             "wf": item.workflow,
             "id": item.instance_id,
             "seq": item.seq,

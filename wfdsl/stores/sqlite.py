@@ -1134,7 +1134,9 @@ class SQLiteStore(SQLStore):
             args.append(instance_id)
         sql += " ORDER BY instance_id, seq, idx"
         claimed: list[WorkItem] = []
-        with self._write() as conn:
+        # A lease lost with the machine's power was held by a worker lost with
+        # it: the claim need not wait for the disk (as completion markers).
+        with self._write(flush=False) as conn:
             # Streamed: the prefix rule needs the blocked rows too, so the
             # filter runs here, not in SQL; it stops at ``limit`` free items.
             verdicts: dict[str, bool] = {}
@@ -1199,10 +1201,19 @@ class SQLiteStore(SQLStore):
                     after,
                 )
 
-    def fail(self, item: WorkItem, error: str, *, dead: bool) -> None:
+    def begin(self, item: WorkItem) -> None:
+        with self._write(flush=False) as conn:
+            conn.execute(
+                "UPDATE wf_work SET attempts = attempts + 1 WHERE workflow = ? "
+                "AND instance_id = ? AND seq = ? AND idx = ? AND status = 'pending'",
+                item.ident,
+            )
+
+    def fail(self, item: WorkItem, error: str, *, dead: bool, begun: bool = False) -> None:
         with self._write() as conn:
             conn.execute(
-                "UPDATE wf_work SET attempts = attempts + 1, last_error = ?, status = ? "
+                f"UPDATE wf_work SET attempts = attempts + {0 if begun else 1}, "
+                "last_error = ?, status = ? "
                 "WHERE workflow = ? AND instance_id = ? AND seq = ? AND idx = ? "
                 "AND status = 'pending'",
                 (error, "dead" if dead else "pending", *item.ident),
