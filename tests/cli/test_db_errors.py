@@ -134,6 +134,8 @@ def test_a_reading_command_leaves_a_foreign_sqlite_file_byte_for_byte(
     before = snapshot(tmp_path)
     line = one_line_error(run(*READERS[command], "--db", str(db)), 2)
     assert says in line and str(db) in line
+    if case == "an older wfdsl schema":
+        assert line.count(str(db)) == 1  # not "--db X: X: schema version ..."
     assert snapshot(tmp_path) == before  # no table, no user_version, no WAL, no -wal/-shm
 
 

@@ -441,3 +441,71 @@ def test_timers_whose_guard_is_false_are_spent_in_the_batch_and_reported() -> No
     assert [f.instance_id for f in report.fired] == ["b"]
     assert [t.instance_id for t in report.spent] == ["a"]
     assert mgr.timers("a") == [] and mgr.state("a") == "waiting"
+
+
+ATTEMPTS = """workflow w {
+    initial state a
+    state b { enter h1, h2 }
+    final state c
+    event go, fin
+    a -> b on go
+    b -> c on fin
+}"""
+
+
+@pytest.mark.parametrize("max_attempts", [1, 3])
+def test_hooks_of_a_batch_count_attempts_as_a_send_does(store: Store, max_attempts: int) -> None:
+    """The first run of a hook is attempt 1, and ``max_attempts`` means as many
+    real runs, whether its transition came from ``send`` or ``send_many``."""
+
+    def runs(batched: bool) -> tuple[list[int], list[str]]:
+        seen: list[int] = []
+
+        def h1(ctx: Context) -> None:
+            seen.append(ctx.attempt)
+            raise RuntimeError("card declined")
+
+        iid = f"{'many' if batched else 'one'}-{max_attempts}"
+        mgr = Manager(
+            wfdsl.loads(ATTEMPTS),
+            store,
+            hooks={"h1": h1, "h2": lambda ctx: None},
+            max_attempts=max_attempts,
+        )
+        mgr.start(iid)
+        outcomes: list[str] = []
+        if batched:
+            (first,) = mgr.send_many([Send(iid, "go")])
+            outcomes.append(type(first).__name__)
+        else:
+            try:
+                mgr.send(iid, "go")
+            except WorkflowError as exc:
+                outcomes.append(type(exc).__name__)
+        for _ in range(max_attempts):  # each send runs the owed hook first
+            try:
+                mgr.send(iid, "fin")
+            except WorkflowError as exc:
+                outcomes.append(type(exc).__name__)
+        return seen, outcomes
+
+    seen, outcomes = runs(batched=False)
+    assert runs(batched=True) == (seen, outcomes)
+    assert seen == list(range(1, max_attempts + 1))
+    assert outcomes == ["HookFailed"] * max_attempts + ["WorkDead"]
+
+
+def test_a_hook_of_a_batched_timer_firing_starts_at_attempt_one() -> None:
+    clock = Clock()
+    attempts: list[int] = []
+    mgr = Manager(
+        wfdsl.loads(TIMED),
+        MemoryStore(),
+        hooks={"urgent": lambda c: True, "escalated_hook": lambda c: attempts.append(c.attempt)},
+        clock=clock,
+    )
+    for i in range(3):
+        mgr.start(f"t{i}")
+    clock.now = T0 + timedelta(minutes=11)
+    assert len(mgr.fire_due().fired) == 3
+    assert attempts == [1, 1, 1]

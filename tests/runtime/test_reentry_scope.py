@@ -12,11 +12,12 @@ import threading
 import pytest
 
 import wfdsl
-from wfdsl.errors import ReentrantCall
+from wfdsl.errors import HookFailed, ReentrantCall
 from wfdsl.runtime.aio import AsyncManager
 from wfdsl.runtime.context import Context
 from wfdsl.runtime.manager import Manager
 from wfdsl.stores.base import Store
+from wfdsl.stores.records import Transition
 
 SPEC = wfdsl.loads(
     """workflow door {
@@ -76,6 +77,41 @@ def test_a_task_created_in_an_async_hook_may_send_once_the_hook_returned(store: 
         return await asyncio.wait_for(tasks[0], HANG)
 
     assert asyncio.run(main()) == "open"
+
+
+def test_a_task_created_in_an_async_hook_that_sends_at_once_waits_its_turn(
+    store: Store,
+) -> None:
+    """The task starts no later than the hook's return, while its worker is
+    still recording the hook done: an ordinary call, not a nested one."""
+
+    async def main() -> list[str]:
+        tasks: list[asyncio.Task[Transition]] = []
+
+        async def lock_it(ctx: Context) -> None:
+            tasks.append(asyncio.create_task(mgr.send(ctx.instance_id, "open")))
+
+        mgr = AsyncManager(SPEC, store, hooks={"lock_it": lock_it})
+        await asyncio.gather(*(mgr.start(f"t-{i}") for i in range(20)))
+        done = await asyncio.wait_for(asyncio.gather(*tasks), HANG)
+        return [t.target for t in done]
+
+    assert asyncio.run(main()) == ["open"] * 20
+
+
+def test_a_send_an_async_hook_awaits_on_its_own_instance_is_still_refused(
+    store: Store,
+) -> None:
+    async def main() -> BaseException | None:
+        async def lock_it(ctx: Context) -> None:
+            await mgr.send(ctx.instance_id, "open")
+
+        mgr = AsyncManager(SPEC, store, hooks={"lock_it": lock_it})
+        with pytest.raises(HookFailed) as caught:
+            await asyncio.wait_for(mgr.start("n-1"), HANG)
+        return caught.value.__cause__
+
+    assert isinstance(asyncio.run(main()), ReentrantCall)
 
 
 def test_to_thread_from_an_async_hook_after_it_returned_is_not_refused(store: Store) -> None:

@@ -56,6 +56,8 @@ def db_error(db: str, exc: BaseException | str) -> UserError:
     from wfdsl.stores.urls import redact
 
     text = " ".join(str(exc).split())
+    # A store's message may start with the path the user just gave: say it once.
+    text = text.removeprefix(f"{db}: ")
     return UserError(redact(f"--db {db}: {text}", db))
 
 

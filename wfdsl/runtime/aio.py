@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from wfdsl.errors import WorkflowError
+from wfdsl.runtime import ordering
 from wfdsl.runtime.base import BaseManager, E, Hooks, S
 from wfdsl.runtime.batch import Send
 from wfdsl.runtime.binding import Call, bind
@@ -71,7 +72,15 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+#: The asyncio task an async hook or guard runs in (set by :func:`_awaited`).
+#: Tasks the hook creates inherit it, which tells them apart: a call made in
+#: that very task is nested in the hook (it would wait for itself), a call from
+#: a task the hook started is an ordinary one, which waits its turn.
+_HOOK_TASK: ContextVar[asyncio.Task[Any] | None] = ContextVar("wfdsl_hook_task", default=None)
+
+
 async def _awaited(awaitable: Awaitable[T]) -> T:
+    _HOOK_TASK.set(asyncio.current_task())
     return await awaitable
 
 
@@ -112,6 +121,12 @@ class AsyncManager(BaseManager[S, E]):
         token = _LOOP.set(loop)
         try:
             ctx = contextvars.copy_context()
+            hook_task = _HOOK_TASK.get()
+            if hook_task is not None and hook_task is not asyncio.current_task():
+                # Started by a hook, not awaited inside it: the hook's turn is
+                # not this call's (it may well have returned by now).
+                ctx.run(ordering.ACTIVE.set, None)
+                ctx.run(_HOOK_TASK.set, None)
             call = functools.partial(ctx.run, fn, *args, **kwargs)
             return await loop.run_in_executor(_pool(), call)
         finally:

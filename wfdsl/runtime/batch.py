@@ -215,7 +215,8 @@ def _round(
             if results[p.item.pos] is not p.append.transition:
                 continue  # not written
             try:
-                mgr._runner.run(p.append.transition, p.append.work)
+                # Written just now by this worker, first attempt counted (Engine.work).
+                mgr._runner.run(p.append.transition, p.append.work, fresh=True)
             except LostWork:
                 results[p.item.pos] = _in_progress(mgr, p.item.instance_id)
             except WorkflowError as exc:  # HookFailed, UnknownHook: the transition stands
@@ -449,7 +450,7 @@ def fire_claimed(
             fates[f.instance_id] = ("fired", {x.ident for x in f.spent})
             if f.append.work:
                 try:
-                    mgr._runner.run(t, f.append.work)
+                    mgr._runner.run(t, f.append.work, fresh=True)
                 except HookFailed as exc:
                     report.failed.append((exc.instance_id, exc.hook, exc.error))
                     continue

@@ -457,17 +457,17 @@ class SQLiteStore(SQLStore):
         else:
             self._scope = "sqlite:" + os.path.realpath(self.path)
             try:
-                mode: int | None = os.stat(self.path).st_mode
+                kind: int | None = os.stat(self.path).st_mode
             except OSError:
-                mode = None
-            if mode is not None and not stat.S_ISREG(mode):
+                kind = None
+            if kind is not None and not stat.S_ISREG(kind):
                 # SQLite would say "disk I/O error" for a FIFO or a device, or
                 # "unable to open database file" for a directory.
                 raise StoreError(
                     f"cannot open SQLite database {self.path!r}: not a regular file "
                     "(a directory, FIFO or device); give a database file"
                 )
-            if readonly and mode is None:
+            if readonly and kind is None:
                 raise StoreError(f"cannot open SQLite database {self.path!r}: no such file")
         with self._lock:
             _OPEN.add(self)  # first: a fork from now on closes the connection
