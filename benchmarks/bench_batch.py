@@ -261,8 +261,33 @@ def timers_raw_batched(path: str, n: int) -> Callable[[int], int]:
     return fire
 
 
+def lockstep(
+    make: dict[str, Callable[[int], Callable[[int], int]]], n: int, rounds: int, batch: int
+) -> dict[str, float]:
+    """Timers fired per second by each variant: in each round every variant
+    fires its ``n`` timers, the variants taking turns a ``batch`` at a time;
+    the median of the rounds."""
+    results: dict[str, list[float]] = {}
+    for r in range(rounds):
+        fires = {name: build(r) for name, build in make.items()}
+        spent = dict.fromkeys(fires, 0.0)
+        left = dict.fromkeys(fires, n)
+        while any(left.values()):
+            for name, fire in fires.items():
+                if not left[name]:
+                    continue
+                t0 = time.perf_counter()
+                done = fire(batch)
+                spent[name] += time.perf_counter() - t0
+                assert done, f"{name} fired nothing with {left[name]} left"
+                left[name] -= done
+        for name, seconds in spent.items():
+            results.setdefault(name, []).append(n / seconds)
+    return {name: statistics.median(v) for name, v in results.items()}
+
+
 def timers_table(tmp: str, n: int, batch: int, rounds: int) -> None:
-    from bench_timers import lockstep, settle_sqlite, sqlite_raw, wfdsl_fire
+    from bench_timers import settle_sqlite, sqlite_raw, wfdsl_fire
 
     rates = lockstep(
         {
