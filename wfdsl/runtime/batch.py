@@ -64,7 +64,6 @@ from wfdsl.stores.records import (
     TransitionKind,
     WorkStatus,
     epoch_ms,
-    from_epoch_ms,
 )
 
 if TYPE_CHECKING:
@@ -496,20 +495,8 @@ def _decide_timers(
         if edge is None:
             unmatched.append(timer)
         elif edge.guard is None or mgr._firing._holds(inst, timer, edge):
-            target = edge.target.value
-            t = Transition(
-                inst.version + 1,
-                TransitionKind.TIMER,
-                inst.state,
-                target,
-                None,
-                timer.transition_key,
-                NO_DATA,
-                from_epoch_ms(timer.due),
-            )
-            plan = engine.plan(inst.state, target)
-            work = engine.work(iid, t, mgr._runner.new_lease(), plan) if plan else []
-            append = Append(wf, iid, t, work, None, engine.arm(iid, t))
+            t, work, armed = engine.fire(inst, timer, edge, mgr._runner.new_lease())
+            append = Append(wf, iid, t, work, None, armed)
             return _Firing(iid, timer, append, spent)
         else:
             spent.append(timer)

@@ -18,7 +18,16 @@ from wfdsl.errors import (
     UnknownState,
 )
 from wfdsl.ir import Edge, HookKind, Spec, TimedEdge, format_guard
-from wfdsl.stores.records import Timer, Transition, TransitionKind, WorkItem, epoch_ms
+from wfdsl.runtime.inputs import NO_DATA
+from wfdsl.stores.records import (
+    InstanceRecord,
+    Timer,
+    Transition,
+    TransitionKind,
+    WorkItem,
+    epoch_ms,
+    from_epoch_ms,
+)
 
 __all__ = ["Engine", "Lease", "Plan", "Step"]
 
@@ -186,6 +195,28 @@ class Engine:
         ]
 
     # -- timers -----------------------------------------------------------------------
+
+    def fire(
+        self, inst: InstanceRecord, timer: Timer, edge: TimedEdge, lease: Lease
+    ) -> tuple[Transition, list[WorkItem], list[Timer]]:
+        """What the due ``timer`` does to ``inst`` along ``edge``: the ``timer``
+        transition (timestamped with the due time, keyed by the timer), the
+        work it owes, held under ``lease`` (:meth:`work`), and the timers its
+        target arms (:meth:`arm`)."""
+        iid, target = inst.instance_id, edge.target.value
+        t = Transition(
+            inst.version + 1,
+            TransitionKind.TIMER,
+            inst.state,
+            target,
+            None,
+            timer.transition_key,
+            NO_DATA,
+            from_epoch_ms(timer.due),
+        )
+        plan = self.plan(inst.state, target)
+        work = self.work(iid, t, lease, plan) if plan else []
+        return t, work, self.arm(iid, t)
 
     def arm(self, instance_id: str, t: Transition) -> list[Timer]:
         """The timers that entering ``t.target`` by ``t`` arms (SPEC §2): one per

@@ -46,10 +46,7 @@ from wfdsl.runtime.work import Runner
 from wfdsl.stores.records import (
     InstanceRecord,
     Timer,
-    Transition,
-    TransitionKind,
     WorkStatus,
-    from_epoch_ms,
 )
 
 if TYPE_CHECKING:
@@ -236,21 +233,8 @@ class Firing:
         :raises VersionConflict: another writer moved the instance first.
         :raises HookFailed: a hook failed; the transition stands.
         """
-        engine, runner, iid = self.engine, self.runner, inst.instance_id
-        target = edge.target.value
-        t = Transition(
-            inst.version + 1,
-            TransitionKind.TIMER,
-            inst.state,
-            target,
-            None,
-            timer.transition_key,
-            NO_DATA,
-            from_epoch_ms(timer.due),
-        )
-        plan = engine.plan(inst.state, target)
-        work = engine.work(iid, t, runner.new_lease(), plan) if plan else []
-        armed = engine.arm(iid, t)
+        runner, iid = self.runner, inst.instance_id
+        t, work, armed = self.engine.fire(inst, timer, edge, runner.new_lease())
         self.store.append(self.workflow, iid, t, work, compensating=None, timers=armed)
         report.fired.append(Fired(iid, t, timer))
         if work:
