@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from wfdsl.errors import VersionConflict, WorkflowError
 from wfdsl.stores.records import Timer, Transition, WorkItem
 
-__all__ = ["Append", "Outcome", "chains", "skipped"]
+__all__ = ["Append", "Outcome", "chains", "skipped", "soonest_armed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,3 +59,14 @@ def skipped(a: Append) -> WorkflowError:
     """The outcome of an append left unwritten because one before it in its
     chain failed: its version check would not hold alone."""
     return VersionConflict(a.workflow, a.instance_id, a.transition.seq - 1)
+
+
+def soonest_armed(appends: Sequence[Append], out: Sequence[Outcome]) -> dict[str, int]:
+    """Per workflow, the soonest due time (epoch milliseconds, UTC) of the
+    timers that the written ``appends`` armed: the workers to wake."""
+    soonest: dict[str, int] = {}
+    for a, o in zip(appends, out, strict=True):
+        if o is None and a.timers:
+            due = min(t.due for t in a.timers)
+            soonest[a.workflow] = min(due, soonest.get(a.workflow, due))
+    return soonest

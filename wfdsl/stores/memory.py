@@ -27,7 +27,7 @@ from typing import Any
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
 from wfdsl.stores import leases, process, wakeup
 from wfdsl.stores.base import TimerListener
-from wfdsl.stores.batch import Append, Outcome, chains, skipped
+from wfdsl.stores.batch import Append, Outcome, chains, skipped, soonest_armed
 from wfdsl.stores.frozen import EMPTY, FrozenDict
 from wfdsl.stores.limits import DataRefused, freeze_data
 from wfdsl.stores.records import (
@@ -353,12 +353,7 @@ class MemoryStore:
                         self._apply(inst, kept[i])
             if disarm:
                 self._disarm_spent(disarm)
-        soonest: dict[str, int] = {}
-        for a, o in zip(kept, out, strict=True):
-            if o is None and a.timers:
-                due = min(t.due for t in a.timers)
-                soonest[a.workflow] = min(due, soonest.get(a.workflow, due))
-        for wf, due in soonest.items():
+        for wf, due in soonest_armed(kept, out).items():
             wakeup.notify(self.scope, wf, due)
         return out
 

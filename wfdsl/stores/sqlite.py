@@ -44,7 +44,7 @@ from typing import Any
 from wfdsl.errors import AlreadyStarted, StoreError, UnknownInstance, VersionConflict
 from wfdsl.stores import leases, process, wakeup
 from wfdsl.stores.base import TimerListener
-from wfdsl.stores.batch import Append, Outcome, chains, skipped
+from wfdsl.stores.batch import Append, Outcome, chains, skipped, soonest_armed
 from wfdsl.stores.frozen import EMPTY
 from wfdsl.stores.limits import storable
 from wfdsl.stores.records import (
@@ -1067,12 +1067,7 @@ class SQLiteStore(SQLStore):
                 for g in groups:  # outcomes of the undone attempt are void
                     for i in g:
                         out[i] = None
-        soonest: dict[str, int] = {}
-        for a, o in zip(appends, out, strict=True):
-            if o is None and a.timers:
-                due = min(t.due for t in a.timers)
-                soonest[a.workflow] = min(due, soonest.get(a.workflow, due))
-        for wf, due in soonest.items():
+        for wf, due in soonest_armed(appends, out).items():
             wakeup.notify(self._scope, wf, due)
         return out
 
