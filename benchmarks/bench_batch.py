@@ -128,23 +128,12 @@ def managed(store: Store, n: int, batched: bool, spec: str = PLAIN) -> Step:
 
 def pg_raw(dsn: str, schema: str, n: int, batched: bool) -> Step:
     import psycopg
+    from bench_postgres import raw_schema
     from psycopg import sql
 
+    raw_schema(dsn, schema)  # the tables bench_postgres.py's raw transaction writes
     conn = psycopg.connect(dsn, autocommit=True)
     s = sql.Identifier(schema)
-    conn.execute(sql.SQL("CREATE SCHEMA {}").format(s))
-    conn.execute(
-        sql.SQL(
-            "CREATE TABLE {}.instances (workflow text, id text, state text, version bigint, "
-            "PRIMARY KEY (workflow, id))"
-        ).format(s)
-    )
-    conn.execute(
-        sql.SQL(
-            "CREATE TABLE {}.transitions (workflow text, id text, seq bigint, source text, "
-            "target text, event text, data json, at text, PRIMARY KEY (workflow, id, seq))"
-        ).format(s)
-    )
     ids = [f"i{i}" for i in range(n)]
     for iid in ids:
         conn.execute(
@@ -183,52 +172,15 @@ def pg_raw(dsn: str, schema: str, n: int, batched: bool) -> Step:
     return together if batched else one_by_one
 
 
-def drop_schemas(dsn: str, prefix: str) -> None:
-    import psycopg
-    from psycopg import sql
-
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        names = conn.execute(
-            "SELECT nspname FROM pg_namespace WHERE nspname LIKE %s", (prefix + "%",)
-        ).fetchall()
-        for (name,) in names:
-            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
-
-
 # -- timers ---------------------------------------------------------------------------
 
 
 def timers_raw_batched(path: str, n: int) -> Callable[[int], int]:
     """bench_timers.py's raw firing, with every timer of a batch in one
     transaction: the ceiling of ``fire_due``, which now does the same."""
-    from bench_timers import DONE_AT, LATER, settle_sqlite
+    from bench_timers import DONE_AT, LATER, sqlite_raw_db
 
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = FULL")
-    conn.executescript(
-        """CREATE TABLE instances (workflow TEXT, id TEXT, state TEXT, version INTEGER,
-               PRIMARY KEY (workflow, id)) WITHOUT ROWID;
-           CREATE TABLE transitions (workflow TEXT, id TEXT, seq INTEGER, kind TEXT,
-               source TEXT, target TEXT, key TEXT, at TEXT,
-               PRIMARY KEY (workflow, id, seq)) WITHOUT ROWID;
-           CREATE UNIQUE INDEX transitions_key ON transitions (workflow, id, key);
-           CREATE TABLE timers (workflow TEXT, id TEXT, seq INTEGER, idx INTEGER,
-               target TEXT, due INTEGER, PRIMARY KEY (workflow, id, seq, idx)) WITHOUT ROWID;
-           CREATE INDEX timers_due ON timers (workflow, due);"""
-    )
-    from bench_timers import DUE
-
-    conn.execute("BEGIN")
-    conn.executemany(
-        "INSERT INTO instances VALUES ('wait', ?, 'waiting', 1)", ((f"i{i:07}",) for i in range(n))
-    )
-    conn.executemany(
-        "INSERT INTO timers VALUES ('wait', ?, 1, 0, 'done', ?)",
-        ((f"i{i:07}", DUE) for i in range(n)),
-    )
-    conn.execute("COMMIT")
-    settle_sqlite(path)
+    conn = sqlite_raw_db(path, n)
     now = int(LATER.timestamp() * 1000)
 
     def fire(batch: int) -> int:
@@ -494,6 +446,8 @@ def main() -> None:
                 args.warm // 3,
             )
     finally:
+        from bench_postgres import drop_schemas
+
         for store in stores:
             store.close()
         drop_schemas(dsn, prefix)

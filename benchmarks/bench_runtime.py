@@ -154,7 +154,8 @@ def lockstep(steps: dict[str, Callable[[], None]], sends: int, flip: bool) -> di
     return {name: sends / spent[name] for name in steps}
 
 
-def _wal_size(path: str) -> int:
+def wal_size(path: str) -> int:
+    """Bytes in the write-ahead log beside the SQLite file ``path`` (0 without one)."""
     try:
         return os.path.getsize(path + "-wal")
     except OSError:
@@ -172,7 +173,7 @@ def warm_up(steps: dict[str, Callable[[], None]], paths: dict[str, str], limit: 
     while done < limit:
         lockstep(steps, block, flip=False)
         done += block
-        now = {name: _wal_size(path) for name, path in paths.items()}
+        now = {name: wal_size(path) for name, path in paths.items()}
         steady = steady + 1 if now == sizes and all(now.values()) else 0
         sizes = now
         if steady >= 2:

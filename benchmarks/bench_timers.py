@@ -47,6 +47,9 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_runtime import Rounds, wal_size
+
 import wfdsl
 from wfdsl import Manager
 from wfdsl.stores.base import Store
@@ -78,8 +81,9 @@ def arm(mgr: Manager[str, str], n: int, prefix: str = "i") -> None:
 # -- fired per second: SQLite -----------------------------------------------------------
 
 
-def sqlite_raw(path: str, n: int) -> Callable[[int], int]:
-    """The hand-written ceiling on SQLite; returns ``fire(batch) -> fired``."""
+def sqlite_raw_db(path: str, n: int) -> sqlite3.Connection:
+    """The hand-written ceiling's database: ``n`` instances, each with one timer
+    due, settled (the WAL checkpointed and emptied)."""
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
@@ -104,6 +108,12 @@ def sqlite_raw(path: str, n: int) -> Callable[[int], int]:
     )
     conn.execute("COMMIT")
     settle_sqlite(path)
+    return conn
+
+
+def sqlite_raw(path: str, n: int) -> Callable[[int], int]:
+    """The hand-written ceiling on SQLite; returns ``fire(batch) -> fired``."""
+    conn = sqlite_raw_db(path, n)
     now = epoch_ms(LATER)
 
     def fire(batch: int) -> int:
@@ -193,24 +203,6 @@ def fire_round(
     return {name: n / spent[name] for name in fires}
 
 
-class Rounds:
-    """Per-round rates of each variant, and per-round ratios to the first."""
-
-    def __init__(self) -> None:
-        self.rates: dict[str, list[float]] = {}
-
-    def add(self, rates: dict[str, float]) -> None:
-        for name, rate in rates.items():
-            self.rates.setdefault(name, []).append(rate)
-
-    def median(self, name: str) -> float:
-        return statistics.median(self.rates[name])
-
-    def ratios(self, name: str) -> list[float]:
-        raw = next(iter(self.rates.values()))
-        return [a / b for a, b in zip(self.rates[name], raw, strict=True)]
-
-
 def fresh_rounds(
     make: dict[str, Callable[[int, int], Callable[[int], int]]], n: int, rounds: int, batch: int
 ) -> Rounds:
@@ -244,7 +236,7 @@ def steady_rounds(
         done += batch
         if wal is None:
             continue
-        now = {name: _wal_size(path) for name, path in wal.items()}
+        now = {name: wal_size(path) for name, path in wal.items()}
         steady = steady + 1 if now == sizes and all(now.values()) else 0
         sizes = now
         if steady >= 2:
@@ -256,13 +248,6 @@ def steady_rounds(
     for r in range(rounds):
         out.add(fire_round(fires, n, batch, flip=r % 2 == 1))
     return out, done
-
-
-def _wal_size(path: str) -> int:
-    try:
-        return os.path.getsize(path + "-wal")
-    except OSError:
-        return 0
 
 
 # -- fired per second: PostgreSQL ----------------------------------------------------------
