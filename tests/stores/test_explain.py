@@ -446,7 +446,7 @@ def test_a_sqlite_file_of_schema_version_3_gains_the_indexes_and_keeps_its_insta
     path = tmp_path / "v3.db"
     version_3_file(path)
     with SQLiteStore(str(path)) as store:
-        assert store.schema_version == SCHEMA_VERSION == 4
+        assert store.schema_version == SCHEMA_VERSION == 5
         assert [r.instance_id for r in store.instances(WF, compensating_only=True)] == ["old"]
         assert store.anything_owed(WF)
         assert store.other_fingerprints(WF, "fp") == []

@@ -3,21 +3,24 @@ URLs, completion markers, several processes on one file, fork."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from wfdsl.errors import StoreError, VersionConflict
+from wfdsl.errors import StoreError, UnknownInstance, VersionConflict
 from wfdsl.stores import open_store
 from wfdsl.stores.memory import MemoryStore
 from wfdsl.stores.records import Timer, Transition, TransitionKind
 from wfdsl.stores.sqlite import MIGRATIONS, SCHEMA_VERSION, SQLiteStore
 
 from .test_conformance import AT, WF, start
+from .test_conformance import work as work_of
 
 
 def pragma(path: Path, name: str) -> object:
@@ -155,14 +158,80 @@ def test_a_database_of_schema_version_2_gains_timers_in_place_and_keeps_its_inst
     conn.commit()
     conn.close()
     with SQLiteStore(str(path)) as store:
-        assert store.schema_version == SCHEMA_VERSION == 4
+        assert store.schema_version == SCHEMA_VERSION == 5
         old = store.load(WF, "old")
         assert old is not None and (old.state, old.next_due) == ("created", None)
         move = Transition(2, TransitionKind.EVENT, "created", "paid", "pay", None, {}, AT)
         due = Timer(WF, "old", 2, 0, "paid", "cancelled", 60_000, 1_800_000_000_000)
         store.append(WF, "old", move, (), compensating=None, timers=[due])
         assert store.next_due(WF) == due.due
-    assert pragma(path, "user_version") == 4
+    assert pragma(path, "user_version") == 5
+
+
+def test_a_database_of_schema_version_4_is_migrated_and_its_compensations_go_on(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v4.db"
+    conn = sqlite3.connect(path)
+    for version in MIGRATIONS[:4]:
+        for statement in version:
+            conn.execute(statement)
+    conn.execute(
+        "INSERT INTO wf_instances VALUES ('order', 'old', 'paid', 2, 'fp', 'created', 0, 0, "
+        "'2026-01-02T03:04:05+00:00', '2026-01-02T03:04:05+00:00')"
+    )
+    conn.execute("PRAGMA user_version = 4")
+    conn.commit()
+    conn.close()
+    with SQLiteStore(str(path)) as store:
+        assert store.schema_version == SCHEMA_VERSION == 5
+        back = Transition(3, TransitionKind.COMPENSATE, "paid", "created", None, None, {}, AT)
+        store.append(WF, "old", back, (), compensating="created")
+        rec = store.load(WF, "old")
+        assert rec is not None
+        assert (rec.state, rec.version, rec.compensating) == ("created", 3, "created")
+        done = Transition(4, TransitionKind.EVENT, "created", "paid", "pay", None, {}, AT)
+        store.append(WF, "old", done, (), compensating=None)
+        assert fresh_load_of(str(path), WF, "old") == store.load(WF, "old")
+        rec = store.load(WF, "old")
+        assert rec is not None
+        assert (rec.state, rec.version, rec.compensating) == ("paid", 4, None)
+    assert pragma(path, "user_version") == 5
+
+
+@pytest.mark.parametrize("owes", [False, True], ids=["alone", "with-work"])
+def test_a_transition_written_behind_the_stores_back_is_checked_by_the_file_itself(
+    tmp_path: Path, owes: bool
+) -> None:
+    # The instance moves with the insert of its transition (one statement when
+    # nothing else is written): a transition inserted for a version the
+    # instance has left, or for no instance, is refused by the file and
+    # leaves nothing behind.
+    path = tmp_path / "wf.db"
+    with SQLiteStore(str(path)) as store:
+        start(store, "a")
+        move = Transition(2, TransitionKind.EVENT, "created", "paid", "pay", None, {}, AT)
+        store.append(WF, "a", move, (), compensating=None)
+        again = Transition(2, TransitionKind.EVENT, "paid", "shipped", "ship", None, {}, AT)
+        skip = Transition(4, TransitionKind.EVENT, "paid", "shipped", "ship", None, {}, AT)
+        hooks = work_of("a", 2, ("h",)) if owes else ()
+        for stale in (again, skip):
+            with pytest.raises(VersionConflict):
+                store.append(WF, "a", stale, hooks, compensating=None)
+        with pytest.raises(UnknownInstance):
+            store.append(WF, "nobody", move, (), compensating=None)
+        assert [t.seq for t in store.history(WF, "a")] == [1, 2]
+        assert store.pending_work(WF, "a") == []
+        assert store.load(WF, "a") == fresh_load_of(str(path), WF, "a")
+    raw = sqlite3.connect(path)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="not at the version"):
+            raw.execute(
+                "INSERT INTO wf_transitions VALUES ('order', 'a', 5, 'event', 'paid', 'x', "
+                "'e', NULL, '{}', '2026-01-01T00:00:00+00:00')"
+            )
+    finally:
+        raw.close()
 
 
 def test_two_stores_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
@@ -255,6 +324,106 @@ def test_a_send_sees_what_another_connection_wrote_since_its_last_read(tmp_path:
             assert a.instance("x") == b.instance("x") == fresh_load(path, "x")
         assert states == ["yellow", "red", "green", "yellow", "red", "green"]
         assert [t.seq for t in a.history("x")] == list(range(1, 8))
+
+
+STOPLIGHT = """workflow light {
+    initial state green
+    state yellow
+    state red
+    event next, stop, go
+    green -> yellow on next
+    yellow -> red on next
+    red -> green on next
+    green, yellow -> red on stop
+    red -> green on go if clear
+}"""
+
+
+def test_a_send_decided_on_a_kept_copy_answers_as_one_decided_on_the_file(
+    tmp_path: Path,
+) -> None:
+    # Manager.send decides an unguarded transition on the copy of the instance
+    # its store kept (Store.load_optimistic), reading nothing first. Whatever
+    # another connection did meanwhile, every answer is the one a read of the
+    # file would give: a transition from the state the file holds, a guard
+    # called on that state, a refusal naming it.
+    import wfdsl
+    from wfdsl import Manager
+    from wfdsl.errors import IllegalTransition
+
+    path = str(tmp_path / "wf.db")
+    spec = wfdsl.loads(STOPLIGHT)
+    seen: list[str] = []
+
+    def clear(ctx: Any) -> bool:
+        seen.append(a.instance("x").state)  # as the guard's own read finds it
+        return True
+
+    with SQLiteStore(path) as one, SQLiteStore(path) as two:
+        a = Manager(spec, one, hooks={"clear": clear})
+        b = Manager(spec, two, hooks={"clear": clear})
+        a.start("x")
+        assert a.send("x", "next").target == "yellow"  # a keeps x at yellow
+        assert b.send("x", "next").target == "red"
+        t = a.send("x", "next")  # decided at yellow, refused by the file, decided again
+        assert (t.source, t.target) == ("red", "green")
+        assert b.send("x", "stop").target == "red"  # a keeps x at green
+        t = a.send("x", "go")  # guarded: decided on the file
+        assert (t.source, t.target, seen) == ("red", "green", ["red"])
+        assert b.send("x", "next").target == "yellow"  # a keeps x at green
+        with pytest.raises(IllegalTransition, match="state 'yellow'"):
+            a.send("x", "go")
+        history = [(h.source, h.target) for h in a.history("x")]
+        assert all(now[0] == last[1] for last, now in itertools.pairwise(history))
+        assert a.instance("x") == b.instance("x") == fresh_load(path, "x")
+
+
+def test_a_send_that_owes_nothing_else_is_one_statement(tmp_path: Path) -> None:
+    import wfdsl
+    from wfdsl import Manager
+
+    with SQLiteStore(str(tmp_path / "wf.db")) as store:
+        mgr = Manager(wfdsl.loads(STOPLIGHT), store, hooks={"clear": lambda ctx: True})
+        mgr.start("x")
+        mgr.send("x", "next")
+        statements: list[str] = []
+        store._conn.set_trace_callback(statements.append)
+        mgr.send("x", "next")
+        store._conn.set_trace_callback(None)
+    # (The trace names the statement once more for each step of its trigger.)
+    assert {s.split(" (")[0] for s in statements} == {"INSERT INTO wf_transitions"}
+
+
+def test_a_batch_reads_only_a_counter_for_the_instances_it_wrote_last(tmp_path: Path) -> None:
+    import wfdsl
+    from wfdsl import Manager, Send
+
+    path = str(tmp_path / "wf.db")
+    spec = wfdsl.loads(STOPLIGHT)
+    with SQLiteStore(path) as one, SQLiteStore(path) as two:
+        a = Manager(spec, one, hooks={"clear": lambda ctx: True})
+        ids = ["p", "q", "r"]
+        for iid in ids:
+            a.start(iid)
+        a.send_many([Send(iid, "next") for iid in ids])  # read, written and kept
+        statements: list[str] = []
+        one._conn.set_trace_callback(statements.append)
+        got = a.send_many([Send(iid, "next") for iid in ids])
+        one._conn.set_trace_callback(None)
+        assert [getattr(t, "target", t) for t in got] == ["red", "red", "red"]
+        assert not [s for s in statements if s.startswith("SELECT")]
+        # Another connection moves q: the next batch reads q (and only it)
+        # from the file, and acts on what it finds there.
+        b = Manager(spec, two, hooks={"clear": lambda ctx: True})
+        assert b.send("q", "next").target == "green"
+        got = a.send_many([Send(iid, "next") for iid in ids])
+        assert [(t.source, t.target) for t in got if not isinstance(t, Exception)] == [
+            ("red", "green"),
+            ("green", "yellow"),
+            ("red", "green"),
+        ]
+        for iid in ids:
+            assert a.instance(iid) == fresh_load(path, iid)
 
 
 def test_a_read_sees_a_change_made_by_another_program_or_process(tmp_path: Path) -> None:

@@ -272,8 +272,13 @@ class Manager(BaseManager[S, E]):
         races = 0
         #: The version at which this send fired the instance's due timers.
         settled = -1
+        # A kept copy of the instance may decide a transition that needs no
+        # guard: its write checks the version (Store.load_optimistic). What
+        # answers from the record alone (a replay, a refusal, a guard) reads
+        # the store.
+        fresh = key is not None
         while True:
-            inst = store.load(wf, instance_id)
+            inst = store.load(wf, instance_id) if fresh else store.load_optimistic(wf, instance_id)
             if inst is None:
                 raise UnknownInstance(wf, instance_id)
             if key is not None:
@@ -299,7 +304,13 @@ class Manager(BaseManager[S, E]):
                     continue
             decided = unguarded.get((source, ev))  # the common case, in one lookup
             if decided is None:
-                decided = self._decide(instance_id, source, ev, seq, payload)
+                if not fresh:
+                    decided = self._unguarded_choice(source, ev)
+                    if decided is None:
+                        fresh = True
+                        continue
+                else:
+                    decided = self._decide(instance_id, source, ev, seq, payload)
             target, plan = decided
             t = build_transition(seq, _EVENT, source, target, ev, key, payload, at)
             timers = self._engine.arm(instance_id, t) if self._timed else ()
@@ -697,6 +708,21 @@ class Manager(BaseManager[S, E]):
         decided = (target, self._engine.plan(state, target))
         if self._engine.candidates[(state, event)][0].guard is None:
             self._unguarded[(state, event)] = decided
+        return decided
+
+    def _unguarded_choice(self, state: str, event: str) -> tuple[str, Plan] | None:
+        """What :meth:`_decide` decides when the spec alone decides it (a
+        declared state whose first transition on ``event`` has no guard),
+        remembered; else ``None``, raising nothing: the caller reads the
+        instance again before it refuses or asks a guard."""
+        engine = self._engine
+        if state not in engine.states:
+            return None
+        edges = engine.edges("", state, event)
+        if not edges or edges[0].guard is not None:
+            return None
+        target = edges[0].target.value
+        decided = self._unguarded[(state, event)] = (target, engine.plan(state, target))
         return decided
 
     def _choose(

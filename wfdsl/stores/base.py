@@ -110,6 +110,25 @@ class Store(Protocol):
         """
         ...
 
+    def load_optimistic(self, workflow: str, instance_id: str) -> InstanceRecord | None:
+        """The instance as :meth:`load` gives it, or a copy this store kept of
+        it that may have been overtaken since, for a decision that only a
+        version-checked write acts on (optimistic concurrency control: the
+        write is refused with :class:`~wfdsl.errors.VersionConflict` if the
+        instance moved, and the caller reads again with :meth:`load`).
+
+        A kept copy is given only when it owes no work, has no dead work and
+        is not compensating: then every one of its fields that can change
+        changes only with its version (work is only ever added by a
+        transition; timers are only armed by one), so the version check covers
+        them all. ``Manager.send`` uses it for a transition whose choice needs
+        no guard; anything that answers from the record alone (an illegal
+        event, a guard's verdict, an idempotent replay) reads with :meth:`load`.
+
+        :raises StoreError: the backend failed.
+        """
+        ...
+
     def find_key(self, workflow: str, instance_id: str, key: str) -> Transition | None:
         """The transition recorded with idempotency ``key`` for this instance, if any.
 

@@ -185,6 +185,9 @@ class MemoryStore:
         # Records are replaced, never mutated: reading the reference needs no lock.
         return None if inst is None else inst.record
 
+    #: Always current here: nothing to gain from a kept copy.
+    load_optimistic = load
+
     def find_key(self, workflow: str, instance_id: str, key: str) -> Transition | None:
         self._check()
         inst = self._instances.get((workflow, instance_id))

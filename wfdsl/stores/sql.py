@@ -308,6 +308,13 @@ class SQLStore:
 
     # -- reads ------------------------------------------------------------------
 
+    def load(self, workflow: str, instance_id: str) -> InstanceRecord | None:
+        raise NotImplementedError
+
+    def load_optimistic(self, workflow: str, instance_id: str) -> InstanceRecord | None:
+        """:meth:`load`, unless a subclass keeps records (see the protocol)."""
+        return self.load(workflow, instance_id)
+
     def find_key(self, workflow: str, instance_id: str, key: str) -> Transition | None:
         if not storable(workflow, instance_id, key):
             return None

@@ -51,6 +51,7 @@ from wfdsl.stores.records import (
     InstanceRecord,
     Timer,
     Transition,
+    TransitionKind,
     WorkItem,
     WorkStatus,
     build_instance,
@@ -155,12 +156,35 @@ MIGRATIONS: Migrations = (
         """CREATE INDEX wf_instances_compensating ON wf_instances (workflow, instance_id)
             WHERE compensating IS NOT NULL""",
     ),
+    # 5: a transition moves its instance in the statement that records it. The
+    # trigger checks that the instance is at the version just before the
+    # transition (else the insert is undone: another writer got there first)
+    # and moves it; a transition other than a compensation step also ends any
+    # compensation. A send that owes nothing else is then one statement,
+    # committed on its own, where it was four (``BEGIN``, update, insert,
+    # ``COMMIT``): each is a round trip through the driver. A compensation
+    # step's own ``compensating`` is written beside it.
+    (
+        """CREATE TRIGGER wf_transitions_move AFTER INSERT ON wf_transitions
+            WHEN NEW.kind <> 'start'
+        BEGIN
+            UPDATE wf_instances
+               SET state = NEW.target, version = NEW.seq, updated_at = NEW.at,
+                   compensating = CASE NEW.kind WHEN 'compensate' THEN compensating END
+             WHERE workflow = NEW.workflow AND instance_id = NEW.instance_id
+               AND version = NEW.seq - 1;
+            SELECT RAISE(ABORT, 'wfdsl: the instance is not at the version before the transition')
+             WHERE changes() = 0;
+        END""",
+    ),
 )
 
 #: The schema version this code writes.
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _SYNC_MODES = ("OFF", "NORMAL", "FULL", "EXTRA")
+#: The modes in which a commit waits for the disk (in WAL mode).
+_FLUSHING = frozenset({"FULL", "EXTRA"})
 
 #: Work counts from the open-work index (a handful of rows at most), so that
 #: marking work done writes the work row alone.
@@ -191,10 +215,13 @@ _INSERT_TRANSITION = (
     "event, key, data, at) VALUES (?,?,?,?,?,?,?,?,?,?)"
 )
 
-_UPDATE_INSTANCE = (
-    "UPDATE wf_instances SET state = ?, version = ?, compensating = ?, updated_at = ? "
-    "WHERE workflow = ? AND instance_id = ? AND version = ?"
+#: A compensation step's walk target (the trigger of migration 5 moved the
+#: instance already, in the same transaction).
+_SET_COMPENSATING = (
+    "UPDATE wf_instances SET compensating = ? WHERE workflow = ? AND instance_id = ?"
 )
+
+_COMPENSATE = TransitionKind.COMPENSATE
 
 _MARK_DONE = (
     "UPDATE wf_work SET status = 'done', lease_owner = NULL, lease_until = NULL, "
@@ -621,7 +648,9 @@ class SQLiteStore(SQLStore):
             if self._closed or self._generation != process.GENERATION:
                 self._check()
             conn = self._conn
-            relax = not flush and self.synchronous != "OFF"
+            # Only FULL and EXTRA flush a commit in WAL mode (NORMAL flushes
+            # at checkpoints), so only they have a flush to spare.
+            relax = not flush and self.synchronous in _FLUSHING
             try:
                 if relax:
                     conn.execute("PRAGMA synchronous = OFF")
@@ -695,20 +724,46 @@ class SQLiteStore(SQLStore):
 
     # -- reads --------------------------------------------------------------------
 
-    def load(self, workflow: str, instance_id: str) -> InstanceRecord | None:
-        if not self._lock.acquire(blocking=False):
-            return self._load_aside(workflow, instance_id)
-        try:  # held from here: a write must not take it between look and read
-            return self._load_held(workflow, instance_id)
-        finally:
-            self._lock.release()
-
-    def _load_held(self, workflow: str, instance_id: str) -> InstanceRecord | None:
-        # On every send's path: written out rather than through ``_read``.
+    def load_optimistic(self, workflow: str, instance_id: str) -> InstanceRecord | None:
+        # The kept record without reading the counter (see the protocol): a
+        # send's insert checks the instance's version itself (the trigger of
+        # migration 5), so a copy another connection overtook costs a refused
+        # insert and a read, never a wrong transition.
+        # ``total_changes`` still rules out this connection's own other
+        # writes (work marked done, say), which move no version.
         ident = (workflow, instance_id)
-        with self._lock:
+        known = self._known
+        kept = known.records.get(ident)
+        # (The connection is looked at only once it is certainly this
+        # process's and open: a fork closes it.)
+        if kept is not None and not self._closed and self._generation == process.GENERATION:
+            record = kept[0]
+            conn = self._conn
+            try:
+                usable = (
+                    kept[2] == conn.total_changes
+                    and not record.pending
+                    and not record.dead
+                    and record.compensating is None
+                    and not conn.in_transaction
+                )
+            except sqlite3.ProgrammingError:
+                usable = False  # closed meanwhile (a fork in another thread): read
+            if usable:
+                known.loaded[ident] = kept
+                return record
+        return self.load(workflow, instance_id)
+
+    def load(self, workflow: str, instance_id: str) -> InstanceRecord | None:
+        lock = self._lock
+        if not lock.acquire(blocking=False):
+            return self._load_aside(workflow, instance_id)
+        # Held from here: a write must not take it between look and read. On
+        # every send's path: written out rather than through ``_read``.
+        try:
             if self._closed or self._generation != process.GENERATION:
                 self._check()
+            ident = (workflow, instance_id)
             conn = self._conn
             known = self._known
             changes = conn.total_changes
@@ -742,6 +797,8 @@ class SQLiteStore(SQLStore):
             if version is not None:
                 known.keep(ident, record, version, changes)
             return record
+        finally:
+            lock.release()
 
     # -- writes -------------------------------------------------------------------
 
@@ -789,31 +846,16 @@ class SQLiteStore(SQLStore):
         compensating: str | None,
         timers: Sequence[Timer] = (),
     ) -> None:
-        if not self._lock.acquire(blocking=False):
+        lock = self._lock
+        if not lock.acquire(blocking=False):
             # Another thread is writing: join the group commit (see _grouped).
             self._grouped(Append(workflow, instance_id, transition, work, compensating, timers))
             return
-        try:  # held from here: no other write slips in between
-            self._append_held(
-                workflow, instance_id, transition, work, compensating=compensating, timers=timers
-            )
-        finally:
-            self._lock.release()
-
-    def _append_held(
-        self,
-        workflow: str,
-        instance_id: str,
-        transition: Transition,
-        work: Sequence[WorkItem],
-        *,
-        compensating: str | None,
-        timers: Sequence[Timer] = (),
-    ) -> None:
-        # On every send's path: the transaction is written out rather than
-        # going through ``_write``, which costs a generator per call.
-        at = transition.at.isoformat()
-        with self._lock:
+        # Held from here: no other write slips in between.
+        try:
+            # On every send's path: the transaction is written out rather than
+            # going through ``_write``, which costs a generator per call.
+            at = transition.at.isoformat()
             if self._closed or self._generation != process.GENERATION:
                 self._check()
             conn = self._conn
@@ -829,45 +871,50 @@ class SQLiteStore(SQLStore):
             # armed by a transition (or the start) of their instance, which
             # would have moved the version, and the update checks it did not.
             unarmed = read is not None and read[0].next_due is None
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as exc:
-                raise StoreError(f"{self.path}: {exc}") from exc
             seq = transition.seq
+            data = transition.data
+            row = (
+                workflow,
+                instance_id,
+                seq,
+                transition.kind._value_,
+                transition.source,
+                transition.target,
+                transition.event,
+                transition.key,
+                "{}" if data is EMPTY else data_text(transition),
+                at,
+            )
+            # The statements, written out (this is every send's path). The
+            # insert moves the instance too (the trigger of migration 5).
             try:
-                # The statements, written out (this is every send's path).
-                moved = conn.execute(
-                    _UPDATE_INSTANCE,
-                    (transition.target, seq, compensating, at, workflow, instance_id, seq - 1),
-                ).rowcount
-                if moved != 1:
-                    raise self._lost(conn, workflow, instance_id, seq - 1)
-                data = transition.data
-                try:
-                    conn.execute(
-                        _INSERT_TRANSITION,
-                        (
-                            workflow,
-                            instance_id,
-                            seq,
-                            transition.kind._value_,
-                            transition.source,
-                            transition.target,
-                            transition.event,
-                            transition.key,
-                            "{}" if data is EMPTY else data_text(transition),
-                            at,
-                        ),
-                    )
-                except sqlite3.IntegrityError:
-                    raise VersionConflict(workflow, instance_id, seq - 1) from None
-                if work:
-                    self._insert_work(conn, work)
-                if not unarmed:
-                    conn.execute(_DISARM_ALL, ident)
-                if timers:
-                    self._insert_timers(conn, timers)
-                conn.execute("COMMIT")
+                if (
+                    unarmed
+                    and not work
+                    and not timers
+                    and compensating is None
+                    and transition.kind is not _COMPENSATE
+                ):
+                    # Nothing else to write: one statement, its own transaction.
+                    try:
+                        conn.execute(_INSERT_TRANSITION, row)
+                    except sqlite3.IntegrityError:
+                        raise self._lost(conn, workflow, instance_id, seq - 1) from None
+                else:
+                    conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        conn.execute(_INSERT_TRANSITION, row)
+                    except sqlite3.IntegrityError:
+                        raise self._lost(conn, workflow, instance_id, seq - 1) from None
+                    if compensating is not None or transition.kind is _COMPENSATE:
+                        conn.execute(_SET_COMPENSATING, (compensating, workflow, instance_id))
+                    if work:
+                        self._insert_work(conn, work)
+                    if not unarmed:
+                        conn.execute(_DISARM_ALL, ident)
+                    if timers:
+                        self._insert_timers(conn, timers)
+                    conn.execute("COMMIT")
             except BaseException as exc:
                 known.records.pop(ident, None)
                 if conn.in_transaction:
@@ -881,8 +928,10 @@ class SQLiteStore(SQLStore):
                 # What the file holds now, if nothing else committed since the
                 # read (which the next read checks by the read's counter).
                 prior = read[0]
-                known.keep(
-                    ident,
+                records = known.records
+                if len(records) >= _KNOWN_MAX:
+                    records.clear()
+                records[ident] = (
                     build_instance(
                         workflow,
                         instance_id,
@@ -899,6 +948,8 @@ class SQLiteStore(SQLStore):
                     read[1],
                     conn.total_changes,
                 )
+        finally:
+            lock.release()
         if timers:
             wakeup.notify(self._scope, workflow, min(t.due for t in timers))
 
@@ -906,7 +957,9 @@ class SQLiteStore(SQLStore):
     def _lost(
         conn: sqlite3.Connection, workflow: str, instance_id: str, version: int
     ) -> UnknownInstance | VersionConflict:
-        """Why the version-checked update of an instance changed nothing."""
+        """Why a transition's insert was refused: the instance does not exist,
+        or it is no longer at ``version`` (the trigger's check; or another
+        transition took the same ``seq`` or idempotency key first)."""
         exists = conn.execute(
             "SELECT 1 FROM wf_instances WHERE workflow = ? AND instance_id = ?",
             (workflow, instance_id),
@@ -927,17 +980,12 @@ class SQLiteStore(SQLStore):
     ) -> None:
         """The statements of :meth:`append`, inside :meth:`append_many`'s
         transaction (``append`` itself writes them out: it is every send's path)."""
-        seq = transition.seq
-        moved = conn.execute(
-            _UPDATE_INSTANCE,
-            (transition.target, seq, compensating, at, workflow, instance_id, seq - 1),
-        ).rowcount
-        if moved != 1:
-            raise self._lost(conn, workflow, instance_id, seq - 1)
         try:
             self._insert_transition(conn, workflow, instance_id, transition, at)
         except sqlite3.IntegrityError:
-            raise VersionConflict(workflow, instance_id, seq - 1) from None
+            raise self._lost(conn, workflow, instance_id, transition.seq - 1) from None
+        if compensating is not None or transition.kind is _COMPENSATE:
+            conn.execute(_SET_COMPENSATING, (compensating, workflow, instance_id))
         self._insert_work(conn, work)
 
     # -- batches (Store.append_many) -----------------------------------------
@@ -945,19 +993,75 @@ class SQLiteStore(SQLStore):
     def load_many(self, workflow: str, instance_ids: Sequence[str]) -> dict[str, InstanceRecord]:
         ids = list(dict.fromkeys(instance_ids))
         found: dict[str, InstanceRecord] = {}
-        # One statement per slice (SQLite limits the parameters of one).
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            query = _LOAD_MANY + "(" + ",".join("?" * len(part)) + ")"
-            try:
-                with self._read() as conn:
+        known = self._known
+        records = known.records
+        with self._read() as conn:
+            # The records kept of them (see _Known) where certainly current:
+            # a batch's next step reads one counter, not its instances.
+            changes = conn.total_changes
+            version: int = conn.execute(_DATA_VERSION).fetchone()[0]
+            if not conn.in_transaction:
+                for iid in ids:
+                    kept = records.get((workflow, iid))
+                    if kept is not None and kept[1] == version and kept[2] == changes:
+                        found[iid] = kept[0]
+            if len(found) == len(ids):
+                return found
+            missing = [iid for iid in ids if iid not in found]
+            # One statement per slice (SQLite limits the parameters of one).
+            for start in range(0, len(missing), 500):
+                part = missing[start : start + 500]
+                query = _LOAD_MANY + "(" + ",".join("?" * len(part)) + ")"
+                try:
                     rows = conn.execute(query, (workflow, *part)).fetchall()
-            except UnicodeEncodeError:  # an id no store can have written
-                return self._load_each(workflow, ids)
-            for row in rows:
-                rec = instance_from_row(row)
-                found[rec.instance_id] = rec
+                except UnicodeEncodeError:  # an id no store can have written
+                    return self._load_each(workflow, ids)
+                for row in rows:
+                    rec = instance_from_row(row)
+                    found[rec.instance_id] = rec
+                    known.keep((workflow, rec.instance_id), rec, version, changes)
         return found
+
+    def _keep_appended(
+        self,
+        appends: Sequence[Append],
+        stamps: Sequence[str],
+        out: Sequence[Outcome],
+        before: int,
+        after: int,
+    ) -> None:
+        """After :meth:`append_many` committed (``total_changes`` went from
+        ``before`` to ``after`` in its transaction, the lock still held): keep
+        what the file now holds of each instance it wrote, derived from the
+        record kept of it before, as :meth:`append` does; drop the others'."""
+        records = self._known.records
+        for a, stamp, outcome in zip(appends, stamps, out, strict=True):
+            ident = (a.workflow, a.instance_id)
+            kept = records.get(ident)
+            if kept is None:
+                continue
+            prior, t = kept[0], a.transition
+            # ``after``: derived just now from the one before it in a chain.
+            if outcome is not None or kept[2] not in (before, after) or prior.version != t.seq - 1:
+                del records[ident]
+                continue
+            records[ident] = (
+                build_instance(
+                    a.workflow,
+                    a.instance_id,
+                    t.target,
+                    t.seq,
+                    prior.fingerprint,
+                    a.compensating,
+                    prior.pending + len(a.work),
+                    prior.dead,
+                    prior.created_at,
+                    _from_iso(stamp),
+                    min(tm.due for tm in a.timers) if a.timers else None,
+                ),
+                kept[1],
+                after,
+            )
 
     def _load_each(self, workflow: str, ids: Sequence[str]) -> dict[str, InstanceRecord]:
         """:meth:`load_many` one by one: for ids that cannot be sent as they are
@@ -1046,27 +1150,35 @@ class SQLiteStore(SQLStore):
                 self._check()
             return out
         stamps = [a.transition.at.isoformat() for a in appends]
-        while True:
-            try:
-                with self._write() as conn:
-                    redo = self._append_chains(conn, appends, stamps, groups, out)
-                    if redo is not None:
-                        # Part of a chain was written before it failed: undo
-                        # the transaction, write it again without that chain.
-                        raise _Redo
-                    if disarm:
-                        conn.executemany(
-                            f"DELETE FROM wf_timers WHERE {_TIMER_KEY}", [t.ident for t in disarm]
-                        )
-                break
-            except _Redo:
-                assert redo is not None
-                # Write the failed chain up to its failure only.
-                failed, n = redo
-                groups = [g if g is not failed else g[:n] for g in groups]
-                for g in groups:  # outcomes of the undone attempt are void
-                    for i in g:
-                        out[i] = None
+        with self._lock:  # held past the commit, to read what it changed
+            while True:
+                try:
+                    with self._write() as conn:
+                        before = conn.total_changes
+                        redo = self._append_chains(conn, appends, stamps, groups, out)
+                        if redo is not None:
+                            # Part of a chain was written before it failed: undo
+                            # the transaction, write it again without that chain.
+                            raise _Redo
+                        if disarm:
+                            conn.executemany(
+                                f"DELETE FROM wf_timers WHERE {_TIMER_KEY}",
+                                [t.ident for t in disarm],
+                            )
+                    break
+                except _Redo:
+                    assert redo is not None
+                    # Write the failed chain up to its failure only.
+                    failed, n = redo
+                    groups = [g if g is not failed else g[:n] for g in groups]
+                    for g in groups:  # outcomes of the undone attempt are void
+                        for i in g:
+                            out[i] = None
+                except BaseException:
+                    for a in appends:
+                        self._known.records.pop((a.workflow, a.instance_id), None)
+                    raise
+            self._keep_appended(appends, stamps, out, before, self._conn.total_changes)
         for wf, due in soonest_armed(appends, out).items():
             wakeup.notify(self._scope, wf, due)
         return out
