@@ -394,6 +394,31 @@ def test_a_send_that_owes_nothing_else_is_one_statement(tmp_path: Path) -> None:
     assert {s.split(" (")[0] for s in statements} == {"INSERT INTO wf_transitions"}
 
 
+def test_a_write_to_one_instance_leaves_what_the_store_keeps_of_others(tmp_path: Path) -> None:
+    # Threads sending to their own instances through one store each keep
+    # their instance's record: a write accounts for the instances it touched.
+    import wfdsl
+    from wfdsl import Manager
+
+    path = str(tmp_path / "wf.db")
+    with SQLiteStore(path) as store:
+        mgr = Manager(wfdsl.loads(STOPLIGHT), store, hooks={"clear": lambda ctx: True})
+        for iid in ("p", "q"):
+            mgr.start(iid)
+            mgr.send(iid, "next")
+        mgr.send("p", "next")
+        statements: list[str] = []
+        store._conn.set_trace_callback(statements.append)
+        assert mgr.send("q", "next").source == "yellow"
+        store._conn.set_trace_callback(None)
+        assert {s.split(" (")[0] for s in statements} == {"INSERT INTO wf_transitions"}
+        # A change made through the connection behind the store's back voids
+        # every kept record: the next send reads the file.
+        store._conn.execute("UPDATE wf_instances SET state = 'green' WHERE instance_id = 'q'")
+        assert mgr.send("q", "next").source == "green"
+        assert mgr.instance("q") == fresh_load(path, "q")
+
+
 def test_a_batch_reads_only_a_counter_for_the_instances_it_wrote_last(tmp_path: Path) -> None:
     import wfdsl
     from wfdsl import Manager, Send

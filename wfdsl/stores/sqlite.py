@@ -357,28 +357,34 @@ class _Known:
     certainly current, so that ``send`` reads no more than a counter.
 
     A record is kept with ``PRAGMA data_version`` as read before it was read
-    from the file, and the connection's ``total_changes`` then: while neither
-    has moved, no other connection (of any process) has committed and this one
-    has written nothing else, so the file still holds exactly that record. A
-    record this connection writes in :meth:`SQLiteStore.append` is derived
-    from the one read before it, and kept under that read's counters: if
-    anything else committed in between, the counter has moved since and the
-    next read goes to the file. A kept record is only ever used after the
-    counter has been read again (one cheap statement, against the instance
-    read's three subqueries).
+    from the file, and the *epoch* then. While the data version has not moved,
+    no other connection (of any process) has committed. The epoch moves
+    whenever this connection changes rows whose effect on the kept records was
+    not accounted for: a write that is (``append``, ``append_many``, a
+    completion marker, a claim) updates or drops the kept record of each
+    instance it touched and leaves the others valid, so that threads sending to
+    their own instances through one store keep theirs; any other write, or a
+    change made through the connection behind the store's back, voids them all
+    (:meth:`settle` sees ``total_changes`` moved). A record this connection
+    writes in :meth:`SQLiteStore.append` is derived from the one read before
+    it, and kept under that read's data version: if anything else committed in
+    between, the version has moved since and the next read goes to the file. A
+    kept record is used by ``load`` only after the data version has been read
+    again (one cheap statement, against the instance read's three subqueries),
+    and by ``load_optimistic`` without (see there).
 
     Where another process writes between most reads (or reads rarely come back
     to the same instance), reading the counter only costs: after a run of
     misses it is not read for a while.
     """
 
-    __slots__ = ("cold", "idle", "loaded", "misses", "records")
+    __slots__ = ("cold", "epoch", "idle", "loaded", "misses", "records", "seen")
 
     def __init__(self) -> None:
-        #: ``(workflow, instance_id)`` -> ``(record, data_version, total_changes)``.
+        #: ``(workflow, instance_id)`` -> ``(record, data_version, epoch)``.
         self.records: dict[tuple[str, str], tuple[InstanceRecord, int, int]] = {}
         #: The last read of each instance, for the :meth:`SQLiteStore.append`
-        #: that follows it: ``(record, data_version or None, total_changes)``.
+        #: that follows it: ``(record, data_version or None, epoch)``.
         self.loaded: dict[tuple[str, str], tuple[InstanceRecord, int | None, int]] = {}
         #: Kept records found stale in a row.
         self.misses = 0
@@ -386,19 +392,38 @@ class _Known:
         self.idle = 0
         #: Reads of instances not kept since the last hit.
         self.cold = 0
+        #: Records kept under an older epoch are void.
+        self.epoch = 0
+        #: The connection's ``total_changes`` after the last write accounted for.
+        self.seen = 0
+
+    def settle(self, conn: sqlite3.Connection) -> int:
+        """The epoch, moved on first if the connection changed rows since the
+        last write accounted for (:meth:`account`)."""
+        changes = conn.total_changes
+        if changes != self.seen:
+            self.seen = changes
+            self.epoch += 1
+        return self.epoch
+
+    def account(self, conn: sqlite3.Connection) -> None:
+        """The write just committed is accounted for: the caller updated or
+        dropped the kept record of every instance it touched, and called
+        :meth:`settle` before it, holding the store's lock throughout."""
+        self.seen = conn.total_changes
 
     def recall(
-        self, conn: sqlite3.Connection, ident: tuple[str, str], changes: int
+        self, conn: sqlite3.Connection, ident: tuple[str, str], epoch: int
     ) -> tuple[InstanceRecord | None, int | None]:
         """``(record, counter)`` when the kept record of ``ident`` is certainly
-        current, else ``(None, the counter read now or None)``: the counter to
-        keep the record read next under."""
+        current (``epoch`` from :meth:`settle`), else ``(None, the counter read
+        now or None)``: the counter to keep the record read next under."""
         if self.idle:
             self.idle -= 1
             return None, None
         kept = self.records.get(ident)
         version: int = conn.execute(_DATA_VERSION).fetchone()[0]
-        if kept is not None and kept[2] == changes:
+        if kept is not None and kept[2] == epoch:
             if version == kept[1] and not conn.in_transaction:
                 self.misses = self.cold = 0
                 self.loaded[ident] = kept
@@ -414,20 +439,20 @@ class _Known:
         return None, version
 
     def note(
-        self, ident: tuple[str, str], record: InstanceRecord, version: int | None, changes: int
+        self, ident: tuple[str, str], record: InstanceRecord, version: int | None, epoch: int
     ) -> None:
         loaded = self.loaded
         if len(loaded) >= _KNOWN_MAX:
             loaded.clear()
-        loaded[ident] = (record, version, changes)
+        loaded[ident] = (record, version, epoch)
 
     def keep(
-        self, ident: tuple[str, str], record: InstanceRecord, version: int, changes: int
+        self, ident: tuple[str, str], record: InstanceRecord, version: int, epoch: int
     ) -> None:
         records = self.records
         if len(records) >= _KNOWN_MAX:
             records.clear()
-        records[ident] = (record, version, changes)
+        records[ident] = (record, version, epoch)
 
 
 class SQLiteStore(SQLStore):
@@ -741,7 +766,7 @@ class SQLiteStore(SQLStore):
             conn = self._conn
             try:
                 usable = (
-                    kept[2] == conn.total_changes
+                    kept[2] == known.settle(conn)
                     and not record.pending
                     and not record.dead
                     and record.compensating is None
@@ -766,7 +791,7 @@ class SQLiteStore(SQLStore):
             ident = (workflow, instance_id)
             conn = self._conn
             known = self._known
-            changes = conn.total_changes
+            changes = known.settle(conn)
             try:
                 kept, version = known.recall(conn, ident, changes)
                 if kept is not None:
@@ -861,11 +886,15 @@ class SQLiteStore(SQLStore):
             conn = self._conn
             ident = (workflow, instance_id)
             known = self._known
-            changes = conn.total_changes
+            changes = known.settle(conn)
             # The read this transition was decided on, if it is the last one.
             read = known.loaded.pop(ident, None)
-            if read is not None and read[0].version != transition.seq - 1:
-                read = None
+            if read is not None:
+                # Still what the store keeps of the instance? A write since
+                # (a completion marker, say) keeps a newer record, or none.
+                kept = known.records.get(ident)
+                if kept is None or kept[0] is not read[0] or read[0].version != transition.seq - 1:
+                    read = None
             # Every transition leaves its source state, whose timers go. None
             # to remove when that read found none armed: timers are only ever
             # armed by a transition (or the start) of their instance, which
@@ -946,8 +975,10 @@ class SQLiteStore(SQLStore):
                         min(t.due for t in timers) if timers else None,
                     ),
                     read[1],
-                    conn.total_changes,
+                    changes,
                 )
+            # It touched this instance only: the other kept records stand.
+            known.account(conn)
         finally:
             lock.release()
         if timers:
@@ -998,7 +1029,7 @@ class SQLiteStore(SQLStore):
         with self._read() as conn:
             # The records kept of them (see _Known) where certainly current:
             # a batch's next step reads one counter, not its instances.
-            changes = conn.total_changes
+            changes = known.settle(conn)
             version: int = conn.execute(_DATA_VERSION).fetchone()[0]
             if not conn.in_transaction:
                 for iid in ids:
@@ -1027,13 +1058,12 @@ class SQLiteStore(SQLStore):
         appends: Sequence[Append],
         stamps: Sequence[str],
         out: Sequence[Outcome],
-        before: int,
-        after: int,
+        epoch: int,
     ) -> None:
-        """After :meth:`append_many` committed (``total_changes`` went from
-        ``before`` to ``after`` in its transaction, the lock still held): keep
-        what the file now holds of each instance it wrote, derived from the
-        record kept of it before, as :meth:`append` does; drop the others'."""
+        """After :meth:`append_many` committed (in ``epoch``, the lock still
+        held): keep what the file now holds of each instance it wrote, derived
+        from the record kept of it before, as :meth:`append` does; drop the
+        others'."""
         records = self._known.records
         for a, stamp, outcome in zip(appends, stamps, out, strict=True):
             ident = (a.workflow, a.instance_id)
@@ -1041,8 +1071,8 @@ class SQLiteStore(SQLStore):
             if kept is None:
                 continue
             prior, t = kept[0], a.transition
-            # ``after``: derived just now from the one before it in a chain.
-            if outcome is not None or kept[2] not in (before, after) or prior.version != t.seq - 1:
+            # (In a chain, each is derived from the one just derived.)
+            if outcome is not None or kept[2] != epoch or prior.version != t.seq - 1:
                 del records[ident]
                 continue
             records[ident] = (
@@ -1060,7 +1090,7 @@ class SQLiteStore(SQLStore):
                     min(tm.due for tm in a.timers) if a.timers else None,
                 ),
                 kept[1],
-                after,
+                epoch,
             )
 
     def _load_each(self, workflow: str, ids: Sequence[str]) -> dict[str, InstanceRecord]:
@@ -1150,11 +1180,14 @@ class SQLiteStore(SQLStore):
                 self._check()
             return out
         stamps = [a.transition.at.isoformat() for a in appends]
-        with self._lock:  # held past the commit, to read what it changed
+        with self._lock:  # held past the commit, to account for what it changed
+            if self._closed or self._generation != process.GENERATION:
+                self._check()
+            known = self._known
+            epoch = known.settle(self._conn)
             while True:
                 try:
                     with self._write() as conn:
-                        before = conn.total_changes
                         redo = self._append_chains(conn, appends, stamps, groups, out)
                         if redo is not None:
                             # Part of a chain was written before it failed: undo
@@ -1176,9 +1209,12 @@ class SQLiteStore(SQLStore):
                             out[i] = None
                 except BaseException:
                     for a in appends:
-                        self._known.records.pop((a.workflow, a.instance_id), None)
+                        known.records.pop((a.workflow, a.instance_id), None)
                     raise
-            self._keep_appended(appends, stamps, out, before, self._conn.total_changes)
+            self._keep_appended(appends, stamps, out, epoch)
+            for t in disarm:
+                known.records.pop((t.workflow, t.instance_id), None)
+            known.account(self._conn)
         for wf, due in soonest_armed(appends, out).items():
             wakeup.notify(self._scope, wf, due)
         return out
@@ -1241,6 +1277,28 @@ class SQLiteStore(SQLStore):
             args.append(instance_id)
         sql += " ORDER BY instance_id, seq, idx"
         claimed: list[WorkItem] = []
+        with self._lock:  # held past the commit, to account for what it changed
+            if self._closed or self._generation != process.GENERATION:
+                self._check()
+            known = self._known
+            known.settle(self._conn)
+            self._claim(sql, args, owner, proof, now, until, limit, claimed)
+            # Leases are no part of an instance record: every kept one stands.
+            known.account(self._conn)
+        return [leases.leased(w, owner, until, proof) for w in claimed]
+
+    def _claim(
+        self,
+        sql: str,
+        args: list[Any],
+        owner: str,
+        proof: str,
+        now: float,
+        until: float,
+        limit: int,
+        claimed: list[WorkItem],
+    ) -> None:
+        """:meth:`claim`'s transaction, adding what it leased to ``claimed``."""
         # A lease lost with the machine's power was held by a worker lost with
         # it: the claim need not wait for the disk (as completion markers).
         with self._write(flush=False) as conn:
@@ -1265,32 +1323,34 @@ class SQLiteStore(SQLStore):
                 "WHERE workflow = ? AND instance_id = ? AND seq = ? AND idx = ?",
                 [(owner, until, proof, *w.ident) for w in claimed],
             )
-        return [leases.leased(w, owner, until, proof) for w in claimed]
 
     def complete(self, items: Sequence[WorkItem]) -> None:
         if not items:
             if self._closed:
                 self._check()
             return
-        if len(items) > 1:
-            with self._write(flush=False) as conn:
-                conn.executemany(_MARK_DONE, [w.ident for w in items])
-            return
-        item = items[0]
-        with self._lock:
+        with self._lock:  # held past the commit, to account for what it changed
             if self._closed or self._generation != process.GENERATION:
                 self._check()  # a fork (in the hook, say) closed the connection
-            before = self._conn.total_changes
+            known = self._known
+            epoch = known.settle(self._conn)
+            if len(items) > 1:
+                with self._write(flush=False) as conn:
+                    conn.executemany(_MARK_DONE, [w.ident for w in items])
+                for w in items:
+                    known.records.pop((w.workflow, w.instance_id), None)
+                known.account(conn)
+                return
+            item = items[0]
             with self._write(flush=False) as conn:
                 done: int = conn.execute(_MARK_DONE, item.ident).rowcount
             # A hooked send's marker: the instance's kept record stays current
-            # with one piece of work fewer pending, if that was the only change.
+            # with one piece of work fewer pending.
             ident = (item.workflow, item.instance_id)
-            kept = self._known.records.get(ident)
-            after = self._conn.total_changes
-            if kept is not None and kept[2] == before and after == before + done:
+            kept = known.records.get(ident)
+            if kept is not None and kept[2] == epoch:
                 r = kept[0]
-                self._known.records[ident] = (
+                known.records[ident] = (
                     build_instance(
                         r.workflow,
                         r.instance_id,
@@ -1305,16 +1365,26 @@ class SQLiteStore(SQLStore):
                         r.next_due,
                     ),
                     kept[1],
-                    after,
+                    epoch,
                 )
+            else:
+                known.records.pop(ident, None)
+            known.account(conn)
 
     def begin(self, item: WorkItem) -> None:
-        with self._write(flush=False) as conn:
-            conn.execute(
-                "UPDATE wf_work SET attempts = attempts + 1 WHERE workflow = ? "
-                "AND instance_id = ? AND seq = ? AND idx = ? AND status = 'pending'",
-                item.ident,
-            )
+        with self._lock:  # held past the commit, to account for what it changed
+            if self._closed or self._generation != process.GENERATION:
+                self._check()
+            known = self._known
+            known.settle(self._conn)
+            with self._write(flush=False) as conn:
+                conn.execute(
+                    "UPDATE wf_work SET attempts = attempts + 1 WHERE workflow = ? "
+                    "AND instance_id = ? AND seq = ? AND idx = ? AND status = 'pending'",
+                    item.ident,
+                )
+            # An attempt is no part of an instance record: every kept one stands.
+            known.account(conn)
 
     def fail(self, item: WorkItem, error: str, *, dead: bool, begun: bool = False) -> None:
         with self._write() as conn:
@@ -1418,7 +1488,7 @@ class SQLiteStore(SQLStore):
         with self._lock:
             conn = self._conn
             known = self._known
-            changes = conn.total_changes
+            changes = known.settle(conn)
             try:
                 kept, version = known.recall(conn, ident, changes)
                 if kept is not None and kept.next_due is None:
