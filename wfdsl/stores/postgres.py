@@ -244,11 +244,21 @@ _APPEND = (
     UPDATE {s}.wf_instances
     SET state = %(target)s, version = %(seq)s, compensating = %(compensating)s,
         updated_at = %(at)s
-    WHERE workflow = %(wf)s AND instance_id = %(id)s AND version = %(seq)s - 1
+    WHERE workflow = %(wf)s AND instance_id = %(id)s AND version = %(seq)s - 1{after}
     RETURNING 1
 )"""
     + _INSERT_TRANSITION
 )
+
+#: An append that follows another of its chain in :meth:`PostgresStore.append_many`
+#: holds only if that one was written: its transition (``seq - 1``) carries the
+#: token it was written with. Without this, a rival that moved the instance to
+#: ``seq - 1`` after the earlier append failed would let the chain go on past a
+#: failure, which the batch (one implicit transaction, committed with its last
+#: answer) could no longer undo.
+_AFTER = """
+      AND EXISTS (SELECT 1 FROM {s}.wf_transitions p WHERE p.workflow = %(wf)s
+          AND p.instance_id = %(id)s AND p.seq = %(seq)s - 1 AND p.token = %(prev)s::uuid)"""
 
 #: Every transition leaves its source state: its timers go, in the same statement.
 _DISARM = """, disarm AS (
@@ -431,7 +441,11 @@ SELECT (SELECT count(*) FROM r) + (SELECT count(*) FROM {s}.wf_work
 def _writes() -> list[tuple[str, str]]:
     """The ``create`` and ``append`` statements, with and without work and
     timers: ``create``, ``create_work``, ``create_timers``, ``create_work_timers``,
-    ``append``, ...; every ``append`` disarms the timers of the state it leaves."""
+    ``append``, ...; every ``append`` disarms the timers of the state it leaves.
+    :meth:`PostgresStore.append_many` has its own ``append`` variants besides:
+    ``_kept`` ones, which skip the disarm where the caller said nothing is
+    armed (:attr:`Append.disarm`), and ``_after`` ones, for an append that
+    follows another of its chain (:data:`_AFTER`)."""
     out: list[tuple[str, str]] = []
     for work in (False, True):
         for timers in (False, True):
@@ -439,12 +453,24 @@ def _writes() -> list[tuple[str, str]]:
             arm = (_INSERT_WORK if work else "") + (_ARM if timers else "")
             end = _COUNT_NOTIFY if timers else _COUNT
             out.append(("create" + suffix, _CREATE + arm + end))
-            out.append(("append" + suffix, _APPEND + _DISARM + arm + end))
+            for kept in (False, True):
+                for after in (False, True):
+                    name = _write_name("append", work, timers, kept=kept, after=after)
+                    head = _APPEND.replace("{after}", _AFTER if after else "")
+                    out.append((name, head + ("" if kept else _DISARM) + arm + end))
     return out
 
 
-def _write_name(kind: str, work: object, timers: object) -> str:
-    return kind + ("_work" if work else "") + ("_timers" if timers else "")
+def _write_name(
+    kind: str, work: object, timers: object, *, kept: bool = False, after: bool = False
+) -> str:
+    return (
+        kind
+        + ("_work" if work else "")
+        + ("_timers" if timers else "")
+        + ("_kept" if kept else "")
+        + ("_after" if after else "")
+    )
 
 
 def _timer_params(schema: str, workflow: str, timers: Sequence[Timer]) -> dict[str, str]:
@@ -579,10 +605,6 @@ _MAY_HAVE_BEEN_APPLIED = (
     " (it may have been applied before the connection was lost: read the "
     "instance back, or repeat the send with the same idempotency key)"
 )
-
-
-class _Redo(Exception):
-    """Undo a pipelined :meth:`PostgresStore.append_many` to write it again."""
 
 
 def _count(row: Any) -> int:
@@ -738,6 +760,8 @@ class PostgresStore(SQLStore):
         for name, text in (
             ("meta", _META),
             ("load", _INSTANCE + " WHERE i.workflow = %s AND i.instance_id = %s"),
+            # Along the primary key, one probe per id; an id twice is read once.
+            ("load_many", _INSTANCE + " WHERE i.workflow = %s AND i.instance_id = ANY(%s::text[])"),
             *_writes(),
             ("written", _WRITTEN),
             ("claim_timers", _CLAIM_TIMERS),
@@ -1056,17 +1080,13 @@ class PostgresStore(SQLStore):
             if self._closed:
                 raise StoreError("the store is closed")
             return {}
-        query = self._sql["load"]
+        query = self._sql["load_many"]
 
         def op(conn: Connection[Any]) -> dict[str, InstanceRecord]:
-            # Every read goes out before any answer comes back.
-            with conn.pipeline():
-                cursors = [conn.execute(query, (workflow, iid)) for iid in ids]
+            # One statement, one round trip, whatever the number of ids.
             found: dict[str, InstanceRecord] = {}
-            for iid, cur in zip(ids, cursors, strict=True):
-                row = cur.fetchone()
-                if row is not None:
-                    found[iid] = instance_from_row(row)
+            for row in conn.execute(query, (workflow, ids)):
+                found[row[1]] = instance_from_row(row)
             return found
 
         return self._call("load instances", op)
@@ -1078,16 +1098,26 @@ class PostgresStore(SQLStore):
             raise StoreError("the store is closed")
         if not appends and not disarm:
             return []
-        calls: list[tuple[str, dict[str, Any]]] = []
-        for a in appends:
-            params = _transition_params(a.workflow, a.instance_id, a.transition, str(uuid.uuid4()))
-            params["compensating"] = a.compensating
-            if a.work:
-                params.update(_work_params(a.work))
-            if a.timers:
-                params.update(_timer_params(self.schema, a.workflow, a.timers))
-            calls.append((self._sql[_write_name("append", a.work, a.timers)], params))
         groups = list(chains(appends).values())
+        calls: list[tuple[str, dict[str, Any]]] = [("", {})] * len(appends)
+        for group in groups:
+            prev: str | None = None
+            for i in group:
+                a = appends[i]
+                token = str(uuid.uuid4())
+                params = _transition_params(a.workflow, a.instance_id, a.transition, token)
+                params["compensating"] = a.compensating
+                if a.work:
+                    params.update(_work_params(a.work))
+                if a.timers:
+                    params.update(_timer_params(self.schema, a.workflow, a.timers))
+                if prev is not None:
+                    params["prev"] = prev
+                name = _write_name(
+                    "append", a.work, a.timers, kept=not a.disarm, after=prev is not None
+                )
+                calls[i] = (self._sql[name], params)
+                prev = token
         spent = f"DELETE FROM {self._quoted}.wf_timers WHERE {_TIMER_KEY}"
         spent_rows = [
             {"wf": t.workflow, "id": t.instance_id, "seq": t.seq, "idx": t.index} for t in disarm
@@ -1096,11 +1126,10 @@ class PostgresStore(SQLStore):
 
         def op(conn: Connection[Any]) -> list[Outcome]:
             try:
-                with conn.transaction():
-                    return self._append_pipelined(conn, appends, calls, groups, spent, spent_rows)
-            except (_Redo, pg.errors.UniqueViolation):
-                # A key taken by a concurrent send, or a chain that went on past
-                # a failure: undone, and written again the slow way.
+                return self._append_pipelined(conn, appends, calls, groups, spent, spent_rows)
+            except pg.errors.UniqueViolation:
+                # A key taken by a concurrent send: nothing was written (the
+                # pipeline's one transaction rolled back); written again the slow way.
                 with conn.transaction():
                     return self._append_one_by_one(conn, appends, calls, groups, spent, spent_rows)
 
@@ -1116,10 +1145,12 @@ class PostgresStore(SQLStore):
         spent_rows: Sequence[dict[str, Any]],
     ) -> list[Outcome]:
         """:meth:`append_many` in the common case: every statement sent at
-        once (one round trip), inside the caller's transaction.
+        once, in one round trip. On the pool's autocommit connection, the
+        statements of a pipeline up to its one ``Sync`` are one implicit
+        transaction: committed together when the pipeline ends (no ``BEGIN``
+        nor ``COMMIT`` round trips), or, should one fail, not at all.
 
-        :raises _Redo: a chain was written on past a failure.
-        :raises UniqueViolation: a key was taken.
+        :raises UniqueViolation: a key was taken; nothing was written.
         """
         out: list[Outcome] = [None] * len(appends)
         with conn.pipeline():
@@ -1130,15 +1161,12 @@ class PostgresStore(SQLStore):
         for group in groups:
             failed = False
             for i in group:
-                if counts[i] == 1:
-                    if failed:  # its version check held after a failure in its chain
-                        raise _Redo
-                    continue
                 if failed:
+                    # Its statement wrote nothing (:data:`_AFTER`).
                     out[i] = skipped(appends[i])
-                    continue
-                out[i] = self._unwritten(conn, appends[i], calls[i][1])
-                failed = out[i] is not None
+                elif counts[i] != 1:
+                    out[i] = self._unwritten(conn, appends[i], calls[i][1])
+                    failed = out[i] is not None
         return out
 
     def _unwritten(self, conn: Connection[Any], a: Append, params: dict[str, Any]) -> Outcome:
@@ -1160,9 +1188,10 @@ class PostgresStore(SQLStore):
         spent: str,
         spent_rows: Sequence[dict[str, Any]],
     ) -> list[Outcome]:
-        """:meth:`append_many` the slow way, each chain under a savepoint: for
-        a batch in which a statement failed (a key taken by a concurrent send)
-        or a chain went on past a failure."""
+        """:meth:`append_many` the slow way, inside the caller's transaction,
+        each append under a savepoint: for a batch in which a statement failed
+        (a key taken by a concurrent send), so that the other appends are
+        written all the same."""
         pg = self._pg
         out: list[Outcome] = [None] * len(appends)
         for group in groups:
