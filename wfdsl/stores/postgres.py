@@ -4,7 +4,10 @@ Design (see ``docs/scaling.md`` for the why):
 
 * Every write is **one SQL statement** run in autocommit mode (data-modifying
   CTEs), so it is atomic, needs no ``BEGIN``/``COMMIT`` round trips, and can
-  never be left half-written. ``fail`` alone uses an explicit transaction.
+  never be left half-written; a batch of appends (``append_many``) too, with
+  one row per instance (``load_many`` reads a batch's instances in one).
+  ``fail`` alone uses an explicit transaction, and ``append_many`` when a
+  concurrent send took one of its keys (it then writes the others one by one).
 * ``append`` guards the instance row with its version (``UPDATE ... WHERE
   version = seq - 1``): concurrent senders to one instance serialise on the row
   lock and the loser gets :class:`~wfdsl.errors.VersionConflict`.
