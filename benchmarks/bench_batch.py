@@ -1,7 +1,7 @@
 """Batched sends and threads, measured side by side in one run.
 
     python benchmarks/bench_batch.py [--batch 8] [--rounds 7] [--steps 60] \\
-        [--threads 8] [--seconds 2] [--warm 3000]
+        [--threads 8] [--seconds 2] [--warm 3000] [--skip sqlite,threads]
 
 On the three-state machine of bench_runtime.py (green -> yellow -> red ->
 green), ``--batch`` instances each take one ``next`` per step:
@@ -358,23 +358,9 @@ def thread_table(label: str, store: Store, count: int, seconds: float, warm: int
     print(f"{label}: 1 thread {one:,.0f}/s, {count} threads {many:,.0f}/s ({many / one:.2f}x one)")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--batch", type=int, default=8, help="sends per step (instances)")
-    ap.add_argument("--rounds", type=int, default=7)
-    ap.add_argument("--steps", type=int, default=60, help="steps per variant per round")
-    ap.add_argument("--warm", type=int, default=3000, help="transitions per variant before")
-    ap.add_argument("--threads", type=int, default=8)
-    ap.add_argument("--seconds", type=float, default=2.0, help="per thread-count turn")
-    ap.add_argument("--timers", type=int, default=600, help="timers fired per round")
-    ap.add_argument("--timer-batch", type=int, default=100, help="fire_due's limit")
-    args = ap.parse_args()
+def sqlite_part(args: argparse.Namespace, skip: set[str]) -> None:
+    """The SQLite tables: sends, timers, threads."""
     n = args.batch
-    print(
-        f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, {os.cpu_count()} cores"
-    )
-    print(f"load average {os.getloadavg()[0]:.2f}\n")
-
     with tempfile.TemporaryDirectory(prefix="wfdsl-bench-", dir=os.getcwd()) as tmp:
 
         def db(name: str) -> str:
@@ -397,6 +383,8 @@ def main() -> None:
         ratios(steady, "SQLite")
 
         timers_table(tmp, args.timers, args.timer_batch, args.rounds)
+        if "threads" in skip:
+            return
         thread_table(
             "SQLite threads, one Manager/SQLiteStore",
             SQLiteStore(db("threads")),
@@ -404,6 +392,31 @@ def main() -> None:
             args.seconds,
             args.warm,
         )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--batch", type=int, default=8, help="sends per step (instances)")
+    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--steps", type=int, default=60, help="steps per variant per round")
+    ap.add_argument("--warm", type=int, default=3000, help="transitions per variant before")
+    ap.add_argument("--threads", type=int, default=8)
+    ap.add_argument("--seconds", type=float, default=2.0, help="per thread-count turn")
+    ap.add_argument("--timers", type=int, default=600, help="timers fired per round")
+    ap.add_argument("--timer-batch", type=int, default=100, help="fire_due's limit")
+    ap.add_argument(
+        "--skip", default="", help="comma-separated: sqlite, threads (the parts left out)"
+    )
+    args = ap.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    n = args.batch
+    print(
+        f"Python {sys.version.split()[0]}, SQLite {sqlite3.sqlite_version}, {os.cpu_count()} cores"
+    )
+    print(f"load average {os.getloadavg()[0]:.2f}\n")
+
+    if "sqlite" not in skip:
+        sqlite_part(args, skip)
 
     dsn = os.environ.get("WFDSL_PG_DSN")
     if not dsn:
@@ -437,7 +450,7 @@ def main() -> None:
         )
         ratios(steady, "PostgreSQL")
 
-        for size in (4, args.threads):
+        for size in () if "threads" in skip else (4, args.threads):
             thread_table(
                 f"PostgreSQL threads, one Manager/PostgresStore(max_size={size})",
                 pg(f"threads_{size}", max_size=size),

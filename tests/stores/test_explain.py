@@ -269,7 +269,32 @@ PG_INTENDED = [
     (r"SELECT min\(due\) FROM", "wf_timers_due"),
     (r"FOR UPDATE OF t SKIP LOCKED", "wf_timers_due"),
     (r"UPDATE \S+\.wf_instances\s+SET state", "wf_instances_pkey"),
+    # Batches (:func:`exercise_batches`): a probe per instance, whatever the statistics.
+    (r"AS x\(id\)\s+CROSS JOIN LATERAL", "wf_instances_pkey"),
+    (r"FROM h\s+WHERE i\.workflow = h\.wf", "wf_instances_pkey"),
+    (r"DELETE FROM \S+\.wf_timers x USING gate", "wf_timers_pkey"),
+    (r"LIMIT %\(spent_n\)s", "wf_timers_pkey"),
 ]
+
+
+def exercise_batches(store: Store) -> None:
+    """What PostgreSQL runs for batches besides: ``send_many`` (one read of
+    its instances; one statement writing their transitions with the hook work
+    and the timers they owe, and one removing the timers of the states they
+    leave) and spent timers removed with a batch (as ``fire_due`` does)."""
+    mgr = Manager(wfdsl.loads(SPEC), store, hooks=Hooks(), clock=lambda: T0)
+    ids = [f"m{i}" for i in range(3)]
+    for iid in ids:
+        mgr.start(iid)
+    for _ in range(2):  # a -> b arms a timer, b -> c removes it
+        results = mgr.send_many([(iid, "go") for iid in ids])
+        assert all(isinstance(r, Transition) for r in results), results
+    mgr.start("m9")
+    mgr.send("m9", "go")
+    armed = store.timers("scan", instance_id="m9")
+    assert armed
+    assert store.append_many([], disarm=armed) == []
+    assert not store.timers("scan", instance_id="m9")
 
 
 class Recorder:
@@ -336,6 +361,7 @@ def test_every_hot_statement_on_postgresql_reads_along_its_index(
         with store._pool.connection() as conn:  # the pool's one connection
             conn.cursor_factory = recorder.cursor_class()
         exercise(store)
+        exercise_batches(store)
     finally:
         store.close()
     statements = {q: p for q, p in recorder.seen if not q.lstrip().upper().startswith("SELECT 1")}

@@ -4,7 +4,10 @@ Design (see ``docs/scaling.md`` for the why):
 
 * Every write is **one SQL statement** run in autocommit mode (data-modifying
   CTEs), so it is atomic, needs no ``BEGIN``/``COMMIT`` round trips, and can
-  never be left half-written. ``fail`` alone uses an explicit transaction.
+  never be left half-written; a batch of appends (``append_many``) too, with
+  one row per instance (``load_many`` reads a batch's instances in one).
+  ``fail`` alone uses an explicit transaction, and ``append_many`` when a
+  concurrent send took one of its keys (it then writes the others one by one).
 * ``append`` guards the instance row with its version (``UPDATE ... WHERE
   version = seq - 1``): concurrent senders to one instance serialise on the row
   lock and the loser gets :class:`~wfdsl.errors.VersionConflict`.
@@ -274,6 +277,102 @@ _COUNT_NOTIFY = " SELECT count(*) FROM (SELECT pg_notify(%(channel)s, %(note)s) 
 #: The channel workers ``LISTEN`` on; the payload is ``[schema, workflow, due]``.
 CHANNEL = "wfdsl_timers"
 
+# -- append_many: the whole batch in one statement -------------------------------------
+#
+# A batch's appends are grouped into chains (one per instance); a chain is
+# written whole by one row of ``gate``: the instance moves from the version
+# before its first append (the one version check: while the statement holds
+# the row, every later append of the chain holds too) to its last append's
+# state. Each JSON parameter is one array of objects, one per row.
+
+#: The chains: one row each, by instance.
+_BATCH_GATE = """WITH h AS MATERIALIZED (
+    SELECT * FROM json_to_recordset(%(chains)s::json)
+        AS h(wf text, id text, first bigint, seq bigint, target text, compensating text,
+             at text, disarm boolean)
+    -- No row more than given: the limit tells the planner how few there are
+    -- (it takes a function's rows for 100, enough to prefer a hash join over
+    -- the whole table to a primary-key probe per chain).
+    LIMIT %(n)s
+), gate AS (
+    UPDATE {s}.wf_instances i
+    SET state = h.target, version = h.seq, compensating = h.compensating, updated_at = h.at
+    FROM h
+    WHERE i.workflow = h.wf AND i.instance_id = h.id AND i.version = h.first - 1
+    RETURNING i.workflow, i.instance_id, h.disarm
+), tr AS (
+    INSERT INTO {s}.wf_transitions (workflow, instance_id, seq, kind, source, target, event,
+        key, data, at, token)
+    SELECT t.wf, t.id, t.seq, t.kind, t.source, t.target, t.event, t.key, t.data::json, t.at,
+        t.token::uuid
+    FROM json_to_recordset(%(transitions)s::json)
+        AS t(wf text, id text, seq bigint, kind text, source text, target text, event text,
+             key text, data text, at text, token text)
+    JOIN gate ON gate.workflow = t.wf AND gate.instance_id = t.id
+)"""
+
+#: The timers armed before the batch, of the instances written (those whose
+#: chain leaves a state: :attr:`Append.disarm`).
+_BATCH_DISARM = """, disarm AS (
+    DELETE FROM {s}.wf_timers x USING gate
+    WHERE gate.disarm AND x.workflow = gate.workflow AND x.instance_id = gate.instance_id
+)"""
+
+_BATCH_WORK = """, wk AS (
+    INSERT INTO {s}.wf_work (workflow, instance_id, seq, idx, hook, kind, status, attempts,
+        last_error, lease_owner, lease_until, lease_proof)
+    SELECT w.wf, w.id, w.seq, w.idx, w.hook, w.kind, w.status, w.attempts,
+        w.last_error, w.lease_owner, w.lease_until, w.lease_proof
+    FROM json_to_recordset(%(work)s::json)
+        AS w(wf text, id text, seq bigint, idx integer, hook text, kind text, status text,
+             attempts integer, last_error text, lease_owner text,
+             lease_until double precision, lease_proof text)
+    JOIN gate ON gate.workflow = w.wf AND gate.instance_id = w.id
+)"""
+
+#: The timers each written chain leaves armed, and a notification per
+#: workflow with the soonest of them (sent when the transaction commits).
+_BATCH_ARM = """, armed AS MATERIALIZED (
+    SELECT a.* FROM json_to_recordset(%(timers)s::json)
+        AS a(wf text, id text, seq bigint, idx integer, state text, target text,
+             after_ms bigint, due bigint)
+    JOIN gate ON gate.workflow = a.wf AND gate.instance_id = a.id
+), arm AS (
+    INSERT INTO {s}.wf_timers (workflow, instance_id, seq, idx, state, target, after_ms, due)
+    SELECT wf, id, seq, idx, state, target, after_ms, due FROM armed
+), note AS (
+    SELECT pg_notify(%(channel)s, json_build_array(%(schema)s::text, wf, min(due))::text)
+    FROM armed GROUP BY wf
+)"""
+
+#: Spent timers (``disarm=`` of :meth:`PostgresStore.append_many`), by key.
+_BATCH_SPENT = """, spent AS (
+    DELETE FROM {s}.wf_timers x
+    USING (SELECT * FROM json_to_recordset(%(spent)s::json)
+           AS p(wf text, id text, seq bigint, idx integer) LIMIT %(spent_n)s) p
+    WHERE x.workflow = p.wf AND x.instance_id = p.id AND x.seq = p.seq AND x.idx = p.idx
+)"""
+
+
+def _batch_statement(work: bool, timers: bool, disarm: bool, spent: bool) -> str:
+    """The statement of a batch with (or without) work, timers armed, timers
+    to disarm with the state left, spent timers: the instances it wrote, one
+    row each (with, when it armed timers, the notifications sent)."""
+    out = _BATCH_GATE
+    if disarm:
+        out += _BATCH_DISARM
+    if work:
+        out += _BATCH_WORK
+    if timers:
+        out += _BATCH_ARM
+    if spent:
+        out += _BATCH_SPENT
+    # A SELECT in a WITH runs only if read: ``note`` is, once (when anything
+    # was written). Spent timers go even when no instance row is written.
+    notes = ", (SELECT count(*) FROM note)" if timers else ""
+    return out + f" SELECT gate.workflow, gate.instance_id{notes} FROM gate"
+
+
 _TIMER_COLUMNS = """workflow, instance_id, seq, idx, state, target, after_ms, due,
     lease_owner, lease_until, lease_proof"""
 
@@ -431,7 +530,9 @@ SELECT (SELECT count(*) FROM r) + (SELECT count(*) FROM {s}.wf_work
 def _writes() -> list[tuple[str, str]]:
     """The ``create`` and ``append`` statements, with and without work and
     timers: ``create``, ``create_work``, ``create_timers``, ``create_work_timers``,
-    ``append``, ...; every ``append`` disarms the timers of the state it leaves."""
+    ``append``, ...; every ``append`` disarms the timers of the state it leaves
+    (but the ``_kept`` ones, for an append whose instance has none armed:
+    :attr:`Append.disarm`)."""
     out: list[tuple[str, str]] = []
     for work in (False, True):
         for timers in (False, True):
@@ -439,12 +540,16 @@ def _writes() -> list[tuple[str, str]]:
             arm = (_INSERT_WORK if work else "") + (_ARM if timers else "")
             end = _COUNT_NOTIFY if timers else _COUNT
             out.append(("create" + suffix, _CREATE + arm + end))
-            out.append(("append" + suffix, _APPEND + _DISARM + arm + end))
+            for kept in (False, True):
+                name = _write_name("append", work, timers, kept=kept)
+                out.append((name, _APPEND + ("" if kept else _DISARM) + arm + end))
     return out
 
 
-def _write_name(kind: str, work: object, timers: object) -> str:
-    return kind + ("_work" if work else "") + ("_timers" if timers else "")
+def _write_name(kind: str, work: object, timers: object, *, kept: bool = False) -> str:
+    return (
+        kind + ("_work" if work else "") + ("_timers" if timers else "") + ("_kept" if kept else "")
+    )
 
 
 def _timer_params(schema: str, workflow: str, timers: Sequence[Timer]) -> dict[str, str]:
@@ -579,10 +684,6 @@ _MAY_HAVE_BEEN_APPLIED = (
     " (it may have been applied before the connection was lost: read the "
     "instance back, or repeat the send with the same idempotency key)"
 )
-
-
-class _Redo(Exception):
-    """Undo a pipelined :meth:`PostgresStore.append_many` to write it again."""
 
 
 def _count(row: Any) -> int:
@@ -738,6 +839,17 @@ class PostgresStore(SQLStore):
         for name, text in (
             ("meta", _META),
             ("load", _INSTANCE + " WHERE i.workflow = %s AND i.instance_id = %s"),
+            # One primary-key probe per id (given once each), as ``load`` reads
+            # one: ``OFFSET 0`` keeps the planner from joining the ids to the
+            # table instead, which it may prefer while its statistics are young.
+            (
+                "load_many",
+                _INSTANCE.replace(
+                    "FROM {s}.wf_instances i",
+                    "FROM unnest(%s::text[]) AS x(id)\nCROSS JOIN LATERAL (SELECT * FROM "
+                    "{s}.wf_instances WHERE workflow = %s AND instance_id = x.id OFFSET 0) i",
+                ),
+            ),
             *_writes(),
             ("written", _WRITTEN),
             ("claim_timers", _CLAIM_TIMERS),
@@ -1056,17 +1168,13 @@ class PostgresStore(SQLStore):
             if self._closed:
                 raise StoreError("the store is closed")
             return {}
-        query = self._sql["load"]
+        query = self._sql["load_many"]
 
         def op(conn: Connection[Any]) -> dict[str, InstanceRecord]:
-            # Every read goes out before any answer comes back.
-            with conn.pipeline():
-                cursors = [conn.execute(query, (workflow, iid)) for iid in ids]
+            # One statement, one round trip, whatever the number of ids.
             found: dict[str, InstanceRecord] = {}
-            for iid, cur in zip(ids, cursors, strict=True):
-                row = cur.fetchone()
-                if row is not None:
-                    found[iid] = instance_from_row(row)
+            for row in conn.execute(query, (ids, workflow)):
+                found[row[1]] = instance_from_row(row)
             return found
 
         return self._call("load instances", op)
@@ -1078,68 +1186,145 @@ class PostgresStore(SQLStore):
             raise StoreError("the store is closed")
         if not appends and not disarm:
             return []
-        calls: list[tuple[str, dict[str, Any]]] = []
-        for a in appends:
-            params = _transition_params(a.workflow, a.instance_id, a.transition, str(uuid.uuid4()))
-            params["compensating"] = a.compensating
-            if a.work:
-                params.update(_work_params(a.work))
-            if a.timers:
-                params.update(_timer_params(self.schema, a.workflow, a.timers))
-            calls.append((self._sql[_write_name("append", a.work, a.timers)], params))
         groups = list(chains(appends).values())
-        spent = f"DELETE FROM {self._quoted}.wf_timers WHERE {_TIMER_KEY}"
-        spent_rows = [
-            {"wf": t.workflow, "id": t.instance_id, "seq": t.seq, "idx": t.index} for t in disarm
-        ]
+        # A chain is written by one version check while its seqs follow each
+        # other; an append that breaks the run fails as it would alone (after
+        # those before it: ``VersionConflict``), and those after it are skipped.
+        runs: list[list[int]] = []
+        for group in groups:
+            k = 1
+            while k < len(group) and (
+                appends[group[k]].transition.seq == appends[group[k - 1]].transition.seq + 1
+            ):
+                k += 1
+            runs.append(group[:k])
+        tokens = [str(uuid.uuid4()) for _ in appends]
+        params, query = self._batch(appends, runs, tokens, disarm)
         pg = self._pg
 
         def op(conn: Connection[Any]) -> list[Outcome]:
             try:
+                # One statement: atomic in autocommit, one round trip.
+                written = {(r[0], r[1]) for r in conn.execute(query, params)}
+            except pg.errors.UniqueViolation:
+                # A key taken by a concurrent send: nothing was written; the
+                # appends go again one by one, so that the others are written.
                 with conn.transaction():
-                    return self._append_pipelined(conn, appends, calls, groups, spent, spent_rows)
-            except (_Redo, pg.errors.UniqueViolation):
-                # A key taken by a concurrent send, or a chain that went on past
-                # a failure: undone, and written again the slow way.
-                with conn.transaction():
-                    return self._append_one_by_one(conn, appends, calls, groups, spent, spent_rows)
+                    return self._append_one_by_one(conn, appends, tokens, groups, disarm)
+            out: list[Outcome] = [None] * len(appends)
+            for run, group in zip(runs, groups, strict=True):
+                head = appends[run[0]]
+                failed: Outcome = None
+                if (head.workflow, head.instance_id) not in written:
+                    # Not written: a rival moved the instance, it does not
+                    # exist, or an earlier attempt of this call wrote the
+                    # chain (and its acknowledgement was lost with the connection).
+                    first = _transition_params(
+                        head.workflow, head.instance_id, head.transition, tokens[run[0]]
+                    )
+                    failed = out[run[0]] = self._unwritten(conn, head, first)
+                # After a failure, or past the run (whose first append then
+                # fails its version check alone): ``VersionConflict``.
+                for i in group[len(run) :] if failed is None else group[1:]:
+                    out[i] = skipped(appends[i])
+            return out
 
         return self._call("append transitions", op, write=True)
 
-    def _append_pipelined(
+    def _batch(
         self,
-        conn: Connection[Any],
         appends: Sequence[Append],
-        calls: Sequence[tuple[str, dict[str, Any]]],
-        groups: Sequence[list[int]],
-        spent: str,
-        spent_rows: Sequence[dict[str, Any]],
-    ) -> list[Outcome]:
-        """:meth:`append_many` in the common case: every statement sent at
-        once (one round trip), inside the caller's transaction.
-
-        :raises _Redo: a chain was written on past a failure.
-        :raises UniqueViolation: a key was taken.
-        """
-        out: list[Outcome] = [None] * len(appends)
-        with conn.pipeline():
-            cursors = [conn.execute(q, p) for q, p in calls]
-            if spent_rows:
-                conn.cursor().executemany(spent, spent_rows)
-        counts = [_count(cur.fetchone()) for cur in cursors]
-        for group in groups:
-            failed = False
-            for i in group:
-                if counts[i] == 1:
-                    if failed:  # its version check held after a failure in its chain
-                        raise _Redo
-                    continue
-                if failed:
-                    out[i] = skipped(appends[i])
-                    continue
-                out[i] = self._unwritten(conn, appends[i], calls[i][1])
-                failed = out[i] is not None
-        return out
+        runs: Sequence[list[int]],
+        tokens: Sequence[str],
+        spent: Sequence[Timer],
+    ) -> tuple[dict[str, Any], str]:
+        """The parameters and the statement of :meth:`append_many` in one
+        statement (:func:`_batch_statement`): ``runs`` are the appends of each
+        chain that one version check covers (their seqs follow each other)."""
+        heads: list[dict[str, Any]] = []
+        transitions: list[dict[str, Any]] = []
+        work: list[dict[str, Any]] = []
+        armed: list[dict[str, Any]] = []
+        any_disarm = False
+        for group in runs:
+            chain = [appends[i] for i in group]
+            last = chain[-1]
+            first_seq = chain[0].transition.seq
+            # The timers left armed: each append removes the ones armed before
+            # it (but where the caller said there were none), then arms its own.
+            disarms = [a.disarm for a in chain]
+            chain_disarm = any(disarms)
+            any_disarm = any_disarm or chain_disarm
+            heads.append(
+                {
+                    "wf": last.workflow,
+                    "id": last.instance_id,
+                    "first": first_seq,
+                    "seq": last.transition.seq,
+                    "target": last.transition.target,
+                    "compensating": last.compensating,
+                    "at": last.transition.at.isoformat(),
+                    "disarm": chain_disarm,
+                }
+            )
+            for k, i in enumerate(group):
+                a = appends[i]
+                t = a.transition
+                transitions.append(_transition_params(a.workflow, a.instance_id, t, tokens[i]))
+                for w in a.work:
+                    work.append(
+                        {
+                            "wf": a.workflow,
+                            "id": a.instance_id,
+                            "seq": t.seq,
+                            "idx": w.idx,
+                            "hook": w.hook,
+                            "kind": w.kind.value,
+                            "status": w.status.value,
+                            "attempts": w.attempts,
+                            "last_error": w.last_error,
+                            "lease_owner": w.lease_owner,
+                            "lease_until": w.lease_until,
+                            "lease_proof": w.lease_proof,
+                        }
+                    )
+                if not any(disarms[k + 1 :]):
+                    armed.extend(
+                        {
+                            "wf": a.workflow,
+                            "id": a.instance_id,
+                            "seq": t.seq,
+                            "idx": tm.index,
+                            "state": tm.state,
+                            "target": tm.target,
+                            "after_ms": tm.after_ms,
+                            "due": tm.due,
+                        }
+                        for tm in a.timers
+                    )
+        params: dict[str, Any] = {
+            "n": len(heads),
+            "chains": json.dumps(heads),
+            "transitions": json.dumps(transitions),
+        }
+        if work:
+            params["work"] = json.dumps(work)
+        if armed:
+            params.update(timers=json.dumps(armed), channel=CHANNEL, schema=self.schema)
+        if spent:
+            params["spent_n"] = len(spent)
+            params["spent"] = json.dumps(
+                [
+                    {"wf": t.workflow, "id": t.instance_id, "seq": t.seq, "idx": t.index}
+                    for t in spent
+                ]
+            )
+        flags = (bool(work), bool(armed), any_disarm, bool(spent))
+        name = "batch" + "".join(f"_{int(f)}" for f in flags)
+        query = self._sql.get(name)
+        if query is None:
+            query = self._sql[name] = _batch_statement(*flags).replace("{s}", self._quoted)
+        return params, query
 
     def _unwritten(self, conn: Connection[Any], a: Append, params: dict[str, Any]) -> Outcome:
         """Why an append's statement wrote no instance row: ``None`` when an
@@ -1155,39 +1340,48 @@ class PostgresStore(SQLStore):
         self,
         conn: Connection[Any],
         appends: Sequence[Append],
-        calls: Sequence[tuple[str, dict[str, Any]]],
+        tokens: Sequence[str],
         groups: Sequence[list[int]],
-        spent: str,
-        spent_rows: Sequence[dict[str, Any]],
+        spent: Sequence[Timer],
     ) -> list[Outcome]:
-        """:meth:`append_many` the slow way, each chain under a savepoint: for
-        a batch in which a statement failed (a key taken by a concurrent send)
-        or a chain went on past a failure."""
+        """:meth:`append_many` the slow way, inside the caller's transaction,
+        each append (:meth:`append`'s statement) under a savepoint: for a batch
+        in which a key was taken by a concurrent send, so that the other
+        appends are written all the same."""
         pg = self._pg
         out: list[Outcome] = [None] * len(appends)
         for group in groups:
             failed = False
             for i in group:
+                a = appends[i]
                 if failed:
-                    out[i] = skipped(appends[i])
+                    out[i] = skipped(a)
                     continue
-                query, params = calls[i]
+                params = _transition_params(a.workflow, a.instance_id, a.transition, tokens[i])
+                params["compensating"] = a.compensating
+                if a.work:
+                    params.update(_work_params(a.work))
+                if a.timers:
+                    params.update(_timer_params(self.schema, a.workflow, a.timers))
+                query = self._sql[_write_name("append", a.work, a.timers, kept=not a.disarm)]
                 conn.execute("SAVEPOINT wfdsl_append")
                 try:
                     count = _count(conn.execute(query, params).fetchone())
                 except pg.errors.UniqueViolation:
                     conn.execute("ROLLBACK TO SAVEPOINT wfdsl_append")
-                    out[i] = VersionConflict(
-                        appends[i].workflow, appends[i].instance_id, appends[i].transition.seq - 1
-                    )
+                    out[i] = VersionConflict(a.workflow, a.instance_id, a.transition.seq - 1)
                     failed = True
                     continue
                 conn.execute("RELEASE SAVEPOINT wfdsl_append")
                 if count != 1:
-                    out[i] = self._unwritten(conn, appends[i], params)
+                    out[i] = self._unwritten(conn, a, params)
                     failed = out[i] is not None
-        if spent_rows:
-            conn.cursor().executemany(spent, spent_rows)
+        if spent:
+            rows = [
+                {"wf": t.workflow, "id": t.instance_id, "seq": t.seq, "idx": t.index} for t in spent
+            ]
+            query = f"DELETE FROM {self._quoted}.wf_timers WHERE {_TIMER_KEY}"
+            conn.cursor().executemany(query, rows)
         return out
 
     def claim(
