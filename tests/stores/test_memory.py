@@ -10,15 +10,7 @@ from wfdsl import Manager
 from wfdsl.stores.memory import MemoryStore
 from wfdsl.stores.records import TransitionKind
 
-LIGHT = """workflow light {
-    initial state green
-    state yellow
-    state red
-    event next
-    green -> yellow on next
-    yellow -> red on next
-    red -> green on next
-}"""
+from .specs import LIGHT
 
 
 def test_a_long_history_adds_nothing_for_the_garbage_collector_to_walk() -> None:

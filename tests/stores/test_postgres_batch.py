@@ -21,6 +21,7 @@ from wfdsl.stores.batch import Append
 from wfdsl.stores.postgres import PostgresStore
 from wfdsl.stores.records import Transition, TransitionKind
 
+from .specs import LIGHT
 from .test_batch import DUE, path, step, timer
 from .test_conformance import AT, WF, start, work
 from .test_explain import Recorder, pg_nodes
@@ -30,16 +31,6 @@ if TYPE_CHECKING:
     from pgtest import Postgres  # the ``postgres`` fixture (tests/pgtest.py)
 
 __all__ = ["pg", "proxied"]  # fixtures, used by name
-
-LIGHT = """workflow light {
-    initial state green
-    state yellow
-    state red
-    event next
-    green -> yellow on next
-    yellow -> red on next
-    red -> green on next
-}"""
 
 
 # -- chains, on every backend -----------------------------------------------------------

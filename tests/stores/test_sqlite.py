@@ -142,21 +142,27 @@ def test_a_database_of_schema_version_1_is_migrated_and_keeps_its_work(tmp_path:
         assert (item.lease_owner, item.lease_until, item.lease_proof) == ("old-worker", 99.0, None)
 
 
+def old_file(path: Path, version: int, instance: str) -> None:
+    """A file of schema ``version`` holding one ``order`` instance: ``instance``
+    gives its id, state, version, fingerprint and compensation as SQL values."""
+    conn = sqlite3.connect(path)
+    for statements in MIGRATIONS[:version]:
+        for statement in statements:
+            conn.execute(statement)
+    conn.execute(
+        f"INSERT INTO wf_instances VALUES ('order', {instance}, 0, 0, "
+        "'2026-01-02T03:04:05+00:00', '2026-01-02T03:04:05+00:00')"
+    )
+    conn.execute(f"PRAGMA user_version = {version}")
+    conn.commit()
+    conn.close()
+
+
 def test_a_database_of_schema_version_2_gains_timers_in_place_and_keeps_its_instances(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "v2.db"
-    conn = sqlite3.connect(path)
-    for version in MIGRATIONS[:2]:
-        for statement in version:
-            conn.execute(statement)
-    conn.execute(
-        "INSERT INTO wf_instances VALUES ('order', 'old', 'created', 1, 'fp', NULL, 0, 0, "
-        "'2026-01-02T03:04:05+00:00', '2026-01-02T03:04:05+00:00')"
-    )
-    conn.execute("PRAGMA user_version = 2")
-    conn.commit()
-    conn.close()
+    old_file(path, 2, "'old', 'created', 1, 'fp', NULL")
     with SQLiteStore(str(path)) as store:
         assert store.schema_version == SCHEMA_VERSION == 5
         old = store.load(WF, "old")
@@ -172,17 +178,7 @@ def test_a_database_of_schema_version_4_is_migrated_and_its_compensations_go_on(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "v4.db"
-    conn = sqlite3.connect(path)
-    for version in MIGRATIONS[:4]:
-        for statement in version:
-            conn.execute(statement)
-    conn.execute(
-        "INSERT INTO wf_instances VALUES ('order', 'old', 'paid', 2, 'fp', 'created', 0, 0, "
-        "'2026-01-02T03:04:05+00:00', '2026-01-02T03:04:05+00:00')"
-    )
-    conn.execute("PRAGMA user_version = 4")
-    conn.commit()
-    conn.close()
+    old_file(path, 4, "'old', 'paid', 2, 'fp', 'created'")
     with SQLiteStore(str(path)) as store:
         assert store.schema_version == SCHEMA_VERSION == 5
         back = Transition(3, TransitionKind.COMPENSATE, "paid", "created", None, None, {}, AT)

@@ -639,22 +639,23 @@ def name_problem(name: str, *, application: bool = False) -> str | None:
     return None
 
 
+def _work_row(w: WorkItem) -> dict[str, Any]:
+    """A work item's columns (but its instance and transition), as JSON."""
+    return {
+        "idx": w.idx,
+        "hook": w.hook,
+        "kind": w.kind.value,
+        "status": w.status.value,
+        "attempts": w.attempts,
+        "last_error": w.last_error,
+        "lease_owner": w.lease_owner,
+        "lease_until": w.lease_until,
+        "lease_proof": w.lease_proof,
+    }
+
+
 def _work_params(work: Sequence[WorkItem]) -> dict[str, str]:
-    rows = [
-        {
-            "idx": w.idx,
-            "hook": w.hook,
-            "kind": w.kind.value,
-            "status": w.status.value,
-            "attempts": w.attempts,
-            "last_error": w.last_error,
-            "lease_owner": w.lease_owner,
-            "lease_until": w.lease_until,
-            "lease_proof": w.lease_proof,
-        }
-        for w in work
-    ]
-    return {"work": json.dumps(rows)}
+    return {"work": json.dumps([_work_row(w) for w in work])}
 
 
 def _transition_params(
@@ -1271,23 +1272,10 @@ class PostgresStore(SQLStore):
                 a = appends[i]
                 t = a.transition
                 transitions.append(_transition_params(a.workflow, a.instance_id, t, tokens[i]))
-                for w in a.work:
-                    work.append(
-                        {
-                            "wf": a.workflow,
-                            "id": a.instance_id,
-                            "seq": t.seq,
-                            "idx": w.idx,
-                            "hook": w.hook,
-                            "kind": w.kind.value,
-                            "status": w.status.value,
-                            "attempts": w.attempts,
-                            "last_error": w.last_error,
-                            "lease_owner": w.lease_owner,
-                            "lease_until": w.lease_until,
-                            "lease_proof": w.lease_proof,
-                        }
-                    )
+                work.extend(
+                    {"wf": a.workflow, "id": a.instance_id, "seq": t.seq, **_work_row(w)}
+                    for w in a.work
+                )
                 if not any(disarms[k + 1 :]):
                     armed.extend(
                         {
