@@ -230,6 +230,49 @@ def test_a_transition_written_behind_the_stores_back_is_checked_by_the_file_itse
         raw.close()
 
 
+def test_a_process_of_the_previous_release_keeps_writing_after_the_file_migrates(
+    tmp_path: Path,
+) -> None:
+    # A rolling upgrade: a process of schema 4's wfdsl, still running, writes
+    # a transition as it always did (update the instance, then insert the
+    # transition, in one transaction) into a file a new process migrated.
+    path = tmp_path / "wf.db"
+    old_file(path, 4, "'a', 'created', 1, 'fp', NULL")
+    with SQLiteStore(str(path)) as store:
+        assert store.schema_version == 5
+    old = sqlite3.connect(path, isolation_level=None)
+    try:
+
+        def old_append(seq: int, source: str, target: str, compensating: str | None) -> None:
+            old.execute("BEGIN IMMEDIATE")
+            moved = old.execute(
+                "UPDATE wf_instances SET state = ?, version = ?, compensating = ?, updated_at = ? "
+                "WHERE workflow = 'order' AND instance_id = 'a' AND version = ?",
+                (target, seq, compensating, AT.isoformat(), seq - 1),
+            ).rowcount
+            assert moved == 1
+            old.execute(
+                "INSERT INTO wf_transitions VALUES ('order', 'a', ?, ?, ?, ?, 'e', NULL, '{}', ?)",
+                (seq, "compensate" if compensating else "event", source, target, AT.isoformat()),
+            )
+            old.execute("COMMIT")
+
+        old_append(2, "created", "paid", None)
+        old_append(3, "paid", "created", "created")  # a compensation step
+        with SQLiteStore(str(path)) as store:
+            rec = store.load(WF, "a")
+            assert rec is not None
+            assert (rec.state, rec.version, rec.compensating) == ("created", 3, "created")
+            assert [t.seq for t in store.history(WF, "a")] == [2, 3]  # (its start not made)
+            # The allowance is for that transaction's own update only: a
+            # second transition for a version already written is refused.
+            again = Transition(3, TransitionKind.EVENT, "paid", "created", "e", None, {}, AT)
+            with pytest.raises(VersionConflict):
+                store.append(WF, "a", again, (), compensating=None)
+    finally:
+        old.close()
+
+
 def test_two_stores_on_one_file_see_each_others_writes(tmp_path: Path) -> None:
     path = str(tmp_path / "wf.db")
     with SQLiteStore(path) as one, SQLiteStore(path) as two:

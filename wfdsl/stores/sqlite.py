@@ -163,7 +163,12 @@ MIGRATIONS: Migrations = (
     # compensation. A send that owes nothing else is then one statement,
     # committed on its own, where it was four (``BEGIN``, update, insert,
     # ``COMMIT``): each is a round trip through the driver. A compensation
-    # step's own ``compensating`` is written beside it.
+    # step's own ``compensating`` is written beside it. An instance already
+    # at the transition's version and target is left as it is: a process of
+    # an earlier wfdsl still running on a file another one migrated updates
+    # the instance itself before inserting, in the same transaction (a
+    # committed instance at that version has its transition row already,
+    # which the primary key refuses to a second one).
     (
         """CREATE TRIGGER wf_transitions_move AFTER INSERT ON wf_transitions
             WHEN NEW.kind <> 'start'
@@ -174,7 +179,10 @@ MIGRATIONS: Migrations = (
              WHERE workflow = NEW.workflow AND instance_id = NEW.instance_id
                AND version = NEW.seq - 1;
             SELECT RAISE(ABORT, 'wfdsl: the instance is not at the version before the transition')
-             WHERE changes() = 0;
+             WHERE changes() = 0 AND NOT EXISTS (
+                SELECT 1 FROM wf_instances
+                 WHERE workflow = NEW.workflow AND instance_id = NEW.instance_id
+                   AND version = NEW.seq AND state = NEW.target);
         END""",
     ),
 )
