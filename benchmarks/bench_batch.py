@@ -128,24 +128,14 @@ def managed(store: Store, n: int, batched: bool, spec: str = PLAIN) -> Step:
 
 def pg_raw(dsn: str, schema: str, n: int, batched: bool) -> Step:
     import psycopg
-    from bench_postgres import raw_schema
-    from psycopg import sql
+    from bench_postgres import raw_schema, raw_statements
 
     raw_schema(dsn, schema)  # the tables bench_postgres.py's raw transaction writes
     conn = psycopg.connect(dsn, autocommit=True)
-    s = sql.Identifier(schema)
+    seed, read, insert, update = raw_statements(schema)
     ids = [f"i{i}" for i in range(n)]
     for iid in ids:
-        conn.execute(
-            sql.SQL("INSERT INTO {}.instances VALUES ('light', %s, 'green', 1)").format(s), (iid,)
-        )
-    read = sql.SQL(
-        "SELECT state, version FROM {}.instances WHERE workflow = %s AND id = %s"
-    ).format(s)
-    insert = sql.SQL("INSERT INTO {}.transitions VALUES (%s, %s, %s, %s, %s, %s, %s, %s)").format(s)
-    update = sql.SQL(
-        "UPDATE {}.instances SET state = %s, version = %s WHERE workflow = %s AND id = %s"
-    ).format(s)
+        conn.execute(seed, (iid,))
 
     def write(iid: str, state: str, version: int) -> None:
         target = NEXT[state]
@@ -175,44 +165,6 @@ def pg_raw(dsn: str, schema: str, n: int, batched: bool) -> Step:
 # -- timers ---------------------------------------------------------------------------
 
 
-def timers_raw_batched(path: str, n: int) -> Callable[[int], int]:
-    """bench_timers.py's raw firing, with every timer of a batch in one
-    transaction: the ceiling of ``fire_due``, which now does the same."""
-    from bench_timers import DONE_AT, LATER, sqlite_raw_db
-
-    conn = sqlite_raw_db(path, n)
-    now = int(LATER.timestamp() * 1000)
-
-    def fire(batch: int) -> int:
-        due = conn.execute(
-            "SELECT id, seq, idx, target FROM timers WHERE workflow = 'wait' AND due <= ? "
-            "ORDER BY due LIMIT ?",
-            (now, batch),
-        ).fetchall()
-        rows = [
-            conn.execute(
-                "SELECT state, version FROM instances WHERE workflow = 'wait' AND id = ?", (d[0],)
-            ).fetchone()
-            for d in due
-        ]
-        conn.execute("BEGIN IMMEDIATE")
-        for (iid, seq, idx, target), (state, version) in zip(due, rows, strict=True):
-            conn.execute(
-                "UPDATE instances SET state = ?, version = ? "
-                "WHERE workflow = 'wait' AND id = ? AND version = ?",
-                (target, version + 1, iid, version),
-            )
-            conn.execute(
-                "INSERT INTO transitions VALUES ('wait', ?, ?, 'timer', ?, ?, ?, ?)",
-                (iid, version + 1, state, target, f"t:{seq}:{idx}", DONE_AT),
-            )
-            conn.execute("DELETE FROM timers WHERE workflow = 'wait' AND id = ?", (iid,))
-        conn.execute("COMMIT")
-        return len(due)
-
-    return fire
-
-
 def lockstep(
     make: dict[str, Callable[[int], Callable[[int], int]]], n: int, rounds: int, batch: int
 ) -> dict[str, float]:
@@ -239,12 +191,15 @@ def lockstep(
 
 
 def timers_table(tmp: str, n: int, batch: int, rounds: int) -> None:
-    from bench_timers import settle_sqlite, sqlite_raw, wfdsl_fire
+    from bench_timers import settle_sqlite, wfdsl_fire
+    from bench_timers import sqlite_raw as raw_firing
 
     rates = lockstep(
         {
-            "raw, one transaction per timer": lambda r: sqlite_raw(f"{tmp}/traw{r}.db", n),
-            "raw, one per batch (ceiling)": lambda r: timers_raw_batched(f"{tmp}/trawb{r}.db", n),
+            "raw, one transaction per timer": lambda r: raw_firing(f"{tmp}/traw{r}.db", n),
+            "raw, one per batch (ceiling)": lambda r: raw_firing(
+                f"{tmp}/trawb{r}.db", n, batched=True
+            ),
             "wfdsl fire_due": lambda r: wfdsl_fire(
                 SQLiteStore(f"{tmp}/twf{r}.db"), n, lambda: settle_sqlite(f"{tmp}/twf{r}.db")
             ),

@@ -84,20 +84,28 @@ def raw_schema(dsn: str, schema: str) -> None:
         )
 
 
+def raw_statements(schema: str) -> tuple[sql.Composed, sql.Composed, sql.Composed, sql.Composed]:
+    """The hand-written transaction's statements on :func:`raw_schema`'s tables
+    in ``schema``: ``(seed, read, insert, update)``; ``seed`` starts an
+    instance (its id the one parameter)."""
+    s = sql.Identifier(schema)
+    return (
+        sql.SQL("INSERT INTO {}.instances VALUES ('light', %s, 'green', 1)").format(s),
+        sql.SQL("SELECT state, version FROM {}.instances WHERE workflow = %s AND id = %s").format(
+            s
+        ),
+        sql.SQL("INSERT INTO {}.transitions VALUES (%s, %s, %s, %s, %s, %s, %s, %s)").format(s),
+        sql.SQL(
+            "UPDATE {}.instances SET state = %s, version = %s WHERE workflow = %s AND id = %s"
+        ).format(s),
+    )
+
+
 def raw_setup(dsn: str, schema: str, iid: str) -> Callable[[], None]:
     """The hand-written transaction: read, then BEGIN; INSERT; UPDATE; COMMIT."""
     conn = psycopg.connect(dsn, autocommit=True)
-    s = sql.Identifier(schema)
-    conn.execute(
-        sql.SQL("INSERT INTO {}.instances VALUES ('light', %s, 'green', 1)").format(s), (iid,)
-    )
-    read = sql.SQL(
-        "SELECT state, version FROM {}.instances WHERE workflow = %s AND id = %s"
-    ).format(s)
-    insert = sql.SQL("INSERT INTO {}.transitions VALUES (%s, %s, %s, %s, %s, %s, %s, %s)").format(s)
-    update = sql.SQL(
-        "UPDATE {}.instances SET state = %s, version = %s WHERE workflow = %s AND id = %s"
-    ).format(s)
+    seed, read, insert, update = raw_statements(schema)
+    conn.execute(seed, (iid,))
 
     def step() -> None:
         row = conn.execute(read, ("light", iid)).fetchone()
@@ -118,16 +126,8 @@ def raw_hook_setup(dsn: str, schema: str, iid: str) -> Callable[[], None]:
     iid += "-hook"  # shares the raw variant's tables
     conn = psycopg.connect(dsn, autocommit=True)
     s = sql.Identifier(schema)
-    conn.execute(
-        sql.SQL("INSERT INTO {}.instances VALUES ('light', %s, 'green', 1)").format(s), (iid,)
-    )
-    read = sql.SQL(
-        "SELECT state, version FROM {}.instances WHERE workflow = %s AND id = %s"
-    ).format(s)
-    insert = sql.SQL("INSERT INTO {}.transitions VALUES (%s, %s, %s, %s, %s, %s, %s, %s)").format(s)
-    update = sql.SQL(
-        "UPDATE {}.instances SET state = %s, version = %s WHERE workflow = %s AND id = %s"
-    ).format(s)
+    seed, read, insert, update = raw_statements(schema)
+    conn.execute(seed, (iid,))
     owe = sql.SQL("INSERT INTO {}.work VALUES (%s, %s, %s, 0, %s, 'pending')").format(s)
     done = sql.SQL(
         "UPDATE {}.work SET status = 'done' WHERE workflow = %s AND id = %s AND seq = %s AND idx = 0"

@@ -111,10 +111,30 @@ def sqlite_raw_db(path: str, n: int) -> sqlite3.Connection:
     return conn
 
 
-def sqlite_raw(path: str, n: int) -> Callable[[int], int]:
-    """The hand-written ceiling on SQLite; returns ``fire(batch) -> fired``."""
+def sqlite_raw(path: str, n: int, *, batched: bool = False) -> Callable[[int], int]:
+    """The hand-written ceiling on SQLite; returns ``fire(batch) -> fired``:
+    one transaction per timer, or (``batched``, bench_batch.py's ceiling of
+    ``fire_due``, which does the same) one for the whole batch."""
     conn = sqlite_raw_db(path, n)
     now = epoch_ms(LATER)
+
+    def fire_one(iid: str, seq: int, idx: int, target: str, state: str, version: int) -> None:
+        conn.execute(
+            "UPDATE instances SET state = ?, version = ? "
+            "WHERE workflow = 'wait' AND id = ? AND version = ?",
+            (target, version + 1, iid, version),
+        )
+        conn.execute(
+            "INSERT INTO transitions VALUES ('wait', ?, ?, 'timer', ?, ?, ?, ?)",
+            (iid, version + 1, state, target, f"t:{seq}:{idx}", DONE_AT),
+        )
+        conn.execute("DELETE FROM timers WHERE workflow = 'wait' AND id = ?", (iid,))
+
+    def read(iid: str) -> tuple[str, int]:
+        row = conn.execute(
+            "SELECT state, version FROM instances WHERE workflow = 'wait' AND id = ?", (iid,)
+        ).fetchone()
+        return row[0], row[1]
 
     def fire(batch: int) -> int:
         due = conn.execute(
@@ -122,21 +142,17 @@ def sqlite_raw(path: str, n: int) -> Callable[[int], int]:
             "ORDER BY due LIMIT ?",
             (now, batch),
         ).fetchall()
-        for iid, seq, idx, target in due:
-            state, version = conn.execute(
-                "SELECT state, version FROM instances WHERE workflow = 'wait' AND id = ?", (iid,)
-            ).fetchone()
+        if batched:
+            rows = [read(d[0]) for d in due]
             conn.execute("BEGIN IMMEDIATE")
-            conn.execute(
-                "UPDATE instances SET state = ?, version = ? "
-                "WHERE workflow = 'wait' AND id = ? AND version = ?",
-                (target, version + 1, iid, version),
-            )
-            conn.execute(
-                "INSERT INTO transitions VALUES ('wait', ?, ?, 'timer', ?, ?, ?, ?)",
-                (iid, version + 1, state, target, f"t:{seq}:{idx}", DONE_AT),
-            )
-            conn.execute("DELETE FROM timers WHERE workflow = 'wait' AND id = ?", (iid,))
+            for (iid, seq, idx, target), (state, version) in zip(due, rows, strict=True):
+                fire_one(iid, seq, idx, target, state, version)
+            conn.execute("COMMIT")
+            return len(due)
+        for iid, seq, idx, target in due:
+            state, version = read(iid)
+            conn.execute("BEGIN IMMEDIATE")
+            fire_one(iid, seq, idx, target, state, version)
             conn.execute("COMMIT")
         return len(due)
 

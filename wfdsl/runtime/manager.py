@@ -702,13 +702,12 @@ class Manager(BaseManager[S, E]):
         self, instance_id: str, state: str, event: str, seq: int, data: Mapping[str, Any]
     ) -> tuple[str, Plan]:
         """The target and work of the transition that fires; remembered when no
-        guard had a say."""
-        edge = self._choose(instance_id, state, event, seq, data)
-        target = edge.target.value
-        decided = (target, self._engine.plan(state, target))
-        if self._engine.candidates[(state, event)][0].guard is None:
-            self._unguarded[(state, event)] = decided
-        return decided
+        guard had a say (:meth:`_unguarded_choice`)."""
+        decided = self._unguarded_choice(state, event)
+        if decided is not None:
+            return decided
+        target = self._choose(instance_id, state, event, seq, data).target.value
+        return target, self._engine.plan(state, target)
 
     def _unguarded_choice(self, state: str, event: str) -> tuple[str, Plan] | None:
         """What :meth:`_decide` decides when the spec alone decides it (a

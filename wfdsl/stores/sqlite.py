@@ -703,6 +703,21 @@ class SQLiteStore(SQLStore):
                 if relax:
                     conn.execute(f"PRAGMA synchronous = {self.synchronous}")
 
+    @contextmanager
+    def _accounted(self) -> Iterator[int]:
+        """Hold the connection across the block's writes and what follows them
+        (see :class:`_Known`): yields the epoch, and the block updates or drops
+        the kept record of every instance it writes. The writes are accounted
+        for when the block ends; a block that raises is not, so that whatever
+        it changed before it failed voids every kept record."""
+        with self._lock:
+            # Checked under the lock: a fork (in a hook, say) may have closed it.
+            if self._closed or self._generation != process.GENERATION:
+                self._check()
+            known = self._known
+            yield known.settle(self._conn)
+            known.account(self._conn)
+
     def _fetch(self, what: str, query: str, params: Mapping[str, Any]) -> list[Any]:
         with self._read() as conn:
             return conn.execute(query, params).fetchall()
@@ -924,25 +939,22 @@ class SQLiteStore(SQLStore):
             )
             # The statements, written out (this is every send's path). The
             # insert moves the instance too (the trigger of migration 5).
+            # Nothing else to write: one statement, its own transaction.
+            alone = (
+                unarmed
+                and not work
+                and not timers
+                and compensating is None
+                and transition.kind is not _COMPENSATE
+            )
             try:
-                if (
-                    unarmed
-                    and not work
-                    and not timers
-                    and compensating is None
-                    and transition.kind is not _COMPENSATE
-                ):
-                    # Nothing else to write: one statement, its own transaction.
-                    try:
-                        conn.execute(_INSERT_TRANSITION, row)
-                    except sqlite3.IntegrityError:
-                        raise self._lost(conn, workflow, instance_id, seq - 1) from None
-                else:
+                if not alone:
                     conn.execute("BEGIN IMMEDIATE")
-                    try:
-                        conn.execute(_INSERT_TRANSITION, row)
-                    except sqlite3.IntegrityError:
-                        raise self._lost(conn, workflow, instance_id, seq - 1) from None
+                try:
+                    conn.execute(_INSERT_TRANSITION, row)
+                except sqlite3.IntegrityError:
+                    raise self._lost(conn, workflow, instance_id, seq - 1) from None
+                if not alone:
                     if compensating is not None or transition.kind is _COMPENSATE:
                         conn.execute(_SET_COMPENSATING, (compensating, workflow, instance_id))
                     if work:
@@ -1188,11 +1200,8 @@ class SQLiteStore(SQLStore):
                 self._check()
             return out
         stamps = [a.transition.at.isoformat() for a in appends]
-        with self._lock:  # held past the commit, to account for what it changed
-            if self._closed or self._generation != process.GENERATION:
-                self._check()
-            known = self._known
-            epoch = known.settle(self._conn)
+        known = self._known
+        with self._accounted() as epoch:
             while True:
                 try:
                     with self._write() as conn:
@@ -1215,14 +1224,9 @@ class SQLiteStore(SQLStore):
                     for g in groups:  # outcomes of the undone attempt are void
                         for i in g:
                             out[i] = None
-                except BaseException:
-                    for a in appends:
-                        known.records.pop((a.workflow, a.instance_id), None)
-                    raise
             self._keep_appended(appends, stamps, out, epoch)
             for t in disarm:
                 known.records.pop((t.workflow, t.instance_id), None)
-            known.account(self._conn)
         for wf, due in soonest_armed(appends, out).items():
             wakeup.notify(self._scope, wf, due)
         return out
@@ -1285,31 +1289,10 @@ class SQLiteStore(SQLStore):
             args.append(instance_id)
         sql += " ORDER BY instance_id, seq, idx"
         claimed: list[WorkItem] = []
-        with self._lock:  # held past the commit, to account for what it changed
-            if self._closed or self._generation != process.GENERATION:
-                self._check()
-            known = self._known
-            known.settle(self._conn)
-            self._claim(sql, args, owner, proof, now, until, limit, claimed)
-            # Leases are no part of an instance record: every kept one stands.
-            known.account(self._conn)
-        return [leases.leased(w, owner, until, proof) for w in claimed]
-
-    def _claim(
-        self,
-        sql: str,
-        args: list[Any],
-        owner: str,
-        proof: str,
-        now: float,
-        until: float,
-        limit: int,
-        claimed: list[WorkItem],
-    ) -> None:
-        """:meth:`claim`'s transaction, adding what it leased to ``claimed``."""
-        # A lease lost with the machine's power was held by a worker lost with
+        # Leases are no part of an instance record: every kept one stands. A
+        # lease lost with the machine's power was held by a worker lost with
         # it: the claim need not wait for the disk (as completion markers).
-        with self._write(flush=False) as conn:
+        with self._accounted(), self._write(flush=False) as conn:
             # Streamed: the prefix rule needs the blocked rows too, so the
             # filter runs here, not in SQL; it stops at ``limit`` free items.
             verdicts: dict[str, bool] = {}
@@ -1331,23 +1314,20 @@ class SQLiteStore(SQLStore):
                 "WHERE workflow = ? AND instance_id = ? AND seq = ? AND idx = ?",
                 [(owner, until, proof, *w.ident) for w in claimed],
             )
+        return [leases.leased(w, owner, until, proof) for w in claimed]
 
     def complete(self, items: Sequence[WorkItem]) -> None:
         if not items:
             if self._closed:
                 self._check()
             return
-        with self._lock:  # held past the commit, to account for what it changed
-            if self._closed or self._generation != process.GENERATION:
-                self._check()  # a fork (in the hook, say) closed the connection
-            known = self._known
-            epoch = known.settle(self._conn)
+        known = self._known
+        with self._accounted() as epoch:
             if len(items) > 1:
                 with self._write(flush=False) as conn:
                     conn.executemany(_MARK_DONE, [w.ident for w in items])
                 for w in items:
                     known.records.pop((w.workflow, w.instance_id), None)
-                known.account(conn)
                 return
             item = items[0]
             with self._write(flush=False) as conn:
@@ -1377,22 +1357,15 @@ class SQLiteStore(SQLStore):
                 )
             else:
                 known.records.pop(ident, None)
-            known.account(conn)
 
     def begin(self, item: WorkItem) -> None:
-        with self._lock:  # held past the commit, to account for what it changed
-            if self._closed or self._generation != process.GENERATION:
-                self._check()
-            known = self._known
-            known.settle(self._conn)
-            with self._write(flush=False) as conn:
-                conn.execute(
-                    "UPDATE wf_work SET attempts = attempts + 1 WHERE workflow = ? "
-                    "AND instance_id = ? AND seq = ? AND idx = ? AND status = 'pending'",
-                    item.ident,
-                )
-            # An attempt is no part of an instance record: every kept one stands.
-            known.account(conn)
+        # An attempt is no part of an instance record: every kept one stands.
+        with self._accounted(), self._write(flush=False) as conn:
+            conn.execute(
+                "UPDATE wf_work SET attempts = attempts + 1 WHERE workflow = ? "
+                "AND instance_id = ? AND seq = ? AND idx = ? AND status = 'pending'",
+                item.ident,
+            )
 
     def fail(self, item: WorkItem, error: str, *, dead: bool, begun: bool = False) -> None:
         with self._write() as conn:
